@@ -1,0 +1,1 @@
+//! The C ABI. Embedding entry points come with the session.

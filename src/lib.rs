@@ -1,0 +1,24 @@
+//! libptrace: a snapshot debugger for Linux.
+//!
+//! `ptrace <pid>` stops a process for a few milliseconds, extracts every thread and frame, resumes
+//! it untouched and writes a structured JSON snapshot. This crate is the engine; the `ptrace` CLI
+//! (`src/main.rs`) and C programs (through `src/ffi` and `include/pmodule.h`) are its two faces.
+//!
+//! Layout (see `shared/design.md`):
+//! - [`tracer`]: stop / resume every thread, registers, memory reads, the `--exec` event loop;
+//! - [`debuginfo`]: ELF and DWARF of every mapped object, loaded before the stop; symbols, lines;
+//! - [`unwind`]: the DWARF CFI unwinder with a frame-pointer fallback;
+//! - [`snapshot`]: the data model, its JSON form and the readable dump;
+//! - [`session`]: one snapshot run: options, phases, timing;
+//! - [`ffi`]: the C ABI (the only `#[no_mangle]` code).
+
+pub mod arch;
+pub mod debuginfo;
+pub mod ffi;
+pub mod memory;
+pub mod procinfo;
+pub mod reader;
+pub mod session;
+pub mod snapshot;
+pub mod tracer;
+pub mod unwind;

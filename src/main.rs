@@ -1,0 +1,2 @@
+//! The `ptrace` command-line tool: a thin layer over the library.
+fn main() {}
