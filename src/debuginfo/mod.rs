@@ -1,1 +1,31 @@
-//! Placeholder: being written.
+//! Debug information of every object mapped into a process: `/proc/PID/maps`, ELF objects,
+//! separate debug files (build id, `.gnu_debuglink`, dwz), symbol tables, and DWARF-based
+//! symbolization (functions, inlined calls, files and lines).
+//!
+//! Everything here works on files and on memory read while the target runs: it is all done
+//! before the target is stopped ([`ProcessObjects::load`], then [`LoadedObject::prepare`]), so
+//! that while it is stopped a lookup only walks indexes already built.
+
+mod bias;
+mod debuglink;
+mod dwarf;
+mod elf;
+mod error;
+mod loaded;
+mod maps;
+mod process;
+mod symbolize;
+mod symbols;
+
+#[cfg(test)]
+mod tests;
+
+pub use bias::{load_bias, loads_from_header_bytes};
+pub use debuglink::DebugSearch;
+pub use elf::{ElfFacts, LoadSegment};
+pub use error::DebugInfoError;
+pub use loaded::LoadedObject;
+pub use maps::{parse_maps, read_maps, MapEntry};
+pub use process::ProcessObjects;
+pub use symbolize::SymbolizedFrame;
+pub use symbols::demangle;

@@ -1,0 +1,276 @@
+//! One object mapped into a process (executable, shared library or vDSO): where it is, its bytes
+//! and debug file, and its lazily built symbol and DWARF indexes.
+
+use std::ops::Range;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use super::debuglink::{find_alt_file, find_debug_file, DebugFile, DebugSearch};
+use super::dwarf::load_dwarf;
+use super::elf::ElfFacts;
+use super::symbolize::{symbolize_with, DwarfIndex, SymbolizedFrame};
+use super::symbols::SymbolTable;
+use super::DebugInfoError;
+use crate::reader::SharedBytes;
+
+/// An object mapped into a process, loaded and (lazily) indexed. Shared between threads.
+pub struct LoadedObject {
+    /// Absolute path, or `"[vdso]"`.
+    pub path: String,
+    /// Lowest mapped address of this object.
+    pub base: u64,
+    /// Highest mapped end.
+    pub end: u64,
+    /// Load bias: runtime address = ELF virtual address + bias (wrapping).
+    pub bias: u64,
+    /// Runtime ranges of its executable mappings.
+    pub executable_ranges: Vec<Range<u64>>,
+    /// The object's own bytes (mapped file, or a copy of the vDSO); `None` when it could not be
+    /// read or parsed.
+    pub elf: Option<SharedBytes>,
+    /// The separate debug file's bytes, if one was found.
+    pub debug: Option<SharedBytes>,
+    /// The separate debug file's path.
+    pub debug_file: Option<String>,
+    /// Lowercase hex of the `NT_GNU_BUILD_ID` note.
+    pub build_id: Option<String>,
+    /// Runtime ranges of all its mappings.
+    mapped_ranges: Vec<Range<u64>>,
+    /// The dwz supplementary file of the DWARF image, if it has one.
+    alt: Option<SharedBytes>,
+    /// Which image carries the DWARF.
+    dwarf_image: DwarfImage,
+    /// Function symbols, built on first use.
+    symbols: OnceLock<SymbolTable>,
+    /// addr2line index, built on first use; the error when the DWARF is unusable.
+    dwarf: OnceLock<Result<DwarfIndex, DebugInfoError>>,
+}
+
+/// Where an object's DWARF is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum DwarfImage {
+    /// No DWARF at all.
+    None,
+    /// In the object itself.
+    Object,
+    /// In the separate debug file.
+    DebugFile,
+}
+
+/// Where an object is mapped, as [`LoadedObject::new`] needs it.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Placement {
+    /// Lowest mapped address.
+    pub base: u64,
+    /// Highest mapped end.
+    pub end: u64,
+    /// Load bias.
+    pub bias: u64,
+    /// Runtime ranges of executable mappings.
+    pub executable_ranges: Vec<Range<u64>>,
+    /// Runtime ranges of all mappings.
+    pub mapped_ranges: Vec<Range<u64>>,
+}
+
+impl LoadedObject {
+    /// Builds a loaded object from its already parsed parts; looks for its debug file (and that
+    /// file's dwz supplement) under `search`, pushing problems met to `warnings`.
+    pub(crate) fn new(
+        path: String,
+        placement: Placement,
+        image: Option<(SharedBytes, ElfFacts)>,
+        search: &DebugSearch,
+        warnings: &mut Vec<String>,
+    ) -> Self {
+        let (elf, facts) = match image {
+            Some((bytes, facts)) => (Some(bytes), Some(facts)),
+            None => (None, None),
+        };
+        let debug: Option<DebugFile> = facts
+            .as_ref()
+            .and_then(|f| find_debug_file(Path::new(&path), f, search, warnings));
+        let dwarf_image = if debug.as_ref().is_some_and(|d| d.facts.has_debug_info) {
+            DwarfImage::DebugFile
+        } else if facts.as_ref().is_some_and(|f| f.has_debug_info) {
+            DwarfImage::Object
+        } else {
+            DwarfImage::None
+        };
+        let (dwarf_path, dwarf_facts) = match dwarf_image {
+            DwarfImage::DebugFile => (
+                debug.as_ref().map(|d| d.path.clone()),
+                debug.as_ref().map(|d| &d.facts),
+            ),
+            DwarfImage::Object => (Some(Path::new(&path).to_path_buf()), facts.as_ref()),
+            DwarfImage::None => (None, None),
+        };
+        let alt = match (
+            dwarf_path,
+            dwarf_facts.and_then(|f| f.debugaltlink.as_ref()),
+        ) {
+            (Some(dwarf_path), Some(link)) => {
+                let found = find_alt_file(&dwarf_path, link, search, warnings);
+                if found.is_none() {
+                    warnings.push(format!(
+                        "{}: dwz file {} not found; some names may be missing",
+                        dwarf_path.display(),
+                        link.0
+                    ));
+                }
+                found.map(|f| f.bytes)
+            }
+            _ => None,
+        };
+        Self {
+            path,
+            base: placement.base,
+            end: placement.end,
+            bias: placement.bias,
+            executable_ranges: placement.executable_ranges,
+            elf,
+            build_id: facts.as_ref().and_then(ElfFacts::build_id_hex),
+            debug_file: debug.as_ref().map(|d| d.path.display().to_string()),
+            debug: debug.map(|d| d.bytes),
+            mapped_ranges: placement.mapped_ranges,
+            alt,
+            dwarf_image,
+            symbols: OnceLock::new(),
+            dwarf: OnceLock::new(),
+        }
+    }
+
+    /// Opens an ELF file that is not (necessarily) mapped anywhere, as if loaded at `bias`: its
+    /// `PT_LOAD` segments give `base`, `end` and the executable ranges. Debug files are searched
+    /// under `search`.
+    pub fn open_file(path: &Path, bias: u64, search: &DebugSearch) -> Result<Self, DebugInfoError> {
+        let bytes = SharedBytes::map_file(path).map_err(|source| DebugInfoError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let name = path.display().to_string();
+        let facts = ElfFacts::parse(&bytes, &name)?;
+        let ranges: Vec<(Range<u64>, bool)> = facts
+            .loads
+            .iter()
+            .map(|l| {
+                (
+                    l.vaddr.wrapping_add(bias)..l.vaddr.wrapping_add(bias).wrapping_add(l.mem_size),
+                    l.executable,
+                )
+            })
+            .collect();
+        let placement = Placement {
+            base: ranges.iter().map(|(r, _)| r.start).min().unwrap_or(bias),
+            end: ranges.iter().map(|(r, _)| r.end).max().unwrap_or(bias),
+            bias,
+            executable_ranges: ranges
+                .iter()
+                .filter(|(_, x)| *x)
+                .map(|(r, _)| r.clone())
+                .collect(),
+            mapped_ranges: ranges.into_iter().map(|(r, _)| r).collect(),
+        };
+        Ok(Self::new(
+            name,
+            placement,
+            Some((bytes, facts)),
+            search,
+            &mut Vec::new(),
+        ))
+    }
+
+    /// Frames for a runtime `address` (callers pass pc-1 for return addresses), innermost first:
+    /// inlined functions each as their own entry with `inlined: true`, the outermost (the real
+    /// function) last with `inlined: false`. Without DWARF: one entry from the ELF symbol table.
+    /// Never empty: an unknown address gives one entry with symbol None, and so does an address
+    /// outside the object's mappings.
+    pub fn symbolize(&self, address: u64) -> Vec<SymbolizedFrame> {
+        if !self.maps_address(address) {
+            return vec![SymbolizedFrame::default()];
+        }
+        let probe = address.wrapping_sub(self.bias);
+        symbolize_with(self.dwarf_index(), self.symbols(), probe)
+    }
+
+    /// Has DWARF debug info (own or separate)?
+    pub fn has_dwarf(&self) -> bool {
+        self.dwarf_image != DwarfImage::None
+    }
+
+    /// Warms the lazy indexes (symbol table sort, addr2line unit ranges) — called before the
+    /// target is stopped so nothing heavy happens while it is.
+    pub fn prepare(&self) {
+        self.symbols();
+        self.dwarf_index();
+    }
+
+    /// Why this object's DWARF could not be used, once [`prepare`](Self::prepare) or a lookup
+    /// tried to index it.
+    pub fn dwarf_error(&self) -> Option<&DebugInfoError> {
+        self.dwarf.get().and_then(|r| r.as_ref().err())
+    }
+
+    /// Whether `address` lies in one of this object's mappings.
+    pub fn maps_address(&self, address: u64) -> bool {
+        self.mapped_ranges.iter().any(|r| r.contains(&address))
+    }
+
+    /// Whether `address` lies in one of this object's executable mappings.
+    pub fn is_executable_address(&self, address: u64) -> bool {
+        self.executable_ranges.iter().any(|r| r.contains(&address))
+    }
+
+    /// The symbol table, built on first use from the debug file's and the object's tables.
+    fn symbols(&self) -> &SymbolTable {
+        self.symbols.get_or_init(|| {
+            let images: Vec<&[u8]> = self
+                .debug
+                .iter()
+                .chain(self.elf.iter())
+                .map(|b| &b[..])
+                .collect();
+            SymbolTable::from_images(&images)
+        })
+    }
+
+    /// The DWARF index, built on first use; `None` without (usable) DWARF.
+    fn dwarf_index(&self) -> Option<&DwarfIndex> {
+        let image = match self.dwarf_image {
+            DwarfImage::None => return None,
+            DwarfImage::Object => self.elf.as_ref()?,
+            DwarfImage::DebugFile => self.debug.as_ref()?,
+        };
+        self.dwarf
+            .get_or_init(|| {
+                let name = match self.dwarf_image {
+                    DwarfImage::DebugFile => self.debug_file.as_deref().unwrap_or(&self.path),
+                    _ => &self.path,
+                };
+                let mut dwarf = load_dwarf(image, name)?;
+                if let Some(alt) = &self.alt {
+                    dwarf.set_sup(load_dwarf(alt, name)?);
+                }
+                DwarfIndex::new(dwarf).map_err(|source| DebugInfoError::Dwarf {
+                    path: name.to_string(),
+                    source,
+                })
+            })
+            .as_ref()
+            .ok()
+    }
+}
+
+impl std::fmt::Debug for LoadedObject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedObject")
+            .field("path", &self.path)
+            .field("base", &format_args!("{:#x}", self.base))
+            .field("end", &format_args!("{:#x}", self.end))
+            .field("bias", &format_args!("{:#x}", self.bias))
+            .field("elf", &self.elf.as_ref().map(|b| b.len()))
+            .field("debug_file", &self.debug_file)
+            .field("build_id", &self.build_id)
+            .field("has_dwarf", &self.has_dwarf())
+            .finish()
+    }
+}

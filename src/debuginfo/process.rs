@@ -1,0 +1,244 @@
+//! Every object mapped into a process, found from its maps and loaded before the process is
+//! stopped.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::bias::{load_bias, loads_from_header_bytes, page_size};
+use super::debuglink::DebugSearch;
+use super::elf::ElfFacts;
+use super::loaded::{LoadedObject, Placement};
+use super::maps::MapEntry;
+use super::DebugInfoError;
+use crate::memory::MemoryReader;
+use crate::reader::SharedBytes;
+
+/// The name the kernel gives the vDSO mapping.
+const VDSO: &str = "[vdso]";
+
+/// How many bytes of an object's first mapping are read from memory to find its program headers
+/// when the file itself is gone.
+const HEADER_READ_LEN: usize = 4096;
+
+/// Every object (executable, shared libraries, vDSO) mapped into a process, loaded and indexed.
+#[derive(Debug, Default)]
+pub struct ProcessObjects {
+    /// Sorted by base address.
+    objects: Vec<Arc<LoadedObject>>,
+    warnings: Vec<String>,
+}
+
+impl ProcessObjects {
+    /// Loads every file-backed object with an executable mapping plus the vDSO (its bytes read
+    /// from `memory` at the [vdso] mapping). An object that cannot be opened/parsed (deleted file,
+    /// not ELF, corrupt) is kept with `elf: None`-style degraded info and a warning, not an error.
+    pub fn load(maps: &[MapEntry], memory: &dyn MemoryReader) -> Result<Self, DebugInfoError> {
+        Self::load_with(maps, memory, &DebugSearch::default())
+    }
+
+    /// [`load`](Self::load) with separate debug files searched under `search`.
+    pub fn load_with(
+        maps: &[MapEntry],
+        memory: &dyn MemoryReader,
+        search: &DebugSearch,
+    ) -> Result<Self, DebugInfoError> {
+        let mut warnings = Vec::new();
+        let mut objects: Vec<Arc<LoadedObject>> = group_mappings(maps)
+            .into_iter()
+            .filter(|group| is_loadable(group))
+            .map(|group| Arc::new(load_object(&group, memory, search, &mut warnings)))
+            .collect();
+        objects.sort_by_key(|o| o.base);
+        Ok(Self { objects, warnings })
+    }
+
+    /// The loaded objects, by ascending base address.
+    pub fn objects(&self) -> &[Arc<LoadedObject>] {
+        &self.objects
+    }
+
+    /// The object one of whose mappings contains `address` (else whose `base..end` span does).
+    pub fn find(&self, address: u64) -> Option<&Arc<LoadedObject>> {
+        let candidates = &self.objects[..self.objects.partition_point(|o| o.base <= address)];
+        candidates
+            .iter()
+            .rev()
+            .find(|o| o.maps_address(address))
+            .or_else(|| {
+                candidates
+                    .iter()
+                    .rev()
+                    .find(|o| (o.base..o.end).contains(&address))
+            })
+    }
+
+    /// What could not be loaded fully, one message each.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Warms every object's lazy indexes (see [`LoadedObject::prepare`]).
+    pub fn prepare(&self) {
+        for object in &self.objects {
+            object.prepare();
+        }
+    }
+}
+
+/// Groups the mappings of each object: same path and inode; a second mapping at file offset 0
+/// starts a new object (the same file mapped twice).
+fn group_mappings(maps: &[MapEntry]) -> Vec<Vec<&MapEntry>> {
+    let mut groups: Vec<Vec<&MapEntry>> = Vec::new();
+    let mut current: HashMap<(&str, u64), usize> = HashMap::new();
+    for entry in maps {
+        let Some(path) = entry.path.as_deref() else {
+            continue;
+        };
+        if !entry.is_file() && path != VDSO {
+            continue;
+        }
+        let key = (path, entry.inode);
+        let index = match current.get(&key) {
+            Some(&index) if !(entry.offset == 0 && groups[index].iter().any(|m| m.offset == 0)) => {
+                index
+            }
+            _ => {
+                groups.push(Vec::new());
+                current.insert(key, groups.len() - 1);
+                groups.len() - 1
+            }
+        };
+        groups[index].push(entry);
+    }
+    for group in &mut groups {
+        group.sort_by_key(|m| m.start);
+    }
+    groups
+}
+
+/// Objects worth loading: the vDSO and files with executable code mapped.
+fn is_loadable(group: &[&MapEntry]) -> bool {
+    group
+        .iter()
+        .any(|m| m.executable || m.path.as_deref() == Some(VDSO))
+}
+
+/// The runtime placement of a group of mappings with load bias `bias`.
+fn placement(group: &[&MapEntry], bias: u64) -> Placement {
+    Placement {
+        base: group.iter().map(|m| m.start).min().unwrap_or(0),
+        end: group.iter().map(|m| m.end).max().unwrap_or(0),
+        bias,
+        executable_ranges: group
+            .iter()
+            .filter(|m| m.executable)
+            .map(|m| m.start..m.end)
+            .collect(),
+        mapped_ranges: group.iter().map(|m| m.start..m.end).collect(),
+    }
+}
+
+/// Reads a mapping's bytes from the target (a partial read keeps what was read).
+fn read_mapping(memory: &dyn MemoryReader, map: &MapEntry, limit: usize) -> Vec<u8> {
+    let len = usize::try_from(map.end - map.start)
+        .unwrap_or(usize::MAX)
+        .min(limit);
+    let mut bytes = vec![0u8; len];
+    let read = memory.read_at(map.start, &mut bytes);
+    bytes.truncate(read);
+    bytes
+}
+
+/// Loads one object from its mappings; never fails: problems degrade it and add a warning.
+fn load_object(
+    group: &[&MapEntry],
+    memory: &dyn MemoryReader,
+    search: &DebugSearch,
+    warnings: &mut Vec<String>,
+) -> LoadedObject {
+    let first = group.first().copied();
+    let is_vdso = first.and_then(|m| m.path.as_deref()) == Some(VDSO);
+    let path = if is_vdso {
+        VDSO.to_string()
+    } else {
+        first
+            .and_then(MapEntry::file_path)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let image = if is_vdso {
+        first
+            .map(|m| read_mapping(memory, m, usize::MAX))
+            .filter(|b| !b.is_empty())
+            .map(SharedBytes::from_vec)
+    } else {
+        open_mapped_file(group, &path, warnings)
+    };
+    if is_vdso && image.is_none() {
+        warnings.push(format!("{VDSO}: its memory could not be read"));
+    }
+    let image = image.and_then(|bytes| match ElfFacts::parse(&bytes, &path) {
+        Ok(facts) => Some((bytes, facts)),
+        Err(e) => {
+            warnings.push(e.to_string());
+            None
+        }
+    });
+    let bias = match &image {
+        Some((_, facts)) => load_bias(group, &facts.loads, page_size()),
+        None => None,
+    }
+    .or_else(|| bias_from_memory(group, memory))
+    .unwrap_or_else(|| {
+        warnings.push(format!("{path}: load bias unknown, assuming its first mapping holds file offset 0 at ELF address 0"));
+        first.map_or(0, |m| m.start.wrapping_sub(m.offset))
+    });
+    LoadedObject::new(path, placement(group, bias), image, search, warnings)
+}
+
+/// Maps the file behind `group`, or explains in `warnings` why it cannot be used.
+fn open_mapped_file(
+    group: &[&MapEntry],
+    path: &str,
+    warnings: &mut Vec<String>,
+) -> Option<SharedBytes> {
+    let first = group.first()?;
+    if first.is_deleted() {
+        warnings.push(format!(
+            "{path}: file deleted since it was mapped; no symbols for it"
+        ));
+        return None;
+    }
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            use std::os::unix::fs::MetadataExt as _;
+            if first.inode != 0 && meta.ino() != first.inode {
+                warnings.push(format!(
+                    "{path}: inode {} on disk differs from the mapped inode {} (file replaced since it was mapped?)",
+                    meta.ino(),
+                    first.inode
+                ));
+            }
+        }
+        Err(e) => {
+            warnings.push(format!("{path}: {e}"));
+            return None;
+        }
+    }
+    match SharedBytes::map_file(std::path::Path::new(path)) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            warnings.push(format!("{path}: cannot map: {e}"));
+            None
+        }
+    }
+}
+
+/// The load bias from the ELF and program headers found in the target's memory at the object's
+/// file-offset-0 mapping (for objects whose file is gone or unreadable).
+fn bias_from_memory(group: &[&MapEntry], memory: &dyn MemoryReader) -> Option<u64> {
+    let header_map = group.iter().find(|m| m.offset == 0 && m.readable)?;
+    let header = read_mapping(memory, header_map, HEADER_READ_LEN);
+    let loads = loads_from_header_bytes(&header)?;
+    load_bias(group, &loads, page_size())
+}

@@ -1,0 +1,245 @@
+//! ELF symbol tables (`.symtab`, `.dynsym`) as one sorted index of function symbols, and symbol
+//! demangling.
+
+use std::ops::Range;
+
+use object::{Object as _, ObjectSection as _, ObjectSymbol as _, SectionKind, SymbolKind};
+
+use super::elf::parse_elf;
+
+/// One function symbol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Symbol {
+    /// Its ELF virtual address.
+    pub start: u64,
+    /// Its size in bytes (0 when the symbol does not say).
+    pub size: u64,
+    /// Its name as stored (mangled).
+    pub name: Box<str>,
+}
+
+impl Symbol {
+    /// The name demangled (C++ or Rust), or as stored.
+    pub fn demangled(&self) -> String {
+        demangle(&self.name)
+    }
+}
+
+/// How many symbols before the nearest one are checked for one that contains an address.
+const ENCLOSING_LOOKBACK: usize = 16;
+
+/// The function symbols of an object, sorted by address, one per address.
+#[derive(Clone, Debug, Default)]
+pub struct SymbolTable {
+    symbols: Vec<Symbol>,
+    /// ELF address ranges of the code sections: a symbol without a size only covers addresses in
+    /// its own section.
+    code_sections: Vec<Range<u64>>,
+}
+
+impl SymbolTable {
+    /// Builds the table from ELF images, most trusted first (e.g. the debug file, then the object).
+    /// From each, `.symtab` and `.dynsym` function symbols are taken; where several name the same
+    /// address, a global beats a weak beats a local one, then the earlier image wins. Images that do
+    /// not parse contribute nothing.
+    pub fn from_images(images: &[&[u8]]) -> Self {
+        // (symbol, binding rank, image rank)
+        let mut all: Vec<(Symbol, u8, usize)> = Vec::new();
+        let mut code_sections: Vec<Range<u64>> = Vec::new();
+        for (image_rank, bytes) in images.iter().enumerate() {
+            let Ok(file) = parse_elf(bytes, "symbols") else {
+                continue;
+            };
+            code_sections.extend(
+                file.sections()
+                    .filter(|section| section.kind() == SectionKind::Text && section.size() > 0)
+                    .map(|section| {
+                        section.address()..section.address().saturating_add(section.size())
+                    }),
+            );
+            for symbol in file.symbols().chain(file.dynamic_symbols()) {
+                if symbol.kind() != SymbolKind::Text
+                    || symbol.is_undefined()
+                    || symbol.address() == 0
+                {
+                    continue;
+                }
+                let Ok(name) = symbol.name() else { continue };
+                if name.is_empty() {
+                    continue;
+                }
+                let binding_rank = if symbol.is_weak() {
+                    1
+                } else if symbol.is_global() {
+                    0
+                } else {
+                    2
+                };
+                all.push((
+                    Symbol {
+                        start: symbol.address(),
+                        size: symbol.size(),
+                        name: name.into(),
+                    },
+                    binding_rank,
+                    image_rank,
+                ));
+            }
+        }
+        all.sort_by(|(a, a_bind, a_image), (b, b_bind, b_image)| {
+            (a.start, *a_bind, leading_underscores(&a.name), *a_image).cmp(&(
+                b.start,
+                *b_bind,
+                leading_underscores(&b.name),
+                *b_image,
+            ))
+        });
+        let mut symbols: Vec<Symbol> = Vec::with_capacity(all.len());
+        for (symbol, _, _) in all {
+            match symbols.last_mut() {
+                // Same address: keep the preferred name, but learn a size if it lacked one.
+                Some(last) if last.start == symbol.start => {
+                    if last.size == 0 {
+                        last.size = symbol.size;
+                    }
+                }
+                _ => symbols.push(symbol),
+            }
+        }
+        Self {
+            symbols,
+            code_sections,
+        }
+    }
+
+    /// The symbol containing ELF virtual address `address`: the nearest one at or below it that
+    /// covers it (`start..start+size`), or the nearest one when its size is unknown and it is in
+    /// the same code section (any section, when the image has no section headers).
+    pub fn lookup(&self, address: u64) -> Option<&Symbol> {
+        let after = self.symbols.partition_point(|s| s.start <= address);
+        let nearest = after.checked_sub(1)?;
+        let nearest_symbol = self.symbols.get(nearest)?;
+        if nearest_symbol.size == 0 {
+            let same_section = self.code_sections.is_empty()
+                || self
+                    .code_sections
+                    .iter()
+                    .any(|r| r.contains(&nearest_symbol.start) && r.contains(&address));
+            return same_section.then_some(nearest_symbol);
+        }
+        // Symbols may nest (a function with an inner label-like symbol): look a little further back.
+        self.symbols[nearest.saturating_sub(ENCLOSING_LOOKBACK)..=nearest]
+            .iter()
+            .rev()
+            .find(|s| address - s.start < s.size)
+    }
+
+    /// Number of symbols.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.symbols.len()
+    }
+
+    /// Whether the table is empty.
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.symbols.is_empty()
+    }
+}
+
+/// Number of leading underscores: `foo` is preferred to `__foo` at the same address.
+fn leading_underscores(name: &str) -> usize {
+    name.bytes().take_while(|b| *b == b'_').count()
+}
+
+/// Demangles a symbol name: Rust (legacy and v0) via rustc-demangle, C++ (Itanium) via
+/// cpp_demangle; anything else (C) is returned as is.
+pub fn demangle(name: &str) -> String {
+    if let Ok(rust) = rustc_demangle::try_demangle(name) {
+        return format!("{rust:#}");
+    }
+    if name.starts_with("_Z") {
+        if let Ok(symbol) = cpp_demangle::Symbol::new(name) {
+            if let Ok(text) = symbol.demangle() {
+                return text;
+            }
+        }
+    }
+    name.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(symbols: &[(u64, u64, &str)]) -> SymbolTable {
+        SymbolTable {
+            symbols: symbols
+                .iter()
+                .map(|(start, size, name)| Symbol {
+                    start: *start,
+                    size: *size,
+                    name: (*name).into(),
+                })
+                .collect(),
+            code_sections: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn lookup_respects_sizes_and_nesting() {
+        let t = table(&[
+            (0x100, 0x50, "outer"),
+            (0x120, 0x10, "inner"),
+            (0x200, 0, "asm_label"),
+            (0x300, 0x10, "last"),
+        ]);
+        assert_eq!(t.lookup(0x100).map(|s| &*s.name), Some("outer"));
+        assert_eq!(t.lookup(0x125).map(|s| &*s.name), Some("inner"));
+        assert_eq!(t.lookup(0x135).map(|s| &*s.name), Some("outer"));
+        assert_eq!(t.lookup(0x160), None);
+        assert_eq!(t.lookup(0x250).map(|s| &*s.name), Some("asm_label"));
+        assert_eq!(t.lookup(0x310), None);
+        assert_eq!(t.lookup(0xff), None);
+        assert_eq!(t.lookup(u64::MAX), None);
+        // With section ranges known, a sizeless symbol stops at the end of its section.
+        let mut sectioned = t.clone();
+        sectioned.code_sections = vec![0x100..0x280, 0x300..0x310];
+        assert_eq!(sectioned.lookup(0x250).map(|s| &*s.name), Some("asm_label"));
+        assert_eq!(sectioned.lookup(0x290), None);
+    }
+
+    #[test]
+    fn demangles_cpp_and_rust_and_keeps_c() {
+        assert_eq!(
+            demangle("_ZN2ns6Widget7computeEi"),
+            "ns::Widget::compute(int)"
+        );
+        assert_eq!(
+            demangle("_ZN3std2rt10lang_start17h0123456789abcdefE"),
+            "std::rt::lang_start"
+        );
+        assert_eq!(demangle("main"), "main");
+        assert_eq!(demangle("_Zgarbage"), "_Zgarbage");
+    }
+
+    #[test]
+    fn own_binary_symbols_include_this_test() {
+        let bytes = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let t = SymbolTable::from_images(&[&bytes]);
+        assert!(t.len() > 100);
+        let here = demangles_cpp_and_rust_and_keeps_c as fn() as usize as u64;
+        // The test binary is PIE: find ourselves by name instead of by runtime address.
+        let own = t
+            .symbols
+            .iter()
+            .find(|s| {
+                s.demangled()
+                    .ends_with("demangles_cpp_and_rust_and_keeps_c")
+            })
+            .unwrap();
+        assert!(own.size > 0 && here != 0);
+        assert_eq!(t.lookup(own.start + 1).map(|s| s.start), Some(own.start));
+        assert!(SymbolTable::from_images(&[b"junk"]).is_empty());
+    }
+}
