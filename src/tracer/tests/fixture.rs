@@ -1,0 +1,202 @@
+//! Building and running the fixture program, and watching it from outside.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// How long a test waits for the target to reach a state before failing.
+pub(super) const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The fixture compiled into a private temporary directory.
+pub(super) struct Fixture {
+    dir: TempDir,
+    binary: PathBuf,
+}
+
+impl Fixture {
+    /// Compiles `tests/fixtures/tracer/sleeper.c`.
+    pub(super) fn build() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let binary = dir.path().join("sleeper");
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tracer/sleeper.c");
+        let output = Command::new("cc")
+            .args(["-Wall", "-Wextra", "-Werror", "-O0", "-g", "-pthread", "-o"])
+            .arg(&binary)
+            .arg(&source)
+            .output()
+            .expect("cc runs");
+        assert!(
+            output.status.success(),
+            "cc failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Self { dir, binary }
+    }
+
+    /// The compiled program.
+    pub(super) fn binary(&self) -> &Path {
+        &self.binary
+    }
+
+    /// A path in the fixture's private directory.
+    pub(super) fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Starts `sleeper threads N STATUS` and waits until all its threads exist.
+    pub(super) fn spawn_threads(&self, threads: usize) -> Target {
+        let status = self.path("status");
+        let child = Command::new(&self.binary)
+            .arg("threads")
+            .arg(threads.to_string())
+            .arg(&status)
+            .spawn()
+            .expect("fixture starts");
+        let target = Target { child, status };
+        wait_until("the fixture reports its status", || {
+            target.try_status().is_some()
+        });
+        assert_eq!(target.tids().len(), threads);
+        target
+    }
+}
+
+/// What the fixture's status file says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Status {
+    pub(super) ticks: u64,
+    pub(super) usr1: u64,
+    pub(super) rt: u64,
+}
+
+/// A running `sleeper threads` process; killed and reaped when dropped.
+pub(super) struct Target {
+    child: Child,
+    status: PathBuf,
+}
+
+impl Target {
+    /// Its pid.
+    pub(super) fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Its thread ids, from `/proc/PID/task`.
+    pub(super) fn tids(&self) -> BTreeSet<i32> {
+        tids_of(self.pid())
+    }
+
+    /// The status file, if it parses.
+    pub(super) fn try_status(&self) -> Option<Status> {
+        let text = std::fs::read_to_string(&self.status).ok()?;
+        let mut fields = text
+            .split_whitespace()
+            .map(|field| field.split_once('=').and_then(|(_, v)| v.parse().ok()));
+        Some(Status {
+            ticks: fields.next()??,
+            usr1: fields.next()??,
+            rt: fields.next()??,
+        })
+    }
+
+    /// The status file (which exists once the target is ready).
+    pub(super) fn status(&self) -> Status {
+        self.try_status().expect("status file parses")
+    }
+
+    /// Waits until the target's ticks advance: it is running.
+    pub(super) fn assert_running(&self) {
+        let before = self.status().ticks;
+        wait_until("the target runs again", || self.status().ticks > before + 2);
+    }
+
+    /// Sends signal `sig` (any number, real-time included) to the process.
+    pub(super) fn signal(&self, sig: i32) {
+        send_signal(self.pid(), sig);
+    }
+}
+
+impl Drop for Target {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends `sig` to process `pid`.
+pub(super) fn send_signal(pid: i32, sig: i32) {
+    // SAFETY: kill(2) takes plain integers.
+    let result = unsafe { libc::kill(pid, sig) };
+    assert_eq!(
+        result,
+        0,
+        "kill({pid}, {sig}): {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// Thread ids of `pid` from `/proc/PID/task`.
+pub(super) fn tids_of(pid: i32) -> BTreeSet<i32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A field of `/proc/PID/task/TID/status` (e.g. "State", "TracerPid").
+pub(super) fn thread_status_field(pid: i32, tid: i32, field: &str) -> String {
+    let text =
+        std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).unwrap_or_default();
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix(field)?
+                .strip_prefix(':')
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap_or_default()
+}
+
+/// The one-letter state of thread `tid` (e.g. 'S', 'R', 't' traced, 'T' stopped).
+pub(super) fn thread_state(pid: i32, tid: i32) -> char {
+    thread_status_field(pid, tid, "State")
+        .chars()
+        .next()
+        .unwrap_or('?')
+}
+
+/// Asserts that no thread of `pid` is traced or in a tracing stop.
+pub(super) fn assert_untraced(pid: i32) {
+    let tids = tids_of(pid);
+    assert!(!tids.is_empty(), "process {pid} still exists");
+    for tid in tids {
+        assert_eq!(
+            thread_status_field(pid, tid, "TracerPid"),
+            "0",
+            "thread {tid} is not traced"
+        );
+        assert_ne!(
+            thread_state(pid, tid),
+            't',
+            "thread {tid} is not in a tracing stop"
+        );
+    }
+}
+
+/// Polls `condition` until it holds; fails the test after [`PATIENCE`].
+pub(super) fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Our own pid.
+pub(super) fn own_pid() -> i32 {
+    std::process::id() as i32
+}

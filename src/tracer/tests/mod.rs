@@ -1,0 +1,7 @@
+//! Tests against real processes: the `tests/fixtures/tracer/sleeper.c` fixture, compiled with
+//! `cc` into each test's own temporary directory. Every test owns its target process.
+
+mod attach;
+mod exec;
+mod fixture;
+mod memory;
