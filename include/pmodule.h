@@ -9,4 +9,71 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Success.
+#define PTRACE_OK 0
+
+// An argument was NULL or invalid.
+#define PTRACE_EINVAL 1
+
+// The snapshot failed; `ptrace_session_last_error` says why.
+#define PTRACE_EFAILED 2
+
+// A bug inside libptrace (a caught panic); the target was resumed.
+#define PTRACE_EINTERNAL 3
+
+// A snapshot session (opaque). Create with `ptrace_session_create`, free with
+// `ptrace_session_free`.
+typedef struct ptrace_session_t ptrace_session_t;
+
+#ifdef __cplusplus
+extern "C" {
+#endif // __cplusplus
+
+// Creates a session with default options. Returns NULL only if allocation fails. The caller
+// owns the result and frees it with `ptrace_session_free`.
+struct ptrace_session_t *ptrace_session_create(void);
+
+// Frees a session. NULL is ignored.
+//
+// # Safety
+// `session` is NULL or a pointer returned by `ptrace_session_create` not yet freed.
+void ptrace_session_free(struct ptrace_session_t *session);
+
+// Stops process `pid`, captures it, resumes it and stores the snapshot's JSON text in `*json_out`
+// (NUL-terminated; the caller owns it and frees it with `ptrace_string_free`). Returns
+// `PTRACE_OK`, or an error code with `*json_out` set to NULL and the reason in
+// `ptrace_session_last_error`. NULL `session` or `json_out` gives `PTRACE_EINVAL`.
+//
+// # Safety
+// `session` is NULL or a live session; `json_out` is NULL or points to writable storage for a
+// pointer. Only `ptrace_session_abort` may be called on the session from another thread during the call.
+int ptrace_session_snapshot_pid(struct ptrace_session_t *session,
+                                int pid,
+                                char **json_out);
+
+// The last error of `session` as a NUL-terminated string owned by the session (valid until the
+// next call on it or its free); "" when none; NULL when `session` is NULL.
+//
+// # Safety
+// `session` is NULL or a live session.
+const char *ptrace_session_last_error(const struct ptrace_session_t *session);
+
+// Asks a snapshot in progress on `session` (in another thread) to stop: the target is detached
+// and resumed, and the call returns an error. Safe to call from a signal handler's thread.
+// NULL is ignored.
+//
+// # Safety
+// `session` is NULL or a live session.
+void ptrace_session_abort(const struct ptrace_session_t *session);
+
+// Frees a string returned by libptrace (e.g. by `ptrace_session_snapshot_pid`). NULL is ignored.
+//
+// # Safety
+// `text` is NULL or a string returned by libptrace, not yet freed.
+void ptrace_string_free(char *text);
+
+#ifdef __cplusplus
+}  // extern "C"
+#endif  // __cplusplus
+
 #endif  /* PTRACE_PMODULE_H */

@@ -16,8 +16,8 @@ pub const RA: u16 = 16;
 
 /// Names of the DWARF registers 0..=16, in DWARF order.
 pub const REGISTER_NAMES: [&str; REGISTER_COUNT] = [
-    "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13",
-    "r14", "r15", "rip",
+    "rax", "rdx", "rcx", "rbx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+    "r15", "rip",
 ];
 
 /// Registers callee-saved by the psABI: an outer frame's value of any other register is unknown
@@ -71,8 +71,8 @@ impl RegisterSet {
     pub fn from_user_regs(regs: &libc::user_regs_struct) -> Self {
         let mut set = Self::new();
         let ordered = [
-            regs.rax, regs.rdx, regs.rcx, regs.rbx, regs.rsi, regs.rdi, regs.rbp, regs.rsp, regs.r8,
-            regs.r9, regs.r10, regs.r11, regs.r12, regs.r13, regs.r14, regs.r15, regs.rip,
+            regs.rax, regs.rdx, regs.rcx, regs.rbx, regs.rsi, regs.rdi, regs.rbp, regs.rsp, regs.r8, regs.r9,
+            regs.r10, regs.r11, regs.r12, regs.r13, regs.r14, regs.r15, regs.rip,
         ];
         for (reg, value) in ordered.into_iter().enumerate() {
             set.values[reg] = Some(value);

@@ -1,2 +1,214 @@
-//! The `ptrace` command-line tool: a thin layer over the library.
-fn main() {}
+//! The `ptrace` command-line tool: a thin layer over the library. It parses options, wires
+//! SIGINT/SIGTERM/SIGHUP to the session's abort flag (the library detaches the target), runs the
+//! snapshot and writes it, printing the file's path on stdout.
+
+use clap::Parser;
+use ptrace::session::{ExecResult, Session, SessionError, SessionOptions};
+use ptrace::snapshot::{self, AttributeValue, Snapshot};
+use ptrace::tracer::{self, ChildEnd, TracerError};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Snapshot a running process (or a program when it crashes): every thread and frame, written as
+/// JSON. The target is stopped only while its threads are captured, then resumed untouched.
+#[derive(Parser, Debug)]
+#[command(name = "ptrace", version, about, long_about = None)]
+struct Cli {
+    /// The process to snapshot.
+    #[arg(required_unless_present = "exec", conflicts_with = "exec")]
+    pid: Option<i32>,
+
+    /// Run PROGRAM (after `--`) traced and snapshot it when a thread gets a fatal signal
+    /// (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS).
+    #[arg(long, requires = "command")]
+    exec: bool,
+
+    /// The program and its arguments, for --exec.
+    #[arg(last = true, value_name = "PROGRAM [ARGS...]")]
+    command: Vec<OsString>,
+
+    /// Write the snapshot to FILE.
+    #[arg(short = 'o', long, value_name = "FILE", conflicts_with = "output_dir")]
+    output: Option<PathBuf>,
+
+    /// Write the snapshot into DIR as <application>.<pid>.<unix-time>.json (default: .).
+    #[arg(short = 'O', long = "output-dir", value_name = "DIR")]
+    output_dir: Option<PathBuf>,
+
+    /// Also print a readable dump (threads, frames with symbol (file:line), the fault first).
+    #[arg(long)]
+    pretty_print: bool,
+
+    /// Attributes to record, as key:value pairs (integers stay numbers).
+    #[arg(long, value_name = "KEY:VALUE[,KEY:VALUE...]")]
+    kv: Vec<String>,
+
+    /// A classifier to record (repeatable).
+    #[arg(long, value_name = "NAME")]
+    classifier: Vec<String>,
+
+    /// The application name (default: the executable's name).
+    #[arg(long, value_name = "NAME")]
+    application: Option<String>,
+
+    /// Snapshot only this thread.
+    #[arg(long, value_name = "TID")]
+    thread: Option<i32>,
+
+    /// Mark this thread as the faulting one (for crash handlers running ptrace on themselves).
+    #[arg(long = "fault-thread", value_name = "TID")]
+    fault_thread: Option<i32>,
+
+    /// The most frames unwound per thread.
+    #[arg(long, value_name = "N", default_value_t = ptrace::unwind::MAX_FRAMES)]
+    max_frames: usize,
+
+    /// Test hook: keep the target stopped this many milliseconds after capturing it.
+    #[arg(long, hide = true, value_name = "MS")]
+    hold_stopped_ms: Option<u64>,
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("ptrace: internal error: {info}");
+    }));
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("ptrace: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    let options = SessionOptions {
+        application: cli.application.clone(),
+        only_thread: cli.thread,
+        fault_thread: cli.fault_thread,
+        attributes: parse_kv(&cli.kv)?,
+        classifiers: cli.classifier.clone(),
+        max_frames: cli.max_frames,
+        hold_stopped: cli.hold_stopped_ms.map(Duration::from_millis),
+        ..SessionOptions::default()
+    };
+    let session = Session::new(options);
+    for signal in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register(signal, session.abort_flag().as_arc())
+            .map_err(|e| format!("cannot install the handler of signal {signal}: {e}"))?;
+    }
+
+    if cli.exec {
+        let (program, args) = cli
+            .command
+            .split_first()
+            .ok_or("--exec needs a program after --")?;
+        let result = session.run_and_catch(program, args).map_err(describe)?;
+        return match result {
+            ExecResult::Crashed { snapshot, end } => {
+                emit(&cli, &snapshot)?;
+                Ok(exit_code_of(end))
+            }
+            ExecResult::Ended(end) => {
+                let how = match end {
+                    ChildEnd::Exited(code) => format!("exited with status {code}"),
+                    ChildEnd::Signaled(signal) => format!("was killed by {}", tracer::signal_name(signal)),
+                };
+                eprintln!(
+                    "ptrace: {} {how}; no snapshot was taken",
+                    program.to_string_lossy()
+                );
+                Ok(exit_code_of(end))
+            }
+        };
+    }
+
+    let pid = cli.pid.ok_or("a PID (or --exec -- PROGRAM) is required")?;
+    let snapshot = session.snapshot_pid(pid).map_err(describe)?;
+    emit(&cli, &snapshot)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes the snapshot, prints its path (and the dump when asked), and its warnings on stderr.
+fn emit(cli: &Cli, snapshot: &Snapshot) -> Result<(), String> {
+    let path = match &cli.output {
+        Some(path) => path.clone(),
+        None => cli
+            .output_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join(snapshot::output::default_file_name(snapshot)),
+    };
+    snapshot::output::write_file(snapshot, &path)
+        .map_err(|e| format!("cannot write the snapshot to {}: {e}", path.display()))?;
+    for warning in &snapshot.warnings {
+        eprintln!("ptrace: warning: {warning}");
+    }
+    if cli.pretty_print {
+        print!("{}", snapshot::text::render(snapshot));
+    }
+    println!("{}", path.display());
+    Ok(())
+}
+
+/// `--kv key:value[,key:value...]` pairs; values that parse as integers stay integers.
+fn parse_kv(args: &[String]) -> Result<Vec<(String, AttributeValue)>, String> {
+    let mut pairs = Vec::new();
+    for arg in args {
+        for item in arg.split(',').filter(|s| !s.is_empty()) {
+            let (key, value) = item
+                .split_once(':')
+                .ok_or_else(|| format!("--kv {item:?}: expected key:value"))?;
+            if key.is_empty() {
+                return Err(format!("--kv {item:?}: the key is empty"));
+            }
+            let value = value
+                .parse::<i64>()
+                .map(AttributeValue::Int)
+                .unwrap_or_else(|_| AttributeValue::Text(value.to_string()));
+            pairs.push((key.to_string(), value));
+        }
+    }
+    Ok(pairs)
+}
+
+/// The exit status that mirrors how a program ended (128 + signal, as shells report it).
+fn exit_code_of(end: ChildEnd) -> ExitCode {
+    let code = match end {
+        ChildEnd::Exited(code) => code,
+        ChildEnd::Signaled(signal) => 128 + signal,
+    };
+    ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1))
+}
+
+/// One line for an error.
+fn describe(error: SessionError) -> String {
+    match error {
+        SessionError::Tracer(TracerError::Aborted) | SessionError::Aborted => {
+            "interrupted; the target was detached and resumed".to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kv_pairs_keep_integers_as_numbers() {
+        let pairs = parse_kv(&["a:1,b:two".to_string(), "c:x:y".to_string()]).unwrap();
+        assert_eq!(pairs[0], ("a".to_string(), AttributeValue::Int(1)));
+        assert_eq!(pairs[1], ("b".to_string(), AttributeValue::Text("two".into())));
+        assert_eq!(pairs[2], ("c".to_string(), AttributeValue::Text("x:y".into())));
+        assert!(parse_kv(&["novalue".to_string()]).is_err());
+        assert!(parse_kv(&[":v".to_string()]).is_err());
+    }
+}

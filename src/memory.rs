@@ -81,8 +81,14 @@ mod tests {
 
     #[test]
     fn snapshot_reads_are_bounded() {
-        let snap = MemorySnapshot { base: 0x1000, bytes: (0u8..16).collect() };
-        assert_eq!(snap.read_u64(0x1000), Some(u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7])));
+        let snap = MemorySnapshot {
+            base: 0x1000,
+            bytes: (0u8..16).collect(),
+        };
+        assert_eq!(
+            snap.read_u64(0x1000),
+            Some(u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7]))
+        );
         assert_eq!(snap.read_u64(0x1009), None);
         let mut buf = [0u8; 8];
         assert_eq!(snap.read_at(0x100c, &mut buf), 4);
@@ -92,8 +98,14 @@ mod tests {
 
     #[test]
     fn layered_memory_prefers_copies_then_falls_back() {
-        let stack = [MemorySnapshot { base: 0x2000, bytes: vec![1; 8] }];
-        let other = MemorySnapshot { base: 0x3000, bytes: vec![2; 8] };
+        let stack = [MemorySnapshot {
+            base: 0x2000,
+            bytes: vec![1; 8],
+        }];
+        let other = MemorySnapshot {
+            base: 0x3000,
+            bytes: vec![2; 8],
+        };
         let mem = LayeredMemory::new(&stack, Some(&other));
         assert_eq!(mem.read_u64(0x2000), Some(0x0101010101010101));
         assert_eq!(mem.read_u64(0x3000), Some(0x0202020202020202));

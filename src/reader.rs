@@ -61,7 +61,11 @@ unsafe impl stable_deref_trait::CloneStableDeref for SharedBytes {}
 pub type DwarfReader = gimli::EndianReader<gimli::RunTimeEndian, SharedBytes>;
 
 /// A reader over `bytes[range]`, or an empty reader when the range is out of bounds.
-pub fn section_reader(bytes: &SharedBytes, range: std::ops::Range<usize>, endian: gimli::RunTimeEndian) -> DwarfReader {
+pub fn section_reader(
+    bytes: &SharedBytes,
+    range: std::ops::Range<usize>,
+    endian: gimli::RunTimeEndian,
+) -> DwarfReader {
     let whole = gimli::EndianReader::new(bytes.clone(), endian);
     if range.end <= bytes.len() && range.start <= range.end {
         whole.range(range)

@@ -28,13 +28,10 @@ pub fn load_bias(mappings: &[&MapEntry], loads: &[LoadSegment], page_size: u64) 
     for strict in [true, false] {
         for map in mappings {
             let matching = loads.iter().find(|load| {
-                load.offset & page_mask == map.offset
-                    && (!strict || load.executable == map.executable)
+                load.offset & page_mask == map.offset && (!strict || load.executable == map.executable)
             });
             if let Some(load) = matching {
-                let elf_address_of_map_start = load
-                    .vaddr
-                    .wrapping_sub(load.offset.wrapping_sub(map.offset));
+                let elf_address_of_map_start = load.vaddr.wrapping_sub(load.offset.wrapping_sub(map.offset));
                 return Some(map.start.wrapping_sub(elf_address_of_map_start));
             }
         }
@@ -101,10 +98,7 @@ mod tests {
         let refs: Vec<&MapEntry> = maps.iter().collect();
         assert_eq!(load_bias(&refs, &loads, 0x1000), Some(0x5555_0000_0000));
         // Only the executable mapping known: same answer.
-        assert_eq!(
-            load_bias(&refs[1..], &loads, 0x1000),
-            Some(0x5555_0000_0000)
-        );
+        assert_eq!(load_bias(&refs[1..], &loads, 0x1000), Some(0x5555_0000_0000));
     }
 
     #[test]

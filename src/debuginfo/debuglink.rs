@@ -85,11 +85,7 @@ pub fn find_debug_file(
             let Some((bytes, debug_facts)) = open_candidate(&path, warnings) else {
                 continue;
             };
-            if debug_facts
-                .build_id
-                .as_deref()
-                .is_some_and(|other| other != id)
-            {
+            if debug_facts.build_id.as_deref().is_some_and(|other| other != id) {
                 warnings.push(format!(
                     "{}: build id differs from {}'s, ignored",
                     path.display(),
@@ -114,8 +110,7 @@ pub fn find_debug_file(
     }
     let object_canonical = std::fs::canonicalize(object_path).ok();
     for candidate in debuglink_candidates(object_path, name, search) {
-        if object_canonical.is_some() && std::fs::canonicalize(&candidate).ok() == object_canonical
-        {
+        if object_canonical.is_some() && std::fs::canonicalize(&candidate).ok() == object_canonical {
             continue; // the object itself, not a debug file
         }
         let Some((bytes, debug_facts)) = open_candidate(&candidate, warnings) else {
@@ -247,13 +242,8 @@ mod tests {
         let bytes = SharedBytes::map_file(Path::new(libc)).unwrap();
         let facts = ElfFacts::parse(&bytes, libc).unwrap();
         let mut warnings = Vec::new();
-        let found = find_debug_file(
-            Path::new(libc),
-            &facts,
-            &DebugSearch::default(),
-            &mut warnings,
-        )
-        .expect("libc6-dbg is installed on this machine");
+        let found = find_debug_file(Path::new(libc), &facts, &DebugSearch::default(), &mut warnings)
+            .expect("libc6-dbg is installed on this machine");
         assert!(
             found.path.starts_with("/usr/lib/debug/.build-id"),
             "{}",

@@ -20,42 +20,40 @@ pub fn load_dwarf(bytes: &SharedBytes, name: &str) -> Result<Dwarf, DebugInfoErr
     } else {
         gimli::RunTimeEndian::Big
     };
-    gimli::Dwarf::load(
-        |id: gimli::SectionId| -> Result<DwarfReader, DebugInfoError> {
-            let empty = || section_reader(bytes, 0..0, endian);
-            let Some(section) = file.section_by_name(id.name()) else {
+    gimli::Dwarf::load(|id: gimli::SectionId| -> Result<DwarfReader, DebugInfoError> {
+        let empty = || section_reader(bytes, 0..0, endian);
+        let Some(section) = file.section_by_name(id.name()) else {
+            return Ok(empty());
+        };
+        let compressed = section.compressed_data().map_err(|e| DebugInfoError::Elf {
+            path: name.to_string(),
+            what: format!("section {}: {e}", id.name()),
+        })?;
+        if compressed.format == object::CompressionFormat::None {
+            // In place: the section's bytes are a sub-slice of the mapped file.
+            let Some((offset, size)) = section.file_range() else {
                 return Ok(empty());
             };
-            let compressed = section.compressed_data().map_err(|e| DebugInfoError::Elf {
-                path: name.to_string(),
-                what: format!("section {}: {e}", id.name()),
-            })?;
-            if compressed.format == object::CompressionFormat::None {
-                // In place: the section's bytes are a sub-slice of the mapped file.
-                let Some((offset, size)) = section.file_range() else {
-                    return Ok(empty());
-                };
-                let (Ok(start), Ok(len)) = (usize::try_from(offset), usize::try_from(size)) else {
-                    return Ok(empty());
-                };
-                let end = start
-                    .checked_add(len)
-                    .filter(|end| *end <= bytes.len())
-                    .ok_or_else(|| DebugInfoError::Elf {
-                        path: name.to_string(),
-                        what: format!("section {} extends past the end of the file", id.name()),
-                    })?;
-                return Ok(section_reader(bytes, start..end, endian));
-            }
-            let inflated = compressed.decompress().map_err(|e| DebugInfoError::Elf {
-                path: name.to_string(),
-                what: format!("cannot decompress section {}: {e}", id.name()),
-            })?;
-            let owned = SharedBytes::from_vec(inflated.into_owned());
-            let len = owned.len();
-            Ok(section_reader(&owned, 0..len, endian))
-        },
-    )
+            let (Ok(start), Ok(len)) = (usize::try_from(offset), usize::try_from(size)) else {
+                return Ok(empty());
+            };
+            let end = start
+                .checked_add(len)
+                .filter(|end| *end <= bytes.len())
+                .ok_or_else(|| DebugInfoError::Elf {
+                    path: name.to_string(),
+                    what: format!("section {} extends past the end of the file", id.name()),
+                })?;
+            return Ok(section_reader(bytes, start..end, endian));
+        }
+        let inflated = compressed.decompress().map_err(|e| DebugInfoError::Elf {
+            path: name.to_string(),
+            what: format!("cannot decompress section {}: {e}", id.name()),
+        })?;
+        let owned = SharedBytes::from_vec(inflated.into_owned());
+        let len = owned.len();
+        Ok(section_reader(&owned, 0..len, endian))
+    })
 }
 
 #[cfg(test)]
@@ -90,10 +88,7 @@ mod tests {
             "libc6-dbg sections are compressed"
         );
         let dwarf = load_dwarf(&debug.bytes, "libc debug").unwrap();
-        assert_eq!(
-            dwarf.debug_info.reader().len() as u64,
-            on_disk.uncompressed_size
-        );
+        assert_eq!(dwarf.debug_info.reader().len() as u64, on_disk.uncompressed_size);
         assert!(on_disk.uncompressed_size > on_disk.data.len() as u64);
         let mut units = dwarf.units();
         assert!(units.next().unwrap().is_some());

@@ -11,10 +11,7 @@ use super::DebugInfoError;
 pub(crate) type ElfFile<'data> = ElfFile64<'data, object::Endianness>;
 
 /// Parses `bytes` as a 64-bit ELF object; `name` only labels the error.
-pub(crate) fn parse_elf<'data>(
-    bytes: &'data [u8],
-    name: &str,
-) -> Result<ElfFile<'data>, DebugInfoError> {
+pub(crate) fn parse_elf<'data>(bytes: &'data [u8], name: &str) -> Result<ElfFile<'data>, DebugInfoError> {
     ElfFile::parse(bytes).map_err(|e| DebugInfoError::Elf {
         path: name.to_string(),
         what: e.to_string(),
@@ -89,8 +86,7 @@ impl ElfFacts {
             .map(|(path, id)| (String::from_utf8_lossy(path).into_owned(), id.to_vec()));
         let has_contents = |name: &str| {
             file.section_by_name(name).is_some_and(|s| {
-                s.kind() != SectionKind::UninitializedData
-                    && s.file_range().is_some_and(|(_, size)| size > 0)
+                s.kind() != SectionKind::UninitializedData && s.file_range().is_some_and(|(_, size)| size > 0)
             })
         };
         Ok(Self {

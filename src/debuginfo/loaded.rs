@@ -104,10 +104,7 @@ impl LoadedObject {
             DwarfImage::Object => (Some(Path::new(&path).to_path_buf()), facts.as_ref()),
             DwarfImage::None => (None, None),
         };
-        let alt = match (
-            dwarf_path,
-            dwarf_facts.and_then(|f| f.debugaltlink.as_ref()),
-        ) {
+        let alt = match (dwarf_path, dwarf_facts.and_then(|f| f.debugaltlink.as_ref())) {
             (Some(dwarf_path), Some(link)) => {
                 let found = find_alt_file(&dwarf_path, link, search, warnings);
                 if found.is_none() {
@@ -223,12 +220,7 @@ impl LoadedObject {
     /// The symbol table, built on first use from the debug file's and the object's tables.
     fn symbols(&self) -> &SymbolTable {
         self.symbols.get_or_init(|| {
-            let images: Vec<&[u8]> = self
-                .debug
-                .iter()
-                .chain(self.elf.iter())
-                .map(|b| &b[..])
-                .collect();
+            let images: Vec<&[u8]> = self.debug.iter().chain(self.elf.iter()).map(|b| &b[..]).collect();
             SymbolTable::from_images(&images)
         })
     }

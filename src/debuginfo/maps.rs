@@ -35,11 +35,7 @@ impl MapEntry {
 
     /// Whether the mapped file was unlinked after it was mapped.
     pub fn is_deleted(&self) -> bool {
-        self.is_file()
-            && self
-                .path
-                .as_deref()
-                .is_some_and(|p| p.ends_with(DELETED_SUFFIX))
+        self.is_file() && self.path.as_deref().is_some_and(|p| p.ends_with(DELETED_SUFFIX))
     }
 
     /// The mapped file's path without the kernel's `" (deleted)"` suffix; `None` when this is not
@@ -168,9 +164,6 @@ mod tests {
             .find(|m| m.contains(here))
             .expect("code address is mapped");
         assert!(entry.executable && entry.is_file());
-        assert!(matches!(
-            read_maps(-5),
-            Err(DebugInfoError::Maps { pid: -5, .. })
-        ));
+        assert!(matches!(read_maps(-5), Err(DebugInfoError::Maps { pid: -5, .. })));
     }
 }

@@ -99,9 +99,7 @@ fn group_mappings(maps: &[MapEntry]) -> Vec<Vec<&MapEntry>> {
         }
         let key = (path, entry.inode);
         let index = match current.get(&key) {
-            Some(&index) if !(entry.offset == 0 && groups[index].iter().any(|m| m.offset == 0)) => {
-                index
-            }
+            Some(&index) if !(entry.offset == 0 && groups[index].iter().any(|m| m.offset == 0)) => index,
             _ => {
                 groups.push(Vec::new());
                 current.insert(key, groups.len() - 1);
@@ -190,18 +188,16 @@ fn load_object(
     }
     .or_else(|| bias_from_memory(group, memory))
     .unwrap_or_else(|| {
-        warnings.push(format!("{path}: load bias unknown, assuming its first mapping holds file offset 0 at ELF address 0"));
+        warnings.push(format!(
+            "{path}: load bias unknown, assuming its first mapping holds file offset 0 at ELF address 0"
+        ));
         first.map_or(0, |m| m.start.wrapping_sub(m.offset))
     });
     LoadedObject::new(path, placement(group, bias), image, search, warnings)
 }
 
 /// Maps the file behind `group`, or explains in `warnings` why it cannot be used.
-fn open_mapped_file(
-    group: &[&MapEntry],
-    path: &str,
-    warnings: &mut Vec<String>,
-) -> Option<SharedBytes> {
+fn open_mapped_file(group: &[&MapEntry], path: &str, warnings: &mut Vec<String>) -> Option<SharedBytes> {
     let first = group.first()?;
     if first.is_deleted() {
         warnings.push(format!(

@@ -70,11 +70,7 @@ impl DwarfIndex {
                     .as_ref()
                     .and_then(|f| f.demangle().ok())
                     .map(|n| n.into_owned()),
-                file: frame
-                    .location
-                    .as_ref()
-                    .and_then(|l| l.file)
-                    .map(str::to_string),
+                file: frame.location.as_ref().and_then(|l| l.file).map(str::to_string),
                 line: frame.location.as_ref().and_then(|l| l.line),
                 low_pc: None,
             });
@@ -100,11 +96,7 @@ fn low_pc(
 
 /// Symbolizes ELF virtual address `probe` with `dwarf` (if any) and `symbols`: innermost first, the
 /// real function last with `inlined: false`. Never empty.
-pub fn symbolize_with(
-    dwarf: Option<&DwarfIndex>,
-    symbols: &SymbolTable,
-    probe: u64,
-) -> Vec<SymbolizedFrame> {
+pub fn symbolize_with(dwarf: Option<&DwarfIndex>, symbols: &SymbolTable, probe: u64) -> Vec<SymbolizedFrame> {
     let symbol = symbols.lookup(probe);
     let dwarf_frames = dwarf.map(|d| d.frames(probe)).unwrap_or_default();
     if dwarf_frames.is_empty() {

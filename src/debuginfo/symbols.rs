@@ -53,15 +53,10 @@ impl SymbolTable {
             code_sections.extend(
                 file.sections()
                     .filter(|section| section.kind() == SectionKind::Text && section.size() > 0)
-                    .map(|section| {
-                        section.address()..section.address().saturating_add(section.size())
-                    }),
+                    .map(|section| section.address()..section.address().saturating_add(section.size())),
             );
             for symbol in file.symbols().chain(file.dynamic_symbols()) {
-                if symbol.kind() != SymbolKind::Text
-                    || symbol.is_undefined()
-                    || symbol.address() == 0
-                {
+                if symbol.kind() != SymbolKind::Text || symbol.is_undefined() || symbol.address() == 0 {
                     continue;
                 }
                 let Ok(name) = symbol.name() else { continue };
@@ -211,10 +206,7 @@ mod tests {
 
     #[test]
     fn demangles_cpp_and_rust_and_keeps_c() {
-        assert_eq!(
-            demangle("_ZN2ns6Widget7computeEi"),
-            "ns::Widget::compute(int)"
-        );
+        assert_eq!(demangle("_ZN2ns6Widget7computeEi"), "ns::Widget::compute(int)");
         assert_eq!(
             demangle("_ZN3std2rt10lang_start17h0123456789abcdefE"),
             "std::rt::lang_start"
@@ -233,10 +225,7 @@ mod tests {
         let own = t
             .symbols
             .iter()
-            .find(|s| {
-                s.demangled()
-                    .ends_with("demangles_cpp_and_rust_and_keeps_c")
-            })
+            .find(|s| s.demangled().ends_with("demangles_cpp_and_rust_and_keeps_c"))
             .unwrap();
         assert!(own.size > 0 && here != 0);
         assert_eq!(t.lookup(own.start + 1).map(|s| s.start), Some(own.start));

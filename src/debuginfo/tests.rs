@@ -138,8 +138,7 @@ impl Target {
     fn pc_in_syscall(&self, number: u64) -> u64 {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let text = std::fs::read_to_string(format!("/proc/{}/syscall", self.pid()))
-                .unwrap_or_default();
+            let text = std::fs::read_to_string(format!("/proc/{}/syscall", self.pid())).unwrap_or_default();
             let fields: Vec<&str> = text.split_whitespace().collect();
             if fields.first().and_then(|f| f.parse::<u64>().ok()) == Some(number) {
                 let pc = fields.last().unwrap();
@@ -188,17 +187,9 @@ fn private_search(root: &Path) -> DebugSearch {
 
 /// The outermost (real function) frame.
 fn outer(frames: &[SymbolizedFrame]) -> &SymbolizedFrame {
-    let last = frames
-        .last()
-        .expect("symbolize never returns an empty list");
-    assert!(
-        !last.inlined,
-        "outermost frame must not be inlined: {frames:?}"
-    );
-    assert!(
-        frames[..frames.len() - 1].iter().all(|f| f.inlined),
-        "{frames:?}"
-    );
+    let last = frames.last().expect("symbolize never returns an empty list");
+    assert!(!last.inlined, "outermost frame must not be inlined: {frames:?}");
+    assert!(frames[..frames.len() - 1].iter().all(|f| f.inlined), "{frames:?}");
     last
 }
 
@@ -214,9 +205,7 @@ fn check_target_functions(
     exact_lines: bool,
 ) {
     let leaf = target.address("leaf_function");
-    let exe = objects
-        .find(leaf)
-        .expect("leaf_function is in a loaded object");
+    let exe = objects.find(leaf).expect("leaf_function is in a loaded object");
     assert_eq!(exe.path, binary.to_str().unwrap());
     assert!(exe.elf.is_some());
     assert!(exe.has_dwarf());
@@ -228,11 +217,7 @@ fn check_target_functions(
         "bias = runtime address - ELF address"
     );
     for (name, runtime, line) in [
-        (
-            "leaf_function",
-            leaf,
-            marker_line("target.c", "leaf_function"),
-        ),
+        ("leaf_function", leaf, marker_line("target.c", "leaf_function")),
         (
             "local_function",
             target.address("local_function"),
@@ -244,10 +229,7 @@ fn check_target_functions(
         assert_eq!(frame.symbol.as_deref(), Some(name), "{frames:?}");
         assert_eq!(frame.offset, Some(0));
         assert!(
-            frame
-                .file
-                .as_deref()
-                .is_some_and(|f| f.ends_with("/target.c")),
+            frame.file.as_deref().is_some_and(|f| f.ends_with("/target.c")),
             "{frames:?}"
         );
         if exact_lines {
@@ -274,27 +256,16 @@ fn check_inlined_frames(exe: &LoadedObject, binary: &Path) {
     for elf_address in leaf_nm..leaf_nm + leaf_size {
         let frames = exe.symbolize(elf_address.wrapping_add(exe.bias));
         let outermost = outer(&frames);
-        assert_eq!(
-            outermost.symbol.as_deref(),
-            Some("leaf_function"),
-            "{frames:?}"
-        );
+        assert_eq!(outermost.symbol.as_deref(), Some("leaf_function"), "{frames:?}");
         if frames.len() < 2 {
             continue;
         }
         inlined_addresses += 1;
         assert_eq!(frames.len(), 2, "{frames:?}");
         let inner = &frames[0];
-        assert_eq!(
-            inner.symbol.as_deref(),
-            Some("inlined_helper"),
-            "{frames:?}"
-        );
+        assert_eq!(inner.symbol.as_deref(), Some("inlined_helper"), "{frames:?}");
         assert!(inner.inlined);
-        assert!(inner
-            .file
-            .as_deref()
-            .is_some_and(|f| f.ends_with("/target.c")));
+        assert!(inner.file.as_deref().is_some_and(|f| f.ends_with("/target.c")));
         let helper_lines = marker_line("target.c", "inlined_helper")..=body_line + 1;
         assert!(
             inner.line.is_some_and(|l| helper_lines.contains(&l)),
@@ -307,14 +278,8 @@ fn check_inlined_frames(exe: &LoadedObject, binary: &Path) {
             "outer frame's line is the call site: {frames:?}"
         );
     }
-    assert!(
-        inlined_addresses > 0,
-        "no inlined frame found in leaf_function"
-    );
-    assert!(
-        seen_body,
-        "the loop body line of inlined_helper was never seen"
-    );
+    assert!(inlined_addresses > 0, "no inlined frame found in leaf_function");
+    assert!(seen_body, "the loop body line of inlined_helper was never seen");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -358,20 +323,11 @@ fn pie_executable_gets_symbols_lines_inlined_frames_and_bias() {
 #[test]
 fn non_pie_executable_has_zero_bias() {
     let dir = tempfile::tempdir().unwrap();
-    let binary = build(
-        dir.path(),
-        "cc",
-        "target.c",
-        "nopie",
-        &["-g", "-O0", "-no-pie"],
-    );
+    let binary = build(dir.path(), "cc", "target.c", "nopie", &["-g", "-O0", "-no-pie"]);
     let target = Target::start(&binary);
     let objects = target.objects_with(&private_search(dir.path()));
     check_target_functions(&target, &binary, &binary, &objects, true);
-    assert_eq!(
-        objects.find(target.address("leaf_function")).unwrap().bias,
-        0
-    );
+    assert_eq!(objects.find(target.address("leaf_function")).unwrap().bias, 0);
 }
 
 #[test]
@@ -610,13 +566,7 @@ fn separate_compressed_debug_file_by_build_id() {
 #[test]
 fn compressed_debug_sections_in_the_object_itself() {
     let dir = tempfile::tempdir().unwrap();
-    let binary = build(
-        dir.path(),
-        "cc",
-        "target.c",
-        "gz",
-        &["-g", "-gz=zlib", "-O0"],
-    );
+    let binary = build(dir.path(), "cc", "target.c", "gz", &["-g", "-gz=zlib", "-O0"]);
     assert!(run("readelf", &["-S", "-W", binary.to_str().unwrap()])
         .lines()
         .any(|l| l.contains(".debug_info") && l.contains(" C ")));
@@ -635,13 +585,7 @@ fn cpp_names_are_demangled_from_dwarf_and_from_the_symbol_table() {
         "widget_g",
         &["-g", "-O0", "-no-pie"],
     );
-    let without = build(
-        dir.path(),
-        "c++",
-        "widget.cpp",
-        "widget",
-        &["-O0", "-no-pie"],
-    );
+    let without = build(dir.path(), "c++", "widget.cpp", "widget", &["-O0", "-no-pie"]);
     for (binary, has_dwarf) in [(&with_dwarf, true), (&without, false)] {
         let (compute, _) = nm_symbol(binary, "_ZNK6shapes6Widget7computeEi", false);
         let target = Target::start(binary);
@@ -660,10 +604,7 @@ fn cpp_names_are_demangled_from_dwarf_and_from_the_symbol_table() {
         );
         assert_eq!(frame.offset, Some(1));
         if has_dwarf {
-            assert!(frame
-                .file
-                .as_deref()
-                .is_some_and(|f| f.ends_with("/widget.cpp")));
+            assert!(frame.file.as_deref().is_some_and(|f| f.ends_with("/widget.cpp")));
             assert_eq!(frame.line, Some(marker_line("widget.cpp", "compute")));
         }
     }
@@ -678,9 +619,7 @@ fn deleted_executable_degrades_with_a_warning() {
     std::fs::remove_file(&binary).unwrap();
     let objects = target.objects_with(&private_search(dir.path()));
     let leaf = target.address("leaf_function");
-    let exe = objects
-        .find(leaf)
-        .expect("a deleted object is still listed");
+    let exe = objects.find(leaf).expect("a deleted object is still listed");
     assert_eq!(exe.path, binary.to_str().unwrap());
     assert!(exe.elf.is_none() && !exe.has_dwarf());
     assert_eq!(
@@ -708,8 +647,7 @@ fn addresses_outside_objects_find_nothing_and_unknown_addresses_symbolize_to_one
     let binary = build(dir.path(), "cc", "target.c", "plain", &["-O0"]);
     let target = Target::start(&binary);
     let maps = read_maps(target.pid()).unwrap();
-    let objects =
-        ProcessObjects::load_with(&maps, &target.memory(), &private_search(dir.path())).unwrap();
+    let objects = ProcessObjects::load_with(&maps, &target.memory(), &private_search(dir.path())).unwrap();
     let stack = maps
         .iter()
         .find(|m| m.path.as_deref() == Some("[stack]"))

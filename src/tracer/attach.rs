@@ -107,9 +107,7 @@ impl StoppedProcess {
             match capture_thread(tracee.tid, pending_signal, &memory, regions, stack_limit) {
                 Ok(thread) => threads.push(thread),
                 // Killed while stopped (SIGKILL ends even a ptrace-stop).
-                Err(Errno::ESRCH) if tracee.tid == pid => {
-                    return Err(TracerError::ProcessExited { pid })
-                }
+                Err(Errno::ESRCH) if tracee.tid == pid => return Err(TracerError::ProcessExited { pid }),
                 Err(Errno::ESRCH) => {}
                 Err(err) => {
                     return Err(TracerError::os(
@@ -193,10 +191,7 @@ fn seize_all(
         None => proc_files::task_ids(pid).map_err(|_| gone_error(pid, false))?,
     };
     loop {
-        let new: Vec<i32> = candidates
-            .into_iter()
-            .filter(|&tid| seen.insert(tid))
-            .collect();
+        let new: Vec<i32> = candidates.into_iter().filter(|&tid| seen.insert(tid)).collect();
         if new.is_empty() {
             break;
         }
@@ -213,12 +208,7 @@ fn seize_all(
             match ptrace_ops::interrupt(tid) {
                 // ESRCH: exiting; its exit is collected below.
                 Ok(()) | Err(Errno::ESRCH) => interrupted.push(tid),
-                Err(err) => {
-                    return Err(TracerError::os(
-                        format!("PTRACE_INTERRUPT of thread {tid}"),
-                        err,
-                    ))
-                }
+                Err(err) => return Err(TracerError::os(format!("PTRACE_INTERRUPT of thread {tid}"), err)),
             }
         }
         for tid in interrupted {
@@ -246,11 +236,7 @@ fn seize_all(
 
 /// `PTRACE_SEIZE`s `tid` and records it. `Ok(false)` when the thread vanished (or is a zombie)
 /// and can be skipped.
-fn seize_thread(
-    tracees: &mut TraceeSet,
-    tid: i32,
-    only_thread: Option<i32>,
-) -> Result<bool, TracerError> {
+fn seize_thread(tracees: &mut TraceeSet, tid: i32, only_thread: Option<i32>) -> Result<bool, TracerError> {
     let pid = tracees.pid();
     // No options: nothing that kills the target with us (never PTRACE_O_EXITKILL), no events.
     match ptrace_ops::seize(tid, Options::empty()) {
@@ -306,8 +292,9 @@ fn maps_error(pid: i32, err: procfs::ProcError) -> TracerError {
 }
 
 /// What to do when the kernel says `EPERM`.
-fn permission_hint(pid: i32) -> String {
-    let generic = "run as root or with CAP_SYS_PTRACE, or lower /proc/sys/kernel/yama/ptrace_scope (e.g. to 0)";
+pub(super) fn permission_hint(pid: i32) -> String {
+    let generic =
+        "run as root or with CAP_SYS_PTRACE, or lower /proc/sys/kernel/yama/ptrace_scope (e.g. to 0)";
     match proc_files::tracer_pid(pid) {
         Some(tracer) => format!(
             "it is already traced by task {tracer} (a process has one tracer at a time: detach that \

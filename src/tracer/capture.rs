@@ -92,10 +92,7 @@ mod tests {
     fn stack_range_without_a_mapping_uses_the_limit() {
         assert_eq!(stack_range(0x5000, &[], 0x40), 0x5000 - 128..0x5040);
         assert_eq!(stack_range(10, &[], 0), 0..10);
-        assert_eq!(
-            stack_range(u64::MAX - 1, &[], 1 << 20),
-            u64::MAX - 129..u64::MAX
-        );
+        assert_eq!(stack_range(u64::MAX - 1, &[], 1 << 20), u64::MAX - 129..u64::MAX);
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub enum TracerError {
         tid: i32,
     },
     /// The kernel refused to let us trace the process.
-    #[error("not allowed to trace process {pid}: {hint}")]
+    #[error("permission denied: not allowed to trace process {pid}: {hint}")]
     PermissionDenied {
         /// The process we tried to trace.
         pid: i32,
@@ -72,6 +72,17 @@ impl TracerError {
         Self::Os {
             what: what.into(),
             source,
+        }
+    }
+}
+
+impl TracerError {
+    /// The error for a process we may not trace (or whose `/proc` files we may not read), with
+    /// the hint of what to do.
+    pub fn permission_denied(pid: i32) -> Self {
+        TracerError::PermissionDenied {
+            pid,
+            hint: super::attach::permission_hint(pid),
         }
     }
 }

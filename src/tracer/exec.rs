@@ -142,8 +142,7 @@ pub fn run_until_crash(
     abort: &AbortFlag,
 ) -> Result<ExecOutcome, TracerError> {
     // Never PTRACE_O_EXITKILL: if we die, the program runs on.
-    let options =
-        Options::PTRACE_O_TRACECLONE | Options::PTRACE_O_TRACEEXEC | Options::PTRACE_O_TRACESYSGOOD;
+    let options = Options::PTRACE_O_TRACECLONE | Options::PTRACE_O_TRACEEXEC | Options::PTRACE_O_TRACESYSGOOD;
     let child = spawn_seized(program, args, options)?;
     let mut tracees = TraceeSet::new(child.pid);
     tracees.set(child.pid, TraceeState::Running);
@@ -176,11 +175,7 @@ struct ExecRun {
 }
 
 impl ExecRun {
-    fn event_loop(
-        &mut self,
-        stop: &StopOptions,
-        abort: &AbortFlag,
-    ) -> Result<ExecOutcome, TracerError> {
+    fn event_loop(&mut self, stop: &StopOptions, abort: &AbortFlag) -> Result<ExecOutcome, TracerError> {
         let mut idle = Backoff::new();
         loop {
             if abort.is_aborted() {
@@ -222,9 +217,7 @@ impl ExecRun {
         }
         match event {
             WaitEvent::Exited(code) => return self.thread_ended(tid, ExecOutcome::Exited(code)),
-            WaitEvent::Killed(signal) => {
-                return self.thread_ended(tid, ExecOutcome::Signaled(signal))
-            }
+            WaitEvent::Killed(signal) => return self.thread_ended(tid, ExecOutcome::Signaled(signal)),
             WaitEvent::SignalStop(signal) => {
                 if self.exec_seen && is_fatal(pid, signal) {
                     return Ok(Step::Fatal { tid, signal });
@@ -232,9 +225,7 @@ impl ExecRun {
                 self.resume(tid, ptrace_ops::cont(tid, signal), "PTRACE_CONT")?;
             }
             // Job control: stay stopped until SIGCONT, still traced.
-            WaitEvent::GroupStop(_) => {
-                self.resume(tid, ptrace_ops::listen(tid), "PTRACE_LISTEN")?
-            }
+            WaitEvent::GroupStop(_) => self.resume(tid, ptrace_ops::listen(tid), "PTRACE_LISTEN")?,
             WaitEvent::EventStop(libc::PTRACE_EVENT_CLONE) => {
                 if let Some(new) = ptrace_ops::event_message(tid)
                     .ok()
@@ -288,12 +279,7 @@ impl ExecRun {
     }
 
     /// Records that `tid` runs again; `ESRCH` (killed meanwhile; its exit will follow) is fine.
-    fn resume(
-        &mut self,
-        tid: i32,
-        result: nix::Result<()>,
-        request: &str,
-    ) -> Result<(), TracerError> {
+    fn resume(&mut self, tid: i32, result: nix::Result<()>, request: &str) -> Result<(), TracerError> {
         match result {
             Ok(()) | Err(Errno::ESRCH) => {
                 self.tracees.set(tid, TraceeState::Running);

@@ -112,10 +112,7 @@ mod tests {
 
     #[test]
     fn reasons_follow_si_code() {
-        assert_eq!(
-            fault_reason(libc::SIGSEGV, 1),
-            "address not mapped to object"
-        );
+        assert_eq!(fault_reason(libc::SIGSEGV, 1), "address not mapped to object");
         assert_eq!(
             fault_reason(libc::SIGSEGV, 2),
             "invalid permissions for mapped object"

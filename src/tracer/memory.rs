@@ -52,15 +52,8 @@ impl ProcessMemory {
     /// One `process_vm_readv` of `buf.len()` bytes at `addr`; `Ok(n)` with `n` possibly short.
     fn read_vm(&self, addr: u64, buf: &mut [u8]) -> nix::Result<usize> {
         let base = usize::try_from(addr).map_err(|_| Errno::EFAULT)?;
-        let remote = [RemoteIoVec {
-            base,
-            len: buf.len(),
-        }];
-        process_vm_readv(
-            Pid::from_raw(self.pid),
-            &mut [IoSliceMut::new(buf)],
-            &remote,
-        )
+        let remote = [RemoteIoVec { base, len: buf.len() }];
+        process_vm_readv(Pid::from_raw(self.pid), &mut [IoSliceMut::new(buf)], &remote)
     }
 
     /// `pread`s from `/proc/PID/mem` until `buf` is full or memory stops being readable.

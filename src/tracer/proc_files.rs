@@ -72,10 +72,7 @@ pub(crate) fn writable_regions(pid: i32) -> procfs::ProcResult<Vec<Range<u64>>> 
     let maps = procfs::process::Process::new(pid)?.maps()?;
     Ok(maps
         .iter()
-        .filter(|map| {
-            map.perms
-                .contains(MMPermissions::READ | MMPermissions::WRITE)
-        })
+        .filter(|map| map.perms.contains(MMPermissions::READ | MMPermissions::WRITE))
         .map(|map| map.address.0..map.address.1)
         .collect())
 }
@@ -95,8 +92,7 @@ mod tests {
     #[test]
     fn own_process_is_listed_leader_first() {
         let pid = std::process::id() as i32;
-        let handle =
-            std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_millis(200)));
+        let handle = std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_millis(200)));
         let tids = task_ids(pid).expect("own /proc/self/task is readable");
         handle.join().expect("sleeping thread does not panic");
         assert_eq!(tids.first(), Some(&pid));

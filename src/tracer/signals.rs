@@ -52,10 +52,7 @@ mod tests {
     fn fatal_signals_are_distinct_and_named() {
         for (i, sig) in FATAL_SIGNALS.iter().enumerate() {
             assert!(!FATAL_SIGNALS[..i].contains(sig));
-            assert!(
-                signal_name(*sig).starts_with("SIG")
-                    && !signal_name(*sig).contains(char::is_numeric)
-            );
+            assert!(signal_name(*sig).starts_with("SIG") && !signal_name(*sig).contains(char::is_numeric));
         }
     }
 }

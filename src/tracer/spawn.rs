@@ -93,9 +93,7 @@ pub(crate) fn spawn_seized(
 /// Waits for the child's self-stop, seizes it and lets it run on to its exec.
 fn seize_stopped_child(pid: i32, options: Options) -> Result<(), TracerError> {
     loop {
-        match wait_for(pid, libc::WUNTRACED)
-            .map_err(|e| TracerError::os(format!("waitpid({pid})"), e))?
-        {
+        match wait_for(pid, libc::WUNTRACED).map_err(|e| TracerError::os(format!("waitpid({pid})"), e))? {
             Some((_, WaitEvent::SignalStop(libc::SIGSTOP))) => break,
             Some((_, event)) if event.is_end() => {
                 return Err(TracerError::os(
@@ -111,29 +109,18 @@ fn seize_stopped_child(pid: i32, options: Options) -> Result<(), TracerError> {
     // Seizing a stopped process makes it report a ptrace-stop: collect it.
     match await_stop(pid, pid).map_err(|e| TracerError::os(format!("waitpid({pid})"), e))? {
         Arrival::Stopped { .. } => {}
-        Arrival::Gone(_) => {
-            return Err(TracerError::os(
-                format!("child {pid} vanished"),
-                Errno::ESRCH,
-            ))
-        }
+        Arrival::Gone(_) => return Err(TracerError::os(format!("child {pid} vanished"), Errno::ESRCH)),
     }
     // End the job-control stop properly (a left-over stopped state would be reinstated when we
     // detach), then resume it; the SIGCONT it receives is passed through by the event loop.
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGCONT,
-    )
-    .map_err(|e| TracerError::os(format!("SIGCONT to child {pid}"), e))?;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGCONT)
+        .map_err(|e| TracerError::os(format!("SIGCONT to child {pid}"), e))?;
     ptrace_ops::cont(pid, 0).map_err(|e| TracerError::os(format!("PTRACE_CONT of child {pid}"), e))
 }
 
 /// Kills a child we failed to set up and collects it.
 fn kill_and_reap(pid: i32) {
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGKILL,
-    );
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
     while let Ok(Some((_, event))) = wait_for(pid, libc::__WALL) {
         if event.is_end() {
             break;
@@ -169,8 +156,7 @@ fn resolve_program(program: &OsStr) -> std::io::Result<PathBuf> {
 
 /// Whether `path` is a regular file we may execute.
 fn is_executable_file(path: &Path) -> bool {
-    path.metadata().is_ok_and(|meta| meta.is_file())
-        && nix::unistd::access(path, AccessFlags::X_OK).is_ok()
+    path.metadata().is_ok_and(|meta| meta.is_file()) && nix::unistd::access(path, AccessFlags::X_OK).is_ok()
 }
 
 /// The child's side, between `fork` and `exec`: unblock signals, restore `SIGPIPE`, stop until

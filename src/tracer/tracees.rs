@@ -178,9 +178,7 @@ impl TraceeSet {
             }
         }
         while let Some(tid) = queue.pop_front() {
-            match await_stop(self.pid, tid)
-                .map_err(|e| TracerError::os(format!("waitpid({tid})"), e))?
-            {
+            match await_stop(self.pid, tid).map_err(|e| TracerError::os(format!("waitpid({tid})"), e))? {
                 Arrival::Stopped {
                     pending_signal,
                     new_thread,
@@ -228,8 +226,7 @@ impl TraceeSet {
                             continue;
                         }
                         Err(err) => {
-                            first_error
-                                .get_or_insert(TracerError::os(format!("waitpid({tid})"), err));
+                            first_error.get_or_insert(TracerError::os(format!("waitpid({tid})"), err));
                             continue;
                         }
                     }
@@ -240,10 +237,7 @@ impl TraceeSet {
                 // Not in a ptrace-stop any more: it was killed (SIGKILL wakes traced threads).
                 Err(Errno::ESRCH) => dead.push(tid),
                 Err(err) => {
-                    first_error.get_or_insert(TracerError::os(
-                        format!("PTRACE_DETACH of thread {tid}"),
-                        err,
-                    ));
+                    first_error.get_or_insert(TracerError::os(format!("PTRACE_DETACH of thread {tid}"), err));
                 }
             }
         }
@@ -293,9 +287,6 @@ impl Drop for TraceeSet {
 fn interrupt_tolerating_exit(tid: i32) -> Result<(), TracerError> {
     match ptrace_ops::interrupt(tid) {
         Ok(()) | Err(Errno::ESRCH) => Ok(()),
-        Err(err) => Err(TracerError::os(
-            format!("PTRACE_INTERRUPT of thread {tid}"),
-            err,
-        )),
+        Err(err) => Err(TracerError::os(format!("PTRACE_INTERRUPT of thread {tid}"), err)),
     }
 }

@@ -182,9 +182,6 @@ mod tests {
     #[test]
     fn waiting_for_a_non_child_fails_with_echild() {
         // pid 1 is never our child.
-        assert_eq!(
-            wait_for(1, libc::__WALL | libc::WNOHANG),
-            Err(Errno::ECHILD)
-        );
+        assert_eq!(wait_for(1, libc::__WALL | libc::WNOHANG), Err(Errno::ECHILD));
     }
 }

@@ -2,8 +2,8 @@
 //! target is stopped, so that finding the FDE for an address is a binary search.
 
 use gimli::{
-    BaseAddresses, DebugFrame, EhFrame, FrameDescriptionEntry, ParsedEhFrameHdr, Reader,
-    UnwindContext, UnwindSection,
+    BaseAddresses, DebugFrame, EhFrame, FrameDescriptionEntry, ParsedEhFrameHdr, Reader, UnwindContext,
+    UnwindSection,
 };
 
 use super::error::UnwindError;
@@ -53,9 +53,7 @@ impl ObjectCfi {
         }
 
         let eh_frame = match &located.eh_frame {
-            Some(eh_frame) => {
-                CfiSection::eh_frame(eh_frame, located.eh_frame_hdr.as_ref(), bases.clone())?
-            }
+            Some(eh_frame) => CfiSection::eh_frame(eh_frame, located.eh_frame_hdr.as_ref(), bases.clone())?,
             None => None,
         };
         let debug_frame = match &located.debug_frame {
@@ -158,10 +156,7 @@ impl CfiSection<EhFrame<DwarfReader>> {
 impl CfiSection<DebugFrame<DwarfReader>> {
     /// Prepares `.debug_frame` for lookups through an index of every FDE. `None` when the
     /// section holds no FDE.
-    fn debug_frame(
-        debug_frame: &LocatedSection,
-        bases: BaseAddresses,
-    ) -> Result<Option<Self>, UnwindError> {
+    fn debug_frame(debug_frame: &LocatedSection, bases: BaseAddresses) -> Result<Option<Self>, UnwindError> {
         let mut section = DebugFrame::from(debug_frame.reader.clone());
         section.set_address_size(ADDRESS_SIZE);
         let index = build_index(&section, &bases, ".debug_frame")?;
@@ -193,10 +188,7 @@ impl<S: UnwindSection<DwarfReader>> CfiSection<S> {
     }
 
     /// The FDE covering `address`, if any.
-    fn find_fde(
-        &self,
-        address: u64,
-    ) -> Result<Option<FrameDescriptionEntry<DwarfReader>>, UnwindError> {
+    fn find_fde(&self, address: u64) -> Result<Option<FrameDescriptionEntry<DwarfReader>>, UnwindError> {
         let offset = match &self.search {
             FdeSearch::Index(index) => match index.find(address) {
                 Some(offset) => offset,
@@ -209,9 +201,7 @@ impl<S: UnwindSection<DwarfReader>> CfiSection<S> {
                 let Some(table) = header.table() else {
                     return Ok(None);
                 };
-                let pointer = table
-                    .lookup(address, &self.bases)
-                    .map_err(|e| self.corrupt(e))?;
+                let pointer = table.lookup(address, &self.bases).map_err(|e| self.corrupt(e))?;
                 let fde_address = pointer.direct().map_err(|e| self.corrupt(e))?;
                 fde_address
                     .checked_sub(*eh_frame_address)

@@ -34,9 +34,7 @@ pub enum UnwindError {
     HeaderEntryOutsideEhFrame(u64),
 
     /// A CFI section lies outside the bytes of the file (truncated file).
-    #[error(
-        "{section} at file offset {offset:#x} (+{size:#x}) lies outside the {file_len}-byte file"
-    )]
+    #[error("{section} at file offset {offset:#x} (+{size:#x}) lies outside the {file_len}-byte file")]
     SectionOutOfBounds {
         /// The section name.
         section: &'static str,

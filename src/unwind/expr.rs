@@ -92,10 +92,7 @@ pub(crate) fn evaluate<S: UnwindSection<DwarfReader>>(
         }
         .map_err(gimli_error)?;
     }
-    let top = evaluation
-        .as_result()
-        .first()
-        .map(|piece| piece.location.clone());
+    let top = evaluation.as_result().first().map(|piece| piece.location.clone());
     match top {
         Some(Location::Address { address }) => Ok(address),
         Some(Location::Value { value }) => value.to_u64(u64::MAX).map_err(gimli_error),

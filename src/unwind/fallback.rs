@@ -13,10 +13,7 @@ const WORD: u64 = 8;
 /// unknown, 0, not 8-byte aligned, below the frame's stack pointer (frames must move up the
 /// stack), or pointing at unreadable memory. Only rip, rsp and rbp are known in the caller:
 /// where the other callee-saved registers were saved is not known without CFI.
-pub(crate) fn frame_pointer_step(
-    regs: &RegisterSet,
-    memory: &dyn MemoryReader,
-) -> Option<FrameStep> {
+pub(crate) fn frame_pointer_step(regs: &RegisterSet, memory: &dyn MemoryReader) -> Option<FrameStep> {
     let rbp = regs.get(FP)?;
     if rbp == 0 || rbp % WORD != 0 {
         return None;
@@ -78,11 +75,7 @@ mod tests {
     #[test]
     fn rejects_implausible_frame_pointers() {
         let memory = stack(&[0x7040, 0x40_2222, 0, 0]);
-        assert_eq!(
-            frame_pointer_step(&regs(0x7000, 0), &memory),
-            None,
-            "null rbp"
-        );
+        assert_eq!(frame_pointer_step(&regs(0x7000, 0), &memory), None, "null rbp");
         assert_eq!(
             frame_pointer_step(&regs(0x7000, 0x7004), &memory),
             None,

@@ -138,10 +138,7 @@ fn sections_from_program_headers(
 ) -> Result<Option<(LocatedSection, Option<LocatedSection>)>, UnwindError> {
     let endian = file.endian();
     let headers = file.elf_program_headers();
-    let Some(hdr_header) = headers
-        .iter()
-        .find(|ph| ph.p_type(endian) == PT_GNU_EH_FRAME)
-    else {
+    let Some(hdr_header) = headers.iter().find(|ph| ph.p_type(endian) == PT_GNU_EH_FRAME) else {
         return Ok(None);
     };
     let hdr_address = hdr_header.p_vaddr(endian);
@@ -161,14 +158,13 @@ fn sections_from_program_headers(
             section: ".eh_frame_hdr",
             source,
         })?;
-    let eh_frame_address =
-        parsed
-            .eh_frame_ptr()
-            .direct()
-            .map_err(|source| UnwindError::CorruptCfi {
-                section: ".eh_frame_hdr",
-                source,
-            })?;
+    let eh_frame_address = parsed
+        .eh_frame_ptr()
+        .direct()
+        .map_err(|source| UnwindError::CorruptCfi {
+            section: ".eh_frame_hdr",
+            source,
+        })?;
     let eh_frame = headers
         .iter()
         .filter(|ph| ph.p_type(endian) == PT_LOAD)

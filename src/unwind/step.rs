@@ -41,9 +41,7 @@ pub(crate) struct RowEnvironment<'a, S> {
 impl<S: UnwindSection<DwarfReader>> RowEnvironment<'_, S> {
     /// The value of register `reg` in this frame, or an error when unknown.
     fn register(&self, reg: Register) -> Result<u64, UnwindError> {
-        self.regs
-            .get(reg.0)
-            .ok_or(UnwindError::RegisterUnknown(reg.0))
+        self.regs.get(reg.0).ok_or(UnwindError::RegisterUnknown(reg.0))
     }
 
     /// Reads the 8-byte value saved at `address`.
@@ -80,10 +78,8 @@ impl<S: UnwindSection<DwarfReader>> RowEnvironment<'_, S> {
         rule: Option<RegisterRule<usize>>,
         cfa: u64,
     ) -> Result<Option<u64>, UnwindError> {
-        let offset_from_cfa = |offset: i64| {
-            cfa.checked_add_signed(offset)
-                .ok_or(UnwindError::AddressOverflow)
-        };
+        let offset_from_cfa =
+            |offset: i64| cfa.checked_add_signed(offset).ok_or(UnwindError::AddressOverflow);
         let evaluate = |expression| {
             expr::evaluate(
                 expression,
@@ -103,9 +99,7 @@ impl<S: UnwindSection<DwarfReader>> RowEnvironment<'_, S> {
             Some(RegisterRule::Offset(offset)) => Some(self.read_saved(offset_from_cfa(offset)?)?),
             Some(RegisterRule::ValOffset(offset)) => Some(offset_from_cfa(offset)?),
             Some(RegisterRule::Register(other)) => self.regs.get(other.0),
-            Some(RegisterRule::Expression(expression)) => {
-                Some(self.read_saved(evaluate(&expression)?)?)
-            }
+            Some(RegisterRule::Expression(expression)) => Some(self.read_saved(evaluate(&expression)?)?),
             Some(RegisterRule::ValExpression(expression)) => Some(evaluate(&expression)?),
             Some(RegisterRule::Constant(value)) => Some(value),
         };

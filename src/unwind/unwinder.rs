@@ -178,10 +178,7 @@ impl Unwinder {
         let mut cfi_error = None;
         if let Some(mapping) = self.mapping_for(lookup_pc) {
             let address = lookup_pc.wrapping_sub(mapping.bias);
-            match mapping
-                .cfi
-                .unwind_frame(ctx, address, mapping.bias, regs, memory)
-            {
+            match mapping.cfi.unwind_frame(ctx, address, mapping.bias, regs, memory) {
                 Ok(Some(step)) => return Ok(Some(step)),
                 Ok(None) => {}
                 // Malformed CFI for this function: the frame pointer may still work.
@@ -198,9 +195,7 @@ impl Unwinder {
 
     /// The mapping containing `pc`.
     fn mapping_for(&self, pc: u64) -> Option<&CfiMapping> {
-        let after = self
-            .mappings
-            .partition_point(|mapping| mapping.range.start <= pc);
+        let after = self.mappings.partition_point(|mapping| mapping.range.start <= pc);
         let mapping = self.mappings.get(after.checked_sub(1)?)?;
         mapping.range.contains(&pc).then_some(mapping)
     }

@@ -3,9 +3,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use super::fixture::{
-    assert_untraced, own_pid, thread_state, thread_status_field, wait_until, Fixture,
-};
+use super::fixture::{assert_untraced, own_pid, thread_state, thread_status_field, wait_until, Fixture};
 use crate::memory::MemoryReader;
 use crate::tracer::{AbortFlag, StopOptions, StoppedProcess, TracerError};
 
@@ -22,10 +20,7 @@ fn every_thread_is_captured_and_released() {
     let stopped = stop(pid);
     let captured: Vec<i32> = stopped.threads().iter().map(|t| t.tid).collect();
     assert_eq!(captured.first(), Some(&pid), "leader first");
-    assert_eq!(
-        captured.iter().copied().collect::<BTreeSet<_>>(),
-        target.tids()
-    );
+    assert_eq!(captured.iter().copied().collect::<BTreeSet<_>>(), target.tids());
     assert_eq!(captured.len(), 5);
     for thread in stopped.threads() {
         let sp = thread.regs.sp().expect("sp is known");
@@ -36,16 +31,9 @@ fn every_thread_is_captured_and_released() {
             "thread {}: sp {sp:#x} inside its stack copy",
             thread.tid
         );
-        assert_eq!(
-            thread.stack.base,
-            sp - 128,
-            "the copy starts at the red zone"
-        );
+        assert_eq!(thread.stack.base, sp - 128, "the copy starts at the red zone");
         // The copy is what memory holds (the process is stopped, nothing changes).
-        let live = stopped
-            .memory()
-            .read_exact(sp, 64)
-            .expect("stack is readable");
+        let live = stopped.memory().read_exact(sp, 64).expect("stack is readable");
         assert_eq!(thread.stack.read_exact(sp, 64), Some(live));
         assert_eq!(
             thread_state(pid, thread.tid),
@@ -172,10 +160,7 @@ fn a_job_control_stop_survives_the_snapshot() {
     let pid = target.pid();
     target.signal(libc::SIGSTOP);
     wait_until("every thread is stopped", || {
-        target
-            .tids()
-            .iter()
-            .all(|&tid| thread_state(pid, tid) == 'T')
+        target.tids().iter().all(|&tid| thread_state(pid, tid) == 'T')
     });
 
     let stopped = stop(pid);
@@ -208,14 +193,12 @@ fn a_dead_pid_is_no_such_process() {
         .expect("spawn");
     let pid = child.id() as i32;
     child.wait().expect("reaped");
-    let err =
-        StoppedProcess::stop(pid, &StopOptions::default(), &AbortFlag::new()).expect_err("dead");
+    let err = StoppedProcess::stop(pid, &StopOptions::default(), &AbortFlag::new()).expect_err("dead");
     assert!(
         matches!(err, TracerError::NoSuchProcess { pid: p } if p == pid),
         "{err}"
     );
-    let err =
-        StoppedProcess::stop(-1, &StopOptions::default(), &AbortFlag::new()).expect_err("invalid");
+    let err = StoppedProcess::stop(-1, &StopOptions::default(), &AbortFlag::new()).expect_err("invalid");
     assert!(matches!(err, TracerError::NoSuchProcess { .. }), "{err}");
 }
 
@@ -228,16 +211,14 @@ fn a_zombie_process_has_exited() {
         .expect("spawn");
     let pid = child.id() as i32;
     wait_until("the child is a zombie", || thread_state(pid, pid) == 'Z');
-    let err =
-        StoppedProcess::stop(pid, &StopOptions::default(), &AbortFlag::new()).expect_err("zombie");
+    let err = StoppedProcess::stop(pid, &StopOptions::default(), &AbortFlag::new()).expect_err("zombie");
     assert!(matches!(err, TracerError::ProcessExited { .. }), "{err}");
     child.wait().expect("reaped");
 }
 
 #[test]
 fn tracing_oneself_is_refused() {
-    let err = StoppedProcess::stop(own_pid(), &StopOptions::default(), &AbortFlag::new())
-        .expect_err("self");
+    let err = StoppedProcess::stop(own_pid(), &StopOptions::default(), &AbortFlag::new()).expect_err("self");
     assert!(matches!(err, TracerError::SelfTrace { .. }), "{err}");
     let this_thread = nix::unistd::gettid().as_raw();
     let err = StoppedProcess::stop(this_thread, &StopOptions::default(), &AbortFlag::new())
@@ -269,8 +250,7 @@ fn an_abort_request_detaches_everything() {
     let target = fixture.spawn_threads(3);
     let abort = AbortFlag::new();
     abort.abort();
-    let err =
-        StoppedProcess::stop(target.pid(), &StopOptions::default(), &abort).expect_err("aborted");
+    let err = StoppedProcess::stop(target.pid(), &StopOptions::default(), &abort).expect_err("aborted");
     assert!(matches!(err, TracerError::Aborted), "{err}");
     assert_untraced(target.pid());
     target.assert_running();
@@ -326,8 +306,8 @@ fn a_process_traced_elsewhere_is_permission_denied_with_a_hint() {
         stopped.resume().expect("resume");
     });
     let holder_tid = held_rx.recv().expect("the holder stopped the target");
-    let err = StoppedProcess::stop(pid, &StopOptions::default(), &AbortFlag::new())
-        .expect_err("already traced");
+    let err =
+        StoppedProcess::stop(pid, &StopOptions::default(), &AbortFlag::new()).expect_err("already traced");
     done_tx.send(()).expect("release the holder");
     holder.join().expect("holder thread");
     match err {

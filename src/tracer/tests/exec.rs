@@ -70,10 +70,7 @@ fn a_segfault_in_a_thread_is_captured_with_every_thread() {
         let expected = (thread.tid == faulting).then_some(libc::SIGSEGV);
         assert_eq!(thread.pending_signal, expected, "thread {}", thread.tid);
     }
-    assert_eq!(
-        crash.finish().expect("finish"),
-        ChildEnd::Signaled(libc::SIGSEGV)
-    );
+    assert_eq!(crash.finish().expect("finish"), ChildEnd::Signaled(libc::SIGSEGV));
     assert!(tids_of(pid).is_empty(), "the child is gone and reaped");
 }
 
@@ -90,10 +87,7 @@ fn abort_reports_who_sent_the_signal() {
     let mut crash = crash;
     let stopped_for = crash.stopped.detach().expect("detach");
     assert_eq!(crash.stopped.detach().expect("second detach"), stopped_for);
-    assert_eq!(
-        crash.finish().expect("finish"),
-        ChildEnd::Signaled(libc::SIGABRT)
-    );
+    assert_eq!(crash.finish().expect("finish"), ChildEnd::Signaled(libc::SIGABRT));
 }
 
 #[test]

@@ -56,9 +56,7 @@ impl Fixture {
             .spawn()
             .expect("fixture starts");
         let target = Target { child, status };
-        wait_until("the fixture reports its status", || {
-            target.try_status().is_some()
-        });
+        wait_until("the fixture reports its status", || target.try_status().is_some());
         assert_eq!(target.tids().len(), threads);
         target
     }
@@ -150,8 +148,7 @@ pub(super) fn tids_of(pid: i32) -> BTreeSet<i32> {
 
 /// A field of `/proc/PID/task/TID/status` (e.g. "State", "TracerPid").
 pub(super) fn thread_status_field(pid: i32, tid: i32, field: &str) -> String {
-    let text =
-        std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).unwrap_or_default();
+    let text = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).unwrap_or_default();
     text.lines()
         .find_map(|line| {
             line.strip_prefix(field)?

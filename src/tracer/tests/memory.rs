@@ -65,10 +65,7 @@ fn check_reader(memory: &ProcessMemory) {
     assert_eq!(memory.read_at(from, &mut buf[..200]), 100);
     assert_eq!(buf[0], ((PAGE - 100) % 251) as u8);
     assert_eq!(memory.read_at(mapping.start(), &mut buf), PAGE);
-    assert_eq!(
-        memory.read_at(mapping.start() + PAGE as u64, &mut buf[..8]),
-        0
-    );
+    assert_eq!(memory.read_at(mapping.start() + PAGE as u64, &mut buf[..8]), 0);
     assert_eq!(memory.read_u64(0), None);
     assert_eq!(memory.read_u64(u64::MAX - 3), None);
     assert_eq!(memory.read_at(addr, &mut []), 0);
@@ -86,9 +83,7 @@ fn proc_pid_mem_fallback_reads_and_stops_at_unreadable_memory() {
 
 #[test]
 fn a_vanished_process_reads_nothing() {
-    let mut child = std::process::Command::new("true")
-        .spawn()
-        .expect("spawn true");
+    let mut child = std::process::Command::new("true").spawn().expect("spawn true");
     let pid = child.id() as i32;
     child.wait().expect("reaped");
     for memory in [ProcessMemory::new(pid), ProcessMemory::proc_mem_only(pid)] {

@@ -15,15 +15,10 @@ use object::{Object, ObjectSection, ObjectSymbol};
 use crate::arch::{RegisterSet, FP, RA, SP};
 use crate::memory::MemorySnapshot;
 use crate::reader::SharedBytes;
-use crate::unwind::{
-    Backtrace, CfiMapping, ObjectCfi, StopReason, UnwindError, Unwinder, MAX_FRAMES,
-};
+use crate::unwind::{Backtrace, CfiMapping, ObjectCfi, StopReason, UnwindError, Unwinder, MAX_FRAMES};
 
 /// The fixture's source.
-const SOURCE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/unwind/cfi_cases.S"
-);
+const SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/unwind/cfi_cases.S");
 
 /// Where the tests pretend the object is loaded (its ELF addresses start at 0).
 pub(super) const BIAS: u64 = 0x7f12_3400_0000;
@@ -86,9 +81,7 @@ impl Cases {
         let dir = tempfile::tempdir().expect("create a temporary directory");
         let lib = dir.path().join("cfi_cases.so");
         let mut cc = Command::new("cc");
-        cc.args(["-shared", "-nostdlib", "-o"])
-            .arg(&lib)
-            .arg(SOURCE);
+        cc.args(["-shared", "-nostdlib", "-o"]).arg(&lib).arg(SOURCE);
         match storage {
             Storage::EhFrameWithHeader | Storage::NoSectionHeaders => {
                 cc.arg("-Wl,--eh-frame-hdr");
@@ -236,9 +229,7 @@ fn offset_rules_restore_saved_registers() {
     for_each_storage(|storage, cases, cfi| {
         let mut state = Stopped::at(cases.at("saves_rbx", 1), 0x100);
         let sp = state.sp();
-        state
-            .poke(sp, 0x5a5a)
-            .poke(sp + 8, cases.at("outermost", 1));
+        state.poke(sp, 0x5a5a).poke(sp + 8, cases.at("outermost", 1));
         let backtrace = state.unwind(cfi);
         let frames = &backtrace.frames;
         assert_eq!(frames.len(), 2, "{storage:?}: {frames:#x?}");
@@ -262,11 +253,7 @@ fn offset_rules_restore_saved_registers() {
             Some(0),
             "{storage:?}: rbp callee-saved, unchanged"
         );
-        assert_eq!(
-            caller.regs.get(0),
-            None,
-            "{storage:?}: rax clobbered by the call"
-        );
+        assert_eq!(caller.regs.get(0), None, "{storage:?}: rax clobbered by the call");
         assert_eq!(
             caller.regs.get(11),
             None,
@@ -294,22 +281,14 @@ fn register_undefined_and_val_offset_rules() {
         state.poke(sp, cases.at("outermost", 1));
         let backtrace = state.unwind(cfi);
         let caller = &backtrace.frames[1];
-        assert_eq!(
-            caller.regs.get(3),
-            Some(0x100),
-            "{storage:?}: rbx was in rax"
-        );
+        assert_eq!(caller.regs.get(3), Some(0x100), "{storage:?}: rbx was in rax");
         assert_eq!(caller.regs.get(12), None, "{storage:?}: r12 undefined");
         assert_eq!(
             caller.regs.get(FP),
             Some(sp + 8 - 16),
             "{storage:?}: rbp = CFA - 16"
         );
-        assert_eq!(
-            caller.regs.get(13),
-            Some(0x10d),
-            "{storage:?}: r13 unchanged"
-        );
+        assert_eq!(caller.regs.get(13), Some(0x10d), "{storage:?}: r13 unchanged");
         assert_eq!(caller.regs.sp(), Some(sp + 8), "{storage:?}");
     });
 }
@@ -363,11 +342,7 @@ fn a_signal_trampoline_makes_the_next_lookup_exact() {
         let frames = &backtrace.frames;
         assert_eq!(frames.len(), 4, "{storage:?}: {frames:#x?}");
         assert!(frames[0].signal_frame, "{storage:?}");
-        assert_eq!(
-            frames[1].pc,
-            cases.at("interrupted_at_entry", 0),
-            "{storage:?}"
-        );
+        assert_eq!(frames[1].pc, cases.at("interrupted_at_entry", 0), "{storage:?}");
         assert_eq!(
             frames[1].lookup_pc, frames[1].pc,
             "{storage:?}: exact pc after a signal"
@@ -379,10 +354,7 @@ fn a_signal_trampoline_makes_the_next_lookup_exact() {
             frames[2].pc - 1,
             "{storage:?}: a return address again"
         );
-        assert!(
-            matches!(backtrace.stop, StopReason::Outermost),
-            "{storage:?}"
-        );
+        assert!(matches!(backtrace.stop, StopReason::Outermost), "{storage:?}");
     });
 }
 
@@ -394,16 +366,8 @@ fn a_cfa_that_does_not_move_up_stops_the_unwind() {
         state.poke(sp, cases.at("cfa_not_increasing", 2));
         state.poke(sp + 8, cases.at("plain_leaf", 1));
         let backtrace = state.unwind(cfi);
-        assert_eq!(
-            backtrace.frames.len(),
-            2,
-            "{storage:?}: {:#x?}",
-            backtrace.frames
-        );
-        assert_eq!(
-            backtrace.frames[1].cfa, backtrace.frames[0].cfa,
-            "{storage:?}"
-        );
+        assert_eq!(backtrace.frames.len(), 2, "{storage:?}: {:#x?}", backtrace.frames);
+        assert_eq!(backtrace.frames[1].cfa, backtrace.frames[0].cfa, "{storage:?}");
         assert!(
             matches!(backtrace.stop, StopReason::CfaNotIncreasing),
             "{storage:?}"
@@ -418,10 +382,7 @@ fn broken_expressions_fall_back_to_the_frame_pointer() {
         let backtrace = state.unwind(cfi);
         assert_eq!(backtrace.frames.len(), 1, "{storage:?}");
         assert!(
-            matches!(
-                backtrace.stop,
-                StopReason::Failed(UnwindError::Expression(_))
-            ),
+            matches!(backtrace.stop, StopReason::Failed(UnwindError::Expression(_))),
             "{storage:?}: {:?}",
             backtrace.stop
         );
@@ -432,11 +393,7 @@ fn broken_expressions_fall_back_to_the_frame_pointer() {
         assert_eq!(backtrace.frames.len(), 2, "{storage:?}");
         assert_eq!(backtrace.frames[0].cfa, Some(rbp + 16), "{storage:?}");
         assert!(backtrace.frames[1].suspect, "{storage:?}");
-        assert_eq!(
-            backtrace.frames[1].pc,
-            cases.at("outermost", 1),
-            "{storage:?}"
-        );
+        assert_eq!(backtrace.frames[1].pc, cases.at("outermost", 1), "{storage:?}");
     });
 }
 
@@ -447,10 +404,7 @@ fn code_without_cfi_uses_the_frame_pointer_or_stops() {
         let backtrace = state.unwind(cfi);
         assert_eq!(backtrace.frames.len(), 1, "{storage:?}");
         assert_eq!(backtrace.frames[0].cfa, None, "{storage:?}");
-        assert!(
-            matches!(backtrace.stop, StopReason::NoUnwindInfo),
-            "{storage:?}"
-        );
+        assert!(matches!(backtrace.stop, StopReason::NoUnwindInfo), "{storage:?}");
 
         let rbp = state.sp() + 0x40;
         state.regs.set(FP, Some(rbp));
@@ -467,11 +421,7 @@ fn code_without_cfi_uses_the_frame_pointer_or_stops() {
         assert!(frames[1].suspect, "{storage:?}: found by frame pointer");
         assert_eq!(frames[1].regs.sp(), Some(rbp + 16), "{storage:?}");
         assert_eq!(frames[1].regs.get(FP), Some(rbp + 0x40), "{storage:?}");
-        assert_eq!(
-            frames[1].regs.get(12),
-            None,
-            "{storage:?}: unknown without CFI"
-        );
+        assert_eq!(frames[1].regs.get(12), None, "{storage:?}: unknown without CFI");
         assert!(!frames[2].suspect, "{storage:?}: found by CFI again");
         assert_eq!(frames[2].regs.get(3), Some(0x7777), "{storage:?}");
     });
@@ -538,8 +488,7 @@ fn a_frame_pointer_loop_ends() {
     let rbp = state.sp() + 0x40;
     state.regs.set(FP, Some(rbp));
     state.poke(rbp, rbp).poke(rbp + 8, 0x1234_5678);
-    let backtrace =
-        Unwinder::new(Vec::new()).unwind_with_stop(&state.regs, &state.stack, MAX_FRAMES);
+    let backtrace = Unwinder::new(Vec::new()).unwind_with_stop(&state.regs, &state.stack, MAX_FRAMES);
     assert_eq!(backtrace.frames.len(), 2, "{:#x?}", backtrace.frames);
     assert!(
         matches!(backtrace.stop, StopReason::NoUnwindInfo),
@@ -580,12 +529,7 @@ fn objects_without_cfi_parse_empty() {
     std::fs::write(&source, "int answer = 42;\n").expect("write a source file");
     let lib = dir.path().join("data.so");
     run(Command::new("cc")
-        .args([
-            "-shared",
-            "-nostdlib",
-            "-fno-asynchronous-unwind-tables",
-            "-o",
-        ])
+        .args(["-shared", "-nostdlib", "-fno-asynchronous-unwind-tables", "-o"])
         .arg(&lib)
         .arg(&source));
     let cfi = ObjectCfi::parse(&SharedBytes::from_vec(read(&lib)), None).expect("parse");
@@ -614,9 +558,6 @@ fn files_that_are_not_x86_64_elf_objects_are_errors() {
 
     let cases = Cases::build(Storage::EhFrameWithHeader);
     let garbage_debug = SharedBytes::from_vec(vec![0x7f, b'E', b'L', b'F', 2, 1, 1]);
-    let with_bad_debug = ObjectCfi::parse(
-        &SharedBytes::from_vec(cases.bytes.clone()),
-        Some(&garbage_debug),
-    );
+    let with_bad_debug = ObjectCfi::parse(&SharedBytes::from_vec(cases.bytes.clone()), Some(&garbage_debug));
     assert!(with_bad_debug.is_err(), "a corrupt debug file is reported");
 }

@@ -9,10 +9,7 @@ use crate::arch::RegisterSet;
 use crate::memory::MemorySnapshot;
 
 /// The fixture's source file.
-pub(super) const SOURCE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/unwind/stackdump.c"
-);
+pub(super) const SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/unwind/stackdump.c");
 
 /// Registers the fixture captures, with their DWARF numbers.
 const CAPTURED_REGISTERS: [(&str, u16); 8] = [
@@ -174,10 +171,7 @@ pub(super) fn parse_maps(text: &str) -> Vec<MapEntry> {
             let offset = fields.next()?;
             let _device = fields.next()?;
             let _inode = fields.next()?;
-            let path = fields
-                .next()
-                .filter(|p| p.starts_with('/'))
-                .map(PathBuf::from);
+            let path = fields.next().filter(|p| p.starts_with('/')).map(PathBuf::from);
             Some(MapEntry {
                 start: u64::from_str_radix(start, 16).ok()?,
                 end: u64::from_str_radix(end, 16).ok()?,

@@ -13,10 +13,7 @@ use crate::memory::LayeredMemory;
 use crate::unwind::{StopReason, Unwinder, MAX_FRAMES};
 
 /// The gdb script printing the frames.
-const GDB_SCRIPT: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/unwind/gdb_frames.py"
-);
+const GDB_SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/unwind/gdb_frames.py");
 
 /// One frame as gdb sees it: pc and registers in DWARF order (`None` where gdb has none).
 struct GdbFrame {

@@ -44,8 +44,7 @@ pub(super) fn debug_file_for(bytes: &[u8]) -> Option<PathBuf> {
 /// Parses the CFI of the object at `path`, with its build-id debug file when there is one.
 pub(super) fn object_cfi(path: &Path) -> Arc<ObjectCfi> {
     let bytes = SharedBytes::map_file(path).expect("map an object");
-    let debug =
-        debug_file_for(&bytes).map(|p| SharedBytes::map_file(&p).expect("map a debug file"));
+    let debug = debug_file_for(&bytes).map(|p| SharedBytes::map_file(&p).expect("map a debug file"));
     Arc::new(ObjectCfi::parse(&bytes, debug.as_ref()).expect("parse the CFI of a system object"))
 }
 
@@ -84,9 +83,7 @@ pub(super) struct Symbolizer {
 impl Symbolizer {
     /// The function containing run-time address `address` in the process whose maps are `maps`.
     pub fn function_at(&mut self, maps: &[MapEntry], address: u64) -> Option<String> {
-        let entry = maps
-            .iter()
-            .find(|e| e.start <= address && address < e.end)?;
+        let entry = maps.iter().find(|e| e.start <= address && address < e.end)?;
         let path = entry.path.clone()?;
         let bytes = std::fs::read(&path).ok()?;
         let vaddr = address.wrapping_sub(load_bias(&bytes, entry)?);
@@ -102,11 +99,7 @@ impl Symbolizer {
     }
 
     /// Names of the functions at the `lookup_pc`s of `frames`.
-    pub fn frame_names(
-        &mut self,
-        maps: &[MapEntry],
-        frames: &[crate::unwind::UnwoundFrame],
-    ) -> Vec<String> {
+    pub fn frame_names(&mut self, maps: &[MapEntry], frames: &[crate::unwind::UnwoundFrame]) -> Vec<String> {
         frames
             .iter()
             .map(|f| {

@@ -78,11 +78,7 @@ fn check_recursion_and_below(dump: &Dump, backtrace: &Backtrace, names: &[String
             "frame {index} is a return address:\n{listing}"
         );
         let name = &names[index];
-        let expected_name = if n == levels.len() - 1 {
-            "main"
-        } else {
-            "recurse"
-        };
+        let expected_name = if n == levels.len() - 1 { "main" } else { "recurse" };
         assert_eq!(name, expected_name, "frame {index}:\n{listing}");
     }
     let main_caller = first + 1 + levels.len();
@@ -143,10 +139,7 @@ fn unwinds_a_plain_recursion_with_cfi() {
             "{flags:?}:\n{listing}"
         );
         check_recursion_and_below(&dump, &backtrace, &names, 1);
-        assert!(
-            frames.iter().all(|f| !f.signal_frame),
-            "{flags:?}:\n{listing}"
-        );
+        assert!(frames.iter().all(|f| !f.signal_frame), "{flags:?}:\n{listing}");
     }
 }
 
@@ -267,17 +260,10 @@ fn follows_frame_pointers_where_the_executable_has_no_cfi() {
         for (n, expected) in levels.iter().enumerate() {
             let frame = &frames[2 + n];
             assert_eq!(frame.pc, *expected, "{flags:?}: level {n}:\n{listing}");
-            assert!(
-                frame.suspect,
-                "{flags:?}: found by frame pointer:\n{listing}"
-            );
+            assert!(frame.suspect, "{flags:?}: found by frame pointer:\n{listing}");
         }
         let main_caller = &frames[2 + levels.len()];
-        assert_eq!(
-            main_caller.pc,
-            dump.value("main_return"),
-            "{flags:?}:\n{listing}"
-        );
+        assert_eq!(main_caller.pc, dump.value("main_return"), "{flags:?}:\n{listing}");
         assert!(
             main_caller.suspect,
             "{flags:?}: main has no CFI either:\n{listing}"
@@ -308,11 +294,7 @@ fn without_cfi_or_frame_pointers_the_unwind_stops_cleanly() {
     assert_eq!(backtrace.frames[0].pc, dump.value("rip"));
     assert!(!backtrace.frames[0].suspect);
     assert!(backtrace.frames.get(1).is_none_or(|f| f.suspect));
-    assert!(
-        backtrace.frames.len() < 100,
-        "stopped: {:?}",
-        backtrace.stop
-    );
+    assert!(backtrace.frames.len() < 100, "stopped: {:?}", backtrace.stop);
     assert!(!matches!(backtrace.stop, StopReason::FrameLimit));
 }
 
@@ -349,10 +331,7 @@ fn one_unwinder_serves_threads_in_parallel() {
             scope.spawn(|| {
                 let memory = LayeredMemory::new(&dump.memory, None);
                 for _ in 0..50 {
-                    assert_eq!(
-                        unwinder.unwind(&dump.registers(), &memory, MAX_FRAMES),
-                        expected
-                    );
+                    assert_eq!(unwinder.unwind(&dump.registers(), &memory, MAX_FRAMES), expected);
                 }
             });
         }
@@ -405,8 +384,7 @@ fn unwinds_with_debug_frame_in_the_object_or_in_a_separate_debug_file() {
     ]);
     let stripped_bytes = SharedBytes::map_file(&stripped).expect("map the stripped executable");
     let debug_bytes = SharedBytes::map_file(&debug).expect("map the debug file");
-    let with_debug_file =
-        Arc::new(ObjectCfi::parse(&stripped_bytes, Some(&debug_bytes)).expect("parse"));
+    let with_debug_file = Arc::new(ObjectCfi::parse(&stripped_bytes, Some(&debug_bytes)).expect("parse"));
     let exe = dump.exe.clone();
     check(cfi_mappings(&dump.maps, |path| {
         if path == exe {

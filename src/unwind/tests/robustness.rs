@@ -104,10 +104,7 @@ fn a_malformed_entry_found_through_the_header_stops_that_frame_only() {
     let backtrace = state.unwind(&cfi);
     assert_eq!(backtrace.frames.len(), 1);
     assert!(
-        matches!(
-            backtrace.stop,
-            StopReason::Failed(UnwindError::CorruptCfi { .. })
-        ),
+        matches!(backtrace.stop, StopReason::Failed(UnwindError::CorruptCfi { .. })),
         "{:?}",
         backtrace.stop
     );

@@ -23,12 +23,10 @@ fn the_vdso_copied_from_memory_unwinds() {
     let entry = parse_maps(line).pop().expect("the [vdso] line parses");
     let mut image = vec![0u8; (entry.end - entry.start) as usize];
     let mut mem = std::fs::File::open("/proc/self/mem").expect("open /proc/self/mem");
-    mem.seek(SeekFrom::Start(entry.start))
-        .expect("seek to the vDSO");
+    mem.seek(SeekFrom::Start(entry.start)).expect("seek to the vDSO");
     mem.read_exact(&mut image).expect("read the vDSO image");
 
-    let cfi =
-        Arc::new(ObjectCfi::parse(&SharedBytes::from_vec(image.clone()), None).expect("parse"));
+    let cfi = Arc::new(ObjectCfi::parse(&SharedBytes::from_vec(image.clone()), None).expect("parse"));
     assert!(!cfi.is_empty(), "the vDSO has CFI");
     let bias = load_bias(&image, &entry).expect("the vDSO has a PT_LOAD segment");
     let file = object::File::parse(&image[..]).expect("the vDSO is an ELF image");
@@ -45,21 +43,13 @@ fn the_vdso_copied_from_memory_unwinds() {
     // Stopped on the first instruction: CFA = rsp + 8, the return address at [rsp].
     let stack = MemorySnapshot {
         base: 0x7000,
-        bytes: [0x4242u64, 0]
-            .iter()
-            .flat_map(|w| w.to_le_bytes())
-            .collect(),
+        bytes: [0x4242u64, 0].iter().flat_map(|w| w.to_le_bytes()).collect(),
     };
     let mut regs = RegisterSet::new();
     regs.set(RA, Some(bias + function.address()));
     regs.set(SP, Some(0x7000));
     let backtrace = unwinder.unwind_with_stop(&regs, &stack, MAX_FRAMES);
-    assert_eq!(
-        backtrace.frames[0].cfa,
-        Some(0x7008),
-        "{:?}",
-        backtrace.stop
-    );
+    assert_eq!(backtrace.frames[0].cfa, Some(0x7008), "{:?}", backtrace.stop);
     assert_eq!(backtrace.frames.get(1).map(|f| f.pc), Some(0x4242));
     assert!(
         matches!(backtrace.stop, StopReason::NoUnwindInfo),

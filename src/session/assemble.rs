@@ -1,0 +1,259 @@
+//! The work done after the target is resumed: symbols, lines and inlined frames for every captured
+//! frame, and the snapshot document itself.
+
+use super::capture::CapturedThread;
+use super::prepare::PreparedProcess;
+use super::SessionOptions;
+use crate::procinfo::{self, ProcessInfo};
+use crate::snapshot::{self, Address, Fault, Frame, Module, Snapshot, Thread, Timing};
+use crate::tracer;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant, SystemTime};
+
+/// The fault a snapshot records: a caught signal, or a thread marked by `--fault-thread`.
+#[derive(Clone, Debug)]
+pub struct FaultMark(pub Fault);
+
+impl FaultMark {
+    /// A thread marked faulted by the user (`--fault-thread`), with no signal.
+    pub fn marked_thread(tid: i32) -> Self {
+        FaultMark(Fault {
+            tid,
+            signal: 0,
+            signal_name: None,
+            code: 0,
+            address: None,
+            reason: "marked as faulted (--fault-thread)".to_string(),
+        })
+    }
+
+    /// The fault the tracer caught under `--exec`.
+    pub fn from_tracer(fault: &tracer::Fault) -> Self {
+        FaultMark(Fault {
+            tid: fault.tid,
+            signal: fault.signal,
+            signal_name: Some(tracer::signal_name(fault.signal)),
+            code: fault.code,
+            address: fault.address.map(Address),
+            reason: fault.reason.clone(),
+        })
+    }
+}
+
+/// Everything the snapshot is made from.
+pub struct Parts<'a> {
+    /// The run's options.
+    pub options: &'a SessionOptions,
+    /// The process id.
+    pub pid: i32,
+    /// What /proc said before the stop.
+    pub info: ProcessInfo,
+    /// The debug information loaded before the stop.
+    pub prepared: &'a PreparedProcess,
+    /// The threads captured while stopped.
+    pub captured: Vec<CapturedThread>,
+    /// The fault, if any.
+    pub fault: Option<FaultMark>,
+    /// How long the target was stopped.
+    pub stopped_for: Duration,
+    /// When the run started.
+    pub started: Instant,
+}
+
+/// Builds the snapshot document.
+pub fn assemble(parts: Parts<'_>) -> Snapshot {
+    let Parts {
+        options,
+        pid,
+        info,
+        prepared,
+        captured,
+        fault,
+        stopped_for,
+        started,
+    } = parts;
+    let fault = fault.map(|f| f.0);
+    let fault_tid = fault.as_ref().map(|f| f.tid);
+    let mut warnings = prepared.warnings.clone();
+
+    let threads: Vec<Thread> = captured
+        .iter()
+        .map(|thread| {
+            let thread_info = info
+                .threads
+                .get(&thread.tid)
+                .cloned()
+                .or_else(|| procinfo::read_thread(pid, thread.tid));
+            let (name, state) = thread_info.map(|t| (t.name, t.state)).unwrap_or_default();
+            let is_fault = fault_tid == Some(thread.tid);
+            Thread {
+                tid: thread.tid,
+                name,
+                state,
+                fault: is_fault,
+                frames: frames_of(thread, prepared, is_fault),
+                variables: Vec::new(),
+                annotations: Vec::new(),
+            }
+        })
+        .collect();
+    if let Some(tid) = fault_tid {
+        if !threads.iter().any(|t| t.tid == tid) {
+            warnings.push(format!(
+                "the faulting thread {tid} is not among the captured threads"
+            ));
+        }
+    }
+    if let Some(exe) = prepared
+        .objects
+        .objects()
+        .iter()
+        .find(|o| o.path == info.executable)
+    {
+        if !exe.has_dwarf() {
+            warnings.push(format!(
+                "{} has no debug info: frames show symbols only",
+                exe.path
+            ));
+        }
+    }
+
+    let application = options.application.clone().unwrap_or_else(|| {
+        std::path::Path::new(&info.executable)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| info.name.clone())
+    });
+    let modules = prepared
+        .objects
+        .objects()
+        .iter()
+        .map(|o| Module {
+            path: o.path.clone(),
+            base: Address(o.base),
+            size: o.end.saturating_sub(o.base),
+            build_id: o.build_id.clone(),
+            debug_file: o.debug_file.clone(),
+        })
+        .collect();
+    let timestamp = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+
+    Snapshot {
+        format: snapshot::FORMAT_NAME.to_string(),
+        version: snapshot::FORMAT_VERSION,
+        pid,
+        application,
+        executable: info.executable,
+        process_state: info.state,
+        timestamp,
+        fault,
+        threads,
+        globals: Vec::new(),
+        attributes: options.attributes.iter().cloned().collect(),
+        classifiers: options.classifiers.clone(),
+        tags: Vec::new(),
+        annotations: Vec::new(),
+        modules,
+        timing: Timing {
+            stopped_us: micros(stopped_for),
+            total_us: micros(started.elapsed()),
+        },
+        warnings,
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The snapshot frames of one thread: each unwound frame expands to its inlined calls (innermost
+/// first) followed by the function that contains them.
+fn frames_of(thread: &CapturedThread, prepared: &PreparedProcess, is_fault: bool) -> Vec<Frame> {
+    let mut frames = Vec::new();
+    for (depth, unwound) in thread.frames.iter().enumerate() {
+        let registers: BTreeMap<String, Address> = if depth == 0 {
+            all_registers(&thread.user_regs)
+        } else {
+            unwound
+                .regs
+                .named()
+                .map(|(name, value)| (name.to_string(), Address(value)))
+                .collect()
+        };
+        let object = prepared.objects.find(unwound.lookup_pc);
+        let symbolized = object.map(|o| o.symbolize(unwound.lookup_pc)).unwrap_or_default();
+        let entries: Vec<_> = if symbolized.is_empty() {
+            vec![crate::debuginfo::SymbolizedFrame {
+                symbol: None,
+                offset: None,
+                file: None,
+                line: None,
+                inlined: false,
+            }]
+        } else {
+            symbolized
+        };
+        for (i, entry) in entries.into_iter().enumerate() {
+            frames.push(Frame {
+                index: frames.len(),
+                pc: Address(unwound.pc),
+                cfa: unwound.cfa.map(Address),
+                symbol: entry.symbol,
+                // Offsets are of the lookup address; report them for the pc itself.
+                offset: entry
+                    .offset
+                    .map(|o| o + unwound.pc.wrapping_sub(unwound.lookup_pc)),
+                object: object.map(|o| o.path.clone()),
+                file: entry.file,
+                line: entry.line,
+                inlined: entry.inlined,
+                suspect: unwound.suspect,
+                fault: is_fault && depth == 0 && i == 0,
+                signal_frame: unwound.signal_frame,
+                registers: registers.clone(),
+                variables: Vec::new(),
+                annotations: Vec::new(),
+            });
+        }
+    }
+    frames
+}
+
+/// Every register of the kernel's `user_regs_struct`, by name.
+fn all_registers(r: &libc::user_regs_struct) -> BTreeMap<String, Address> {
+    [
+        ("rax", r.rax),
+        ("rbx", r.rbx),
+        ("rcx", r.rcx),
+        ("rdx", r.rdx),
+        ("rsi", r.rsi),
+        ("rdi", r.rdi),
+        ("rbp", r.rbp),
+        ("rsp", r.rsp),
+        ("r8", r.r8),
+        ("r9", r.r9),
+        ("r10", r.r10),
+        ("r11", r.r11),
+        ("r12", r.r12),
+        ("r13", r.r13),
+        ("r14", r.r14),
+        ("r15", r.r15),
+        ("rip", r.rip),
+        ("eflags", r.eflags),
+        ("cs", r.cs),
+        ("ss", r.ss),
+        ("ds", r.ds),
+        ("es", r.es),
+        ("fs", r.fs),
+        ("gs", r.gs),
+        ("fs_base", r.fs_base),
+        ("gs_base", r.gs_base),
+        ("orig_rax", r.orig_rax),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_string(), Address(value)))
+    .collect()
+}

@@ -1,0 +1,62 @@
+//! The work done before the target is stopped: its maps, every mapped object's ELF and DWARF
+//! opened and indexed, and the unwinder's CFI tables built.
+
+use crate::debuginfo::{self, MapEntry, ProcessObjects};
+use crate::tracer::ProcessMemory;
+use crate::unwind::{CfiMapping, ObjectCfi, Unwinder};
+use std::sync::Arc;
+
+/// A process's debug information, ready for a stop.
+pub struct PreparedProcess {
+    /// `/proc/PID/maps` as read before the stop.
+    pub maps: Vec<MapEntry>,
+    /// Every mapped object, loaded and indexed.
+    pub objects: ProcessObjects,
+    /// The unwinder over every object's CFI.
+    pub unwinder: Unwinder,
+    /// Problems that do not stop the snapshot (an object without CFI or debug info, ...).
+    pub warnings: Vec<String>,
+}
+
+impl PreparedProcess {
+    /// Reads the maps of `pid` and loads every mapped object.
+    pub fn load(pid: i32) -> Result<Self, debuginfo::DebugInfoError> {
+        let maps = debuginfo::read_maps(pid)?;
+        let memory = ProcessMemory::new(pid);
+        let objects = ProcessObjects::load(&maps, &memory)?;
+        let mut warnings: Vec<String> = objects.warnings().to_vec();
+        let mut mappings = Vec::new();
+        for object in objects.objects() {
+            object.prepare();
+            let Some(elf) = &object.elf else { continue };
+            match ObjectCfi::parse(elf, object.debug.as_ref()) {
+                Ok(cfi) => {
+                    let cfi = Arc::new(cfi);
+                    for range in &object.executable_ranges {
+                        mappings.push(CfiMapping {
+                            range: range.clone(),
+                            bias: object.bias,
+                            cfi: cfi.clone(),
+                        });
+                    }
+                }
+                Err(e) => warnings.push(format!("{}: call frame information unusable: {e}", object.path)),
+            }
+        }
+        Ok(Self {
+            maps,
+            objects,
+            unwinder: Unwinder::new(mappings),
+            warnings,
+        })
+    }
+
+    /// Readable and writable anonymous-or-stack mappings: where thread stacks can be.
+    pub fn stack_regions(&self) -> Vec<std::ops::Range<u64>> {
+        self.maps
+            .iter()
+            .filter(|m| m.readable && m.writable)
+            .map(|m| m.start..m.end)
+            .collect()
+    }
+}

@@ -1,0 +1,292 @@
+//! The snapshot's data model. Field names are the JSON contract of `shared/snapshot-format.md`.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The `format` value of every snapshot document.
+pub const FORMAT_NAME: &str = "ptrace-snapshot";
+/// The `version` of the document layout written by this crate.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A 64-bit target address, written as a hex string (`"0x7f..."`) so no JSON reader loses
+/// precision.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Address(pub u64);
+
+impl Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{:#x}", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        let digits = text
+            .strip_prefix("0x")
+            .ok_or_else(|| serde::de::Error::custom(format!("address {text:?} lacks the 0x prefix")))?;
+        u64::from_str_radix(digits, 16)
+            .map(Address)
+            .map_err(|e| serde::de::Error::custom(format!("address {text:?}: {e}")))
+    }
+}
+
+/// One snapshot of one process.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Always [`FORMAT_NAME`].
+    pub format: String,
+    /// Always [`FORMAT_VERSION`] for documents written by this crate.
+    pub version: u32,
+    /// The process id.
+    pub pid: i32,
+    /// The application name (`--application`, else the executable's base name).
+    pub application: String,
+    /// Absolute path of the executable.
+    pub executable: String,
+    /// Scheduler state of the process before it was stopped (`sleeping`, `running`, ...).
+    pub process_state: String,
+    /// Unix time (seconds) when the snapshot was taken.
+    pub timestamp: u64,
+    /// The fault that triggered the snapshot, if any.
+    pub fault: Option<Fault>,
+    /// Every captured thread, the process's main thread first.
+    pub threads: Vec<Thread>,
+    /// Global variables requested or touched.
+    pub globals: Vec<Variable>,
+    /// Key/value attributes from `--kv` and modules.
+    pub attributes: BTreeMap<String, AttributeValue>,
+    /// Classifiers from `--classifier` and modules.
+    pub classifiers: Vec<String>,
+    /// Tags from modules.
+    pub tags: Vec<String>,
+    /// Annotations on the whole snapshot.
+    pub annotations: Vec<Annotation>,
+    /// Objects mapped into the process.
+    pub modules: Vec<Module>,
+    /// How long the target was stopped, and the whole run.
+    pub timing: Timing,
+    /// Problems met while taking the snapshot that did not stop it (an object without debug
+    /// info, a thread that could not be unwound, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// The fault that triggered a snapshot (a fatal signal under `--exec`, or `--fault-thread`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Fault {
+    /// The faulting thread.
+    pub tid: i32,
+    /// Signal number (0 when the thread was only marked with `--fault-thread`).
+    pub signal: i32,
+    /// Signal name, e.g. `SIGSEGV`.
+    pub signal_name: Option<String>,
+    /// `si_code` of the signal.
+    pub code: i32,
+    /// Faulting address (`si_addr`) where the signal has one.
+    pub address: Option<Address>,
+    /// Human-readable reason, from `si_code`.
+    pub reason: String,
+}
+
+/// One thread.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Thread {
+    /// Kernel thread id.
+    pub tid: i32,
+    /// Thread name (`/proc/PID/task/TID/comm`).
+    pub name: String,
+    /// Scheduler state before the stop.
+    pub state: String,
+    /// Whether this thread faulted.
+    pub fault: bool,
+    /// Frames, innermost first.
+    pub frames: Vec<Frame>,
+    /// Thread-local variables.
+    pub variables: Vec<Variable>,
+    /// Annotations on the thread.
+    pub annotations: Vec<Annotation>,
+}
+
+/// One stack frame (an inlined call is a frame of its own with `inlined: true`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Frame {
+    /// Position in the thread, 0 innermost.
+    pub index: usize,
+    /// Program counter (a return address for caller frames).
+    pub pc: Address,
+    /// Canonical frame address, when the unwinder knows it.
+    pub cfa: Option<Address>,
+    /// Function name, demangled.
+    pub symbol: Option<String>,
+    /// Offset of `pc` from the start of `symbol`.
+    pub offset: Option<u64>,
+    /// Path of the object the pc is in.
+    pub object: Option<String>,
+    /// Source file.
+    pub file: Option<String>,
+    /// Source line.
+    pub line: Option<u32>,
+    /// An inlined call inside the next frame's function.
+    pub inlined: bool,
+    /// Found without CFI (frame-pointer fallback): may be wrong.
+    pub suspect: bool,
+    /// The faulting frame.
+    pub fault: bool,
+    /// A signal trampoline frame.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub signal_frame: bool,
+    /// Registers known in this frame (frame 0: all of them).
+    pub registers: BTreeMap<String, Address>,
+    /// Parameters and locals.
+    pub variables: Vec<Variable>,
+    /// Annotations on the frame.
+    pub annotations: Vec<Annotation>,
+}
+
+/// A variable (filled by the variables extraction; the shape is fixed now so tools can rely on it).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Variable {
+    /// Name as written in the source.
+    pub name: String,
+    /// Type as C would write it.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Type with qualifiers, pointers and typedefs stripped.
+    pub base_type: String,
+    /// One of the `variable_type` names of `shared/pmodule-api.md`.
+    pub kind: String,
+    /// Where it lives in the target.
+    pub address: Option<Address>,
+    /// Its value (number, hex string for references, or null).
+    pub value: serde_json::Value,
+    /// String contents, enum label or pointee symbol.
+    pub symbol: Option<String>,
+    /// A formal parameter.
+    pub parameter: bool,
+    /// `ok`, `optimized_out`, `unreadable` or `truncated`.
+    pub state: String,
+    /// Members / elements.
+    pub children: Vec<Variable>,
+    /// Annotations on the variable.
+    pub annotations: Vec<Annotation>,
+}
+
+/// An attribute value: an integer or a string.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum AttributeValue {
+    /// An integer attribute.
+    Int(i64),
+    /// A string attribute.
+    Text(String),
+}
+
+/// An annotation, as written in the JSON document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Annotation {
+    /// A text annotation with a level.
+    Text {
+        /// `comment`, `warning` or `critical`.
+        level: AnnotationLevel,
+        /// The text.
+        text: String,
+    },
+    /// A structured annotation (`level` is always `json`).
+    Json {
+        /// Always [`JsonLevel::Json`].
+        level: JsonLevel,
+        /// The object under the annotation's `json` key.
+        json: serde_json::Value,
+    },
+}
+
+/// Level of a text annotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AnnotationLevel {
+    /// Informational.
+    Comment,
+    /// Something looks wrong.
+    Warning,
+    /// Something is wrong.
+    Critical,
+}
+
+/// The single level of structured annotations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JsonLevel {
+    /// `"json"`.
+    Json,
+}
+
+/// An object mapped into the process.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Module {
+    /// Path (or `[vdso]`).
+    pub path: String,
+    /// Lowest mapped address.
+    pub base: Address,
+    /// Size of the mapped range.
+    pub size: u64,
+    /// GNU build id, lowercase hex.
+    pub build_id: Option<String>,
+    /// Separate debug file used, if any.
+    pub debug_file: Option<String>,
+}
+
+/// How long things took.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Timing {
+    /// First thread stopped to last thread resumed, in microseconds.
+    pub stopped_us: u64,
+    /// The whole snapshot run, in microseconds.
+    pub total_us: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_hex_strings_both_ways() {
+        let json = serde_json::to_string(&Address(0x7fff_0000_1234)).unwrap();
+        assert_eq!(json, "\"0x7fff00001234\"");
+        let back: Address = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, Address(0x7fff_0000_1234));
+        assert!(serde_json::from_str::<Address>("\"1234\"").is_err());
+    }
+
+    #[test]
+    fn annotations_have_the_contract_shape() {
+        let text = Annotation::Text {
+            level: AnnotationLevel::Critical,
+            text: "x".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&text).unwrap(),
+            serde_json::json!({"level": "critical", "text": "x"})
+        );
+        let json = Annotation::Json {
+            level: JsonLevel::Json,
+            json: serde_json::json!({"context": "Signal"}),
+        };
+        assert_eq!(
+            serde_json::to_value(&json).unwrap(),
+            serde_json::json!({"level": "json", "json": {"context": "Signal"}})
+        );
+    }
+
+    #[test]
+    fn attributes_are_numbers_or_strings() {
+        let mut attrs = BTreeMap::new();
+        attrs.insert("a".to_string(), AttributeValue::Int(42));
+        attrs.insert("b".to_string(), AttributeValue::Text("v".into()));
+        assert_eq!(
+            serde_json::to_value(&attrs).unwrap(),
+            serde_json::json!({"a": 42, "b": "v"})
+        );
+    }
+}

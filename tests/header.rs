@@ -1,0 +1,62 @@
+//! The committed `include/pmodule.h` is what build.rs generates from `src/ffi`, and it compiles
+//! as C and C++ with strict warnings.
+
+mod common;
+
+use std::process::Command;
+
+#[test]
+fn committed_header_equals_the_generated_one() {
+    let generated =
+        std::fs::read_to_string(concat!(env!("OUT_DIR"), "/pmodule.h")).expect("generated header");
+    let repo = common::repo();
+    // What git has committed, when this is a checkout; else the file on disk.
+    let committed = Command::new("git")
+        .args(["show", "HEAD:include/pmodule.h"])
+        .current_dir(&repo)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_else(|| {
+            std::fs::read_to_string(repo.join("include/pmodule.h")).expect("include/pmodule.h")
+        });
+    assert!(
+        committed == generated,
+        "include/pmodule.h is out of date: build regenerated it from src/ffi; commit the new header"
+    );
+    assert!(generated.contains("ptrace_session_snapshot_pid"));
+}
+
+#[test]
+fn header_compiles_as_strict_c_and_cpp() {
+    let dir = tempfile::tempdir().unwrap();
+    let include = common::repo().join("include");
+    let source = dir.path().join("use.c");
+    std::fs::write(
+        &source,
+        "#include <pmodule.h>\nint main(void) { ptrace_session_t *s = ptrace_session_create(); ptrace_session_free(s); return 0; }\n",
+    )
+    .unwrap();
+    for (compiler, std) in [("cc", "-std=c99"), ("cc", "-std=c11"), ("g++", "-std=c++17")] {
+        let mut cmd = Command::new(compiler);
+        if compiler == "g++" {
+            cmd.args(["-x", "c++"]);
+        }
+        let status = cmd
+            .args([
+                std,
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-pedantic",
+                "-fsyntax-only",
+                "-I",
+            ])
+            .arg(&include)
+            .arg(&source)
+            .status()
+            .expect("run the compiler");
+        assert!(status.success(), "{compiler} {std} rejects include/pmodule.h");
+    }
+}

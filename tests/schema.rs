@@ -1,0 +1,55 @@
+//! Real snapshots validate against `schema/snapshot.schema.json`, and the schema rejects
+//! documents that break the contract.
+
+mod common;
+
+use common::*;
+
+fn validator() -> jsonschema::Validator {
+    let text = std::fs::read_to_string(repo().join("schema/snapshot.schema.json")).expect("read the schema");
+    let schema: serde_json::Value = serde_json::from_str(&text).expect("the schema is JSON");
+    jsonschema::validator_for(&schema).expect("the schema compiles")
+}
+
+fn assert_valid(validator: &jsonschema::Validator, snap: &serde_json::Value) {
+    let errors: Vec<String> = validator
+        .iter_errors(snap)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "schema violations: {errors:#?}");
+}
+
+#[test]
+fn snapshots_of_a_running_process_and_a_crash_validate() {
+    let validator = validator();
+    let target = Target::start(&example("crash"), &["hang", "2"]);
+    let (output, _dir) = run_ptrace(&["--kv", "a:1,b:x", "--classifier", "c", &target.pid().to_string()]);
+    let snap = snapshot_ok(&output);
+    assert_valid(&validator, &snap);
+
+    let crash = example("crash");
+    let (output, _dir) = run_ptrace(&["--exec", "--", crash.to_str().unwrap(), "segv"]);
+    let snap = snapshot_of(&output);
+    assert!(snap["fault"].is_object());
+    assert_valid(&validator, &snap);
+}
+
+#[test]
+fn the_schema_rejects_broken_contracts() {
+    let validator = validator();
+    let target = Target::start(&example("crash"), &["hang", "1"]);
+    let (output, _dir) = run_ptrace(&[&target.pid().to_string()]);
+    let snap = snapshot_ok(&output);
+
+    let mut numeric_pc = snap.clone();
+    numeric_pc["threads"][0]["frames"][0]["pc"] = serde_json::json!(4096);
+    assert!(!validator.is_valid(&numeric_pc), "a numeric pc must be rejected");
+
+    let mut no_threads = snap.clone();
+    no_threads.as_object_mut().unwrap().remove("threads");
+    assert!(!validator.is_valid(&no_threads));
+
+    let mut bad_annotation = snap;
+    bad_annotation["annotations"] = serde_json::json!([{"level": "loud", "text": "x"}]);
+    assert!(!validator.is_valid(&bad_annotation));
+}
