@@ -83,7 +83,6 @@ fn crash_hang_snapshot_by_pid_shows_every_thread_and_resumes_it() {
 }
 
 #[test]
-#[ignore = "needs tail-call frames (gdb shows them); lands next"]
 fn threads_frames_match_gdb() {
     let target = Target::start(&example("threads"), &["64", "20"]);
     let pid = target.pid();

@@ -5,11 +5,12 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use super::callsites::CallSite;
 use super::debuglink::{find_alt_file, find_debug_file, DebugFile, DebugSearch};
 use super::dwarf::load_dwarf;
 use super::elf::ElfFacts;
 use super::symbolize::{symbolize_with, DwarfIndex, SymbolizedFrame};
-use super::symbols::SymbolTable;
+use super::symbols::{FunctionNames, NamedFunction, SymbolTable};
 use super::DebugInfoError;
 use crate::reader::SharedBytes;
 
@@ -42,6 +43,8 @@ pub struct LoadedObject {
     dwarf_image: DwarfImage,
     /// Function symbols, built on first use.
     symbols: OnceLock<SymbolTable>,
+    /// Function symbols by name, built on first use (only tail-call frames need them).
+    function_names: OnceLock<FunctionNames>,
     /// addr2line index, built on first use; the error when the DWARF is unusable.
     dwarf: OnceLock<Result<DwarfIndex, DebugInfoError>>,
 }
@@ -132,6 +135,7 @@ impl LoadedObject {
             alt,
             dwarf_image,
             symbols: OnceLock::new(),
+            function_names: OnceLock::new(),
             dwarf: OnceLock::new(),
         }
     }
@@ -187,6 +191,61 @@ impl LoadedObject {
         }
         let probe = address.wrapping_sub(self.bias);
         symbolize_with(self.dwarf_index(), self.symbols(), probe)
+    }
+
+    /// The runtime entry address of the function (not an inlined call) whose code holds runtime
+    /// `address`: from DWARF (`DW_AT_low_pc`, or the first of its ranges), else from the symbol
+    /// table. `None` outside the object's mappings or where nothing is known.
+    pub fn function_entry(&self, address: u64) -> Option<u64> {
+        if !self.maps_address(address) {
+            return None;
+        }
+        let probe = address.wrapping_sub(self.bias);
+        self.dwarf_index()
+            .and_then(|dwarf| dwarf.function_entry(probe))
+            .or_else(|| self.symbols().lookup(probe).map(|symbol| symbol.start))
+            .map(|entry| entry.wrapping_add(self.bias))
+    }
+
+    /// The call site (runtime addresses) whose return address is runtime `return_pc`, from the
+    /// DWARF of the unit holding the call instruction.
+    pub(crate) fn call_site(&self, return_pc: u64) -> Option<CallSite> {
+        let call = return_pc.wrapping_sub(1);
+        if !self.maps_address(call) {
+            return None;
+        }
+        let sites = self
+            .dwarf_index()?
+            .unit_call_sites(call.wrapping_sub(self.bias))?;
+        sites
+            .sites
+            .get(&return_pc.wrapping_sub(self.bias))
+            .map(|site| site.relocated(self.bias))
+    }
+
+    /// The tail-call sites (runtime addresses) of the function whose runtime entry is `entry`:
+    /// `None` when DWARF knows no function starting there; empty when the function does not
+    /// claim its call sites are complete.
+    pub(crate) fn tail_calls_of(&self, entry: u64) -> Option<Vec<CallSite>> {
+        if !self.maps_address(entry) {
+            return None;
+        }
+        let probe = entry.wrapping_sub(self.bias);
+        let sites = self.dwarf_index()?.unit_call_sites(probe)?.tail_calls_of(probe)?;
+        Some(sites.iter().map(|site| site.relocated(self.bias)).collect())
+    }
+
+    /// The function symbol named `name` (runtime address), from the debug file's and the
+    /// object's symbol tables.
+    pub(crate) fn function_named(&self, name: &str) -> Option<NamedFunction> {
+        let names = self.function_names.get_or_init(|| {
+            let images: Vec<&[u8]> = self.debug.iter().chain(self.elf.iter()).map(|b| &b[..]).collect();
+            FunctionNames::from_images(&images)
+        });
+        names.get(name).map(|found| NamedFunction {
+            address: found.address.wrapping_add(self.bias),
+            external: found.external,
+        })
     }
 
     /// Has DWARF debug info (own or separate)?

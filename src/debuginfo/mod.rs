@@ -1,12 +1,14 @@
 //! Debug information of every object mapped into a process: `/proc/PID/maps`, ELF objects,
 //! separate debug files (build id, `.gnu_debuglink`, dwz), symbol tables, and DWARF-based
-//! symbolization (functions, inlined calls, files and lines).
+//! symbolization (functions, inlined calls, files and lines), and the frames of functions that
+//! tail-called onward, found from DWARF call-site information.
 //!
 //! Everything here works on files and on memory read while the target runs: it is all done
 //! before the target is stopped ([`ProcessObjects::load`], then [`LoadedObject::prepare`]), so
 //! that while it is stopped a lookup only walks indexes already built.
 
 mod bias;
+mod callsites;
 mod debuglink;
 mod dwarf;
 mod elf;
@@ -16,6 +18,7 @@ mod maps;
 mod process;
 mod symbolize;
 mod symbols;
+mod tailcall;
 
 #[cfg(test)]
 mod tests;
@@ -29,3 +32,4 @@ pub use maps::{parse_maps, read_maps, MapEntry};
 pub use process::ProcessObjects;
 pub use symbolize::SymbolizedFrame;
 pub use symbols::demangle;
+pub use tailcall::{TailCallError, TailCallFrame, MAX_TAIL_CALL_DEPTH, MAX_TAIL_CALL_VISITS};

@@ -52,6 +52,16 @@ impl ProcessObjects {
         Ok(Self { objects, warnings })
     }
 
+    /// A process made of objects loaded by other means (tests).
+    #[cfg(test)]
+    pub(crate) fn from_objects(mut objects: Vec<Arc<LoadedObject>>) -> Self {
+        objects.sort_by_key(|o| o.base);
+        Self {
+            objects,
+            warnings: Vec::new(),
+        }
+    }
+
     /// The loaded objects, by ascending base address.
     pub fn objects(&self) -> &[Arc<LoadedObject>] {
         &self.objects

@@ -1,8 +1,9 @@
 //! Turning an address into frames: DWARF (function, inlined calls, file and line) through
 //! addr2line, with the ELF symbol table for names DWARF lacks and for objects without DWARF.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use super::callsites::{entry_pc, CallSiteCache, UnitCallSites};
 use super::dwarf::Dwarf;
 use super::symbols::SymbolTable;
 use crate::reader::DwarfReader;
@@ -22,10 +23,12 @@ pub struct SymbolizedFrame {
     pub inlined: bool,
 }
 
-/// addr2line's index of one DWARF image. The context parses units lazily through interior
-/// mutability that is not thread-safe, hence the mutex; lookups are short.
+/// addr2line's index of one DWARF image, and the call sites read from it so far. The context
+/// parses units lazily through interior mutability that is not thread-safe, hence the mutex;
+/// lookups are short. Lock order: `context`, then `call_sites`.
 pub struct DwarfIndex {
     context: Mutex<addr2line::Context<DwarfReader>>,
+    call_sites: Mutex<CallSiteCache>,
 }
 
 /// What DWARF says about one frame at an address (ELF virtual address space).
@@ -34,7 +37,7 @@ struct DwarfFrame {
     name: Option<String>,
     file: Option<String>,
     line: Option<u32>,
-    /// The function's `DW_AT_low_pc`, for the outermost frame only.
+    /// The function's entry address, for the outermost frame only.
     low_pc: Option<u64>,
 }
 
@@ -43,7 +46,46 @@ impl DwarfIndex {
     pub fn new(dwarf: Dwarf) -> Result<Self, gimli::Error> {
         Ok(Self {
             context: Mutex::new(addr2line::Context::from_dwarf(dwarf)?),
+            call_sites: Mutex::new(CallSiteCache::default()),
         })
+    }
+
+    /// The context, locked. A poisoned lock only means another lookup panicked; the context's
+    /// caches stay coherent.
+    fn context(&self) -> std::sync::MutexGuard<'_, addr2line::Context<DwarfReader>> {
+        self.context
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The entry address (ELF) of the function — not an inlined call — whose code holds ELF
+    /// address `probe`: its `DW_AT_low_pc`, or the start of its first range.
+    pub fn function_entry(&self, probe: u64) -> Option<u64> {
+        if probe == u64::MAX {
+            return None;
+        }
+        let context = self.context();
+        let mut iter = context.find_frames(probe).skip_all_loads().ok()?;
+        let mut outer_die = None;
+        while let Ok(Some(frame)) = iter.next() {
+            outer_die = frame.dw_die_offset;
+        }
+        function_entry_of(&context, probe, outer_die?)
+    }
+
+    /// The call sites and functions of the unit whose code holds ELF address `probe`, read on
+    /// first use and kept.
+    pub fn unit_call_sites(&self, probe: u64) -> Option<Arc<UnitCallSites>> {
+        if probe == u64::MAX {
+            return None;
+        }
+        let context = self.context();
+        let unit = context.find_dwarf_and_unit(probe).skip_all_loads()?;
+        let mut cache = self
+            .call_sites
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Some(cache.unit(unit))
     }
 
     /// Frames at ELF virtual address `probe`, innermost first; empty when DWARF does not cover it.
@@ -52,11 +94,7 @@ impl DwarfIndex {
             // addr2line looks up `probe..probe + 1`; no code lives at the last address anyway.
             return Vec::new();
         }
-        // A poisoned lock only means another lookup panicked; the context's caches stay coherent.
-        let context = self
-            .context
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let context = self.context();
         let mut out = Vec::new();
         let Ok(mut iter) = context.find_frames(probe).skip_all_loads() else {
             return out;
@@ -76,22 +114,21 @@ impl DwarfIndex {
             });
         }
         if let (Some(last), Some(die)) = (out.last_mut(), outer_die) {
-            last.low_pc = low_pc(&context, probe, die);
+            last.low_pc = function_entry_of(&context, probe, die);
         }
         out
     }
 }
 
-/// `DW_AT_low_pc` of the function DIE at `die` in the unit covering `probe`.
-fn low_pc(
+/// The entry address of the function DIE at `die` in the unit covering `probe`.
+fn function_entry_of(
     context: &addr2line::Context<DwarfReader>,
     probe: u64,
     die: gimli::UnitOffset<usize>,
 ) -> Option<u64> {
     let unit = context.find_dwarf_and_unit(probe).skip_all_loads()?;
     let entry = unit.entry(die).ok()?;
-    let value = entry.attr_value(gimli::DW_AT_low_pc)?;
-    unit.attr_address(value).ok().flatten()
+    entry_pc(unit, &entry)
 }
 
 /// Symbolizes ELF virtual address `probe` with `dwarf` (if any) and `symbols`: innermost first, the

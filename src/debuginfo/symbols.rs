@@ -1,6 +1,7 @@
 //! ELF symbol tables (`.symtab`, `.dynsym`) as one sorted index of function symbols, and symbol
 //! demangling.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 use object::{Object as _, ObjectSection as _, ObjectSymbol as _, SectionKind, SymbolKind};
@@ -142,6 +143,66 @@ impl SymbolTable {
     }
 }
 
+/// A function found by name in an object's symbol tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NamedFunction {
+    /// Its ELF virtual address.
+    pub address: u64,
+    /// Global or weak (visible to other objects), rather than local to its object.
+    pub external: bool,
+}
+
+/// The defined function symbols of an object by name, for calls whose callee DWARF only names.
+/// A default-versioned symbol (`name@@VERSION`, as `.symtab` spells it) is also found by its bare
+/// name.
+#[derive(Clone, Debug, Default)]
+pub struct FunctionNames {
+    by_name: HashMap<Box<str>, NamedFunction>,
+}
+
+impl FunctionNames {
+    /// Collects the function symbols of `images` (`.symtab` and `.dynsym`, undefined ones left
+    /// out). Where a name appears more than once, an external definition beats a local one, then
+    /// the first one seen wins. Images that do not parse contribute nothing.
+    pub fn from_images(images: &[&[u8]]) -> Self {
+        let mut by_name: HashMap<Box<str>, NamedFunction> = HashMap::new();
+        for bytes in images {
+            let Ok(file) = parse_elf(bytes, "symbols") else {
+                continue;
+            };
+            for symbol in file.symbols().chain(file.dynamic_symbols()) {
+                if symbol.kind() != SymbolKind::Text || symbol.is_undefined() || symbol.address() == 0 {
+                    continue;
+                }
+                let Ok(name) = symbol.name() else { continue };
+                let found = NamedFunction {
+                    address: symbol.address(),
+                    external: symbol.is_global() || symbol.is_weak(),
+                };
+                let bare = name.split_once("@@").map(|(bare, _)| bare);
+                for key in std::iter::once(name).chain(bare) {
+                    if key.is_empty() {
+                        continue;
+                    }
+                    match by_name.get_mut(key) {
+                        Some(known) if !known.external && found.external => *known = found,
+                        Some(_) => {}
+                        None => {
+                            by_name.insert(key.into(), found);
+                        }
+                    }
+                }
+            }
+        }
+        Self { by_name }
+    }
+
+    /// The function named `name`.
+    pub fn get(&self, name: &str) -> Option<NamedFunction> {
+        self.by_name.get(name).copied()
+    }
+}
+
 /// Number of leading underscores: `foo` is preferred to `__foo` at the same address.
 fn leading_underscores(name: &str) -> usize {
     name.bytes().take_while(|b| *b == b'_').count()
@@ -202,6 +263,41 @@ mod tests {
         sectioned.code_sections = vec![0x100..0x280, 0x300..0x310];
         assert_eq!(sectioned.lookup(0x250).map(|s| &*s.name), Some("asm_label"));
         assert_eq!(sectioned.lookup(0x290), None);
+    }
+
+    #[test]
+    fn function_names_find_versioned_external_and_local_symbols_of_libc() {
+        let maps = super::super::maps::read_maps(std::process::id() as i32).unwrap();
+        let libc = maps
+            .iter()
+            .filter_map(|m| m.file_path())
+            .find(|p| p.contains("libc.so.6"))
+            .unwrap();
+        let bytes = std::fs::read(libc).unwrap();
+        let facts = super::super::elf::ElfFacts::parse(&bytes, libc).unwrap();
+        let debug = super::super::debuglink::find_debug_file(
+            std::path::Path::new(libc),
+            &facts,
+            &Default::default(),
+            &mut Vec::new(),
+        )
+        .expect("libc6-dbg is installed");
+        let names = FunctionNames::from_images(&[&debug.bytes, &bytes]);
+        // `pthread_join@@GLIBC_2.34` in .symtab, `pthread_join` in .dynsym: one external function,
+        // the same code as glibc's internal name for it.
+        let join = names.get("pthread_join").expect("pthread_join");
+        assert!(join.external);
+        let internal = names.get("___pthread_join").expect("___pthread_join");
+        assert!(!internal.external);
+        assert_eq!(join.address, internal.address);
+        assert_eq!(names.get("pthread_join@@GLIBC_2.34"), Some(join));
+        // A hidden alias is found as the local symbol it is.
+        let futex = names.get("__GI___futex_abstimed_wait_cancelable64").unwrap();
+        assert!(!futex.external);
+        assert_eq!(names.get("no_such_function_anywhere"), None);
+        let symbols = SymbolTable::from_images(&[&debug.bytes, &bytes]);
+        assert_eq!(symbols.lookup(join.address).map(|s| s.start), Some(join.address));
+        assert!(FunctionNames::from_images(&[b"junk"]).get("main").is_none());
     }
 
     #[test]

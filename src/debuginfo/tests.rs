@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::memory::MemoryReader;
 
+mod tailcall;
+
 // ---------------------------------------------------------------------------------------------
 // Helpers: building fixtures, running them, reading their memory, oracles.
 // ---------------------------------------------------------------------------------------------
@@ -93,7 +95,16 @@ struct Target {
 impl Target {
     /// Starts `binary` and waits for its `ready` line.
     fn start(binary: &Path) -> Self {
-        let mut child = Command::new(binary).stdout(Stdio::piped()).spawn().unwrap();
+        Self::start_with(binary, &[])
+    }
+
+    /// Starts `binary args...` and waits for its `ready` line.
+    fn start_with(binary: &Path, args: &[&str]) -> Self {
+        let mut child = Command::new(binary)
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
         let mut printed = HashMap::new();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         loop {

@@ -4,9 +4,11 @@
 use super::capture::CapturedThread;
 use super::prepare::PreparedProcess;
 use super::SessionOptions;
+use crate::debuginfo::{ProcessObjects, TailCallFrame};
 use crate::procinfo::{self, ProcessInfo};
 use crate::snapshot::{self, Address, Fault, Frame, Module, Snapshot, Thread, Timing};
 use crate::tracer;
+use crate::unwind::UnwoundFrame;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -170,7 +172,8 @@ fn micros(d: Duration) -> u64 {
 }
 
 /// The snapshot frames of one thread: each unwound frame expands to its inlined calls (innermost
-/// first) followed by the function that contains them.
+/// first) followed by the function that contains them, then the frames of the functions that
+/// tail-called their way from its caller to it (see [`tail_calls_between`]).
 fn frames_of(thread: &CapturedThread, prepared: &PreparedProcess, is_fault: bool) -> Vec<Frame> {
     let mut frames = Vec::new();
     for (depth, unwound) in thread.frames.iter().enumerate() {
@@ -213,13 +216,59 @@ fn frames_of(thread: &CapturedThread, prepared: &PreparedProcess, is_fault: bool
                 suspect: unwound.suspect,
                 fault: is_fault && depth == 0 && i == 0,
                 signal_frame: unwound.signal_frame,
+                tail_call: false,
                 registers: registers.clone(),
+                variables: Vec::new(),
+                annotations: Vec::new(),
+            });
+        }
+        let Some(caller) = thread.frames.get(depth + 1) else {
+            continue;
+        };
+        for tail in tail_calls_between(unwound, caller, &prepared.objects) {
+            frames.push(Frame {
+                index: frames.len(),
+                pc: Address(tail.pc),
+                cfa: None,
+                symbol: tail.frame.symbol,
+                offset: tail.frame.offset,
+                object: Some(tail.object),
+                file: tail.frame.file,
+                line: tail.frame.line,
+                inlined: false,
+                suspect: false,
+                fault: false,
+                signal_frame: false,
+                tail_call: true,
+                registers: BTreeMap::new(),
                 variables: Vec::new(),
                 annotations: Vec::new(),
             });
         }
     }
     frames
+}
+
+/// The frames of the functions that tail-called from `caller` to `callee` (innermost first), as
+/// DWARF call-site information proves them. Only between frames the CFI unwound, where the
+/// caller's pc is a return address (not a signal-interrupted pc) and the callee is not a signal
+/// trampoline.
+fn tail_calls_between(
+    callee: &UnwoundFrame,
+    caller: &UnwoundFrame,
+    objects: &ProcessObjects,
+) -> Vec<TailCallFrame> {
+    let caller_returns = caller.pc != caller.lookup_pc;
+    if !caller_returns || callee.signal_frame || callee.suspect || caller.suspect {
+        return Vec::new();
+    }
+    let Some(entry) = objects
+        .find(callee.lookup_pc)
+        .and_then(|object| object.function_entry(callee.lookup_pc))
+    else {
+        return Vec::new();
+    };
+    objects.tail_call_frames(caller.pc, entry)
 }
 
 /// Every register of the kernel's `user_regs_struct`, by name.

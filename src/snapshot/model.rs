@@ -136,6 +136,11 @@ pub struct Frame {
     /// A signal trampoline frame.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub signal_frame: bool,
+    /// A function that tail-called onward: its own frame is gone from the stack, and it is known
+    /// from DWARF call-site information (as gdb shows it). `pc` is the return address of its
+    /// tail-call site; it has no `cfa` and no registers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tail_call: bool,
     /// Registers known in this frame (frame 0: all of them).
     pub registers: BTreeMap<String, Address>,
     /// Parameters and locals.

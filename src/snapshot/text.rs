@@ -79,6 +79,7 @@ pub fn frame_line(frame: &Frame) -> String {
     for (flag, on) in [
         ("inlined", frame.inlined),
         ("signal frame", frame.signal_frame),
+        ("tail call", frame.tail_call),
         ("suspect", frame.suspect),
         ("fault", frame.fault),
     ] {
@@ -115,6 +116,7 @@ mod tests {
             suspect: false,
             fault: true,
             signal_frame: false,
+            tail_call: false,
             registers: Default::default(),
             variables: vec![],
             annotations: vec![],
