@@ -10,6 +10,7 @@
 //! - [`unwind`]: the DWARF CFI unwinder with a frame-pointer fallback;
 //! - [`snapshot`]: the data model, its JSON form and the readable dump;
 //! - [`session`]: one snapshot run: options, phases, timing;
+//! - [`tls`]: the address of a module's thread-local storage block in a thread;
 //! - [`ffi`]: the C ABI (the only `#[no_mangle]` code).
 
 pub mod arch;
@@ -20,5 +21,6 @@ pub mod procinfo;
 pub mod reader;
 pub mod session;
 pub mod snapshot;
+pub mod tls;
 pub mod tracer;
 pub mod unwind;
