@@ -10,13 +10,23 @@
  * never signalled. Once all N threads are counted as parked, the main thread
  * prints "ready" (flushed) and blocks joining the first thread.
  *
+ * With THREADS_PAUSE_FILE=PATH in the environment, one more thread (the
+ * "ticker") timestamps itself in a loop (every ~20 us) and keeps the longest
+ * gap it saw, in nanoseconds, as a little-endian int64 at the start of PATH
+ * (mapped shared). A benchmark writes 0 there before a snapshot and reads it
+ * after: the longest stretch the target could not run, seen from inside it.
+ *
  * Meant for measuring and checking a snapshot of many threads and frames, at
  * -O0 and -O2 alike: threads_recurse is KEEP_FRAME (gcc's noipa) and reads
  * its locals after the recursive call, so no frame is inlined, cloned or
  * turned into a jump.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +95,65 @@ static KEEP_FRAME long threads_recurse(int depth, int index,
 	return threads_sink;
 }
 
+/* The ticker's shared counter: the longest gap seen, in nanoseconds. */
+static volatile int64_t *threads_pause_ns;
+
+static int64_t threads_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Timestamps itself in a loop and records the longest gap between two ticks. */
+static void *threads_ticker(void *arg)
+{
+	const struct timespec nap = { .tv_sec = 0, .tv_nsec = 20000 };
+	int64_t last = threads_now_ns();
+
+	(void)arg;
+	for (;;) {
+		int64_t now;
+
+		nanosleep(&nap, NULL);
+		now = threads_now_ns();
+		if (now - last > *threads_pause_ns)
+			*threads_pause_ns = now - last;
+		last = now;
+	}
+	return NULL;
+}
+
+/* Starts the ticker when THREADS_PAUSE_FILE names a file to report into. */
+static void threads_start_ticker(void)
+{
+	const char *path = getenv("THREADS_PAUSE_FILE");
+	pthread_t ticker;
+	void *map;
+	int fd;
+
+	if (path == NULL || *path == '\0')
+		return;
+	fd = open(path, O_RDWR | O_CREAT, 0644);
+	if (fd < 0 || ftruncate(fd, 4096) != 0) {
+		perror(path);
+		exit(EXIT_FAILURE);
+	}
+	map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		perror("mmap");
+		exit(EXIT_FAILURE);
+	}
+	close(fd);
+	threads_pause_ns = map;
+	*threads_pause_ns = 0;
+	if (pthread_create(&ticker, NULL, threads_ticker, NULL) != 0) {
+		fprintf(stderr, "cannot start the ticker thread\n");
+		exit(EXIT_FAILURE);
+	}
+}
+
 static void *threads_main(void *arg)
 {
 	const struct threads_arg *a = arg;
@@ -149,6 +218,7 @@ int main(int argc, char **argv)
 		pthread_cond_wait(&threads_parked_cond, &threads_lock);
 	pthread_mutex_unlock(&threads_lock);
 
+	threads_start_ticker();
 	printf("ready\n");
 	fflush(stdout);
 

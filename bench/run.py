@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Stop-time benchmark: ptrace next to gdb and eu-stack on the same targets.
+
+For the `threads` example (-O0 and -O2 builds, N threads each DEPTH frames deep, parked) it runs
+each tool several times and measures, per run:
+  - wall time and peak RSS of the tool (GNU time),
+  - the target's pause as seen from inside the target: the example's ticker thread timestamps
+    itself every ~20 us and records the longest gap (THREADS_PAUSE_FILE),
+  - for ptrace, also its own `timing.stopped_us`.
+It prints one table of medians with the ratios to gdb. Nothing here asserts on time: it reports.
+
+Usage: python3 bench/run.py [--threads 1,64,256,1024] [--depth 20] [--runs 5] [--builds O0,O2]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PTRACE = os.path.join(ROOT, "target", "release", "ptrace")
+EVERY_VARIABLE_MODULE = os.path.join(ROOT, "bench", "every_variable.lua")
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def build():
+    sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
+    sh(["make", "-s", "-C", os.path.join(ROOT, "c-examples")])
+    if shutil.which("eu-stack") is None:
+        print("installing elfutils for eu-stack ...", file=sys.stderr)
+        subprocess.run(["apt-get", "update", "-qq"], check=False)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "elfutils"], check=False)
+
+
+def ptrace_help():
+    return subprocess.run([PTRACE, "--help"], capture_output=True, text=True).stdout
+
+
+def tools(outdir):
+    """(label, argv builder) for every tool configuration this build supports."""
+    help_text = ptrace_help()
+    configs = []
+    if "--no-variables" in help_text:
+        configs.append(("ptrace frames", lambda pid: [PTRACE, "--no-variables", "-O", outdir, str(pid)]))
+        configs.append(("ptrace full", lambda pid: [PTRACE, "-O", outdir, str(pid)]))
+    else:
+        configs.append(("ptrace frames", lambda pid: [PTRACE, "-O", outdir, str(pid)]))
+    if "--module-load" in help_text and os.path.exists(EVERY_VARIABLE_MODULE):
+        configs.append(
+            ("ptrace full+lua", lambda pid: [PTRACE, "--module-load", EVERY_VARIABLE_MODULE, "-O", outdir, str(pid)])
+        )
+    configs.append(("gdb bt full", lambda pid: ["gdb", "-nx", "-batch", "-p", str(pid), "-ex", "thread apply all bt full"]))
+    if shutil.which("eu-stack"):
+        configs.append(("eu-stack -v", lambda pid: ["eu-stack", "-v", "-p", str(pid)]))
+    return configs
+
+
+class Target:
+    """A running `threads` example with its pause ticker."""
+
+    def __init__(self, binary, threads, depth):
+        self.pause_file = tempfile.NamedTemporaryFile(prefix="pause.", delete=False).name
+        env = dict(os.environ, THREADS_PAUSE_FILE=self.pause_file)
+        self.proc = subprocess.Popen([binary, str(threads), str(depth)], stdout=subprocess.PIPE, env=env)
+        line = self.proc.stdout.readline().decode().strip()
+        if line != "ready":
+            raise RuntimeError(f"{binary} did not get ready: {line!r}")
+
+    def reset_pause(self):
+        with open(self.pause_file, "r+b") as f:
+            f.write(struct.pack("<q", 0))
+
+    def pause_us(self):
+        with open(self.pause_file, "rb") as f:
+            return struct.unpack("<q", f.read(8))[0] / 1000.0
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
+        os.unlink(self.pause_file)
+
+
+def measure(argv, target):
+    """One run: (wall s, peak RSS MB, pause ms, ptrace stopped ms or None)."""
+    target.reset_pause()
+    time.sleep(0.05)  # let the ticker settle after the reset
+    target.reset_pause()
+    timing = tempfile.NamedTemporaryFile(prefix="time.", delete=False).name
+    result = subprocess.run(
+        ["/usr/bin/time", "-o", timing, "-f", "%e %M"] + argv, capture_output=True, text=True
+    )
+    time.sleep(0.02)
+    pause_ms = target.pause_us() / 1000.0
+    with open(timing) as f:
+        wall, rss_kb = f.read().split()[-2:]
+    os.unlink(timing)
+    stopped_ms = None
+    if argv[0] == PTRACE:
+        if result.returncode != 0:
+            raise RuntimeError(f"ptrace failed: {result.stderr}")
+        path = result.stdout.strip().splitlines()[-1]
+        with open(path) as f:
+            stopped_ms = json.load(f)["timing"]["stopped_us"] / 1000.0
+        os.unlink(path)
+    return float(wall), int(rss_kb) / 1024.0, pause_ms, stopped_ms
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", default="1,64,256,1024")
+    parser.add_argument("--depth", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--builds", default="O0,O2")
+    parser.add_argument("--json", help="also write the raw medians here")
+    args = parser.parse_args()
+
+    build()
+    outdir = tempfile.mkdtemp(prefix="bench.")
+    configs = tools(outdir)
+    rows = []
+    for opt in args.builds.split(","):
+        binary = os.path.join(ROOT, "c-examples", "build", "threads" + ("-O2" if opt == "O2" else ""))
+        for n in [int(x) for x in args.threads.split(",")]:
+            target = Target(binary, n, args.depth)
+            try:
+                for label, make_argv in configs:
+                    samples = [measure(make_argv(target.proc.pid), target) for _ in range(args.runs)]
+                    med = lambda i: statistics.median(s[i] for s in samples) if samples[0][i] is not None else None
+                    rows.append(
+                        {"build": opt, "threads": n, "tool": label, "wall_s": med(0), "rss_mb": med(1),
+                         "pause_ms": med(2), "stopped_ms": med(3)}
+                    )
+            finally:
+                target.close()
+
+    gdb = {(r["build"], r["threads"]): r for r in rows if r["tool"] == "gdb bt full"}
+    print(f"{'build':5} {'threads':>7} {'tool':16} {'wall s':>8} {'pause ms':>9} {'stopped ms':>10} {'RSS MB':>7} {'gdb/pause':>9} {'gdb/wall':>8}")
+    for r in rows:
+        g = gdb.get((r["build"], r["threads"]))
+        ratio_pause = f"{g['pause_ms'] / r['pause_ms']:.1f}x" if g and r["pause_ms"] else "-"
+        ratio_wall = f"{g['wall_s'] / r['wall_s']:.1f}x" if g and r["wall_s"] else "-"
+        stopped = f"{r['stopped_ms']:.2f}" if r["stopped_ms"] is not None else "-"
+        print(
+            f"{r['build']:5} {r['threads']:>7} {r['tool']:16} {r['wall_s']:8.2f} {r['pause_ms']:9.2f} {stopped:>10} "
+            f"{r['rss_mb']:7.1f} {ratio_pause:>9} {ratio_wall:>8}"
+        )
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+    shutil.rmtree(outdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
