@@ -22,3 +22,4 @@ pub mod session;
 pub mod snapshot;
 pub mod tracer;
 pub mod unwind;
+pub mod variables;

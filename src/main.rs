@@ -65,6 +65,14 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = ptrace::unwind::MAX_FRAMES)]
     max_frames: usize,
 
+    /// How many levels of struct members and array elements variables are expanded into.
+    #[arg(long, value_name = "N", default_value_t = ptrace::variables::VariableLimits::default().depth)]
+    depth: usize,
+
+    /// Record the global variable NAME in the snapshot (repeatable).
+    #[arg(long = "global", value_name = "NAME")]
+    globals: Vec<String>,
+
     /// Test hook: keep the target stopped this many milliseconds after capturing it.
     #[arg(long, hide = true, value_name = "MS")]
     hold_stopped_ms: Option<u64>,
@@ -93,6 +101,8 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         classifiers: cli.classifier.clone(),
         max_frames: cli.max_frames,
         hold_stopped: cli.hold_stopped_ms.map(Duration::from_millis),
+        depth: cli.depth,
+        globals: cli.globals.clone(),
         ..SessionOptions::default()
     };
     let session = Session::new(options);

@@ -1,0 +1,782 @@
+//! The type model: a [`Type`] handle over a type DIE (parsed once per object and cached), with
+//! its C name, size, kind, members, target and enumerators.
+
+use std::sync::Arc;
+
+use gimli::AttributeValue;
+
+use super::object::ObjectDebug;
+use super::type_name;
+use super::units::{DieRef, Entry, Unit};
+use crate::debuginfo::LoadedObject;
+use crate::reader::DwarfReader;
+
+/// Size of pointers and references on the target (x86-64).
+pub const POINTER_SIZE: u64 = 8;
+
+/// What a type is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TypeKind {
+    /// `void` (also the pointee of `void *`).
+    Void,
+    /// A base type: integer, character, boolean, floating point, complex.
+    Base,
+    /// A pointer.
+    Pointer,
+    /// A C++ lvalue reference (`T &`).
+    Reference,
+    /// A C++ rvalue reference (`T &&`).
+    RvalueReference,
+    /// A C++ pointer to member.
+    PointerToMember,
+    /// An array (one dimension of it: the target is the element, itself an array for the other
+    /// dimensions of a multi-dimensional array).
+    Array,
+    /// A `struct`.
+    Struct,
+    /// A C++ `class`.
+    Class,
+    /// A `union`.
+    Union,
+    /// An `enum`.
+    Enum,
+    /// A `typedef`.
+    Typedef,
+    /// `const T`.
+    Const,
+    /// `volatile T`.
+    Volatile,
+    /// `T restrict`.
+    Restrict,
+    /// `_Atomic T`.
+    Atomic,
+    /// A function type (what a function pointer points to).
+    Function,
+    /// A type DWARF names but does not describe (`decltype(nullptr)`).
+    Unspecified,
+    /// A type this engine does not model.
+    Unknown,
+}
+
+/// The encoding of a base type (`DW_AT_encoding`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BaseEncoding {
+    /// Signed integer.
+    Signed,
+    /// Unsigned integer.
+    Unsigned,
+    /// Signed character (`char`, `signed char` where char is signed).
+    SignedChar,
+    /// Unsigned character.
+    UnsignedChar,
+    /// Boolean.
+    Boolean,
+    /// Binary floating point (float, double, x87 long double, _Float128).
+    Float,
+    /// Complex floating point.
+    ComplexFloat,
+    /// Unicode character (char8_t, char16_t, char32_t).
+    Utf,
+    /// Anything else (decimal float, fixed point, ...).
+    Other,
+}
+
+/// A bit field's place: `bit_offset` bits from the start of the containing struct, counting from
+/// the least significant bit of the first byte (little endian).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BitField {
+    /// Bits from the start of the struct.
+    pub bit_offset: u64,
+    /// Width in bits.
+    pub bit_size: u64,
+}
+
+/// One enumerator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Enumerator {
+    /// Its name.
+    pub name: String,
+    /// Its value.
+    pub value: i128,
+}
+
+/// A parsed member of a struct, union or class.
+#[derive(Clone, Debug)]
+pub(crate) struct MemberNode {
+    pub name: Option<String>,
+    pub ty: Option<DieRef>,
+    /// Byte offset in the struct; `None` when it is computed at run time (virtual base).
+    pub offset: Option<u64>,
+    pub bit_field: Option<BitField>,
+    /// A base class (`DW_TAG_inheritance`).
+    pub base: bool,
+}
+
+/// A type DIE, parsed.
+#[derive(Debug)]
+pub(crate) struct TypeNode {
+    /// The DIE (`None` for the `void` of a missing `DW_AT_type`).
+    pub die: Option<DieRef>,
+    pub kind: TypeKind,
+    /// The name, qualified with its namespaces and classes in C++.
+    pub name: Option<String>,
+    pub size: Option<u64>,
+    /// `DW_AT_type`: pointee, element, aliased type, return type, enum base type.
+    pub target: Option<DieRef>,
+    pub encoding: Option<BaseEncoding>,
+    pub members: Vec<MemberNode>,
+    /// Element counts of an array's dimensions (`None`: unknown, as in `int x[]`).
+    pub dims: Vec<Option<u64>>,
+    pub enumerators: Vec<Enumerator>,
+    /// Parameter types of a function type (`None`: void).
+    pub params: Vec<Option<DieRef>>,
+    pub varargs: bool,
+    pub prototyped: bool,
+    /// An incomplete type (`DW_AT_declaration`).
+    pub declaration: bool,
+    /// Declared in a C++ unit.
+    pub cplusplus: bool,
+    /// The class of a pointer to member.
+    pub containing: Option<DieRef>,
+}
+
+impl TypeNode {
+    fn empty(die: Option<DieRef>, kind: TypeKind) -> Self {
+        Self {
+            die,
+            kind,
+            name: None,
+            size: None,
+            target: None,
+            encoding: None,
+            members: Vec::new(),
+            dims: Vec::new(),
+            enumerators: Vec::new(),
+            params: Vec::new(),
+            varargs: false,
+            prototyped: false,
+            declaration: false,
+            cplusplus: false,
+            containing: None,
+        }
+    }
+}
+
+/// A member of a struct, union or class, as [`Type::members`] returns it.
+#[derive(Clone, Debug)]
+pub struct Member {
+    /// Its name (`None` for an anonymous struct or union member).
+    pub name: Option<String>,
+    /// Its type.
+    pub ty: Type,
+    /// Byte offset in the containing type (`None` when only known at run time: virtual bases).
+    pub offset: Option<u64>,
+    /// Its bit-field placement, if it is one.
+    pub bit_field: Option<BitField>,
+    /// A base class rather than a data member.
+    pub is_base: bool,
+}
+
+/// A handle on a type of one object's DWARF: cheap to clone, usable from any thread.
+///
+/// Names follow C declarator syntax ([`Type::name`]: `const char *`, `int (*)(int)`,
+/// `struct foo *[4]`); [`Type::target`] walks to the pointee, element, aliased or qualified type.
+#[derive(Clone)]
+pub struct Type {
+    pub(crate) debug: Arc<ObjectDebug>,
+    pub(crate) node: Arc<TypeNode>,
+    /// For arrays: how many leading dimensions were taken away (`int [2][3]` with 1 is `int [3]`).
+    pub(crate) skip_dims: usize,
+}
+
+/// How many typedef / qualifier / declaration links are followed before giving up (a loop in
+/// corrupt DWARF).
+const MAX_CHAIN: usize = 64;
+
+impl Type {
+    /// The type at DIE `die` of `debug`.
+    pub(crate) fn at(debug: &Arc<ObjectDebug>, die: Option<DieRef>) -> Type {
+        let node = match die {
+            None => Arc::new(TypeNode::empty(None, TypeKind::Void)),
+            Some(die) => match debug.cached_type(die) {
+                Some(node) => node,
+                None => {
+                    let parsed = Arc::new(parse_type(debug, die));
+                    debug.cache_type(die, parsed)
+                }
+            },
+        };
+        Type {
+            debug: debug.clone(),
+            node,
+            skip_dims: 0,
+        }
+    }
+
+    /// The type as C writes it: `struct somestruct *`, `const char *`, `int [4]`, `int (*)(int)`.
+    pub fn name(&self) -> String {
+        type_name::render(self)
+    }
+
+    /// The name with qualifiers, pointers, references, arrays and typedefs stripped
+    /// (`somestruct` for `struct somestruct **`); an anonymous struct reached through a typedef
+    /// is named after the typedef.
+    pub fn base_name(&self) -> String {
+        type_name::base_name(self)
+    }
+
+    /// What the type is.
+    pub fn kind(&self) -> TypeKind {
+        self.node.kind
+    }
+
+    /// The encoding of a base type.
+    pub fn encoding(&self) -> Option<BaseEncoding> {
+        self.node.encoding
+    }
+
+    /// The name as DWARF gives it (qualified with namespaces in C++), without `struct` and
+    /// declarators; `None` for anonymous and derived types.
+    pub fn dwarf_name(&self) -> Option<&str> {
+        self.node.name.as_deref()
+    }
+
+    /// Size in bytes, when known (not for `void`, functions and arrays of unknown length).
+    pub fn size(&self) -> Option<u64> {
+        let mut current = self.clone();
+        for _ in 0..MAX_CHAIN {
+            match current.kind() {
+                TypeKind::Pointer | TypeKind::Reference | TypeKind::RvalueReference => {
+                    return Some(current.node.size.unwrap_or(POINTER_SIZE));
+                }
+                TypeKind::Typedef
+                | TypeKind::Const
+                | TypeKind::Volatile
+                | TypeKind::Restrict
+                | TypeKind::Atomic => {
+                    if let Some(size) = current.node.size {
+                        return Some(size);
+                    }
+                    current = current.target()?;
+                }
+                TypeKind::Array => {
+                    let count = current.element_count()?;
+                    let element = current.target()?.size()?;
+                    return count.checked_mul(element);
+                }
+                TypeKind::Struct | TypeKind::Class | TypeKind::Union | TypeKind::Enum
+                    if current.node.declaration =>
+                {
+                    match current.complete() {
+                        Some(complete) if !complete.node.declaration => current = complete,
+                        _ => return None,
+                    }
+                }
+                TypeKind::Void | TypeKind::Function => return None,
+                _ => return current.node.size,
+            }
+        }
+        None
+    }
+
+    /// The type this one is built on: the pointee of a pointer or reference, the element of an
+    /// array (an array itself for the remaining dimensions), the aliased type of a typedef, the
+    /// unqualified type of a qualifier, the return type of a function, the underlying integer
+    /// type of an enum. `None` for other kinds (and for an enum without one).
+    pub fn target(&self) -> Option<Type> {
+        match self.kind() {
+            TypeKind::Array if self.skip_dims + 1 < self.node.dims.len() => Some(Type {
+                debug: self.debug.clone(),
+                node: self.node.clone(),
+                skip_dims: self.skip_dims + 1,
+            }),
+            TypeKind::Pointer
+            | TypeKind::Reference
+            | TypeKind::RvalueReference
+            | TypeKind::PointerToMember
+            | TypeKind::Array
+            | TypeKind::Typedef
+            | TypeKind::Const
+            | TypeKind::Volatile
+            | TypeKind::Restrict
+            | TypeKind::Atomic
+            | TypeKind::Function => Some(Type::at(&self.debug, self.node.target)),
+            TypeKind::Enum => self.node.target.map(|die| Type::at(&self.debug, Some(die))),
+            _ => None,
+        }
+    }
+
+    /// The type with typedefs and qualifiers (const, volatile, restrict, _Atomic) stripped, and an
+    /// incomplete struct replaced by its definition when the object has one.
+    pub fn strip_typedefs(&self) -> Type {
+        let mut current = self.clone();
+        for _ in 0..MAX_CHAIN {
+            match current.kind() {
+                TypeKind::Typedef
+                | TypeKind::Const
+                | TypeKind::Volatile
+                | TypeKind::Restrict
+                | TypeKind::Atomic => match current.target() {
+                    Some(next) => current = next,
+                    None => return current,
+                },
+                _ if current.node.declaration => return current.complete().unwrap_or(current),
+                _ => return current,
+            }
+        }
+        current
+    }
+
+    /// The definition of an incomplete (declared only) struct, class, union or enum, found by name
+    /// in the same object; the type itself when it is complete.
+    pub fn complete(&self) -> Option<Type> {
+        if !self.node.declaration {
+            return Some(self.clone());
+        }
+        let name = self.node.name.as_deref()?;
+        let found = self.debug.names().type_definition(name, self.node.kind)?;
+        Some(Type::at(&self.debug, Some(found)))
+    }
+
+    /// The members of a struct, union or class (through typedefs and qualifiers), base classes
+    /// first as DWARF lists them; empty for other types.
+    pub fn members(&self) -> Vec<Member> {
+        let stripped = self.strip_typedefs();
+        if !matches!(
+            stripped.kind(),
+            TypeKind::Struct | TypeKind::Class | TypeKind::Union
+        ) {
+            return Vec::new();
+        }
+        stripped
+            .node
+            .members
+            .iter()
+            .map(|m| Member {
+                name: m.name.clone(),
+                ty: Type::at(&stripped.debug, m.ty),
+                offset: m.offset,
+                bit_field: m.bit_field,
+                is_base: m.base,
+            })
+            .collect()
+    }
+
+    /// The member named `name` (searching anonymous members and base classes too), with its
+    /// byte offset from the start of this type.
+    pub fn member(&self, name: &str) -> Option<Member> {
+        find_member(self, name, 0)
+    }
+
+    /// The element count of an array's first dimension (`None` when unknown, or not an array).
+    pub fn element_count(&self) -> Option<u64> {
+        match self.kind() {
+            TypeKind::Array => self.node.dims.get(self.skip_dims).copied().flatten(),
+            _ => None,
+        }
+    }
+
+    /// The enumerators of an enum (through typedefs and qualifiers).
+    pub fn enumerators(&self) -> Vec<Enumerator> {
+        let stripped = self.strip_typedefs();
+        match stripped.kind() {
+            TypeKind::Enum => stripped.node.enumerators.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The parameter types of a function type.
+    pub fn parameters(&self) -> Vec<Type> {
+        self.node
+            .params
+            .iter()
+            .map(|p| Type::at(&self.debug, *p))
+            .collect()
+    }
+
+    /// Whether a function type takes variable arguments.
+    pub fn is_variadic(&self) -> bool {
+        self.node.varargs
+    }
+
+    /// Whether an enum's values are signed (its underlying type is signed, or unknown and a
+    /// value is negative).
+    pub fn is_signed(&self) -> bool {
+        let stripped = self.strip_typedefs();
+        match stripped.kind() {
+            TypeKind::Base => matches!(
+                stripped.encoding(),
+                Some(BaseEncoding::Signed | BaseEncoding::SignedChar)
+            ),
+            TypeKind::Enum => match stripped.target() {
+                Some(base) => base.is_signed(),
+                None => stripped.node.enumerators.iter().any(|e| e.value < 0),
+            },
+            _ => false,
+        }
+    }
+
+    /// Whether this type was declared in a C++ unit.
+    pub fn is_cplusplus(&self) -> bool {
+        self.node.cplusplus
+    }
+
+    /// Whether this is an incomplete (declared only) type.
+    pub fn is_declaration(&self) -> bool {
+        self.node.declaration
+    }
+
+    /// The object whose DWARF describes this type.
+    pub fn object(&self) -> &Arc<LoadedObject> {
+        self.debug.object()
+    }
+
+    /// The object's DWARF, for lookups relative to this type.
+    pub fn debug(&self) -> &Arc<ObjectDebug> {
+        &self.debug
+    }
+
+    /// The class of a pointer to member.
+    pub(crate) fn containing(&self) -> Option<Type> {
+        self.node.containing.map(|die| Type::at(&self.debug, Some(die)))
+    }
+
+    /// Whether `self` and `other` are the same type DIE (and array dimension).
+    pub fn same_as(&self, other: &Type) -> bool {
+        Arc::ptr_eq(&self.debug, &other.debug)
+            && self.node.die == other.node.die
+            && self.node.kind == other.node.kind
+            && self.skip_dims == other.skip_dims
+    }
+}
+
+impl std::fmt::Debug for Type {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Type")
+            .field("name", &self.name())
+            .field("kind", &self.kind())
+            .field("size", &self.size())
+            .finish()
+    }
+}
+
+/// How deep anonymous members and base classes are searched for a member name.
+const MAX_MEMBER_DEPTH: usize = 16;
+
+fn find_member(ty: &Type, name: &str, depth: usize) -> Option<Member> {
+    if depth > MAX_MEMBER_DEPTH {
+        return None;
+    }
+    let members = ty.members();
+    if let Some(found) = members
+        .iter()
+        .find(|m| !m.is_base && m.name.as_deref() == Some(name))
+    {
+        return Some(found.clone());
+    }
+    for holder in members.iter().filter(|m| m.is_base || m.name.is_none()) {
+        if let Some(mut inner) = find_member(&holder.ty, name, depth + 1) {
+            let base = holder.offset?;
+            inner.offset = inner.offset.map(|o| o + base);
+            inner.bit_field = inner.bit_field.map(|b| BitField {
+                bit_offset: b.bit_offset + base * 8,
+                bit_size: b.bit_size,
+            });
+            return Some(inner);
+        }
+    }
+    None
+}
+
+thread_local! {
+    /// How many type parses are nested on this thread (a guard against reference loops).
+    static PARSE_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// How many type parses may nest (a type whose parse needs another type's: enum base types,
+/// DWARF 2 bit-field storage sizes).
+const MAX_PARSE_DEPTH: usize = 32;
+
+/// Parses the type DIE `die` (never fails: what cannot be read becomes [`TypeKind::Unknown`]).
+fn parse_type(debug: &Arc<ObjectDebug>, die: DieRef) -> TypeNode {
+    let depth = PARSE_DEPTH.with(|d| d.get());
+    if depth >= MAX_PARSE_DEPTH {
+        return TypeNode::empty(Some(die), TypeKind::Unknown);
+    }
+    PARSE_DEPTH.with(|d| d.set(depth + 1));
+    let node = parse_type_inner(debug, die);
+    PARSE_DEPTH.with(|d| d.set(depth));
+    node
+}
+
+fn parse_type_inner(debug: &Arc<ObjectDebug>, die: DieRef) -> TypeNode {
+    let Some((unit, entry)) = debug.entry(die) else {
+        return TypeNode::empty(Some(die), TypeKind::Unknown);
+    };
+    let kind = match entry.tag() {
+        gimli::DW_TAG_base_type => TypeKind::Base,
+        gimli::DW_TAG_pointer_type => TypeKind::Pointer,
+        gimli::DW_TAG_reference_type => TypeKind::Reference,
+        gimli::DW_TAG_rvalue_reference_type => TypeKind::RvalueReference,
+        gimli::DW_TAG_ptr_to_member_type => TypeKind::PointerToMember,
+        gimli::DW_TAG_array_type => TypeKind::Array,
+        gimli::DW_TAG_structure_type => TypeKind::Struct,
+        gimli::DW_TAG_class_type => TypeKind::Class,
+        gimli::DW_TAG_union_type => TypeKind::Union,
+        gimli::DW_TAG_enumeration_type => TypeKind::Enum,
+        gimli::DW_TAG_typedef => TypeKind::Typedef,
+        gimli::DW_TAG_const_type => TypeKind::Const,
+        gimli::DW_TAG_volatile_type => TypeKind::Volatile,
+        gimli::DW_TAG_restrict_type => TypeKind::Restrict,
+        gimli::DW_TAG_atomic_type => TypeKind::Atomic,
+        gimli::DW_TAG_subroutine_type | gimli::DW_TAG_subprogram => TypeKind::Function,
+        gimli::DW_TAG_unspecified_type => TypeKind::Unspecified,
+        _ => TypeKind::Unknown,
+    };
+    let mut node = TypeNode::empty(Some(die), kind);
+    node.cplusplus = debug.is_cplusplus(die.unit);
+    node.name = entry
+        .attr_value(gimli::DW_AT_name)
+        .and_then(|value| debug.string(die.unit, value))
+        .map(|name| {
+            let prefix = debug.scope_prefix(die);
+            if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}{name}")
+            }
+        });
+    node.size = entry
+        .attr_value(gimli::DW_AT_byte_size)
+        .and_then(|v| v.udata_value())
+        .or_else(|| {
+            entry
+                .attr_value(gimli::DW_AT_bit_size)
+                .and_then(|v| v.udata_value())
+                .map(|bits| bits.div_ceil(8))
+        });
+    node.target = debug.attr_ref(die.unit, &entry, gimli::DW_AT_type);
+    node.declaration = matches!(
+        entry.attr_value(gimli::DW_AT_declaration),
+        Some(AttributeValue::Flag(true))
+    );
+    node.prototyped = matches!(
+        entry.attr_value(gimli::DW_AT_prototyped),
+        Some(AttributeValue::Flag(true))
+    ) || node.cplusplus;
+    if let Some(AttributeValue::Encoding(encoding)) = entry.attr_value(gimli::DW_AT_encoding) {
+        node.encoding = Some(match encoding {
+            gimli::DW_ATE_signed => BaseEncoding::Signed,
+            gimli::DW_ATE_unsigned => BaseEncoding::Unsigned,
+            gimli::DW_ATE_signed_char => BaseEncoding::SignedChar,
+            gimli::DW_ATE_unsigned_char => BaseEncoding::UnsignedChar,
+            gimli::DW_ATE_boolean => BaseEncoding::Boolean,
+            gimli::DW_ATE_float => BaseEncoding::Float,
+            gimli::DW_ATE_complex_float => BaseEncoding::ComplexFloat,
+            gimli::DW_ATE_UTF => BaseEncoding::Utf,
+            _ => BaseEncoding::Other,
+        });
+    }
+    if kind == TypeKind::PointerToMember {
+        node.containing = debug.attr_ref(die.unit, &entry, gimli::DW_AT_containing_type);
+    }
+    if entry.has_children() {
+        read_children(debug, &unit, die, &mut node);
+    }
+    node
+}
+
+/// Reads the children of a type DIE that describe it: members, base classes, enumerators,
+/// array dimensions, function parameters.
+fn read_children(debug: &Arc<ObjectDebug>, unit: &Unit, die: DieRef, node: &mut TypeNode) {
+    let Ok(mut tree) = unit.entries_tree(Some(die.offset)) else {
+        return;
+    };
+    let Ok(root) = tree.root() else {
+        return;
+    };
+    let enum_signed = node.kind == TypeKind::Enum
+        && node
+            .target
+            .is_some_and(|base| Type::at(debug, Some(base)).is_signed());
+    let mut children = root.children();
+    while let Ok(Some(child)) = children.next() {
+        let entry = child.entry();
+        let child_die = DieRef {
+            unit: die.unit,
+            offset: entry.offset(),
+        };
+        match (node.kind, entry.tag()) {
+            (TypeKind::Struct | TypeKind::Class | TypeKind::Union, gimli::DW_TAG_member) => {
+                if is_static_member(entry) {
+                    continue;
+                }
+                node.members.push(read_member(debug, child_die, entry, false));
+            }
+            (TypeKind::Struct | TypeKind::Class | TypeKind::Union, gimli::DW_TAG_inheritance) => {
+                node.members.push(read_member(debug, child_die, entry, true));
+            }
+            (TypeKind::Enum, gimli::DW_TAG_enumerator) => {
+                let name = entry
+                    .attr_value(gimli::DW_AT_name)
+                    .and_then(|v| debug.string(die.unit, v));
+                let value = entry
+                    .attr_value(gimli::DW_AT_const_value)
+                    .and_then(|v| constant_value(&v, enum_signed));
+                if let (Some(name), Some(value)) = (name, value) {
+                    node.enumerators.push(Enumerator { name, value });
+                }
+            }
+            (TypeKind::Array, gimli::DW_TAG_subrange_type | gimli::DW_TAG_enumeration_type) => {
+                node.dims.push(subrange_count(entry));
+            }
+            (TypeKind::Function, gimli::DW_TAG_formal_parameter) => {
+                node.params
+                    .push(debug.attr_ref(die.unit, entry, gimli::DW_AT_type));
+            }
+            (TypeKind::Function, gimli::DW_TAG_unspecified_parameters) => node.varargs = true,
+            _ => {}
+        }
+    }
+    if node.kind == TypeKind::Array && node.dims.is_empty() {
+        node.dims.push(None);
+    }
+}
+
+/// A static data member (DWARF 4: `DW_TAG_member` with `DW_AT_external` or `DW_AT_declaration`).
+fn is_static_member(entry: &Entry) -> bool {
+    let flag = |at| matches!(entry.attr_value(at), Some(AttributeValue::Flag(true)));
+    flag(gimli::DW_AT_external) || flag(gimli::DW_AT_declaration)
+}
+
+/// Reads a member or base class DIE.
+fn read_member(debug: &Arc<ObjectDebug>, die: DieRef, entry: &Entry, base: bool) -> MemberNode {
+    let name = if base {
+        None
+    } else {
+        entry
+            .attr_value(gimli::DW_AT_name)
+            .and_then(|v| debug.string(die.unit, v))
+    };
+    let ty = debug.attr_ref(die.unit, entry, gimli::DW_AT_type);
+    let location = entry.attr_value(gimli::DW_AT_data_member_location);
+    let mut offset = match &location {
+        None => Some(0),
+        Some(value) => member_offset(value),
+    };
+    let bit_size = entry
+        .attr_value(gimli::DW_AT_bit_size)
+        .and_then(|v| v.udata_value());
+    let mut bit_field = None;
+    if let Some(bit_size) = bit_size {
+        if let Some(data_bit_offset) = entry
+            .attr_value(gimli::DW_AT_data_bit_offset)
+            .and_then(|v| v.udata_value())
+        {
+            // DWARF 4+: bits from the start of the struct.
+            bit_field = Some(BitField {
+                bit_offset: data_bit_offset,
+                bit_size,
+            });
+            offset = Some(data_bit_offset / 8);
+        } else if let Some(old_offset) = entry
+            .attr_value(gimli::DW_AT_bit_offset)
+            .and_then(|v| v.udata_value())
+        {
+            // DWARF 2/3: bits from the most significant bit of the storage unit (of
+            // DW_AT_byte_size, else the member type's size) at data_member_location.
+            let storage = entry
+                .attr_value(gimli::DW_AT_byte_size)
+                .and_then(|v| v.udata_value())
+                .or_else(|| Type::at(debug, ty).size())
+                .unwrap_or(4);
+            let storage_bits = storage * 8;
+            if let Some(lsb) = storage_bits
+                .checked_sub(old_offset)
+                .and_then(|v| v.checked_sub(bit_size))
+            {
+                let start = offset.unwrap_or(0) * 8 + lsb;
+                bit_field = Some(BitField {
+                    bit_offset: start,
+                    bit_size,
+                });
+                offset = Some(start / 8);
+            }
+        } else {
+            bit_field = Some(BitField {
+                bit_offset: offset.unwrap_or(0) * 8,
+                bit_size,
+            });
+        }
+    }
+    MemberNode {
+        name,
+        ty,
+        offset,
+        bit_field,
+        base,
+    }
+}
+
+/// A `DW_AT_data_member_location`: a constant, or the `DW_OP_plus_uconst N` expression older
+/// compilers emit; other expressions (virtual bases) are only known at run time.
+fn member_offset(value: &AttributeValue<DwarfReader>) -> Option<u64> {
+    if let Some(constant) = value.udata_value() {
+        return Some(constant);
+    }
+    let bytes = match value {
+        AttributeValue::Exprloc(expression) => expression.0.clone(),
+        AttributeValue::Block(block) => block.clone(),
+        _ => return None,
+    };
+    let mut ops = gimli::Expression(bytes).operations(gimli::Encoding {
+        format: gimli::Format::Dwarf32,
+        version: 4,
+        address_size: 8,
+    });
+    match (ops.next(), ops.next()) {
+        (Ok(Some(gimli::Operation::PlusConstant { value })), Ok(None)) => Some(value),
+        (Ok(Some(gimli::Operation::UnsignedConstant { value })), Ok(None)) => Some(value),
+        _ => None,
+    }
+}
+
+/// The element count of an array dimension: `DW_AT_count`, or `upper - lower + 1` (lower bound
+/// 0 by default, as in C); `None` for flexible and variable-length arrays.
+fn subrange_count(entry: &Entry) -> Option<u64> {
+    if let Some(count) = entry.attr_value(gimli::DW_AT_count).and_then(|v| v.udata_value()) {
+        return Some(count);
+    }
+    let upper = entry.attr_value(gimli::DW_AT_upper_bound)?;
+    let upper = match upper {
+        AttributeValue::Sdata(v) => v,
+        other => i64::try_from(other.udata_value()?).ok()?,
+    };
+    let lower = entry
+        .attr_value(gimli::DW_AT_lower_bound)
+        .and_then(|v| match v {
+            AttributeValue::Sdata(v) => Some(v),
+            other => other.udata_value().and_then(|u| i64::try_from(u).ok()),
+        })
+        .unwrap_or(0);
+    // `int x[0]` and GNU flexible arrays have upper bound -1 (or 0xffffffff in unsigned form).
+    let count = upper.checked_sub(lower)?.checked_add(1)?;
+    u64::try_from(count).ok()
+}
+
+/// A `DW_AT_const_value` read as an integer; data forms are sign-extended when `signed`.
+pub(crate) fn constant_value(value: &AttributeValue<DwarfReader>, signed: bool) -> Option<i128> {
+    Some(match *value {
+        AttributeValue::Sdata(v) => i128::from(v),
+        AttributeValue::Udata(v) => i128::from(v),
+        AttributeValue::Data1(v) if signed => i128::from(v as i8),
+        AttributeValue::Data2(v) if signed => i128::from(v as i16),
+        AttributeValue::Data4(v) if signed => i128::from(v as i32),
+        AttributeValue::Data8(v) if signed => i128::from(v as i64),
+        AttributeValue::Data1(v) => i128::from(v),
+        AttributeValue::Data2(v) => i128::from(v),
+        AttributeValue::Data4(v) => i128::from(v),
+        AttributeValue::Data8(v) => i128::from(v),
+        _ => return None,
+    })
+}
