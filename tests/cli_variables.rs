@@ -46,7 +46,10 @@ fn check_recurse_frames(snap: &Value, pid: i32) {
         assert_eq!(ctx["base_type"], "crash_ctx");
         let pointer = ctx["value"].as_str().expect("a pointer is a hex string");
         assert!(pointer.starts_with("0x") && pointer != "0x0", "{ctx}");
-        assert!(ctx["children"].as_array().unwrap().is_empty(), "pointers are not followed");
+        assert!(
+            ctx["children"].as_array().unwrap().is_empty(),
+            "pointers are not followed"
+        );
         // The same context is passed all the way down.
         assert_eq!(*ctx_value.get_or_insert(pointer.to_string()), pointer);
 
@@ -70,7 +73,11 @@ fn check_recurse_frames(snap: &Value, pid: i32) {
     }
     let main = frames_named(snap, pid, "main");
     let ctx = var(&main[0]["variables"], "ctx");
-    assert_eq!(Some(ctx["address"].as_str().unwrap().to_string()), ctx_value, "ctx points to main's ctx");
+    assert_eq!(
+        Some(ctx["address"].as_str().unwrap().to_string()),
+        ctx_value,
+        "ctx points to main's ctx"
+    );
     let mode = var(&ctx["children"], "mode");
     assert_eq!(mode["kind"], "enum");
     assert_eq!(mode["value"], 0);
@@ -157,7 +164,9 @@ fn an_unknown_global_is_a_warning_not_an_error() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("no_such_global_here"), "{stderr}");
     let warnings = snap["warnings"].as_array().expect("warnings");
-    assert!(warnings.iter().any(|w| w.as_str().unwrap().contains("no_such_global_here")));
+    assert!(warnings
+        .iter()
+        .any(|w| w.as_str().unwrap().contains("no_such_global_here")));
     assert!(snap["globals"].as_array().unwrap().is_empty());
 }
 

@@ -51,9 +51,7 @@ pub fn capture_variables(
             continue;
         };
         let memory = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
-        captured.variables = (0..captured.frames.len())
-            .map(|index| variables.frame_variables(&captured.frames, index, &memory, None, limits))
-            .collect();
+        captured.variables = variables.thread_variables(&captured.frames, &memory, None, limits);
     }
 }
 

@@ -121,6 +121,26 @@ impl ValueImage {
     /// Copies `nbits` bits of `source` starting at bit `source_bit` into this image at bit
     /// `dest_bit` (little-endian bit numbering), marking the bytes touched as `state`.
     pub fn put_bits(&mut self, source: &[u8], source_bit: u64, dest_bit: u64, nbits: u64, state: ByteState) {
+        if source_bit % 8 == 0 && dest_bit % 8 == 0 && nbits % 8 == 0 {
+            // Whole bytes: copy them (bytes missing from `source` read as zero).
+            let (Ok(from), Ok(to), Ok(count)) = (
+                usize::try_from(source_bit / 8),
+                usize::try_from(dest_bit / 8),
+                usize::try_from(nbits / 8),
+            ) else {
+                return;
+            };
+            let end = to.saturating_add(count).min(self.bytes.len());
+            for (i, d) in (to..end).enumerate() {
+                self.bytes[d] = from
+                    .checked_add(i)
+                    .and_then(|s| source.get(s))
+                    .copied()
+                    .unwrap_or(0);
+                self.states[d] = state;
+            }
+            return;
+        }
         for i in 0..nbits {
             let (Some(s), Some(d)) = (source_bit.checked_add(i), dest_bit.checked_add(i)) else {
                 return;

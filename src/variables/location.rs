@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use gimli::{AttributeValue, EvaluationResult, Expression, Location, Piece, Reader as _, Value, ValueType};
 
+use super::call_sites::{call_sites, CallSite};
 use super::image::{ByteState, Missing, ValueImage};
 use super::object::ObjectDebug;
-use super::units::{DieRef, Entry};
+use super::units::DieRef;
 use super::TlsResolver;
 use crate::arch::{RegisterSet, REGISTER_NAMES};
 use crate::memory::MemoryReader;
@@ -45,12 +46,14 @@ pub(crate) struct FrameState {
     pub index: usize,
     /// The index of its caller's frame (normally `index + 1`).
     pub caller_index: Option<usize>,
+    /// The frame base, computed on first use (and whether it needed an entry value).
+    pub frame_base: std::cell::OnceCell<Result<(u64, bool), Missing>>,
 }
 
 /// The frames of a thread, for looking up a caller.
 pub(crate) trait CallerFrames {
     /// The physical frame at `index`, if it exists and has DWARF.
-    fn frame_state(&self, index: usize) -> Option<FrameState>;
+    fn frame_state(&self, index: usize) -> Option<&FrameState>;
 
     /// The DWARF of the object mapping runtime `address`.
     fn debug_at(&self, address: u64) -> Option<Arc<ObjectDebug>>;
@@ -79,8 +82,21 @@ pub(crate) fn locate(
     env: &Env<'_>,
     size: usize,
 ) -> ValueImage {
+    let expression = expression_at(debug, unit, location, env.frame.map(|f| f.elf_pc));
+    locate_expression(debug, unit, expression, env, size)
+}
+
+/// Locates a value of `size` bytes whose location at the frame's pc is `expression` (already
+/// picked from a location list, or why there is none).
+pub(crate) fn locate_expression(
+    debug: &Arc<ObjectDebug>,
+    unit: usize,
+    expression: Result<Expression<DwarfReader>, Missing>,
+    env: &Env<'_>,
+    size: usize,
+) -> ValueImage {
     let mut entry_value = false;
-    let result = expression_at(debug, unit, location, env.frame.map(|f| f.elf_pc))
+    let result = expression
         .and_then(|expression| evaluate(debug, unit, expression, env, &mut entry_value))
         .map(|pieces| compose(debug, &pieces, size, env));
     let mut image = match result {
@@ -93,7 +109,7 @@ pub(crate) fn locate(
 
 /// The expression of a location attribute that applies at ELF address `pc`: the attribute's own
 /// expression, or the location-list entry covering `pc`.
-fn expression_at(
+pub(crate) fn expression_at(
     debug: &ObjectDebug,
     unit: usize,
     location: AttributeValue<DwarfReader>,
@@ -170,6 +186,9 @@ fn evaluate(
     let parsed = debug
         .unit(unit)
         .ok_or_else(|| Missing::optimized_out("its unit cannot be parsed"))?;
+    if let Some(simple) = evaluate_simple(debug, &expression, parsed.encoding(), env, entry_value) {
+        return simple;
+    }
     let bad = |e: gimli::Error| Missing::optimized_out(format!("cannot evaluate its location: {e}"));
     let mut evaluation = expression.evaluation(parsed.encoding());
     evaluation.set_max_iterations(MAX_EVALUATION_STEPS);
@@ -257,6 +276,54 @@ fn evaluate(
     }
 }
 
+/// The pieces of a one-operation expression, the most common kind (`DW_OP_fbreg`, `DW_OP_regN`,
+/// `DW_OP_bregN`, `DW_OP_addr`, `DW_OP_call_frame_cfa`), computed without a gimli evaluation;
+/// `None` for any other expression.
+fn evaluate_simple(
+    debug: &ObjectDebug,
+    expression: &Expression<DwarfReader>,
+    encoding: gimli::Encoding,
+    env: &Env<'_>,
+    entry_value: &mut bool,
+) -> Option<Result<Vec<Piece<DwarfReader>>, Missing>> {
+    let mut operations = expression.clone().operations(encoding);
+    let operation = operations.next().ok()??;
+    if !matches!(operations.next(), Ok(None)) {
+        return None;
+    }
+    let address = |address: u64| {
+        vec![Piece {
+            size_in_bits: None,
+            bit_offset: None,
+            location: Location::Address { address },
+        }]
+    };
+    Some(match operation {
+        gimli::Operation::FrameOffset { offset } => {
+            frame_base(env, entry_value).map(|base| address(base.wrapping_add_signed(offset)))
+        }
+        gimli::Operation::Register { register } => Ok(vec![Piece {
+            size_in_bits: None,
+            bit_offset: None,
+            location: Location::Register { register },
+        }]),
+        gimli::Operation::RegisterOffset {
+            register,
+            offset,
+            base_type,
+        } if base_type.0 == 0 => {
+            register_value(env, register.0).map(|value| address(value.wrapping_add_signed(offset)))
+        }
+        gimli::Operation::Address { address: elf } => Ok(address(debug.runtime_address(elf))),
+        gimli::Operation::CallFrameCFA => env
+            .frame
+            .and_then(|f| f.cfa)
+            .map(address)
+            .ok_or_else(|| Missing::optimized_out("needs the frame's CFA, which is unknown")),
+        _ => return None,
+    })
+}
+
 /// `raw` as a value of the base type at `offset` (0: the generic type).
 fn typed_value(
     debug: &ObjectDebug,
@@ -297,6 +364,19 @@ fn frame_base(env: &Env<'_>, entry_value: &mut bool) -> Result<u64, Missing> {
     let frame = env
         .frame
         .ok_or_else(|| Missing::optimized_out("needs a frame base but there is no frame"))?;
+    let (base, used_entry_value) = frame
+        .frame_base
+        .get_or_init(|| {
+            let mut used = false;
+            compute_frame_base(frame, env, &mut used).map(|base| (base, used))
+        })
+        .clone()?;
+    *entry_value |= used_entry_value;
+    Ok(base)
+}
+
+/// Evaluates the `DW_AT_frame_base` of the frame's function.
+fn compute_frame_base(frame: &FrameState, env: &Env<'_>, entry_value: &mut bool) -> Result<u64, Missing> {
     let function = frame
         .function
         .ok_or_else(|| Missing::optimized_out("needs a frame base but the function is unknown"))?;
@@ -461,23 +541,27 @@ fn resolve_entry_value(expression: Expression<DwarfReader>, env: &Env<'_>) -> Re
         .ok_or_else(|| Missing::optimized_out("entry value: the caller's function is unknown"))?;
     let caller_debug = caller.debug.clone();
     let return_pc = caller_debug.elf_address(caller.pc);
-    let (site, site_entry) = find_call_site(&caller_debug, caller_function, return_pc).ok_or_else(|| {
-        Missing::optimized_out("entry value: no call site in the caller at its return address")
-    })?;
+    let sites = call_sites(&caller_debug, caller_function);
+    let site = sites
+        .iter()
+        .find(|s| s.return_pc == Some(return_pc))
+        .ok_or_else(|| {
+            Missing::optimized_out("entry value: no call site in the caller at its return address")
+        })?;
     let caller_env = Env {
         memory: env.memory,
         tls: env.tls,
-        frame: Some(&caller),
+        frame: Some(caller),
         stack: env.stack,
         depth: env.depth + 1,
     };
-    let target = call_site_callee(&caller_debug, site, &site_entry, &caller_env);
+    let target = call_site_callee(&caller_debug, site, &caller_env);
     let calls_this = match &target {
         Some((debug, function)) => is_function_of(frame, debug, *function),
-        None => origin_names_match(&caller_debug, site, &site_entry, frame),
+        None => origin_names_match(&caller_debug, site, frame),
     };
     if calls_this {
-        let value_expression = call_site_value(&caller_debug, site, register).ok_or_else(|| {
+        let value_expression = site.value_of(register).cloned().ok_or_else(|| {
             Missing::optimized_out(format!(
                 "entry value: the call site does not say what {} held",
                 register_name(register)
@@ -486,7 +570,7 @@ fn resolve_entry_value(expression: Expression<DwarfReader>, env: &Env<'_>) -> Re
         let mut nested = false;
         let pieces = evaluate(
             &caller_debug,
-            site.unit,
+            site.die.unit,
             value_expression,
             &caller_env,
             &mut nested,
@@ -497,9 +581,10 @@ fn resolve_entry_value(expression: Expression<DwarfReader>, env: &Env<'_>) -> Re
     let not_called =
         || Missing::optimized_out("entry value: the caller's call site does not call this function");
     let (middle_debug, middle_function) = target.ok_or_else(not_called)?;
-    let (tail_site, tail_pc) =
-        find_tail_call_to(&middle_debug, middle_function, frame).ok_or_else(not_called)?;
-    let value_expression = call_site_value(&middle_debug, tail_site, register).ok_or_else(|| {
+    let middle_sites = call_sites(&middle_debug, middle_function);
+    let tail_site = find_tail_call_to(&middle_debug, &middle_sites, frame).ok_or_else(not_called)?;
+    let tail_pc = tail_site.return_pc.map_or(0, |a| a.saturating_sub(1));
+    let value_expression = tail_site.value_of(register).cloned().ok_or_else(|| {
         Missing::optimized_out(format!(
             "entry value: the tail call does not say what {} held",
             register_name(register)
@@ -516,6 +601,7 @@ fn resolve_entry_value(expression: Expression<DwarfReader>, env: &Env<'_>) -> Re
         function: Some(middle_function),
         index: frame.index,
         caller_index: Some(caller_index),
+        frame_base: std::cell::OnceCell::new(),
     };
     let middle_env = Env {
         memory: env.memory,
@@ -527,7 +613,7 @@ fn resolve_entry_value(expression: Expression<DwarfReader>, env: &Env<'_>) -> Re
     let mut nested = false;
     let pieces = evaluate(
         &middle_debug,
-        tail_site.unit,
+        tail_site.die.unit,
         value_expression,
         &middle_env,
         &mut nested,
@@ -555,90 +641,23 @@ fn entry_value_register(
     }
 }
 
-/// Whether `tag` is a call site (DWARF 5 or the GNU extension).
-fn is_call_site(tag: gimli::DwTag) -> bool {
-    tag == gimli::DW_TAG_call_site || tag == gimli::DW_TAG_GNU_call_site
-}
-
-/// How deep a function's blocks are searched for call sites.
-const MAX_BLOCK_DEPTH: usize = 64;
-
-/// Calls `visit` with every call site of `function` (and its ELF address attribute: the return
-/// pc), until it returns `Some`.
-fn visit_call_sites<T>(
-    debug: &ObjectDebug,
-    function: DieRef,
-    mut visit: impl FnMut(DieRef, &Entry, Option<u64>) -> Option<T>,
-) -> Option<T> {
-    let unit = debug.unit(function.unit)?;
-    let dwarf = debug.dwarf_of(function.unit);
-    let mut cursor = unit.entries_at_offset(function.offset).ok()?;
-    // The function itself (depth 0), then its subtree (depth > 0) until a sibling.
-    cursor.next_dfs().ok()??;
-    while let Ok(Some(entry)) = cursor.next_dfs() {
-        let depth = entry.depth();
-        if depth <= 0 {
-            return None;
-        }
-        if depth > MAX_BLOCK_DEPTH as isize || !is_call_site(entry.tag()) {
-            continue;
-        }
-        let at = if entry.tag() == gimli::DW_TAG_call_site {
-            gimli::DW_AT_call_return_pc
-        } else {
-            gimli::DW_AT_low_pc
-        };
-        let address = entry
-            .attr_value(at)
-            .and_then(|v| dwarf.attr_address(&unit, v).ok().flatten());
-        let die = DieRef {
-            unit: function.unit,
-            offset: entry.offset(),
-        };
-        if let Some(found) = visit(die, entry, address) {
-            return Some(found);
-        }
-    }
-    None
-}
-
-/// The call site of `function` whose return address is ELF address `return_pc`.
-fn find_call_site(debug: &ObjectDebug, function: DieRef, return_pc: u64) -> Option<(DieRef, Entry)> {
-    visit_call_sites(debug, function, |die, entry, address| {
-        (address == Some(return_pc)).then(|| (die, entry.clone()))
-    })
-}
-
-/// A tail call site of `function` that calls the function of `callee`, with the ELF address of
-/// the tail call.
-fn find_tail_call_to(
+/// A tail call site among `sites` that calls the function of `callee`.
+fn find_tail_call_to<'s>(
     debug: &Arc<ObjectDebug>,
-    function: DieRef,
+    sites: &'s [CallSite],
     callee: &FrameState,
-) -> Option<(DieRef, u64)> {
-    visit_call_sites(debug, function, |die, entry, address| {
-        let flag = |at| matches!(entry.attr_value(at), Some(AttributeValue::Flag(true)));
-        if !flag(gimli::DW_AT_call_tail_call) && !flag(gimli::DW_AT_GNU_tail_call) {
-            return None;
-        }
-        let origin = call_origin(debug, die, entry)?;
-        let target = definition_of(debug, origin);
-        let matches = match target {
-            Some(target) => is_function_of(callee, debug, target),
-            None => names_overlap(
-                &function_names(debug, origin),
-                &function_names(&callee.debug, callee.function?),
-            ),
+) -> Option<&'s CallSite> {
+    sites.iter().filter(|s| s.tail).find(|site| {
+        let Some(origin) = site.origin else {
+            return false;
         };
-        matches.then(|| (die, address.map_or(0, |a| a.saturating_sub(1))))
+        match site.origin_definition {
+            Some(target) => is_function_of(callee, debug, target),
+            None => callee.function.is_some_and(|f| {
+                names_overlap(&function_names(debug, origin), &function_names(&callee.debug, f))
+            }),
+        }
     })
-}
-
-/// `DW_AT_call_origin` (or the GNU `DW_AT_abstract_origin`) of a call site.
-fn call_origin(debug: &ObjectDebug, site: DieRef, entry: &Entry) -> Option<DieRef> {
-    debug
-        .attr_ref(site.unit, entry, gimli::DW_AT_call_origin)
-        .or_else(|| debug.attr_ref(site.unit, entry, gimli::DW_AT_abstract_origin))
 }
 
 /// The function a call site calls, as a subprogram DIE with code: its origin when that is a
@@ -646,37 +665,57 @@ fn call_origin(debug: &ObjectDebug, site: DieRef, entry: &Entry) -> Option<DieRe
 /// the `call rel32` before the return address).
 fn call_site_callee(
     debug: &Arc<ObjectDebug>,
-    site: DieRef,
-    entry: &Entry,
+    site: &CallSite,
     caller_env: &Env<'_>,
 ) -> Option<(Arc<ObjectDebug>, DieRef)> {
-    if let Some(definition) = call_origin(debug, site, entry).and_then(|o| definition_of(debug, o)) {
+    if let Some(definition) = site.origin_definition {
         return Some((debug.clone(), definition));
     }
-    let target = entry
-        .attr_value(gimli::DW_AT_call_target)
-        .or_else(|| entry.attr_value(gimli::DW_AT_GNU_call_site_target));
     let mut nested = false;
-    let address = target
+    let address = site
+        .target
+        .clone()
         .and_then(|target| {
-            expression_at(debug, site.unit, target, None)
-                .and_then(|e| evaluate(debug, site.unit, e, caller_env, &mut nested))
+            expression_at(debug, site.die.unit, target, None)
+                .and_then(|e| evaluate(debug, site.die.unit, e, caller_env, &mut nested))
                 .and_then(|pieces| single_value(&pieces, caller_env))
                 .ok()
         })
         .or_else(|| direct_call_target(caller_env))?;
-    let target_debug = caller_env.stack?.debug_at(address)?;
-    let elf = target_debug.elf_address(address);
-    let function = target_debug.function_at(elf)?;
-    (function_entry(&target_debug, function) == Some(elf)).then_some((target_debug, function))
+    let stack = caller_env.stack?;
+    function_entered_at(stack, address).or_else(|| {
+        // A call through the PLT: follow the stub's jump through its GOT slot.
+        let resolved = plt_target(caller_env.memory, address)?;
+        function_entered_at(stack, resolved)
+    })
 }
 
-/// `die` when it is a function definition with code, else the definition it is the abstract
-/// origin or declaration of cannot be found this way: `None`.
-fn definition_of(debug: &ObjectDebug, die: DieRef) -> Option<DieRef> {
-    let (_, entry) = debug.entry(die)?;
-    let has_code = entry.has_attr(gimli::DW_AT_low_pc) || entry.has_attr(gimli::DW_AT_ranges);
-    has_code.then_some(die)
+/// The function whose entry is runtime address `address`.
+fn function_entered_at(stack: &dyn CallerFrames, address: u64) -> Option<(Arc<ObjectDebug>, DieRef)> {
+    let debug = stack.debug_at(address)?;
+    let elf = debug.elf_address(address);
+    let function = debug.function_at(elf)?;
+    (function_entry(&debug, function) == Some(elf)).then_some((debug, function))
+}
+
+/// Where a PLT stub at `address` jumps: the stub is `[endbr64] [bnd] jmp *slot(%rip)` (possibly
+/// after a `push`/`jmp` pair of lazy binding, which this does not follow); the slot holds the
+/// target once the dynamic linker has bound it.
+fn plt_target(memory: &dyn MemoryReader, address: u64) -> Option<u64> {
+    let mut code = [0u8; 16];
+    if memory.read_at(address, &mut code) < code.len() {
+        return None;
+    }
+    let at = code.windows(2).position(|w| w == [0xff, 0x25])?;
+    if at > 6 {
+        return None;
+    }
+    let rel = i32::from_le_bytes(code.get(at + 2..at + 6)?.try_into().ok()?);
+    let next = address.checked_add(at as u64 + 6)?;
+    let slot = next.wrapping_add_signed(i64::from(rel));
+    let target = memory.read_u64(slot)?;
+    // An unbound slot points back into the PLT.
+    (target.abs_diff(address) > 64).then_some(target)
 }
 
 /// Whether `function` of `debug` is the function of `frame`.
@@ -689,8 +728,8 @@ fn is_function_of(frame: &FrameState, debug: &Arc<ObjectDebug>, function: DieRef
 
 /// Whether a call site's origin names the frame's function (for calls whose target cannot be
 /// resolved to a definition, e.g. through the PLT).
-fn origin_names_match(debug: &ObjectDebug, site: DieRef, entry: &Entry, frame: &FrameState) -> bool {
-    let (Some(origin), Some(function)) = (call_origin(debug, site, entry), frame.function) else {
+fn origin_names_match(debug: &ObjectDebug, site: &CallSite, frame: &FrameState) -> bool {
+    let (Some(origin), Some(function)) = (site.origin, frame.function) else {
         return false;
     };
     names_overlap(
@@ -747,45 +786,4 @@ fn function_entry(debug: &ObjectDebug, die: DieRef) -> Option<u64> {
     }
     let mut ranges = dwarf.die_ranges(&unit, &entry).ok()?;
     ranges.next().ok()?.map(|r| r.begin)
-}
-
-/// The value expression a call site gives for DWARF register `register`.
-fn call_site_value(debug: &ObjectDebug, site: DieRef, register: u16) -> Option<Expression<DwarfReader>> {
-    let unit = debug.unit(site.unit)?;
-    let mut tree = unit.entries_tree(Some(site.offset)).ok()?;
-    let root = tree.root().ok()?;
-    let mut children = root.children();
-    while let Ok(Some(child)) = children.next() {
-        let entry = child.entry();
-        if entry.tag() != gimli::DW_TAG_call_site_parameter
-            && entry.tag() != gimli::DW_TAG_GNU_call_site_parameter
-        {
-            continue;
-        }
-        let Some(location) = entry.attr_value(gimli::DW_AT_location) else {
-            continue;
-        };
-        let bytes = match location {
-            AttributeValue::Exprloc(e) => e,
-            AttributeValue::Block(b) => Expression(b),
-            _ => continue,
-        };
-        let mut operations = bytes.operations(unit.encoding());
-        let is_register = matches!(
-            (operations.next(), operations.next()),
-            (Ok(Some(gimli::Operation::Register { register: r })), Ok(None)) if r.0 == register
-        );
-        if !is_register {
-            continue;
-        }
-        let value = entry
-            .attr_value(gimli::DW_AT_call_value)
-            .or_else(|| entry.attr_value(gimli::DW_AT_GNU_call_site_value))?;
-        return match value {
-            AttributeValue::Exprloc(e) => Some(e),
-            AttributeValue::Block(b) => Some(Expression(b)),
-            _ => None,
-        };
-    }
-    None
 }

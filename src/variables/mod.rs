@@ -24,6 +24,7 @@
 //! floats as numbers or "nan"/"inf"/"-inf"), symbol (string contents, enum label, function name)
 //! and children down to [`VariableLimits::depth`]. Pointers are not followed.
 
+mod call_sites;
 mod encode;
 mod error;
 mod globals;

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use gimli::{AttributeValue, DwAt, DwLang, Reader as _, UnitOffset};
 
+use super::call_sites::CallSite;
 use super::names::NameIndex;
 use super::types::TypeNode;
 use super::units::{DieRef, Entry, Unit, UnitTable};
@@ -35,6 +36,8 @@ pub struct ObjectDebug {
     names: OnceLock<NameIndex>,
     /// The source language of each unit, read on first use.
     languages: Vec<OnceLock<Option<DwLang>>>,
+    /// The call sites of functions, read on first use.
+    call_sites: Mutex<HashMap<DieRef, Arc<Vec<CallSite>>>>,
 }
 
 impl ObjectDebug {
@@ -52,6 +55,7 @@ impl ObjectDebug {
             object,
             dwarf,
             languages,
+            call_sites: Mutex::new(HashMap::new()),
             units,
             types: Mutex::new(HashMap::new()),
             scopes: Mutex::new(HashMap::new()),
@@ -245,6 +249,29 @@ impl ObjectDebug {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .entry(die)
             .or_insert(node)
+            .clone()
+    }
+
+    /// The call sites of `function`, read with `read` on first use.
+    pub(crate) fn call_sites(
+        &self,
+        function: DieRef,
+        read: impl FnOnce() -> Vec<CallSite>,
+    ) -> Arc<Vec<CallSite>> {
+        if let Some(found) = self
+            .call_sites
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&function)
+        {
+            return found.clone();
+        }
+        let sites = Arc::new(read());
+        self.call_sites
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(function)
+            .or_insert(sites)
             .clone()
     }
 

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use super::globals::{GlobalFilter, GlobalIter, GlobalVariable};
 use super::image::{Missing, ValueImage};
-use super::location::{locate, CallerFrames, Env, FrameState};
+use super::location::{locate_expression, CallerFrames, Env, FrameState};
 use super::object::ObjectDebug;
 use super::scope::{scopes_at, ScopeLevel, ScopedVariable};
 use super::types::Type;
@@ -116,10 +116,34 @@ impl ProcessVariables {
         tls: Option<&dyn TlsResolver>,
         limits: &VariableLimits,
     ) -> Vec<Vec<Variable>> {
-        let stack = Stack {
-            process: self,
-            frames,
-        };
+        let stack = Stack::new(self, frames);
+        self.frame_variables_in(&stack, index, memory, tls, limits)
+    }
+
+    /// The variables of every physical frame of `frames` (one thread's unwind): for each frame,
+    /// what [`frame_variables`](Self::frame_variables) gives.
+    pub fn thread_variables(
+        &self,
+        frames: &[UnwoundFrame],
+        memory: &dyn MemoryReader,
+        tls: Option<&dyn TlsResolver>,
+        limits: &VariableLimits,
+    ) -> Vec<Vec<Vec<Variable>>> {
+        let stack = Stack::new(self, frames);
+        (0..frames.len())
+            .map(|index| self.frame_variables_in(&stack, index, memory, tls, limits))
+            .collect()
+    }
+
+    fn frame_variables_in(
+        &self,
+        stack: &Stack<'_>,
+        index: usize,
+        memory: &dyn MemoryReader,
+        tls: Option<&dyn TlsResolver>,
+        limits: &VariableLimits,
+    ) -> Vec<Vec<Variable>> {
+        let frames = stack.frames;
         let Some(frame) = stack.frame_state(index) else {
             return Vec::new();
         };
@@ -133,8 +157,8 @@ impl ProcessVariables {
         let env = Env {
             memory,
             tls,
-            frame: Some(&frame),
-            stack: Some(&stack),
+            frame: Some(frame),
+            stack: Some(stack),
             depth: 0,
         };
         let symbolize = |address: u64| self.symbolize_function(address);
@@ -280,28 +304,45 @@ impl std::fmt::Debug for ProcessVariables {
     }
 }
 
-/// One thread's frames, for looking up callers.
+/// One thread's frames, for looking up callers; each frame's state is computed once.
 struct Stack<'a> {
     process: &'a ProcessVariables,
     frames: &'a [UnwoundFrame],
+    states: Vec<std::cell::OnceCell<Option<FrameState>>>,
+}
+
+impl<'a> Stack<'a> {
+    fn new(process: &'a ProcessVariables, frames: &'a [UnwoundFrame]) -> Self {
+        Self {
+            process,
+            frames,
+            states: (0..frames.len()).map(|_| std::cell::OnceCell::new()).collect(),
+        }
+    }
 }
 
 impl CallerFrames for Stack<'_> {
-    fn frame_state(&self, index: usize) -> Option<FrameState> {
-        let frame = self.frames.get(index)?;
-        let debug = self.process.debug_at(frame.lookup_pc)?.clone();
-        let elf_pc = debug.elf_address(frame.lookup_pc);
-        let function = debug.function_at(elf_pc);
-        Some(FrameState {
-            debug,
-            regs: frame.regs.clone(),
-            cfa: frame.cfa,
-            pc: frame.pc,
-            elf_pc,
-            function,
-            index,
-            caller_index: Some(index + 1),
-        })
+    fn frame_state(&self, index: usize) -> Option<&FrameState> {
+        self.states
+            .get(index)?
+            .get_or_init(|| {
+                let frame = self.frames.get(index)?;
+                let debug = self.process.debug_at(frame.lookup_pc)?.clone();
+                let elf_pc = debug.elf_address(frame.lookup_pc);
+                let function = debug.function_at(elf_pc);
+                Some(FrameState {
+                    debug,
+                    regs: frame.regs.clone(),
+                    cfa: frame.cfa,
+                    pc: frame.pc,
+                    elf_pc,
+                    function,
+                    index,
+                    caller_index: Some(index + 1),
+                    frame_base: std::cell::OnceCell::new(),
+                })
+            })
+            .as_ref()
     }
 
     fn debug_at(&self, address: u64) -> Option<Arc<ObjectDebug>> {
@@ -318,8 +359,8 @@ fn scoped_variable(
 ) -> Variable {
     let ty = Type::at(debug, variable.ty);
     let size = ty.size().and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
-    let image = match (&variable.location, &variable.const_value) {
-        (Some(location), _) => locate(debug, variable.die.unit, location.clone(), env, size),
+    let image = match (&variable.expression, &variable.const_value) {
+        (Some(expression), _) => locate_expression(debug, variable.die.unit, expression.clone(), env, size),
         (None, Some((unit, value))) => super::globals::const_image(debug, *unit, value, size),
         (None, None) => ValueImage::missing(size, Missing::optimized_out("optimized out (no location)")),
     };

@@ -6,6 +6,8 @@ use std::collections::HashSet;
 
 use gimli::AttributeValue;
 
+use super::image::Missing;
+use super::location::expression_at;
 use super::object::ObjectDebug;
 use super::units::{DieRef, Entry, Unit};
 use crate::reader::DwarfReader;
@@ -21,6 +23,9 @@ pub(crate) struct ScopedVariable {
     pub ty: Option<DieRef>,
     /// Its `DW_AT_location` (of the concrete DIE), when it has one.
     pub location: Option<AttributeValue<DwarfReader>>,
+    /// The location expression that applies at the scope's pc (picked from a location list), or
+    /// why there is none; set when `location` is.
+    pub expression: Option<Result<gimli::Expression<DwarfReader>, Missing>>,
     /// Its `DW_AT_const_value` (concrete or inherited) with the unit of the DIE holding it.
     pub const_value: Option<(usize, AttributeValue<DwarfReader>)>,
     /// A formal parameter.
@@ -62,6 +67,13 @@ pub(crate) fn scopes_at(debug: &ObjectDebug, function: DieRef, pc: u64) -> Vec<S
     let seen = walker.concrete_origins(function);
     walker.walk(root, 0, origin, true, 0, &seen);
     levels.reverse();
+    // Location lists are resolved for this pc once, here, not per thread.
+    for variable in levels.iter_mut().flat_map(|l| l.variables.iter_mut()) {
+        variable.expression = variable
+            .location
+            .clone()
+            .map(|location| expression_at(debug, variable.die.unit, location, Some(pc)));
+    }
     levels
 }
 
@@ -214,6 +226,7 @@ impl Walker<'_> {
             die,
             ty: self.debug.type_of(die, entry),
             location: entry.attr_value(gimli::DW_AT_location),
+            expression: None,
             const_value: self
                 .debug
                 .inherited_attr(die, entry, gimli::DW_AT_const_value)

@@ -110,6 +110,8 @@ pub(crate) struct MemberNode {
     pub bit_field: Option<BitField>,
     /// A base class (`DW_TAG_inheritance`).
     pub base: bool,
+    /// The node of `ty`, resolved on first use (weak: a struct's members may point back to it).
+    pub ty_node: std::sync::OnceLock<std::sync::Weak<TypeNode>>,
 }
 
 /// A type DIE, parsed.
@@ -138,6 +140,14 @@ pub(crate) struct TypeNode {
     pub cplusplus: bool,
     /// The class of a pointer to member.
     pub containing: Option<DieRef>,
+    /// The C name and base name, rendered on first use.
+    pub rendered: std::sync::OnceLock<(String, String)>,
+    /// The node of `target`, resolved on first use.
+    target_node: std::sync::OnceLock<Arc<TypeNode>>,
+    /// The size, computed on first use.
+    size_cache: std::sync::OnceLock<Option<u64>>,
+    /// The node with typedefs and qualifiers stripped, on first use.
+    stripped: std::sync::OnceLock<Arc<TypeNode>>,
 }
 
 impl TypeNode {
@@ -158,6 +168,10 @@ impl TypeNode {
             declaration: false,
             cplusplus: false,
             containing: None,
+            rendered: std::sync::OnceLock::new(),
+            target_node: std::sync::OnceLock::new(),
+            size_cache: std::sync::OnceLock::new(),
+            stripped: std::sync::OnceLock::new(),
         }
     }
 }
@@ -215,14 +229,25 @@ impl Type {
 
     /// The type as C writes it: `struct somestruct *`, `const char *`, `int [4]`, `int (*)(int)`.
     pub fn name(&self) -> String {
-        type_name::render(self)
+        self.rendered().0
+    }
+
+    /// Name and base name, cached on the node for whole types.
+    fn rendered(&self) -> (String, String) {
+        if self.skip_dims > 0 {
+            return (type_name::render(self), type_name::base_name(self));
+        }
+        self.node
+            .rendered
+            .get_or_init(|| (type_name::render(self), type_name::base_name(self)))
+            .clone()
     }
 
     /// The name with qualifiers, pointers, references, arrays and typedefs stripped
     /// (`somestruct` for `struct somestruct **`); an anonymous struct reached through a typedef
     /// is named after the typedef.
     pub fn base_name(&self) -> String {
-        type_name::base_name(self)
+        self.rendered().1
     }
 
     /// What the type is.
@@ -243,6 +268,13 @@ impl Type {
 
     /// Size in bytes, when known (not for `void`, functions and arrays of unknown length).
     pub fn size(&self) -> Option<u64> {
+        if self.skip_dims > 0 {
+            return self.compute_size();
+        }
+        *self.node.size_cache.get_or_init(|| self.compute_size())
+    }
+
+    fn compute_size(&self) -> Option<u64> {
         let mut current = self.clone();
         for _ in 0..MAX_CHAIN {
             match current.kind() {
@@ -300,15 +332,45 @@ impl Type {
             | TypeKind::Volatile
             | TypeKind::Restrict
             | TypeKind::Atomic
-            | TypeKind::Function => Some(Type::at(&self.debug, self.node.target)),
-            TypeKind::Enum => self.node.target.map(|die| Type::at(&self.debug, Some(die))),
+            | TypeKind::Function => Some(self.target_type()),
+            TypeKind::Enum if self.node.target.is_some() => Some(self.target_type()),
             _ => None,
+        }
+    }
+
+    /// The type `DW_AT_type` names, its node resolved once.
+    fn target_type(&self) -> Type {
+        let node = self
+            .node
+            .target_node
+            .get_or_init(|| Type::at(&self.debug, self.node.target).node)
+            .clone();
+        Type {
+            debug: self.debug.clone(),
+            node,
+            skip_dims: 0,
         }
     }
 
     /// The type with typedefs and qualifiers (const, volatile, restrict, _Atomic) stripped, and an
     /// incomplete struct replaced by its definition when the object has one.
     pub fn strip_typedefs(&self) -> Type {
+        if self.skip_dims > 0 {
+            return self.compute_stripped();
+        }
+        let node = self
+            .node
+            .stripped
+            .get_or_init(|| self.compute_stripped().node)
+            .clone();
+        Type {
+            debug: self.debug.clone(),
+            node,
+            skip_dims: 0,
+        }
+    }
+
+    fn compute_stripped(&self) -> Type {
         let mut current = self.clone();
         for _ in 0..MAX_CHAIN {
             match current.kind() {
@@ -354,12 +416,27 @@ impl Type {
             .iter()
             .map(|m| Member {
                 name: m.name.clone(),
-                ty: Type::at(&stripped.debug, m.ty),
+                ty: stripped.member_type(m),
                 offset: m.offset,
                 bit_field: m.bit_field,
                 is_base: m.base,
             })
             .collect()
+    }
+
+    /// The type of member `member` of this (stripped) type, its node resolved once.
+    fn member_type(&self, member: &MemberNode) -> Type {
+        let cached = member.ty_node.get().and_then(std::sync::Weak::upgrade);
+        let node = cached.unwrap_or_else(|| {
+            let node = Type::at(&self.debug, member.ty).node;
+            let _ = member.ty_node.set(Arc::downgrade(&node));
+            node
+        });
+        Type {
+            debug: self.debug.clone(),
+            node,
+            skip_dims: 0,
+        }
     }
 
     /// The member named `name` (searching anonymous members and base classes too), with its
@@ -715,6 +792,7 @@ fn read_member(debug: &Arc<ObjectDebug>, die: DieRef, entry: &Entry, base: bool)
         offset,
         bit_field,
         base,
+        ty_node: std::sync::OnceLock::new(),
     }
 }
 
