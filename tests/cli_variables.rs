@@ -185,3 +185,236 @@ fn depth_limits_the_expansion() {
     // Scalars are not affected.
     assert_eq!(var(&recurse[0]["variables"], "n")["value"], 0);
 }
+
+/// gdb's `thread apply all bt full` of `pid`, parsed: per thread (by tid), its frames as
+/// (function, [(variable, value text)]), parameters (from the frame line, `n=n@entry=5` read as
+/// `5`) then locals.
+fn gdb_bt_full(pid: i32) -> std::collections::HashMap<i32, Vec<(String, Vec<(String, String)>)>> {
+    let output = std::process::Command::new("gdb")
+        .args(["-nx", "-batch", "-p", &pid.to_string()])
+        .args([
+            "-ex",
+            "set pagination off",
+            "-ex",
+            "set print frame-arguments scalars",
+        ])
+        .args(["-ex", "thread apply all bt full"])
+        .output()
+        .expect("run gdb");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut threads = std::collections::HashMap::new();
+    let mut current: Option<i32> = None;
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("Thread ") {
+            current = rest
+                .split("(LWP ")
+                .nth(1)
+                .and_then(|s| s.split(')').next())
+                .and_then(|s| s.trim().parse().ok());
+            if let Some(tid) = current {
+                threads.insert(tid, Vec::new());
+            }
+            continue;
+        }
+        let Some(frames) = current.and_then(|tid| threads.get_mut(&tid)) else {
+            continue;
+        };
+        if let Some(rest) = line.strip_prefix('#') {
+            // "#1  0x... in name (a=1, b=b@entry=2) at file:line" or "#0  name (...) at ..."
+            let after_index = rest.split_once(' ').map(|x| x.1).unwrap_or("").trim_start();
+            let after_address = match after_index.split_once(" in ") {
+                Some((address, name)) if address.starts_with("0x") => name,
+                _ => after_index,
+            };
+            let (name, arguments) = after_address.split_once(" (").unwrap_or((after_address, ""));
+            let arguments = arguments.rsplit_once(") ").map(|x| x.0).unwrap_or(arguments);
+            let mut variables = Vec::new();
+            for argument in arguments.split(", ") {
+                if let Some((variable, value)) = argument.split_once('=') {
+                    let value = value.strip_prefix(&format!("{variable}@entry=")).unwrap_or(value);
+                    variables.push((variable.to_string(), value.to_string()));
+                }
+            }
+            frames.push((name.to_string(), variables));
+        } else if let Some(local) = line.strip_prefix("        ") {
+            if let (Some((variable, value)), Some(frame)) = (local.split_once(" = "), frames.last_mut()) {
+                frame.1.push((variable.to_string(), value.to_string()));
+            }
+        }
+    }
+    threads
+}
+
+/// Our variable's value as gdb writes scalars (integers, and floats like `2.5` or `1`).
+fn as_gdb_scalar(variable: &Value) -> Option<String> {
+    match &variable["value"] {
+        Value::Number(n) if n.is_f64() => {
+            let x = n.as_f64()?;
+            Some(if x.fract() == 0.0 {
+                format!("{x:.0}")
+            } else {
+                x.to_string()
+            })
+        }
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) if !s.starts_with("0x") => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Compares every scalar and `<optimized out>` that gdb shows for the frames of `symbol` with the
+/// snapshot; returns how many values were compared.
+fn compare_with_gdb(snap: &Value, pid: i32, symbol: &str) -> usize {
+    let gdb = gdb_bt_full(pid);
+    let mut compared = 0;
+    for thread in snap["threads"].as_array().unwrap() {
+        let tid = thread["tid"].as_i64().unwrap() as i32;
+        let theirs: Vec<_> = gdb[&tid].iter().filter(|f| f.0 == symbol).collect();
+        let ours: Vec<&Value> = thread["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["symbol"] == symbol)
+            .collect();
+        assert_eq!(theirs.len(), ours.len(), "thread {tid}: {symbol} frames");
+        for (their_frame, our_frame) in theirs.iter().zip(&ours) {
+            for (name, value) in &their_frame.1 {
+                let our = var(&our_frame["variables"], name);
+                if value == "<optimized out>" {
+                    assert_ne!(
+                        our["state"], "ok",
+                        "thread {tid} {symbol} {name}: gdb says optimized out: {our}"
+                    );
+                    compared += 1;
+                    continue;
+                }
+                let is_scalar = value.parse::<i64>().is_ok() || value.parse::<f64>().is_ok();
+                if !is_scalar {
+                    continue;
+                }
+                assert_eq!(
+                    as_gdb_scalar(our).as_deref(),
+                    Some(value.as_str()),
+                    "thread {tid} {symbol} {name}: {our}"
+                );
+                compared += 1;
+            }
+        }
+    }
+    compared
+}
+
+#[test]
+fn crash_o2_recurse_parameters_match_gdb() {
+    let target = Target::start(&example("crash-O2"), &["hang", "1"]);
+    let pid = target.pid();
+    let (output, _dir) = run_ptrace(&[&pid.to_string()]);
+    let snap = snapshot_ok(&output);
+    assert_running_untraced(pid);
+    // At -O2, `n` lives in a callee-saved register (recovered from the frames below) or is an
+    // entry value (recovered from the caller's call site); either way it must be exact.
+    check_recurse_frames(&snap, pid);
+    // gdb on the same process agrees, frame by frame.
+    let gdb = gdb_bt_full(pid);
+    let their_n: Vec<String> = gdb[&pid]
+        .iter()
+        .filter(|f| f.0 == "recurse")
+        .map(|f| f.1.iter().find(|v| v.0 == "n").expect("gdb shows n").1.clone())
+        .collect();
+    assert_eq!(their_n, ["0", "1", "2", "3", "4", "5"]);
+    assert!(compare_with_gdb(&snap, pid, "recurse") >= 6);
+}
+
+#[test]
+fn threads_o2_locals_match_gdb() {
+    let target = Target::start(&example("threads-O2"), &["4", "6"]);
+    let pid = target.pid();
+    let (output, _dir) = run_ptrace(&[&pid.to_string()]);
+    let snap = snapshot_ok(&output);
+    assert_running_untraced(pid);
+    let compared = compare_with_gdb(&snap, pid, "threads_recurse");
+    assert!(compared >= 4 * 6 * 3, "only {compared} values compared");
+    // The values follow from the depth, whatever gdb says.
+    for thread in snap["threads"].as_array().unwrap() {
+        for frame in thread["frames"].as_array().unwrap() {
+            if frame["symbol"] != "threads_recurse" {
+                continue;
+            }
+            let vars = &frame["variables"];
+            let depth = var(vars, "depth")["value"].as_i64().expect("depth is known");
+            let local = var(vars, "frame");
+            if local["state"] == "ok" {
+                assert_eq!(var(&local["children"], "depth")["value"], depth);
+            }
+            let window = var(vars, "window");
+            if window["state"] == "ok" {
+                let values: Vec<i64> = window["children"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|e| e["value"].as_i64().unwrap())
+                    .collect();
+                assert_eq!(values, [depth, depth + 1, depth + 2, depth + 3]);
+            }
+        }
+    }
+}
+
+#[test]
+fn cpp_classes_templates_and_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("classes");
+    let status = std::process::Command::new("c++")
+        .args(["-g", "-O0", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&binary)
+        .arg(repo().join("tests/fixtures/variables/classes.cpp"))
+        .status()
+        .expect("run c++");
+    assert!(status.success());
+    let target = Target::start(&binary, &[]);
+    let pid = target.pid();
+    let (output, _out) = run_ptrace(&[&pid.to_string()]);
+    let snap = snapshot_ok(&output);
+    let frames = thread(&snap, pid)["frames"].as_array().unwrap();
+    let park = frames
+        .iter()
+        .find(|f| f["symbol"].as_str().unwrap().starts_with("park("))
+        .expect("the park frame");
+    let vars = &park["variables"];
+    let circle = var(vars, "circle");
+    assert_eq!(circle["type"], "geo::Circle &");
+    assert_eq!(circle["kind"], "reference");
+    assert_eq!(circle["base_type"], "geo::Circle");
+    let buffer = var(vars, "buffer");
+    assert_eq!(buffer["type"], "const geo::Buffer<short int, 3> &");
+    let label = var(vars, "label");
+    assert_eq!(label["type"], "std::string &&");
+    assert_eq!(label["kind"], "reference");
+    assert_eq!(
+        var(vars, "values")["type"],
+        "std::vector<int, std::allocator<int> >"
+    );
+    assert_eq!(var(vars, "pointer")["value"], circle["value"]);
+    assert_eq!(var(vars, "local")["value"], 17);
+
+    let main = frames.iter().find(|f| f["symbol"] == "main").expect("main");
+    let circle = var(&main["variables"], "circle");
+    assert_eq!(
+        circle["address"],
+        var(vars, "circle")["value"],
+        "the reference is its address"
+    );
+    let shape = var(&circle["children"], "<geo::Shape>");
+    assert_eq!(shape["kind"], "tuple");
+    assert_eq!(var(&shape["children"], "id")["value"], 1);
+    assert_eq!(var(&circle["children"], "radius")["value"], 2.5);
+    let buffer = var(&main["variables"], "buffer");
+    let items: Vec<i64> = var(&buffer["children"], "items")["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["value"].as_i64().unwrap())
+        .collect();
+    assert_eq!(items, [7, 8, 9]);
+    assert_eq!(var(&buffer["children"], "used")["value"], 2);
+}

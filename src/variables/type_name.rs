@@ -47,17 +47,12 @@ fn render_with(ty: &Type, declarator: String, qualifiers: String, depth: usize) 
             next(target, inner, qualifiers)
         }
         TypeKind::Const | TypeKind::Volatile | TypeKind::Restrict | TypeKind::Atomic => {
-            let word = match ty.kind() {
-                TypeKind::Const => "const",
-                TypeKind::Volatile => "volatile",
-                TypeKind::Restrict => "restrict",
-                _ => "_Atomic",
-            };
-            let target = ty.target();
+            // A run of qualifiers, written in C's usual order whatever DWARF's nesting.
+            let (words, target) = qualifier_run(ty);
             // Qualifiers of a pointer go after its `*`; others in front of the base type.
             let qualifies_pointer = target.as_ref().is_some_and(|t| {
                 matches!(
-                    skip_qualifiers(t).kind(),
+                    t.kind(),
                     TypeKind::Pointer
                         | TypeKind::Reference
                         | TypeKind::RvalueReference
@@ -66,13 +61,13 @@ fn render_with(ty: &Type, declarator: String, qualifiers: String, depth: usize) 
             });
             if qualifies_pointer {
                 let inner = if declarator.is_empty() {
-                    word.to_string()
+                    words
                 } else {
-                    format!("{word} {declarator}")
+                    format!("{words} {declarator}")
                 };
                 next(target, inner, qualifiers)
             } else {
-                next(target, declarator, format!("{qualifiers}{word} "))
+                next(target, declarator, format!("{qualifiers}{words} "))
             }
         }
         TypeKind::Array => {
@@ -108,21 +103,29 @@ fn join(base: &str, declarator: &str) -> String {
     }
 }
 
-/// `ty` without its qualifiers.
-fn skip_qualifiers(ty: &Type) -> Type {
-    let mut current = ty.clone();
+/// The qualifiers starting at `ty` as C writes them (`const volatile`), and the type they
+/// qualify.
+fn qualifier_run(ty: &Type) -> (String, Option<Type>) {
+    let mut seen = [false; 4];
+    let mut current = Some(ty.clone());
     for _ in 0..MAX_DEPTH {
-        match current.kind() {
-            TypeKind::Const | TypeKind::Volatile | TypeKind::Restrict | TypeKind::Atomic => {
-                match current.target() {
-                    Some(next) => current = next,
-                    None => break,
-                }
-            }
+        let Some(t) = current.as_ref() else { break };
+        let slot = match t.kind() {
+            TypeKind::Const => 0,
+            TypeKind::Volatile => 1,
+            TypeKind::Restrict => 2,
+            TypeKind::Atomic => 3,
             _ => break,
-        }
+        };
+        seen[slot] = true;
+        current = t.target();
     }
-    current
+    let words: Vec<&str> = ["const", "volatile", "restrict", "_Atomic"]
+        .into_iter()
+        .zip(seen)
+        .filter_map(|(word, present)| present.then_some(word))
+        .collect();
+    (words.join(" "), current)
 }
 
 /// The name of a type that is not derived: `int`, `struct foo` (`foo` in C++), `enum e`,

@@ -273,15 +273,15 @@ impl Builder<'_> {
         };
         let address = zero_extend(&bytes) as u64;
         variable.value = encode::address(address);
-        let Some(target) = ty.target().map(|t| t.strip_typedefs()) else {
+        let Some(pointee) = ty.target() else {
             return;
         };
         if ty.kind() != TypeKind::Pointer || address == 0 {
             return;
         }
-        if target.kind() == TypeKind::Function {
+        if pointee.strip_typedefs().kind() == TypeKind::Function {
             variable.symbol = (self.symbolize)(address);
-        } else if let Some(width) = char_width(&target) {
+        } else if let Some(width) = char_width(&pointee) {
             variable.symbol = self.read_string(address, width);
         }
     }
@@ -406,7 +406,7 @@ impl Builder<'_> {
         };
         let stripped_element = element.strip_typedefs();
         let count = ty.element_count();
-        if let (Some(width), Some(count)) = (char_width(&stripped_element), count) {
+        if let (Some(width), Some(count)) = (char_width(&element), count) {
             if stripped_element.kind() != TypeKind::Array {
                 variable.kind = kind::STRING.to_string();
                 let len = usize::try_from(count)
@@ -542,17 +542,43 @@ pub(crate) fn kind_of(ty: &Type) -> &'static str {
     }
 }
 
+/// The names of the wide character types (typedefs in C, base types in C++).
+const WIDE_CHARACTERS: [&str; 4] = ["wchar_t", "char8_t", "char16_t", "char32_t"];
+
 /// The character width of a character type (`char`, `signed/unsigned char`, `char8/16/32_t`,
-/// `wchar_t`), `None` for other types.
+/// `wchar_t`, through typedefs and qualifiers), `None` for other types.
 fn char_width(ty: &Type) -> Option<usize> {
-    if ty.kind() != TypeKind::Base {
+    let mut current = ty.clone();
+    for _ in 0..16 {
+        if current.kind() == TypeKind::Typedef
+            && current.dwarf_name().is_some_and(|n| WIDE_CHARACTERS.contains(&n))
+        {
+            let size = usize::try_from(current.size()?).ok()?;
+            return matches!(size, 1 | 2 | 4).then_some(size);
+        }
+        match current.kind() {
+            TypeKind::Typedef
+            | TypeKind::Const
+            | TypeKind::Volatile
+            | TypeKind::Restrict
+            | TypeKind::Atomic => {
+                current = current.target()?;
+            }
+            _ => break,
+        }
+    }
+    if current.kind() != TypeKind::Base {
         return None;
     }
-    let size = usize::try_from(ty.size()?).ok()?;
-    match ty.encoding()? {
+    let size = usize::try_from(current.size()?).ok()?;
+    match current.encoding()? {
         BaseEncoding::SignedChar | BaseEncoding::UnsignedChar if size == 1 => Some(1),
         BaseEncoding::Utf if matches!(size, 1 | 2 | 4) => Some(size),
-        BaseEncoding::Signed | BaseEncoding::Unsigned if ty.dwarf_name() == Some("wchar_t") => Some(size),
+        BaseEncoding::Signed | BaseEncoding::Unsigned
+            if current.dwarf_name().is_some_and(|n| WIDE_CHARACTERS.contains(&n)) =>
+        {
+            Some(size)
+        }
         _ => None,
     }
 }
