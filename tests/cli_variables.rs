@@ -186,10 +186,13 @@ fn depth_limits_the_expansion() {
     assert_eq!(var(&recurse[0]["variables"], "n")["value"], 0);
 }
 
+/// A frame as gdb prints it: function name, and (variable, value text) pairs.
+type GdbFrame = (String, Vec<(String, String)>);
+
 /// gdb's `thread apply all bt full` of `pid`, parsed: per thread (by tid), its frames as
 /// (function, [(variable, value text)]), parameters (from the frame line, `n=n@entry=5` read as
 /// `5`) then locals.
-fn gdb_bt_full(pid: i32) -> std::collections::HashMap<i32, Vec<(String, Vec<(String, String)>)>> {
+fn gdb_bt_full(pid: i32) -> std::collections::HashMap<i32, Vec<GdbFrame>> {
     let output = std::process::Command::new("gdb")
         .args(["-nx", "-batch", "-p", &pid.to_string()])
         .args([
