@@ -56,8 +56,10 @@ pub(crate) struct ValueImage {
 }
 
 impl ValueImage {
-    /// A value of `size` bytes that is entirely missing.
+    /// A value of `size` bytes that is entirely missing (at most
+    /// [`MAX_IMAGE_BYTES`](super::location::MAX_IMAGE_BYTES) are held: the rest is missing too).
     pub fn missing(size: usize, missing: Missing) -> Self {
+        let size = size.min(super::location::MAX_IMAGE_BYTES);
         Self {
             address: None,
             bytes: vec![0; size],

@@ -33,6 +33,7 @@ mod location;
 mod names;
 mod object;
 mod process;
+mod render;
 mod scope;
 mod type_name;
 mod types;
@@ -47,6 +48,7 @@ pub use error::VariablesError;
 pub use globals::{GlobalFilter, GlobalIter, GlobalVariable};
 pub use object::ObjectDebug;
 pub use process::{find_type_in, ProcessVariables};
+pub use render::render_value;
 pub use types::{BaseEncoding, BitField, Enumerator, Member, Type, TypeKind, POINTER_SIZE};
 pub use value::{kind, state, VariableLimits};
 

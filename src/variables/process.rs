@@ -257,6 +257,27 @@ impl ProcessVariables {
         global.read(memory, tls, limits, &|address| self.symbolize_function(address))
     }
 
+    /// The value of type `ty` at runtime `address` as a snapshot variable named `name` (a typed
+    /// view of memory, for navigation and for variables synthesized by modules).
+    pub fn read_typed(
+        &self,
+        name: &str,
+        ty: &Type,
+        address: u64,
+        memory: &dyn MemoryReader,
+        limits: &VariableLimits,
+    ) -> Variable {
+        let size = ty.size().and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
+        let image = ValueImage::from_memory(address, size.min(super::location::MAX_IMAGE_BYTES), memory);
+        let symbolize = |a: u64| self.symbolize_function(a);
+        let builder = Builder {
+            limits,
+            memory,
+            symbolize: &symbolize,
+        };
+        builder.variable(name, ty, &image, false)
+    }
+
     /// The type named `name` (`struct foo`, `foo`, a typedef, a base type), in the first object
     /// (optionally: whose path contains `object`) that defines it.
     pub fn find_type(&self, name: &str, object: Option<&str>) -> Result<Type, VariablesError> {

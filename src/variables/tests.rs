@@ -188,6 +188,26 @@ fn type_names_follow_c_declarator_syntax() {
         Some("struct node *")
     );
     assert!(engine.variables.find_type("point_t", Some("fixture")).is_ok());
+    // A typed view of memory: `second` read through `first.next`'s address as a struct node.
+    let next = engine.read("first");
+    let address = u64::from_str_radix(
+        child(&next, "next")
+            .value
+            .as_str()
+            .unwrap()
+            .trim_start_matches("0x"),
+        16,
+    )
+    .unwrap();
+    let viewed = engine.variables.read_typed(
+        "*next",
+        &found,
+        address,
+        &engine.memory,
+        &VariableLimits::default(),
+    );
+    assert_eq!(viewed.type_name, "struct node");
+    assert_eq!(child(&viewed, "value").value, json!(2));
     assert!(engine.variables.find_type("struct no_such_struct", None).is_err());
 }
 
@@ -403,4 +423,55 @@ fn globals_are_enumerated_lazily_with_filters() {
     // Globals of other objects (libc) are found too.
     let environ = engine.variables.find_global("__environ", Some("libc"), None);
     assert!(environ.is_ok(), "{environ:?}");
+}
+
+/// A TLS resolver that puts every object's TLS block at one address.
+struct FixedTls(u64);
+
+impl TlsResolver for FixedTls {
+    fn tls_block(&self, _object: &crate::debuginfo::LoadedObject) -> Option<u64> {
+        Some(self.0)
+    }
+}
+
+#[test]
+fn thread_local_variables_go_through_the_tls_resolver() {
+    let running = start_types();
+    let engine = Engine::new(running.child.id() as i32);
+    let locals: Vec<String> = engine
+        .variables
+        .globals(GlobalFilter {
+            object: Some("fixture".into()),
+            thread_local: Some(true),
+            ..GlobalFilter::default()
+        })
+        .map(|g| g.name().to_string())
+        .collect();
+    assert_eq!(locals, ["tls_counter", "tls_node"]);
+    assert!(!engine.global("origin").is_thread_local());
+
+    // Without a resolver: optimized out, and why.
+    let counter = engine.global("tls_counter");
+    assert!(counter.is_thread_local());
+    let unknown = engine
+        .variables
+        .read_global(&counter, &engine.memory, None, &VariableLimits::default());
+    assert_eq!(unknown.state, "optimized_out");
+    assert!(format!("{:?}", unknown.annotations).contains("TLS unavailable"));
+    assert_eq!(counter.address(&engine.memory, None), None);
+
+    // With one: the variable is at the block plus its offset, and read there.
+    let block = 0x10000;
+    let tls = FixedTls(block);
+    let address = counter.address(&engine.memory, Some(&tls)).expect("an address");
+    assert!(address >= block && address < block + 4096, "{address:#x}");
+    let memory = MemorySnapshot {
+        base: address,
+        bytes: 42i32.to_le_bytes().to_vec(),
+    };
+    let read = engine
+        .variables
+        .read_global(&counter, &memory, Some(&tls), &VariableLimits::default());
+    assert_eq!(read.value, json!(42));
+    assert_eq!(read.address.map(|a| a.0), Some(address));
 }
