@@ -421,3 +421,73 @@ fn cpp_classes_templates_and_references() {
     assert_eq!(items, [7, 8, 9]);
     assert_eq!(var(&buffer["children"], "used")["value"], 2);
 }
+
+#[test]
+fn dwarf4_gnu_call_sites_and_location_lists() {
+    // -gdwarf-4 -O2: location lists in .debug_loc, DW_TAG_GNU_call_site, DW_OP_GNU_entry_value.
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("crash-dwarf4");
+    let sources = ["crash.c", "invalid_write.c", "hang.c"].map(|s| repo().join("c-examples").join(s));
+    let status = std::process::Command::new("cc")
+        .args([
+            "-std=c11",
+            "-D_GNU_SOURCE",
+            "-pthread",
+            "-g",
+            "-gdwarf-4",
+            "-O2",
+            "-o",
+        ])
+        .arg(&binary)
+        .args(&sources)
+        .status()
+        .expect("run cc");
+    assert!(status.success());
+    let target = Target::start(&binary, &["hang", "1"]);
+    let pid = target.pid();
+    let (output, _out) = run_ptrace(&[&pid.to_string()]);
+    let snap = snapshot_ok(&output);
+    check_recurse_frames(&snap, pid);
+    assert!(compare_with_gdb(&snap, pid, "recurse") >= 6);
+}
+
+#[test]
+fn optimised_locals_in_pieces_constants_and_entry_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("pieces");
+    let status = std::process::Command::new("cc")
+        .args(["-g", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&binary)
+        .arg(repo().join("tests/fixtures/variables/pieces.c"))
+        .status()
+        .expect("run cc");
+    assert!(status.success());
+    let target = Target::start(&binary, &[]);
+    let pid = target.pid();
+    let (output, _out) = run_ptrace(&[&pid.to_string()]);
+    let snap = snapshot_ok(&output);
+    let frames = thread(&snap, pid)["frames"].as_array().unwrap();
+    let hold = frames
+        .iter()
+        .find(|f| f["symbol"] == "hold")
+        .expect("the hold frame");
+    let vars = &hold["variables"];
+    // A struct scalar-replaced into two registers (DW_OP_piece): {argc + 40, argc * 7} doubled
+    // and offset, with argc = 1.
+    let local = var(vars, "local");
+    assert_eq!(local["state"], "ok", "{local}");
+    assert_eq!(var(&local["children"], "a")["value"], 82);
+    assert_eq!(var(&local["children"], "b")["value"], 8);
+    assert!(local["address"].is_null(), "a value in registers has no address");
+    // Constants known only to the debug info.
+    assert_eq!(var(vars, "ratio")["value"], 0.75);
+    assert_eq!(var(vars, "constant")["value"], 1234);
+    // `extra` (= argc) survives only as an entry value, recovered through main's call site,
+    // whose value is itself main's entry value of argc.
+    let extra = var(vars, "extra");
+    assert_eq!(extra["value"], 1, "{extra}");
+    // `p` is gone at this pc: optimized out, never a guess.
+    let p = var(vars, "p");
+    assert_eq!(p["state"], "optimized_out");
+    assert!(p["value"].is_null() && p["children"].as_array().unwrap().is_empty());
+}
