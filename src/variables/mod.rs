@@ -26,6 +26,7 @@
 
 mod call_sites;
 mod encode;
+mod entry_value;
 mod error;
 mod globals;
 mod image;
@@ -35,6 +36,7 @@ mod object;
 mod process;
 mod render;
 mod scope;
+mod type_dies;
 mod type_name;
 mod types;
 mod units;
