@@ -350,8 +350,8 @@ impl Type {
         }
     }
 
-    /// The type with typedefs and qualifiers (const, volatile, restrict, _Atomic) stripped, and an
-    /// incomplete struct replaced by its definition when the object has one.
+    /// The type with typedefs and qualifiers (const, volatile, restrict, _Atomic) stripped. An
+    /// incomplete struct stays as it is (see [`Type::resolved`]).
     pub fn strip_typedefs(&self) -> Type {
         if self.skip_dims > 0 {
             return self.compute_stripped();
@@ -380,11 +380,21 @@ impl Type {
                     Some(next) => current = next,
                     None => return current,
                 },
-                _ if current.node.declaration => return current.complete().unwrap_or(current),
                 _ => return current,
             }
         }
         current
+    }
+
+    /// The type with typedefs and qualifiers stripped and, when that is an incomplete struct,
+    /// class, union or enum, its definition found by name in the object (the first time, this
+    /// reads the names of every unit of the object).
+    pub fn resolved(&self) -> Type {
+        let stripped = self.strip_typedefs();
+        if !stripped.node.declaration {
+            return stripped;
+        }
+        stripped.complete().unwrap_or(stripped)
     }
 
     /// The definition of an incomplete (declared only) struct, class, union or enum, found by name
@@ -401,7 +411,7 @@ impl Type {
     /// The members of a struct, union or class (through typedefs and qualifiers), base classes
     /// first as DWARF lists them; empty for other types.
     pub fn members(&self) -> Vec<Member> {
-        let stripped = self.strip_typedefs();
+        let stripped = self.resolved();
         if !matches!(
             stripped.kind(),
             TypeKind::Struct | TypeKind::Class | TypeKind::Union
@@ -453,7 +463,7 @@ impl Type {
 
     /// The enumerators of an enum (through typedefs and qualifiers).
     pub fn enumerators(&self) -> Vec<Enumerator> {
-        let stripped = self.strip_typedefs();
+        let stripped = self.resolved();
         match stripped.kind() {
             TypeKind::Enum => stripped.node.enumerators.clone(),
             _ => Vec::new(),

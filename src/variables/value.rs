@@ -112,7 +112,7 @@ impl Builder<'_> {
 
     /// Builds the variable at `offset` bytes into `image`, `level` levels below the top.
     fn build(&self, name: &str, ty: &Type, image: &ValueImage, offset: usize, level: usize) -> Variable {
-        let stripped = ty.strip_typedefs();
+        let stripped = ty.resolved();
         let mut variable = skeleton(
             name,
             ty,
