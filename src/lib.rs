@@ -24,3 +24,4 @@ pub mod snapshot;
 pub mod tls;
 pub mod tracer;
 pub mod unwind;
+pub mod variables;

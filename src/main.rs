@@ -65,6 +65,18 @@ struct Cli {
     #[arg(long, value_name = "N", default_value_t = ptrace::unwind::MAX_FRAMES)]
     max_frames: usize,
 
+    /// How many levels of struct members and array elements variables are expanded into.
+    #[arg(long, value_name = "N", default_value_t = ptrace::variables::VariableLimits::default().depth)]
+    depth: usize,
+
+    /// Record the global variable NAME in the snapshot (repeatable).
+    #[arg(long = "global", value_name = "NAME")]
+    globals: Vec<String>,
+
+    /// Do not extract the variables of frames (globals asked for are still read).
+    #[arg(long)]
+    no_variables: bool,
+
     /// Test hook: keep the target stopped this many milliseconds after capturing it.
     #[arg(long, hide = true, value_name = "MS")]
     hold_stopped_ms: Option<u64>,
@@ -74,6 +86,7 @@ fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("ptrace: internal error: {info}");
     }));
+    limit_malloc_arenas();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -81,6 +94,17 @@ fn main() -> ExitCode {
             eprintln!("ptrace: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// One malloc arena for the whole tool: the snapshot is built on the library's tracer thread,
+/// whose own glibc arena would grow its heap one `mprotect` per page while the target is stopped
+/// (thousands of system calls for a big snapshot); the main arena grows in large steps.
+fn limit_malloc_arenas() {
+    // SAFETY: mallopt only changes allocator parameters; it is called before any other thread
+    // exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
     }
 }
 
@@ -93,6 +117,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         classifiers: cli.classifier.clone(),
         max_frames: cli.max_frames,
         hold_stopped: cli.hold_stopped_ms.map(Duration::from_millis),
+        depth: cli.depth,
+        globals: cli.globals.clone(),
+        variables: !cli.no_variables,
         ..SessionOptions::default()
     };
     let session = Session::new(options);

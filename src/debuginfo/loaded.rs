@@ -3,11 +3,11 @@
 
 use std::ops::Range;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use super::callsites::CallSite;
 use super::debuglink::{find_alt_file, find_debug_file, DebugFile, DebugSearch};
-use super::dwarf::load_dwarf;
+use super::dwarf::{load_dwarf, Dwarf};
 use super::elf::ElfFacts;
 use super::symbolize::{symbolize_with, DwarfIndex, SymbolizedFrame};
 use super::symbols::{FunctionNames, NamedFunction, SymbolTable};
@@ -45,8 +45,9 @@ pub struct LoadedObject {
     symbols: OnceLock<SymbolTable>,
     /// Function symbols by name, built on first use (only tail-call frames need them).
     function_names: OnceLock<FunctionNames>,
-    /// addr2line index, built on first use; the error when the DWARF is unusable.
-    dwarf: OnceLock<Result<DwarfIndex, DebugInfoError>>,
+    /// The DWARF sections (loaded, inflated once) and addr2line's index over them, built on first
+    /// use; the error when the DWARF is unusable.
+    dwarf: OnceLock<Result<(Arc<Dwarf>, DwarfIndex), DebugInfoError>>,
 }
 
 /// Where an object's DWARF is.
@@ -266,6 +267,24 @@ impl LoadedObject {
         self.dwarf.get().and_then(|r| r.as_ref().err())
     }
 
+    /// The object's DWARF (own or from its separate debug file, with its dwz supplement as
+    /// `sup`), loaded on first use and shared with the symbolizer; `None` without usable DWARF.
+    pub fn dwarf(&self) -> Option<&Arc<Dwarf>> {
+        self.dwarf_loaded().map(|(dwarf, _)| dwarf)
+    }
+
+    /// The name of the function symbol (ELF symbol tables) containing runtime `address`, demangled,
+    /// and the offset of `address` from its start.
+    pub fn function_symbol(&self, address: u64) -> Option<(String, u64)> {
+        if !self.maps_address(address) {
+            return None;
+        }
+        let probe = address.wrapping_sub(self.bias);
+        self.symbols()
+            .lookup(probe)
+            .map(|symbol| (symbol.demangled(), probe - symbol.start))
+    }
+
     /// Whether `address` lies in one of this object's mappings.
     pub fn maps_address(&self, address: u64) -> bool {
         self.mapped_ranges.iter().any(|r| r.contains(&address))
@@ -286,6 +305,11 @@ impl LoadedObject {
 
     /// The DWARF index, built on first use; `None` without (usable) DWARF.
     fn dwarf_index(&self) -> Option<&DwarfIndex> {
+        self.dwarf_loaded().map(|(_, index)| index)
+    }
+
+    /// The DWARF and its index, loaded on first use; `None` without (usable) DWARF.
+    fn dwarf_loaded(&self) -> Option<&(Arc<Dwarf>, DwarfIndex)> {
         let image = match self.dwarf_image {
             DwarfImage::None => return None,
             DwarfImage::Object => self.elf.as_ref()?,
@@ -301,10 +325,12 @@ impl LoadedObject {
                 if let Some(alt) = &self.alt {
                     dwarf.set_sup(load_dwarf(alt, name)?);
                 }
-                DwarfIndex::new(dwarf).map_err(|source| DebugInfoError::Dwarf {
+                let dwarf = Arc::new(dwarf);
+                let index = DwarfIndex::new(dwarf.clone()).map_err(|source| DebugInfoError::Dwarf {
                     path: name.to_string(),
                     source,
-                })
+                })?;
+                Ok((dwarf, index))
             })
             .as_ref()
             .ok()

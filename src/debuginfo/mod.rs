@@ -25,6 +25,7 @@ mod tests;
 
 pub use bias::{load_bias, loads_from_header_bytes};
 pub use debuglink::DebugSearch;
+pub use dwarf::Dwarf;
 pub use elf::{ElfFacts, LoadSegment};
 pub use error::DebugInfoError;
 pub use loaded::LoadedObject;

@@ -42,10 +42,11 @@ struct DwarfFrame {
 }
 
 impl DwarfIndex {
-    /// Indexes `dwarf`'s unit address ranges (the unit contents are parsed on first use).
-    pub fn new(dwarf: Dwarf) -> Result<Self, gimli::Error> {
+    /// Indexes `dwarf`'s unit address ranges (the unit contents are parsed on first use). The
+    /// sections are shared, not copied: other readers of the same DWARF hold the same `Arc`.
+    pub fn new(dwarf: Arc<Dwarf>) -> Result<Self, gimli::Error> {
         Ok(Self {
-            context: Mutex::new(addr2line::Context::from_dwarf(dwarf)?),
+            context: Mutex::new(addr2line::Context::from_arc_dwarf(dwarf)?),
             call_sites: Mutex::new(CallSiteCache::default()),
         })
     }

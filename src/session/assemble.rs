@@ -199,6 +199,8 @@ fn frames_of(thread: &CapturedThread, prepared: &PreparedProcess, is_fault: bool
         } else {
             symbolized
         };
+        let levels = thread.variables.get(depth).map(Vec::as_slice).unwrap_or_default();
+        let entry_count = entries.len();
         for (i, entry) in entries.into_iter().enumerate() {
             frames.push(Frame {
                 index: frames.len(),
@@ -218,7 +220,7 @@ fn frames_of(thread: &CapturedThread, prepared: &PreparedProcess, is_fault: bool
                 signal_frame: unwound.signal_frame,
                 tail_call: false,
                 registers: registers.clone(),
-                variables: Vec::new(),
+                variables: level_variables(levels, i, entry_count),
                 annotations: Vec::new(),
             });
         }
@@ -269,6 +271,23 @@ fn tail_calls_between(
         return Vec::new();
     };
     objects.tail_call_frames(caller.pc, entry)
+}
+
+/// The variables of entry `index` of `count` symbolized entries of one unwound frame. Both lists
+/// end with the function itself; when they disagree on the number of inlined levels, they are
+/// matched from that end.
+fn level_variables(
+    levels: &[Vec<crate::snapshot::Variable>],
+    index: usize,
+    count: usize,
+) -> Vec<crate::snapshot::Variable> {
+    let from_end = count - index;
+    levels
+        .len()
+        .checked_sub(from_end)
+        .and_then(|i| levels.get(i))
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Every register of the kernel's `user_regs_struct`, by name.

@@ -1,9 +1,12 @@
 //! The work done while the target is stopped: unwinding every thread from its registers and its
-//! stack copy. Nothing else happens here; symbols and lines are resolved after the resume.
+//! stack copy, then reading the variables of every frame and the globals asked for. Symbols and
+//! lines are resolved after the resume.
 
 use crate::memory::LayeredMemory;
+use crate::snapshot::Variable;
 use crate::tracer::StoppedProcess;
 use crate::unwind::{Unwinder, UnwoundFrame};
+use crate::variables::{GlobalVariable, ProcessVariables, VariableLimits};
 
 /// One thread as captured while stopped.
 pub struct CapturedThread {
@@ -13,6 +16,9 @@ pub struct CapturedThread {
     pub user_regs: libc::user_regs_struct,
     /// The unwound frames, innermost first.
     pub frames: Vec<UnwoundFrame>,
+    /// The variables of each unwound frame (same index as `frames`): one list per inline level,
+    /// innermost first, the function itself last (empty when not extracted).
+    pub variables: Vec<Vec<Vec<Variable>>>,
 }
 
 /// Unwinds every stopped thread.
@@ -26,7 +32,38 @@ pub fn capture(stopped: &StoppedProcess, unwinder: &Unwinder, max_frames: usize)
                 tid: thread.tid,
                 user_regs: thread.user_regs,
                 frames: unwinder.unwind(&thread.regs, &memory, max_frames),
+                variables: Vec::new(),
             }
         })
+        .collect()
+}
+
+/// Reads the variables of every frame of every captured thread (stack copy first, then live
+/// memory).
+pub fn capture_variables(
+    stopped: &StoppedProcess,
+    threads: &mut [CapturedThread],
+    variables: &ProcessVariables,
+    limits: &VariableLimits,
+) {
+    for captured in threads.iter_mut() {
+        let Some(thread) = stopped.threads().iter().find(|t| t.tid == captured.tid) else {
+            continue;
+        };
+        let memory = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
+        captured.variables = variables.thread_variables(&captured.frames, &memory, None, limits);
+    }
+}
+
+/// Reads the globals asked for.
+pub fn capture_globals(
+    stopped: &StoppedProcess,
+    variables: &ProcessVariables,
+    globals: &[GlobalVariable],
+    limits: &VariableLimits,
+) -> Vec<Variable> {
+    globals
+        .iter()
+        .map(|global| variables.read_global(global, stopped.memory(), None, limits))
         .collect()
 }

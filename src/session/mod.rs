@@ -14,6 +14,7 @@ use crate::debuginfo::DebugInfoError;
 use crate::procinfo::{self, ProcInfoError};
 use crate::snapshot::{AttributeValue, Snapshot};
 use crate::tracer::{self, AbortFlag, ChildEnd, ExecOutcome, StopOptions, StoppedProcess, TracerError};
+use crate::variables::VariableLimits;
 use std::ffi::{OsStr, OsString};
 use std::time::{Duration, Instant};
 
@@ -38,6 +39,12 @@ pub struct SessionOptions {
     pub stack_limit: usize,
     /// Test hook: keep the target stopped this long after capture (abortable).
     pub hold_stopped: Option<Duration>,
+    /// How many levels of struct members and array elements are expanded (`--depth`).
+    pub depth: usize,
+    /// Globals to record, by name (`--global`).
+    pub globals: Vec<String>,
+    /// Whether frame variables are extracted at all.
+    pub variables: bool,
 }
 
 impl Default for SessionOptions {
@@ -51,6 +58,19 @@ impl Default for SessionOptions {
             max_frames: crate::unwind::MAX_FRAMES,
             stack_limit: StopOptions::default().stack_limit,
             hold_stopped: None,
+            depth: VariableLimits::default().depth,
+            globals: Vec::new(),
+            variables: true,
+        }
+    }
+}
+
+impl SessionOptions {
+    /// The bounds of variable extraction these options ask for.
+    pub fn variable_limits(&self) -> VariableLimits {
+        VariableLimits {
+            depth: self.depth,
+            ..VariableLimits::default()
         }
     }
 }
@@ -139,12 +159,14 @@ impl Session {
             }
             other => other.into(),
         })?;
+        let (globals, global_warnings) = prepared.resolve_globals(&self.options.globals);
         let stopped = StoppedProcess::stop(pid, &self.stop_options(&prepared), &self.abort)?;
-        let captured = capture::capture(&stopped, &prepared.unwinder, self.options.max_frames);
+        let mut captured = capture::capture(&stopped, &prepared.unwinder, self.options.max_frames);
+        let global_values = self.capture_variables(&stopped, &prepared, &mut captured, &globals);
         self.hold_if_asked()?;
         let stopped_for = stopped.resume()?;
         let fault = self.options.fault_thread.map(FaultMark::marked_thread);
-        Ok(assemble::assemble(assemble::Parts {
+        let mut snapshot = assemble::assemble(assemble::Parts {
             options: &self.options,
             pid,
             info,
@@ -153,7 +175,24 @@ impl Session {
             fault,
             stopped_for,
             started,
-        }))
+        });
+        with_globals(&mut snapshot, global_values, global_warnings);
+        Ok(snapshot)
+    }
+
+    /// Reads every frame's variables (when enabled) and the globals, while stopped.
+    fn capture_variables(
+        &self,
+        stopped: &StoppedProcess,
+        prepared: &prepare::PreparedProcess,
+        captured: &mut [capture::CapturedThread],
+        globals: &[crate::variables::GlobalVariable],
+    ) -> Vec<crate::snapshot::Variable> {
+        let limits = self.options.variable_limits();
+        if self.options.variables {
+            capture::capture_variables(stopped, captured, &prepared.variables, &limits);
+        }
+        capture::capture_globals(stopped, &prepared.variables, globals, &limits)
     }
 
     fn run_and_catch_here(&self, program: &OsStr, args: &[OsString]) -> Result<ExecResult, SessionError> {
@@ -171,12 +210,14 @@ impl Session {
         // The program is stopped at its fault: what is read now cannot change any more.
         let info = procinfo::read_process(pid)?;
         let prepared = prepare::PreparedProcess::load(pid)?;
-        let captured = capture::capture(&crash.stopped, &prepared.unwinder, self.options.max_frames);
+        let (globals, global_warnings) = prepared.resolve_globals(&self.options.globals);
+        let mut captured = capture::capture(&crash.stopped, &prepared.unwinder, self.options.max_frames);
+        let global_values = self.capture_variables(&crash.stopped, &prepared, &mut captured, &globals);
         self.hold_if_asked()?;
         let stopped_for = crash.stopped.stopped_at().elapsed();
         let fault = FaultMark::from_tracer(&crash.fault);
         let end = crash.finish()?;
-        let snapshot = assemble::assemble(assemble::Parts {
+        let mut snapshot = assemble::assemble(assemble::Parts {
             options: &self.options,
             pid,
             info,
@@ -186,6 +227,7 @@ impl Session {
             stopped_for,
             started,
         });
+        with_globals(&mut snapshot, global_values, global_warnings);
         Ok(ExecResult::Crashed {
             snapshot: Box::new(snapshot),
             end,
@@ -218,6 +260,12 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// Puts the globals read into the snapshot, and the warnings about those not found.
+fn with_globals(snapshot: &mut Snapshot, globals: Vec<crate::snapshot::Variable>, warnings: Vec<String>) {
+    snapshot.globals.extend(globals);
+    snapshot.warnings.extend(warnings);
 }
 
 /// Runs `work` on a fresh thread and returns its result; a panic becomes

@@ -4,6 +4,7 @@
 use crate::debuginfo::{self, MapEntry, ProcessObjects};
 use crate::tracer::ProcessMemory;
 use crate::unwind::{CfiMapping, ObjectCfi, Unwinder};
+use crate::variables::{GlobalVariable, ProcessVariables};
 use std::sync::Arc;
 
 /// A process's debug information, ready for a stop.
@@ -14,6 +15,8 @@ pub struct PreparedProcess {
     pub objects: ProcessObjects,
     /// The unwinder over every object's CFI.
     pub unwinder: Unwinder,
+    /// The variables engine over every object's DWARF.
+    pub variables: ProcessVariables,
     /// Problems that do not stop the snapshot (an object without CFI or debug info, ...).
     pub warnings: Vec<String>,
 }
@@ -43,12 +46,29 @@ impl PreparedProcess {
                 Err(e) => warnings.push(format!("{}: call frame information unusable: {e}", object.path)),
             }
         }
+        let variables = ProcessVariables::new(&objects);
+        warnings.extend(variables.warnings().iter().cloned());
         Ok(Self {
             maps,
             objects,
             unwinder: Unwinder::new(mappings),
+            variables,
             warnings,
         })
+    }
+
+    /// Looks up the globals named in `names` (before the stop: this may read the DWARF of every
+    /// object); a name not found gives a warning instead.
+    pub fn resolve_globals(&self, names: &[String]) -> (Vec<GlobalVariable>, Vec<String>) {
+        let mut found = Vec::new();
+        let mut warnings = Vec::new();
+        for name in names {
+            match self.variables.find_global(name, None, None) {
+                Ok(global) => found.push(global),
+                Err(e) => warnings.push(format!("--global {name}: {e}")),
+            }
+        }
+        (found, warnings)
     }
 
     /// Readable and writable anonymous-or-stack mappings: where thread stacks can be.

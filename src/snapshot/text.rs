@@ -1,5 +1,5 @@
 //! The readable dump printed by `--pretty-print`: the fault first, then each thread (the faulting
-//! one first) with its frames as `symbol (file:line)`.
+//! one first) with its frames as `symbol (file:line)` and their variables as `name = value`.
 
 use super::model::{Annotation, Frame, Snapshot, Thread};
 use std::fmt::Write;
@@ -44,9 +44,20 @@ pub fn render(snapshot: &Snapshot) -> String {
         }
         for frame in &thread.frames {
             let _ = writeln!(out, "  {}", frame_line(frame));
+            for variable in &frame.variables {
+                let value = crate::variables::render_value(variable);
+                let _ = writeln!(out, "        {} = {value}", variable.name);
+            }
             for annotation in &frame.annotations {
                 let _ = writeln!(out, "      {}", annotation_line(annotation));
             }
+        }
+    }
+    if !snapshot.globals.is_empty() {
+        out.push_str("\nglobals:\n");
+        for variable in &snapshot.globals {
+            let value = crate::variables::render_value(variable);
+            let _ = writeln!(out, "  {} = {value}", variable.name);
         }
     }
     for warning in &snapshot.warnings {

@@ -1,0 +1,150 @@
+//! The call sites of a function (`DW_TAG_call_site`, or GNU `DW_TAG_GNU_call_site`), read once per
+//! function and cached: where each returns to, what it calls, whether it is a tail call, and the
+//! value expressions of its register parameters. Entry values are resolved through them.
+
+use std::sync::Arc;
+
+use gimli::{AttributeValue, Expression};
+
+use super::object::ObjectDebug;
+use super::units::{DieRef, Entry};
+use crate::reader::DwarfReader;
+
+/// One call site of a function.
+#[derive(Clone, Debug)]
+pub(crate) struct CallSite {
+    /// Its DIE.
+    pub die: DieRef,
+    /// The ELF address the call returns to (for a tail call: the address after the jump).
+    pub return_pc: Option<u64>,
+    /// A tail call (`DW_AT_call_tail_call` / `DW_AT_GNU_tail_call`).
+    pub tail: bool,
+    /// `DW_AT_call_origin` (GNU: `DW_AT_abstract_origin`): the function called.
+    pub origin: Option<DieRef>,
+    /// The origin when it is a function definition with code (not a declaration).
+    pub origin_definition: Option<DieRef>,
+    /// `DW_AT_call_target` (GNU: `DW_AT_GNU_call_site_target`): where an indirect call goes.
+    pub target: Option<AttributeValue<DwarfReader>>,
+    /// The parameters passed in registers: DWARF register and value expression.
+    pub params: Vec<(u16, Expression<DwarfReader>)>,
+}
+
+/// How deep a function's blocks are searched for call sites.
+const MAX_BLOCK_DEPTH: isize = 64;
+
+/// The call sites of `function` (a subprogram DIE), read from its subtree.
+pub(crate) fn read_call_sites(debug: &ObjectDebug, function: DieRef) -> Vec<CallSite> {
+    let mut sites: Vec<CallSite> = Vec::new();
+    let Some(unit) = debug.unit(function.unit) else {
+        return sites;
+    };
+    let dwarf = debug.dwarf_of(function.unit);
+    let Ok(mut cursor) = unit.entries_at_offset(function.offset) else {
+        return sites;
+    };
+    if !matches!(cursor.next_dfs(), Ok(Some(_))) {
+        return sites;
+    }
+    // The depth of the call site the parameters being read belong to.
+    let mut site_depth: Option<isize> = None;
+    while let Ok(Some(entry)) = cursor.next_dfs() {
+        let depth = entry.depth();
+        if depth <= 0 {
+            break;
+        }
+        if depth > MAX_BLOCK_DEPTH {
+            continue;
+        }
+        let tag = entry.tag();
+        if tag == gimli::DW_TAG_call_site || tag == gimli::DW_TAG_GNU_call_site {
+            let at = if tag == gimli::DW_TAG_call_site {
+                gimli::DW_AT_call_return_pc
+            } else {
+                gimli::DW_AT_low_pc
+            };
+            let return_pc = entry
+                .attr_value(at)
+                .and_then(|v| dwarf.attr_address(&unit, v).ok().flatten());
+            let flag = |at| matches!(entry.attr_value(at), Some(AttributeValue::Flag(true)));
+            let die = DieRef {
+                unit: function.unit,
+                offset: entry.offset(),
+            };
+            let origin = origin(debug, die, entry);
+            sites.push(CallSite {
+                die,
+                return_pc,
+                tail: flag(gimli::DW_AT_call_tail_call) || flag(gimli::DW_AT_GNU_tail_call),
+                origin,
+                origin_definition: origin.filter(|o| has_code(debug, *o)),
+                target: entry
+                    .attr_value(gimli::DW_AT_call_target)
+                    .or_else(|| entry.attr_value(gimli::DW_AT_GNU_call_site_target)),
+                params: Vec::new(),
+            });
+            site_depth = Some(depth);
+            continue;
+        }
+        let is_parameter =
+            tag == gimli::DW_TAG_call_site_parameter || tag == gimli::DW_TAG_GNU_call_site_parameter;
+        if !is_parameter || site_depth != Some(depth - 1) {
+            if depth <= site_depth.unwrap_or(0) {
+                site_depth = None;
+            }
+            continue;
+        }
+        if let (Some(site), Some(parameter)) = (sites.last_mut(), register_parameter(&unit, entry)) {
+            site.params.push(parameter);
+        }
+    }
+    sites
+}
+
+/// Whether DIE `die` is a function with code (not a declaration or an abstract instance).
+fn has_code(debug: &ObjectDebug, die: DieRef) -> bool {
+    debug
+        .entry(die)
+        .is_some_and(|(_, e)| e.has_attr(gimli::DW_AT_low_pc) || e.has_attr(gimli::DW_AT_ranges))
+}
+
+/// The origin of a call site.
+fn origin(debug: &ObjectDebug, site: DieRef, entry: &Entry) -> Option<DieRef> {
+    debug
+        .attr_ref(site.unit, entry, gimli::DW_AT_call_origin)
+        .or_else(|| debug.attr_ref(site.unit, entry, gimli::DW_AT_abstract_origin))
+}
+
+/// A call-site parameter passed in a register (`DW_AT_location` = `DW_OP_regN`) with its value
+/// expression.
+fn register_parameter(unit: &super::units::Unit, entry: &Entry) -> Option<(u16, Expression<DwarfReader>)> {
+    let location = expression(entry.attr_value(gimli::DW_AT_location)?)?;
+    let mut operations = location.operations(unit.encoding());
+    let register = match (operations.next(), operations.next()) {
+        (Ok(Some(gimli::Operation::Register { register })), Ok(None)) => register.0,
+        _ => return None,
+    };
+    let value = entry
+        .attr_value(gimli::DW_AT_call_value)
+        .or_else(|| entry.attr_value(gimli::DW_AT_GNU_call_site_value))?;
+    Some((register, expression(value)?))
+}
+
+fn expression(value: AttributeValue<DwarfReader>) -> Option<Expression<DwarfReader>> {
+    match value {
+        AttributeValue::Exprloc(e) => Some(e),
+        AttributeValue::Block(b) => Some(Expression(b)),
+        _ => None,
+    }
+}
+
+impl CallSite {
+    /// The value expression of the parameter passed in DWARF register `register`.
+    pub fn value_of(&self, register: u16) -> Option<&Expression<DwarfReader>> {
+        self.params.iter().find(|(r, _)| *r == register).map(|(_, e)| e)
+    }
+}
+
+/// The call sites of `function`, from the object's cache.
+pub(crate) fn call_sites(debug: &ObjectDebug, function: DieRef) -> Arc<Vec<CallSite>> {
+    debug.call_sites(function, || read_call_sites(debug, function))
+}

@@ -1,0 +1,270 @@
+//! Global variables: a handle on one ([`GlobalVariable`]), found by name with object and unit
+//! filters, or enumerated lazily ([`GlobalIter`]) unit by unit without reading any value.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use gimli::{AttributeValue, Reader as _};
+
+use super::image::{Missing, ValueImage};
+use super::location::{locate, Env};
+use super::names::{unit_globals, GlobalEntry};
+use super::object::ObjectDebug;
+use super::types::Type;
+use super::units::DieRef;
+use super::value::{Builder, VariableLimits};
+use super::TlsResolver;
+use crate::debuginfo::LoadedObject;
+use crate::memory::MemoryReader;
+use crate::reader::DwarfReader;
+use crate::snapshot::Variable;
+
+/// A global (or file-static, or thread-local) variable of one object: its name, type and
+/// location, without its value. Cheap to clone; its value is read on demand with
+/// [`GlobalVariable::read`].
+#[derive(Clone)]
+pub struct GlobalVariable {
+    pub(crate) debug: Arc<ObjectDebug>,
+    pub(crate) die: DieRef,
+    name: String,
+}
+
+impl GlobalVariable {
+    pub(crate) fn new(debug: Arc<ObjectDebug>, entry: GlobalEntry) -> Self {
+        Self {
+            debug,
+            die: entry.die,
+            name: entry.name,
+        }
+    }
+
+    /// Its name (qualified with its namespaces in C++).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The object defining it.
+    pub fn object(&self) -> &Arc<LoadedObject> {
+        self.debug.object()
+    }
+
+    /// The path of the object defining it.
+    pub fn object_path(&self) -> &str {
+        self.debug.path()
+    }
+
+    /// The name of the compilation unit defining it (its source file as compiled).
+    pub fn cu_name(&self) -> Option<String> {
+        self.debug.unit_name(self.die.unit)
+    }
+
+    /// Its type.
+    pub fn ty(&self) -> Type {
+        let ty = self
+            .debug
+            .entry(self.die)
+            .and_then(|(_, entry)| self.debug.type_of(self.die, &entry));
+        Type::at(&self.debug, ty)
+    }
+
+    /// The `DW_AT_location` of its defining DIE.
+    fn location(&self) -> Option<AttributeValue<DwarfReader>> {
+        let (_, entry) = self.debug.entry(self.die)?;
+        entry.attr_value(gimli::DW_AT_location)
+    }
+
+    /// Whether it is thread-local (its location uses `DW_OP_form_tls_address` or
+    /// `DW_OP_GNU_push_tls_address`).
+    pub fn is_thread_local(&self) -> bool {
+        let Some(AttributeValue::Exprloc(expression)) = self.location() else {
+            return false;
+        };
+        let Some(unit) = self.debug.unit(self.die.unit) else {
+            return false;
+        };
+        let mut operations = expression.operations(unit.encoding());
+        while let Ok(Some(operation)) = operations.next() {
+            if matches!(operation, gimli::Operation::TLS) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Its runtime address: for a thread-local variable, in the thread whose TLS block `tls`
+    /// gives. `None` when it has no address (a constant, or TLS unavailable).
+    pub fn address(&self, memory: &dyn MemoryReader, tls: Option<&dyn TlsResolver>) -> Option<u64> {
+        let location = self.location()?;
+        let env = Env {
+            memory,
+            tls,
+            frame: None,
+            stack: None,
+            depth: 0,
+        };
+        locate(&self.debug, self.die.unit, location, &env, 0).address
+    }
+
+    /// Reads its value from `memory` (TLS blocks from `tls`) as a snapshot variable; `symbolize`
+    /// names the targets of function pointers.
+    pub fn read(
+        &self,
+        memory: &dyn MemoryReader,
+        tls: Option<&dyn TlsResolver>,
+        limits: &VariableLimits,
+        symbolize: &dyn Fn(u64) -> Option<String>,
+    ) -> Variable {
+        let ty = self.ty();
+        let size = ty.size().and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
+        let env = Env {
+            memory,
+            tls,
+            frame: None,
+            stack: None,
+            depth: 0,
+        };
+        let image = match self.debug.entry(self.die) {
+            Some((_, entry)) => match entry.attr_value(gimli::DW_AT_location) {
+                Some(location) => locate(&self.debug, self.die.unit, location, &env, size),
+                None => match self
+                    .debug
+                    .inherited_attr(self.die, &entry, gimli::DW_AT_const_value)
+                {
+                    Some((owner, value)) => const_image(&self.debug, owner.unit, &value, size),
+                    None => ValueImage::missing(size, Missing::optimized_out("it has no location")),
+                },
+            },
+            None => ValueImage::missing(size, Missing::optimized_out("its DWARF entry is unreadable")),
+        };
+        let builder = Builder {
+            limits,
+            memory,
+            symbolize,
+        };
+        builder.variable(&self.name, &ty, &image, false)
+    }
+}
+
+impl std::fmt::Debug for GlobalVariable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GlobalVariable")
+            .field("name", &self.name)
+            .field("object", &self.object_path())
+            .field("cu", &self.cu_name())
+            .finish()
+    }
+}
+
+/// The bytes of a `DW_AT_const_value` for a value of `size` bytes.
+pub(crate) fn const_image(
+    debug: &ObjectDebug,
+    unit: usize,
+    value: &AttributeValue<DwarfReader>,
+    size: usize,
+) -> ValueImage {
+    let integer = |bytes: &[u8], signed: bool| {
+        let fill = if signed && bytes.last().is_some_and(|b| b & 0x80 != 0) {
+            0xff
+        } else {
+            0
+        };
+        let mut out: Vec<u8> = bytes.iter().take(size).copied().collect();
+        out.resize(size, fill);
+        ValueImage::known(out)
+    };
+    match value {
+        AttributeValue::Block(block) => match block.to_slice() {
+            Ok(bytes) => ValueImage::known(bytes.into_owned()),
+            Err(_) => ValueImage::missing(size, Missing::optimized_out("unreadable constant")),
+        },
+        AttributeValue::Sdata(v) => integer(&v.to_le_bytes(), true),
+        AttributeValue::Udata(v) => integer(&v.to_le_bytes(), false),
+        AttributeValue::Data1(v) => integer(&v.to_le_bytes(), false),
+        AttributeValue::Data2(v) => integer(&v.to_le_bytes(), false),
+        AttributeValue::Data4(v) => integer(&v.to_le_bytes(), false),
+        AttributeValue::Data8(v) => integer(&v.to_le_bytes(), false),
+        AttributeValue::Data16(v) => integer(&v.to_le_bytes(), false),
+        other => match debug.string(unit, other.clone()) {
+            Some(text) => {
+                let mut bytes = text.into_bytes();
+                bytes.push(0);
+                ValueImage::known(bytes)
+            }
+            None => ValueImage::missing(size, Missing::optimized_out("unsupported constant form")),
+        },
+    }
+}
+
+/// What [`GlobalIter`] yields: object and unit names as substring filters, the variable name
+/// exact.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GlobalFilter {
+    /// A substring of the object's path.
+    pub object: Option<String>,
+    /// A substring of the compilation unit's name.
+    pub cu: Option<String>,
+    /// The exact variable name.
+    pub name: Option<String>,
+    /// Only thread-local variables (`Some(true)`), only others (`Some(false)`), or all.
+    pub thread_local: Option<bool>,
+}
+
+/// The globals of a process, walked lazily: one unit's unit-level DIEs are read when the
+/// previous unit's globals are used up; values are never read.
+pub struct GlobalIter {
+    objects: VecDeque<Arc<ObjectDebug>>,
+    filter: GlobalFilter,
+    current: Option<Arc<ObjectDebug>>,
+    units: VecDeque<usize>,
+    pending: VecDeque<GlobalEntry>,
+}
+
+impl GlobalIter {
+    pub(crate) fn new(objects: Vec<Arc<ObjectDebug>>, filter: GlobalFilter) -> Self {
+        let objects = objects
+            .into_iter()
+            .filter(|o| filter.object.as_deref().is_none_or(|f| o.path().contains(f)))
+            .collect();
+        Self {
+            objects,
+            filter,
+            current: None,
+            units: VecDeque::new(),
+            pending: VecDeque::new(),
+        }
+    }
+}
+
+impl Iterator for GlobalIter {
+    type Item = GlobalVariable;
+
+    fn next(&mut self) -> Option<GlobalVariable> {
+        loop {
+            if let (Some(entry), Some(debug)) = (self.pending.pop_front(), &self.current) {
+                let global = GlobalVariable::new(debug.clone(), entry);
+                if let Some(wanted) = self.filter.thread_local {
+                    if global.is_thread_local() != wanted {
+                        continue;
+                    }
+                }
+                return Some(global);
+            }
+            if let (Some(unit), Some(debug)) = (self.units.pop_front(), &self.current) {
+                if let Some(cu) = &self.filter.cu {
+                    if !debug.unit_name(unit).is_some_and(|n| n.contains(cu.as_str())) {
+                        continue;
+                    }
+                }
+                let name = self.filter.name.clone();
+                self.pending = unit_globals(debug, unit)
+                    .into_iter()
+                    .filter(|g| name.as_deref().is_none_or(|n| g.name == n))
+                    .collect();
+                continue;
+            }
+            let debug = self.objects.pop_front()?;
+            self.units = debug.units.compilation_units().collect();
+            self.current = Some(debug);
+        }
+    }
+}

@@ -1,0 +1,510 @@
+//! Locating a value: a variable's `DW_AT_location` (a single expression or a location list) is
+//! evaluated with gimli against a frame's recovered registers, its CFA and frame base, target
+//! memory and TLS; the pieces it yields are put together into a [`ValueImage`].
+//! `DW_OP_entry_value(DW_OP_regN)` is resolved through the caller frame's call site.
+
+use std::sync::Arc;
+
+use gimli::{AttributeValue, EvaluationResult, Expression, Location, Piece, Reader as _, Value, ValueType};
+
+use super::image::{ByteState, Missing, ValueImage};
+use super::object::ObjectDebug;
+use super::units::DieRef;
+use super::TlsResolver;
+use crate::arch::{RegisterSet, REGISTER_NAMES};
+use crate::memory::MemoryReader;
+use crate::reader::DwarfReader;
+
+/// Most bytes read from memory at once for one value; the rest of a bigger value is read when a
+/// part of it is needed.
+pub(crate) const MAX_IMAGE_BYTES: usize = 64 * 1024;
+
+/// Steps an evaluation may take (a loop in a corrupt expression).
+const MAX_EVALUATION_STEPS: u32 = 100_000;
+
+/// A physical frame, as location evaluation needs it.
+#[derive(Clone, Debug)]
+pub(crate) struct FrameState {
+    /// The DWARF of the object the frame's pc is in.
+    pub debug: Arc<ObjectDebug>,
+    /// The frame's recovered registers.
+    pub regs: RegisterSet,
+    /// Its canonical frame address.
+    pub cfa: Option<u64>,
+    /// Its pc (a return address for caller frames).
+    pub pc: u64,
+    /// The pc for lookups (`pc - 1` for return addresses), in the object's ELF address space.
+    pub elf_pc: u64,
+    /// The `DW_TAG_subprogram` containing the pc.
+    pub function: Option<DieRef>,
+    /// Its index in the thread's unwound frames (0 innermost).
+    pub index: usize,
+    /// The index of its caller's frame (normally `index + 1`).
+    pub caller_index: Option<usize>,
+    /// The frame base, computed on first use (and whether it needed an entry value).
+    pub frame_base: std::cell::OnceCell<Result<(u64, bool), Missing>>,
+}
+
+/// The frames of a thread, for looking up a caller.
+pub(crate) trait CallerFrames {
+    /// The physical frame at `index`, if it exists and has DWARF.
+    fn frame_state(&self, index: usize) -> Option<&FrameState>;
+
+    /// The DWARF of the object mapping runtime `address`.
+    fn debug_at(&self, address: u64) -> Option<Arc<ObjectDebug>>;
+}
+
+/// What a location is evaluated against.
+#[derive(Clone, Copy)]
+pub(crate) struct Env<'a> {
+    /// Target memory.
+    pub memory: &'a dyn MemoryReader,
+    /// Thread-local storage blocks, when known.
+    pub tls: Option<&'a dyn TlsResolver>,
+    /// The frame, for frame variables (`None` for globals).
+    pub frame: Option<&'a FrameState>,
+    /// The thread's other frames, for entry values.
+    pub stack: Option<&'a dyn CallerFrames>,
+    /// Entry-value nesting so far.
+    pub depth: usize,
+}
+
+/// Locates a value of `size` bytes whose `DW_AT_location` is `location`, in unit `unit`.
+pub(crate) fn locate(
+    debug: &Arc<ObjectDebug>,
+    unit: usize,
+    location: AttributeValue<DwarfReader>,
+    env: &Env<'_>,
+    size: usize,
+) -> ValueImage {
+    let expression = expression_at(debug, unit, location, env.frame.map(|f| f.elf_pc));
+    locate_expression(debug, unit, expression, env, size)
+}
+
+/// Locates a value of `size` bytes whose location at the frame's pc is `expression` (already
+/// picked from a location list, or why there is none).
+pub(crate) fn locate_expression(
+    debug: &Arc<ObjectDebug>,
+    unit: usize,
+    expression: Result<Expression<DwarfReader>, Missing>,
+    env: &Env<'_>,
+    size: usize,
+) -> ValueImage {
+    let mut entry_value = false;
+    let result = expression
+        .and_then(|expression| evaluate(debug, unit, expression, env, &mut entry_value))
+        .map(|pieces| compose(debug, &pieces, size, env));
+    let mut image = match result {
+        Ok(image) => image,
+        Err(missing) => ValueImage::missing(size, missing),
+    };
+    image.from_entry_value = entry_value;
+    image
+}
+
+/// The expression of a location attribute that applies at ELF address `pc`: the attribute's own
+/// expression, or the location-list entry covering `pc`.
+pub(crate) fn expression_at(
+    debug: &ObjectDebug,
+    unit: usize,
+    location: AttributeValue<DwarfReader>,
+    pc: Option<u64>,
+) -> Result<Expression<DwarfReader>, Missing> {
+    match location {
+        AttributeValue::Exprloc(expression) => return Ok(expression),
+        AttributeValue::Block(bytes) => return Ok(Expression(bytes)),
+        _ => {}
+    }
+    let parsed = debug
+        .unit(unit)
+        .ok_or_else(|| Missing::optimized_out("its unit cannot be parsed"))?;
+    let dwarf = debug.dwarf_of(unit);
+    let mut list = match dwarf.attr_locations(&parsed, location) {
+        Ok(Some(list)) => list,
+        Ok(None) => return Err(Missing::optimized_out("unsupported location form")),
+        Err(e) => return Err(Missing::optimized_out(format!("bad location list: {e}"))),
+    };
+    let Some(pc) = pc else {
+        return Err(Missing::optimized_out("a location list needs a pc"));
+    };
+    loop {
+        match list.next() {
+            Ok(Some(entry)) if (entry.range.begin..entry.range.end).contains(&pc) => return Ok(entry.data),
+            Ok(Some(_)) => {}
+            Ok(None) => return Err(Missing::optimized_out("not available at this pc")),
+            Err(e) => return Err(Missing::optimized_out(format!("bad location list: {e}"))),
+        }
+    }
+}
+
+/// The name of DWARF register `register` on x86-64.
+pub(crate) fn register_name(register: u16) -> String {
+    match register {
+        0..=16 => REGISTER_NAMES[usize::from(register)].to_string(),
+        17..=32 => format!("xmm{}", register - 17),
+        33..=40 => format!("st{}", register - 33),
+        _ => format!("register {register}"),
+    }
+}
+
+/// The value of DWARF register `register` in the frame, or why it is not known.
+pub(crate) fn register_value(env: &Env<'_>, register: u16) -> Result<u64, Missing> {
+    let Some(frame) = env.frame else {
+        return Err(Missing::optimized_out(format!(
+            "needs register {} but there is no frame",
+            register_name(register)
+        )));
+    };
+    if usize::from(register) >= REGISTER_NAMES.len() {
+        return Err(Missing::optimized_out(format!(
+            "in register {}, which is not captured",
+            register_name(register)
+        )));
+    }
+    frame.regs.get(register).ok_or_else(|| {
+        Missing::optimized_out(format!(
+            "in register {}, not recovered in frame #{} (not saved by its callee)",
+            register_name(register),
+            frame.index
+        ))
+    })
+}
+
+/// Evaluates `expression` (of unit `unit`) to its pieces.
+pub(crate) fn evaluate(
+    debug: &Arc<ObjectDebug>,
+    unit: usize,
+    expression: Expression<DwarfReader>,
+    env: &Env<'_>,
+    entry_value: &mut bool,
+) -> Result<Vec<Piece<DwarfReader>>, Missing> {
+    let parsed = debug
+        .unit(unit)
+        .ok_or_else(|| Missing::optimized_out("its unit cannot be parsed"))?;
+    if let Some(simple) = evaluate_simple(debug, &expression, parsed.encoding(), env, entry_value) {
+        return simple;
+    }
+    let bad = |e: gimli::Error| Missing::optimized_out(format!("cannot evaluate its location: {e}"));
+    let mut evaluation = expression.evaluation(parsed.encoding());
+    evaluation.set_max_iterations(MAX_EVALUATION_STEPS);
+    let mut result = evaluation.evaluate().map_err(bad)?;
+    loop {
+        result = match result {
+            EvaluationResult::Complete => return Ok(evaluation.result()),
+            EvaluationResult::RequiresMemory {
+                address,
+                size,
+                base_type,
+                ..
+            } => {
+                let mut bytes = [0u8; 8];
+                let len = usize::from(size).min(8);
+                if env.memory.read_at(address, &mut bytes[..len]) != len {
+                    return Err(Missing::unreadable(format!(
+                        "its location reads memory at {address:#x}, which is not readable"
+                    )));
+                }
+                let raw = u64::from_le_bytes(bytes);
+                let value = typed_value(debug, unit, base_type, raw)?;
+                evaluation.resume_with_memory(value).map_err(bad)?
+            }
+            EvaluationResult::RequiresRegister { register, base_type } => {
+                let raw = register_value(env, register.0)?;
+                let value = typed_value(debug, unit, base_type, raw)?;
+                evaluation.resume_with_register(value).map_err(bad)?
+            }
+            EvaluationResult::RequiresFrameBase => {
+                let base = frame_base(env, entry_value)?;
+                evaluation.resume_with_frame_base(base).map_err(bad)?
+            }
+            EvaluationResult::RequiresTls(offset) => {
+                let block = env
+                    .tls
+                    .and_then(|tls| tls.tls_block(debug.object()))
+                    .ok_or_else(|| Missing::optimized_out("TLS unavailable"))?;
+                evaluation
+                    .resume_with_tls(block.wrapping_add(offset))
+                    .map_err(bad)?
+            }
+            EvaluationResult::RequiresCallFrameCfa => {
+                let cfa = env
+                    .frame
+                    .and_then(|f| f.cfa)
+                    .ok_or_else(|| Missing::optimized_out("needs the frame's CFA, which is unknown"))?;
+                evaluation.resume_with_call_frame_cfa(cfa).map_err(bad)?
+            }
+            EvaluationResult::RequiresEntryValue(inner) => {
+                let value = super::entry_value::resolve_entry_value(inner, env)?;
+                *entry_value = true;
+                evaluation
+                    .resume_with_entry_value(Value::Generic(value))
+                    .map_err(bad)?
+            }
+            EvaluationResult::RequiresRelocatedAddress(address) => evaluation
+                .resume_with_relocated_address(debug.runtime_address(address))
+                .map_err(bad)?,
+            EvaluationResult::RequiresIndexedAddress { index, relocate } => {
+                let address = debug.dwarf_of(unit).address(&parsed, index).map_err(bad)?;
+                let address = if relocate {
+                    debug.runtime_address(address)
+                } else {
+                    address
+                };
+                evaluation.resume_with_indexed_address(address).map_err(bad)?
+            }
+            EvaluationResult::RequiresBaseType(offset) => {
+                let value_type = base_value_type(debug, unit, offset)?;
+                evaluation.resume_with_base_type(value_type).map_err(bad)?
+            }
+            EvaluationResult::RequiresAtLocation(_) => {
+                return Err(Missing::optimized_out("DW_OP_call* is not supported"));
+            }
+            EvaluationResult::RequiresParameterRef(_) => {
+                return Err(Missing::optimized_out("DW_OP_GNU_parameter_ref is not supported"));
+            }
+            EvaluationResult::RequiresWasmLocal { .. }
+            | EvaluationResult::RequiresWasmGlobal { .. }
+            | EvaluationResult::RequiresWasmStack { .. } => {
+                return Err(Missing::optimized_out("WebAssembly locations are not supported"));
+            }
+        };
+    }
+}
+
+/// The pieces of a one-operation expression, the most common kind (`DW_OP_fbreg`, `DW_OP_regN`,
+/// `DW_OP_bregN`, `DW_OP_addr`, `DW_OP_call_frame_cfa`), computed without a gimli evaluation;
+/// `None` for any other expression.
+fn evaluate_simple(
+    debug: &ObjectDebug,
+    expression: &Expression<DwarfReader>,
+    encoding: gimli::Encoding,
+    env: &Env<'_>,
+    entry_value: &mut bool,
+) -> Option<Result<Vec<Piece<DwarfReader>>, Missing>> {
+    let mut operations = expression.clone().operations(encoding);
+    let operation = operations.next().ok()??;
+    if !matches!(operations.next(), Ok(None)) {
+        return None;
+    }
+    let address = |address: u64| {
+        vec![Piece {
+            size_in_bits: None,
+            bit_offset: None,
+            location: Location::Address { address },
+        }]
+    };
+    Some(match operation {
+        gimli::Operation::FrameOffset { offset } => {
+            frame_base(env, entry_value).map(|base| address(base.wrapping_add_signed(offset)))
+        }
+        gimli::Operation::Register { register } => Ok(vec![Piece {
+            size_in_bits: None,
+            bit_offset: None,
+            location: Location::Register { register },
+        }]),
+        gimli::Operation::RegisterOffset {
+            register,
+            offset,
+            base_type,
+        } if base_type.0 == 0 => {
+            register_value(env, register.0).map(|value| address(value.wrapping_add_signed(offset)))
+        }
+        gimli::Operation::Address { address: elf } => Ok(address(debug.runtime_address(elf))),
+        gimli::Operation::CallFrameCFA => env
+            .frame
+            .and_then(|f| f.cfa)
+            .map(address)
+            .ok_or_else(|| Missing::optimized_out("needs the frame's CFA, which is unknown")),
+        _ => return None,
+    })
+}
+
+/// `raw` as a value of the base type at `offset` (0: the generic type).
+fn typed_value(
+    debug: &ObjectDebug,
+    unit: usize,
+    offset: gimli::UnitOffset<usize>,
+    raw: u64,
+) -> Result<Value, Missing> {
+    if offset.0 == 0 {
+        return Ok(Value::Generic(raw));
+    }
+    let value_type = base_value_type(debug, unit, offset)?;
+    Value::from_u64(value_type, raw).map_err(|e| Missing::optimized_out(format!("typed value: {e}")))
+}
+
+/// The gimli value type of the base type DIE at `offset` of unit `unit`.
+fn base_value_type(
+    debug: &ObjectDebug,
+    unit: usize,
+    offset: gimli::UnitOffset<usize>,
+) -> Result<ValueType, Missing> {
+    let (_, entry) = debug
+        .entry(DieRef { unit, offset })
+        .ok_or_else(|| Missing::optimized_out("base type of a typed operation not found"))?;
+    let encoding = match entry.attr_value(gimli::DW_AT_encoding) {
+        Some(AttributeValue::Encoding(encoding)) => encoding,
+        _ => return Err(Missing::optimized_out("base type without encoding")),
+    };
+    let size = entry
+        .attr_value(gimli::DW_AT_byte_size)
+        .and_then(|v| v.udata_value())
+        .unwrap_or(0);
+    ValueType::from_encoding(encoding, size)
+        .ok_or_else(|| Missing::optimized_out("unsupported base type in a typed operation"))
+}
+
+/// The frame base: the `DW_AT_frame_base` of the frame's function, evaluated in the frame.
+fn frame_base(env: &Env<'_>, entry_value: &mut bool) -> Result<u64, Missing> {
+    let frame = env
+        .frame
+        .ok_or_else(|| Missing::optimized_out("needs a frame base but there is no frame"))?;
+    let (base, used_entry_value) = frame
+        .frame_base
+        .get_or_init(|| {
+            let mut used = false;
+            compute_frame_base(frame, env, &mut used).map(|base| (base, used))
+        })
+        .clone()?;
+    *entry_value |= used_entry_value;
+    Ok(base)
+}
+
+/// Evaluates the `DW_AT_frame_base` of the frame's function.
+fn compute_frame_base(frame: &FrameState, env: &Env<'_>, entry_value: &mut bool) -> Result<u64, Missing> {
+    let function = frame
+        .function
+        .ok_or_else(|| Missing::optimized_out("needs a frame base but the function is unknown"))?;
+    let debug = &frame.debug;
+    let (_, entry) = debug
+        .entry(function)
+        .ok_or_else(|| Missing::optimized_out("the function's DWARF entry is unreadable"))?;
+    let attr = entry
+        .attr_value(gimli::DW_AT_frame_base)
+        .ok_or_else(|| Missing::optimized_out("the function has no frame base"))?;
+    let expression = expression_at(debug, function.unit, attr, Some(frame.elf_pc))?;
+    let pieces = evaluate(debug, function.unit, expression, env, entry_value)?;
+    single_value(&pieces, env)
+}
+
+/// The value a one-piece DWARF expression computes: an address, a register's contents, or a
+/// stack value.
+pub(crate) fn single_value(pieces: &[Piece<DwarfReader>], env: &Env<'_>) -> Result<u64, Missing> {
+    let [piece] = pieces else {
+        return Err(Missing::optimized_out("a value expression gave several pieces"));
+    };
+    match &piece.location {
+        Location::Address { address } => Ok(*address),
+        Location::Register { register } => register_value(env, register.0),
+        Location::Value { value } => value
+            .to_u64(u64::MAX)
+            .map_err(|e| Missing::optimized_out(format!("value: {e}"))),
+        _ => Err(Missing::optimized_out("a value expression gave no value")),
+    }
+}
+
+/// Puts the pieces of a location together into the value's bytes.
+fn compose(debug: &ObjectDebug, pieces: &[Piece<DwarfReader>], size: usize, env: &Env<'_>) -> ValueImage {
+    if let [piece] = pieces {
+        if piece.size_in_bits.is_none() {
+            return whole_piece(debug, piece, size, env);
+        }
+    }
+    let mut image = ValueImage::missing(size, Missing::optimized_out("not in any piece of its location"));
+    let mut bit = 0u64;
+    let mut reasons: Vec<String> = Vec::new();
+    for piece in pieces {
+        let bits = piece.size_in_bits.unwrap_or((size as u64).saturating_mul(8));
+        let offset = piece.bit_offset.unwrap_or(0);
+        match piece_bytes(piece, bits, env) {
+            Ok(bytes) => image.put_bits(&bytes, offset, bit, bits, ByteState::Known),
+            Err(missing) => {
+                let zeros = vec![0u8; usize::try_from(bits.div_ceil(8)).unwrap_or(0)];
+                image.put_bits(&zeros, 0, bit, bits, missing.state);
+                reasons.push(missing.reason);
+            }
+        }
+        bit = bit.saturating_add(bits);
+    }
+    reasons.dedup();
+    image.reason = if reasons.is_empty() {
+        (bit < (size as u64) * 8).then(|| "partly described by its location".to_string())
+    } else {
+        Some(reasons.join("; "))
+    };
+    let _ = debug;
+    image
+}
+
+/// The bytes of a one-piece location covering the whole value.
+fn whole_piece(debug: &ObjectDebug, piece: &Piece<DwarfReader>, size: usize, env: &Env<'_>) -> ValueImage {
+    match &piece.location {
+        Location::Address { address } => {
+            ValueImage::from_memory(*address, size.min(MAX_IMAGE_BYTES), env.memory)
+        }
+        Location::Empty => ValueImage::missing(size, Missing::optimized_out("optimized out at this pc")),
+        _ => {
+            let bits = (size as u64).saturating_mul(8);
+            match piece_bytes(piece, bits, env) {
+                Ok(bytes) => {
+                    let mut image = ValueImage::missing(
+                        size,
+                        Missing::optimized_out(format!("only {} bytes of it are known", bytes.len())),
+                    );
+                    image.put_bits(&bytes, 0, 0, bits.min(bytes.len() as u64 * 8), ByteState::Known);
+                    if bytes.len() >= size {
+                        image.reason = None;
+                    }
+                    let _ = debug;
+                    image
+                }
+                Err(missing) => ValueImage::missing(size, missing),
+            }
+        }
+    }
+}
+
+/// The bytes of one piece (at least `bits` bits when available).
+fn piece_bytes(piece: &Piece<DwarfReader>, bits: u64, env: &Env<'_>) -> Result<Vec<u8>, Missing> {
+    let len = usize::try_from(
+        bits.div_ceil(8)
+            .saturating_add(piece.bit_offset.unwrap_or(0) / 8 + 1),
+    )
+    .unwrap_or(usize::MAX)
+    .min(MAX_IMAGE_BYTES);
+    match &piece.location {
+        Location::Empty => Err(Missing::optimized_out("optimized out at this pc")),
+        Location::Register { register } => Ok(register_value(env, register.0)?.to_le_bytes().to_vec()),
+        Location::Address { address } => {
+            let image = ValueImage::from_memory(*address, len, env.memory);
+            let need = usize::try_from(bits.div_ceil(8)).unwrap_or(usize::MAX).min(len);
+            match image.state_of(0, need) {
+                Some(ByteState::Known) => Ok(image.bytes),
+                _ => Err(Missing::unreadable(format!(
+                    "memory at {address:#x} is not readable"
+                ))),
+            }
+        }
+        Location::Value { value } => Ok(value_bytes(*value)),
+        Location::Bytes { value } => Ok(value.to_slice().map(|b| b.into_owned()).unwrap_or_default()),
+        Location::ImplicitPointer { .. } => Err(Missing::optimized_out(
+            "an implicit pointer: what it points to has no address",
+        )),
+    }
+}
+
+/// The little-endian bytes of a DWARF stack value.
+fn value_bytes(value: Value) -> Vec<u8> {
+    match value {
+        Value::Generic(v) | Value::U64(v) => v.to_le_bytes().to_vec(),
+        Value::I64(v) => v.to_le_bytes().to_vec(),
+        Value::I8(v) => v.to_le_bytes().to_vec(),
+        Value::U8(v) => v.to_le_bytes().to_vec(),
+        Value::I16(v) => v.to_le_bytes().to_vec(),
+        Value::U16(v) => v.to_le_bytes().to_vec(),
+        Value::I32(v) => v.to_le_bytes().to_vec(),
+        Value::U32(v) => v.to_le_bytes().to_vec(),
+        Value::F32(v) => v.to_le_bytes().to_vec(),
+        Value::F64(v) => v.to_le_bytes().to_vec(),
+    }
+}

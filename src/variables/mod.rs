@@ -1,0 +1,64 @@
+//! Variables: DWARF types, locations and values, for every frame and for globals.
+//!
+//! The engine is language-neutral (the CLI, and later the Lua and C module APIs, sit on it):
+//!
+//! - [`ProcessVariables`] is built before the target stops, over a process's
+//!   [`ProcessObjects`](crate::debuginfo::ProcessObjects): each object's DWARF (shared with the
+//!   symbolizer, loaded once) gets its unit headers and address ranges indexed.
+//! - While the target is stopped, [`ProcessVariables::frame_variables`] gives the parameters and
+//!   locals in scope of each unwound frame, one list per inline level, evaluated against the
+//!   frame's recovered registers, its CFA and the target memory (a
+//!   [`MemoryReader`](crate::memory::MemoryReader)); `DW_OP_entry_value` is resolved through the
+//!   caller's call site; a register the unwinder could not recover makes a variable
+//!   `optimized_out` with the reason.
+//! - Globals: [`ProcessVariables::find_global`] (name, optional object and unit substrings) gives
+//!   a [`GlobalVariable`] handle (object, type, address), [`GlobalVariable::read`] its value;
+//!   [`ProcessVariables::globals`] enumerates them lazily.
+//! - Types: [`Type`] is a handle on a DWARF type with its C name, size, kind, members and target;
+//!   [`ProcessVariables::find_type`] looks one up by name.
+//! - Thread-local variables are located through a [`TlsResolver`] (the TLS block of an object in
+//!   a thread); without one they are `optimized_out` with the reason "TLS unavailable".
+//!
+//! Values become [`snapshot::Variable`](crate::snapshot::Variable)s: kind, C type name, base type,
+//! value (integers as numbers up to 53 bits, else decimal strings; addresses as hex strings;
+//! floats as numbers or "nan"/"inf"/"-inf"), symbol (string contents, enum label, function name)
+//! and children down to [`VariableLimits::depth`]. Pointers are not followed.
+
+mod call_sites;
+mod encode;
+mod entry_value;
+mod error;
+mod globals;
+mod image;
+mod location;
+mod names;
+mod object;
+mod process;
+mod render;
+mod scope;
+mod type_dies;
+mod type_name;
+mod types;
+mod units;
+mod value;
+
+#[cfg(test)]
+mod tests;
+
+pub use encode::{float as encode_float, integer as encode_integer};
+pub use error::VariablesError;
+pub use globals::{GlobalFilter, GlobalIter, GlobalVariable};
+pub use object::ObjectDebug;
+pub use process::{find_type_in, ProcessVariables};
+pub use render::render_value;
+pub use types::{BaseEncoding, BitField, Enumerator, Member, Type, TypeKind, POINTER_SIZE};
+pub use value::{kind, state, VariableLimits};
+
+use crate::debuginfo::LoadedObject;
+
+/// Gives the address of an object's thread-local storage block in one thread: what
+/// `DW_OP_form_tls_address` / `DW_OP_GNU_push_tls_address` offsets are added to.
+pub trait TlsResolver {
+    /// The TLS block of `object` in the thread, or `None` when it has none or it is unknown.
+    fn tls_block(&self, object: &LoadedObject) -> Option<u64>;
+}

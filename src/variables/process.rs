@@ -1,0 +1,390 @@
+//! [`ProcessVariables`]: the variables engine over every object of a process — frame variables
+//! for unwound frames, globals by name or enumerated, types by name.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::globals::{GlobalFilter, GlobalIter, GlobalVariable};
+use super::image::{Missing, ValueImage};
+use super::location::{locate_expression, CallerFrames, Env, FrameState};
+use super::object::ObjectDebug;
+use super::scope::{scopes_at, ScopeLevel, ScopedVariable};
+use super::types::Type;
+use super::value::{Builder, VariableLimits};
+use super::{TlsResolver, VariablesError};
+use crate::debuginfo::{LoadedObject, ProcessObjects};
+use crate::memory::MemoryReader;
+use crate::snapshot::Variable;
+use crate::unwind::UnwoundFrame;
+
+/// The scopes of a pc, cached: (object index, ELF pc) -> levels, innermost first.
+type ScopeCache = HashMap<(usize, u64), Arc<Vec<ScopeLevel>>>;
+
+/// The variables engine of one process: every mapped object with its DWARF indexed.
+///
+/// Build it before the target stops ([`ProcessVariables::new`] reads unit headers and address
+/// ranges); while the target is stopped, [`frame_variables`](Self::frame_variables) and
+/// [`GlobalVariable::read`] only parse the DIEs they need (cached) and read target memory. `Sync`:
+/// threads may be processed in parallel.
+pub struct ProcessVariables {
+    /// Every object, by ascending base address, with its DWARF when it has some.
+    objects: Vec<(Arc<LoadedObject>, Option<Arc<ObjectDebug>>)>,
+    scopes: Mutex<ScopeCache>,
+    warnings: Vec<String>,
+}
+
+impl ProcessVariables {
+    /// Indexes the DWARF of every object of `objects` (loading it if [`LoadedObject::prepare`]
+    /// did not). An object whose DWARF is unusable is kept without, with a warning.
+    pub fn new(objects: &ProcessObjects) -> Self {
+        Self::from_objects(objects.objects().to_vec())
+    }
+
+    /// [`new`](Self::new) over a list of objects (sorted by base address here).
+    pub fn from_objects(mut list: Vec<Arc<LoadedObject>>) -> Self {
+        list.sort_by_key(|o| o.base);
+        let mut warnings = Vec::new();
+        let objects = list
+            .into_iter()
+            .map(|object| {
+                let debug = match ObjectDebug::new(object.clone()) {
+                    Ok(debug) => debug.map(Arc::new),
+                    Err(e) => {
+                        warnings.push(format!("variables unavailable: {e}"));
+                        None
+                    }
+                };
+                (object, debug)
+            })
+            .collect();
+        Self {
+            objects,
+            scopes: Mutex::new(HashMap::new()),
+            warnings,
+        }
+    }
+
+    /// Problems met while indexing.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The objects with DWARF, by ascending base address.
+    pub fn debug_objects(&self) -> impl Iterator<Item = &Arc<ObjectDebug>> {
+        self.objects.iter().filter_map(|(_, d)| d.as_ref())
+    }
+
+    /// The object mapping runtime `address`, with its DWARF when it has some.
+    fn object_index_at(&self, address: u64) -> Option<usize> {
+        let end = self.objects.partition_point(|(o, _)| o.base <= address);
+        let candidates = self.objects.get(..end)?;
+        candidates
+            .iter()
+            .rposition(|(o, _)| o.maps_address(address))
+            .or_else(|| {
+                candidates
+                    .iter()
+                    .rposition(|(o, _)| (o.base..o.end).contains(&address))
+            })
+    }
+
+    /// The DWARF of the object mapping runtime `address`.
+    pub fn debug_at(&self, address: u64) -> Option<&Arc<ObjectDebug>> {
+        self.objects.get(self.object_index_at(address)?)?.1.as_ref()
+    }
+
+    /// The function symbol at runtime `address`: `name` at its start, `name+0x10` inside.
+    pub fn symbolize_function(&self, address: u64) -> Option<String> {
+        let (object, _) = self.objects.get(self.object_index_at(address)?)?;
+        let (name, offset) = object.function_symbol(address)?;
+        Some(if offset == 0 {
+            name
+        } else {
+            format!("{name}+{offset:#x}")
+        })
+    }
+
+    /// The variables of physical frame `index` of `frames` (one thread's unwind, innermost
+    /// first): one list per level, innermost inlined call first and the function itself last (the
+    /// order of `LoadedObject::symbolize`); in each, the parameters (`parameter: true`) then the
+    /// locals in scope, in declaration order. Empty without DWARF for the frame's pc.
+    pub fn frame_variables(
+        &self,
+        frames: &[UnwoundFrame],
+        index: usize,
+        memory: &dyn MemoryReader,
+        tls: Option<&dyn TlsResolver>,
+        limits: &VariableLimits,
+    ) -> Vec<Vec<Variable>> {
+        let stack = Stack::new(self, frames);
+        self.frame_variables_in(&stack, index, memory, tls, limits)
+    }
+
+    /// The variables of every physical frame of `frames` (one thread's unwind): for each frame,
+    /// what [`frame_variables`](Self::frame_variables) gives.
+    pub fn thread_variables(
+        &self,
+        frames: &[UnwoundFrame],
+        memory: &dyn MemoryReader,
+        tls: Option<&dyn TlsResolver>,
+        limits: &VariableLimits,
+    ) -> Vec<Vec<Vec<Variable>>> {
+        let stack = Stack::new(self, frames);
+        (0..frames.len())
+            .map(|index| self.frame_variables_in(&stack, index, memory, tls, limits))
+            .collect()
+    }
+
+    fn frame_variables_in(
+        &self,
+        stack: &Stack<'_>,
+        index: usize,
+        memory: &dyn MemoryReader,
+        tls: Option<&dyn TlsResolver>,
+        limits: &VariableLimits,
+    ) -> Vec<Vec<Variable>> {
+        let frames = stack.frames;
+        let Some(frame) = stack.frame_state(index) else {
+            return Vec::new();
+        };
+        let Some(function) = frame.function else {
+            return Vec::new();
+        };
+        let Some(object_index) = frames.get(index).and_then(|f| self.object_index_at(f.lookup_pc)) else {
+            return Vec::new();
+        };
+        let levels = self.scopes_cached(object_index, &frame.debug, function, frame.elf_pc);
+        let env = Env {
+            memory,
+            tls,
+            frame: Some(frame),
+            stack: Some(stack),
+            depth: 0,
+        };
+        let symbolize = |address: u64| self.symbolize_function(address);
+        let builder = Builder {
+            limits,
+            memory,
+            symbolize: &symbolize,
+        };
+        levels
+            .iter()
+            .map(|level| {
+                level
+                    .variables
+                    .iter()
+                    .map(|v| scoped_variable(&frame.debug, v, &env, &builder))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The scope levels at a pc, parsed once per (object, pc).
+    fn scopes_cached(
+        &self,
+        object_index: usize,
+        debug: &ObjectDebug,
+        function: super::units::DieRef,
+        elf_pc: u64,
+    ) -> Arc<Vec<ScopeLevel>> {
+        let key = (object_index, elf_pc);
+        if let Some(found) = self.scopes.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return found.clone();
+        }
+        let levels = Arc::new(scopes_at(debug, function, elf_pc));
+        self.scopes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, levels.clone());
+        levels
+    }
+
+    /// The global named `name`: the first definition found, objects by ascending base address
+    /// (the executable first in usual layouts), units in order. `object` and `cu` are substrings
+    /// of the object's path and of the compilation unit's name.
+    pub fn find_global(
+        &self,
+        name: &str,
+        object: Option<&str>,
+        cu: Option<&str>,
+    ) -> Result<GlobalVariable, VariablesError> {
+        for debug in self.debug_objects() {
+            if object.is_some_and(|f| !debug.path().contains(f)) {
+                continue;
+            }
+            for die in debug.names().globals(name) {
+                if let Some(cu) = cu {
+                    if !debug.unit_name(die.unit).is_some_and(|n| n.contains(cu)) {
+                        continue;
+                    }
+                }
+                return Ok(GlobalVariable::new(
+                    debug.clone(),
+                    super::names::GlobalEntry {
+                        name: name.to_string(),
+                        die: *die,
+                    },
+                ));
+            }
+        }
+        let mut filters = String::new();
+        if let Some(object) = object {
+            filters.push_str(&format!(" in an object matching {object:?}"));
+        }
+        if let Some(cu) = cu {
+            filters.push_str(&format!(" in a unit matching {cu:?}"));
+        }
+        Err(VariablesError::GlobalNotFound {
+            name: name.to_string(),
+            filters,
+        })
+    }
+
+    /// Every global (file-static ones included) matching `filter`, found lazily: nothing is read
+    /// until the iterator is advanced, and then one unit at a time.
+    pub fn globals(&self, filter: GlobalFilter) -> GlobalIter {
+        GlobalIter::new(self.debug_objects().cloned().collect(), filter)
+    }
+
+    /// Reads global `global` as a snapshot variable.
+    pub fn read_global(
+        &self,
+        global: &GlobalVariable,
+        memory: &dyn MemoryReader,
+        tls: Option<&dyn TlsResolver>,
+        limits: &VariableLimits,
+    ) -> Variable {
+        global.read(memory, tls, limits, &|address| self.symbolize_function(address))
+    }
+
+    /// The value of type `ty` at runtime `address` as a snapshot variable named `name` (a typed
+    /// view of memory, for navigation and for variables synthesized by modules).
+    pub fn read_typed(
+        &self,
+        name: &str,
+        ty: &Type,
+        address: u64,
+        memory: &dyn MemoryReader,
+        limits: &VariableLimits,
+    ) -> Variable {
+        let size = ty.size().and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
+        let image = ValueImage::from_memory(address, size.min(super::location::MAX_IMAGE_BYTES), memory);
+        let symbolize = |a: u64| self.symbolize_function(a);
+        let builder = Builder {
+            limits,
+            memory,
+            symbolize: &symbolize,
+        };
+        builder.variable(name, ty, &image, false)
+    }
+
+    /// The type named `name` (`struct foo`, `foo`, a typedef, a base type), in the first object
+    /// (optionally: whose path contains `object`) that defines it.
+    pub fn find_type(&self, name: &str, object: Option<&str>) -> Result<Type, VariablesError> {
+        for debug in self.debug_objects() {
+            if object.is_some_and(|f| !debug.path().contains(f)) {
+                continue;
+            }
+            if let Some(found) = find_type_in(debug, name) {
+                return Ok(found);
+            }
+        }
+        Err(VariablesError::TypeNotFound {
+            object: object.unwrap_or("any object").to_string(),
+            name: name.to_string(),
+        })
+    }
+}
+
+/// The type named `name` in one object: `struct x`, `union x`, `enum x`, `class x` look for that
+/// kind; a bare name takes any type of that name.
+pub fn find_type_in(debug: &Arc<ObjectDebug>, name: &str) -> Option<Type> {
+    use super::types::TypeKind;
+    let name = name.trim();
+    let tagged = [
+        ("struct ", TypeKind::Struct),
+        ("class ", TypeKind::Class),
+        ("union ", TypeKind::Union),
+        ("enum ", TypeKind::Enum),
+    ];
+    for (prefix, kind) in tagged {
+        if let Some(bare) = name.strip_prefix(prefix) {
+            let die = debug.names().type_definition(bare.trim(), kind)?;
+            return Some(Type::at(debug, Some(die)));
+        }
+    }
+    let die = debug.names().any_type(name)?;
+    Some(Type::at(debug, Some(die)))
+}
+
+impl std::fmt::Debug for ProcessVariables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessVariables")
+            .field("objects", &self.objects.len())
+            .finish()
+    }
+}
+
+/// One thread's frames, for looking up callers; each frame's state is computed once.
+struct Stack<'a> {
+    process: &'a ProcessVariables,
+    frames: &'a [UnwoundFrame],
+    states: Vec<std::cell::OnceCell<Option<FrameState>>>,
+}
+
+impl<'a> Stack<'a> {
+    fn new(process: &'a ProcessVariables, frames: &'a [UnwoundFrame]) -> Self {
+        Self {
+            process,
+            frames,
+            states: (0..frames.len()).map(|_| std::cell::OnceCell::new()).collect(),
+        }
+    }
+}
+
+impl CallerFrames for Stack<'_> {
+    fn frame_state(&self, index: usize) -> Option<&FrameState> {
+        self.states
+            .get(index)?
+            .get_or_init(|| {
+                let frame = self.frames.get(index)?;
+                let debug = self.process.debug_at(frame.lookup_pc)?.clone();
+                let elf_pc = debug.elf_address(frame.lookup_pc);
+                let function = debug.function_at(elf_pc);
+                Some(FrameState {
+                    debug,
+                    regs: frame.regs.clone(),
+                    cfa: frame.cfa,
+                    pc: frame.pc,
+                    elf_pc,
+                    function,
+                    index,
+                    caller_index: Some(index + 1),
+                    frame_base: std::cell::OnceCell::new(),
+                })
+            })
+            .as_ref()
+    }
+
+    fn debug_at(&self, address: u64) -> Option<Arc<ObjectDebug>> {
+        self.process.debug_at(address).cloned()
+    }
+}
+
+/// The snapshot variable of a parameter or local.
+fn scoped_variable(
+    debug: &Arc<ObjectDebug>,
+    variable: &ScopedVariable,
+    env: &Env<'_>,
+    builder: &Builder<'_>,
+) -> Variable {
+    let ty = Type::at(debug, variable.ty);
+    let size = ty.size().and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
+    let image = match (&variable.expression, &variable.const_value) {
+        (Some(expression), _) => locate_expression(debug, variable.die.unit, expression.clone(), env, size),
+        (None, Some((unit, value))) => super::globals::const_image(debug, *unit, value, size),
+        (None, None) => ValueImage::missing(size, Missing::optimized_out("optimized out (no location)")),
+    };
+    let name = variable.name.as_deref().unwrap_or("");
+    builder.variable(name, &ty, &image, variable.parameter)
+}
