@@ -9,7 +9,7 @@
 //! made by `variable_from_bt` cannot be inserted; a created object is inserted once.
 
 use super::annotate::make_annotation;
-use super::handles::{FrameRef, TempId, ThreadRef, VarOwner, VarPath, VarRef};
+use super::handles::{FrameRef, TempId, ThreadRef, VarPath, VarRef};
 use super::kinds::{AnnotationKind, VariableKind};
 use super::scene::{Insertion, Scene, SceneError, TempSlot};
 use super::values::{base_type_of, encode_address, encode_float, encode_integer};
@@ -422,17 +422,4 @@ impl Scene {
         }
         Ok(VarRef::Node(placed))
     }
-}
-
-/// The owner list a frame handle designates, as it is after insertions.
-pub fn frame_position(frame: FrameRef) -> Option<(usize, usize)> {
-    match frame {
-        FrameRef::Node { thread, frame } => Some((thread, frame)),
-        FrameRef::Temp(_) => None,
-    }
-}
-
-/// Whether `owner` is the variable list of frame `frame` of thread `thread`.
-pub fn is_frame_list(owner: VarOwner, thread: usize, frame: usize) -> bool {
-    owner == VarOwner::Frame { thread, frame }
 }

@@ -134,6 +134,13 @@ impl Engine {
         }
     }
 
+    /// Drops every module instance (the host is going away; breaks the cycle instance → engine).
+    pub fn clear_instances(&self) {
+        for record in lock(&self.registry).modules.iter_mut() {
+            record.instance = None;
+        }
+    }
+
     /// Removes modules `keys` and their registrations (a file that failed to load).
     pub fn remove_modules(&self, keys: &[ModuleKey]) {
         let mut registry = lock(&self.registry);

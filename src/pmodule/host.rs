@@ -415,6 +415,12 @@ impl PmoduleHost {
     }
 }
 
+impl Drop for PmoduleHost {
+    fn drop(&mut self) {
+        self.engine.clear_instances();
+    }
+}
+
 /// Keeps the walker's frame (and variable) position in place across one insertion.
 fn follow(insertion: &Insertion, thread: usize, frame: &mut usize, var: Option<&mut usize>) {
     match insertion {
