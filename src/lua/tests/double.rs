@@ -241,7 +241,7 @@ impl Fake {
 
     /// Up to `len` bytes at `address`.
     pub fn bytes(&self, address: u64, len: usize) -> Vec<u8> {
-        if address < BASE || address >= END {
+        if !(BASE..END).contains(&address) {
             return Vec::new();
         }
         let at = (address - BASE) as usize;

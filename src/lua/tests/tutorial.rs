@@ -127,7 +127,7 @@ fn pmodule_lua_annotates_structs_fault_parameters_signal_and_classifies() {
     assert!(!log.contains("name: papa"), "{log}");
     assert!(log.contains("name: hang_tls_counter, value: 100"), "{log}");
     assert!(log.contains("name: hang_tls_counter, value: 101"), "{log}");
-    assert!(log.contains(&format!("string: crash 1.0.0")), "{log}");
+    assert!(log.contains("string: crash 1.0.0"), "{log}");
     assert!(log.contains("process state: 1"), "{log}");
     assert!(log.contains("[pmodule_lua] warning: pm_unload"), "{log}");
     assert_eq!(
