@@ -1,6 +1,7 @@
 //! The API surface: every object and function, and wrong argument types to each of them.
 
 use super::*;
+use std::path::PathBuf;
 
 /// Runs `body` (Lua, with `bt` in scope) in a postattach callback of module `api`.
 fn run_postattach(t: &TestHost, body: &str) -> Snapshot {
@@ -465,4 +466,43 @@ fn wrong_argument_types_give_errors_naming_function_and_argument() {
     let mut snap = crash_snapshot(false);
     t.host.fire_postattach(&mut snap);
     assert_eq!(snap.attributes.len(), calls.len());
+}
+
+/// `lua/pmodule.d.lua` declares every function and enumeration of the `pmodule` table.
+#[test]
+fn editor_stubs_cover_the_pmodule_table() {
+    let stubs =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lua/pmodule.d.lua")).unwrap();
+    assert!(stubs.starts_with("---@meta"));
+    let t = TestHost::default();
+    let snap = run_postattach(
+        &t,
+        r#"
+    local names = {}
+    for k in pairs(pmodule) do names[#names + 1] = k end
+    table.sort(names)
+    bt:add_kv_string("names", table.concat(names, ","))
+"#,
+    );
+    let names = text(&snap, "names");
+    assert!(names.split(',').count() >= 29, "{names}");
+    for name in names.split(',') {
+        assert!(
+            stubs.contains(&format!("function pmodule.{name}("))
+                || stubs.contains(&format!("pmodule.{name} =")),
+            "pmodule.{name} is missing from lua/pmodule.d.lua"
+        );
+    }
+    for method in [
+        "Backtrace:variables",
+        "Thread:variables",
+        "Frame:fprm",
+        "Frame:siginfo",
+        "Variable:set_cdbl",
+        "Match:set_fault",
+        "SigInfo:reason",
+        "Pmap:permissions",
+    ] {
+        assert!(stubs.contains(&format!("function {method}(")), "{method}");
+    }
 }

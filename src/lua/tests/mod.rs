@@ -5,6 +5,7 @@
 mod api;
 mod double;
 mod hostile;
+mod real;
 mod tutorial;
 
 use super::{LuaLoader, LuaOptions};
