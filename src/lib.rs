@@ -11,12 +11,16 @@
 //! - [`snapshot`]: the data model, its JSON form and the readable dump;
 //! - [`session`]: one snapshot run: options, phases, timing;
 //! - [`tls`]: the address of a module's thread-local storage block in a thread;
+//! - [`pmodule`]: the module event engine (events, matches, registry, dispatch);
+//! - [`lua`]: the Lua host of modules (mlua, sandboxed);
 //! - [`ffi`]: the C ABI (the only `#[no_mangle]` code).
 
 pub mod arch;
 pub mod debuginfo;
 pub mod ffi;
+pub mod lua;
 pub mod memory;
+pub mod pmodule;
 pub mod procinfo;
 pub mod reader;
 pub mod session;

@@ -1,0 +1,236 @@
+//! A loaded Lua module file: its sandboxed state, and the [`ModuleInstance`] that runs its
+//! callbacks under the budget; [`LuaLoader`] makes them from files.
+
+use super::api::{self, CALLBACKS_KEY, LIFECYCLE_KEY};
+use super::context::{Budget, LuaContext};
+use super::objects::{LuaBacktrace, LuaBtVar, LuaFrame, LuaThread, LuaVariable};
+use super::options::LuaOptions;
+use super::sandbox;
+use crate::pmodule::{
+    CallbackFailure, CallbackId, Engine, Event, EventArgs, LoadError, ModuleInstance, ModuleKey, ModuleLoader,
+};
+use mlua::chunk::ChunkMode;
+use mlua::{Function, Lua, MultiValue, Table, Value};
+use std::path::Path;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+/// Most bytes one memory read may return.
+pub const MAX_READ: usize = 16 << 20;
+
+/// The message and traceback of a Lua error.
+pub fn failure_of(error: &mlua::Error) -> CallbackFailure {
+    match error {
+        mlua::Error::CallbackError { traceback, cause } => {
+            let inner = failure_of(cause);
+            CallbackFailure {
+                message: inner.message,
+                traceback: inner.traceback.or_else(|| Some(traceback.clone())),
+            }
+        }
+        mlua::Error::WithContext { context, cause } => {
+            let inner = failure_of(cause);
+            CallbackFailure {
+                message: format!("{context}: {}", inner.message),
+                traceback: inner.traceback,
+            }
+        }
+        mlua::Error::RuntimeError(text) => match text.split_once("\nstack traceback:") {
+            Some((message, rest)) => CallbackFailure {
+                message: message.to_string(),
+                traceback: Some(format!("stack traceback:{rest}")),
+            },
+            None => CallbackFailure::new(text.clone()),
+        },
+        mlua::Error::MemoryError(text) => CallbackFailure::new(format!(
+            "memory limit exceeded (lua_memory_limit): {}",
+            text.lines().next().unwrap_or(text)
+        )),
+        mlua::Error::SyntaxError { message, .. } => CallbackFailure::new(message.clone()),
+        other => {
+            let text = other.to_string();
+            match text.split_once("\nstack traceback:") {
+                Some((message, rest)) => CallbackFailure {
+                    message: message.to_string(),
+                    traceback: Some(format!("stack traceback:{rest}")),
+                },
+                None => CallbackFailure::new(text),
+            }
+        }
+    }
+}
+
+/// The modules of one Lua file.
+pub struct LuaModule {
+    lua: Lua,
+    ctx: Arc<LuaContext>,
+}
+
+impl LuaModule {
+    /// Runs `f` as module `module`'s code under a fresh budget; frees garbage after a failure.
+    fn run(
+        &self,
+        module: ModuleKey,
+        f: impl FnOnce(&Lua) -> mlua::Result<()>,
+    ) -> Result<(), CallbackFailure> {
+        let previous = self.ctx.set_current(Some(module));
+        self.ctx.budget.start();
+        let result = f(&self.lua);
+        self.ctx.set_current(previous);
+        result.map_err(|e| {
+            let _ = self.lua.gc_collect();
+            failure_of(&e)
+        })
+    }
+
+    fn args(&self, args: &EventArgs) -> mlua::Result<MultiValue> {
+        let lua = &self.lua;
+        Ok(match args {
+            EventArgs::Backtrace => {
+                MultiValue::from_iter([Value::UserData(lua.create_userdata(LuaBacktrace)?)])
+            }
+            EventArgs::Thread(t) => {
+                MultiValue::from_iter([Value::UserData(lua.create_userdata(LuaThread(*t))?)])
+            }
+            EventArgs::Frame(f) => {
+                MultiValue::from_iter([Value::UserData(lua.create_userdata(LuaFrame(*f))?)])
+            }
+            EventArgs::Variable { var, bt } => MultiValue::from_iter([
+                Value::UserData(lua.create_userdata(LuaVariable(var.clone()))?),
+                match bt {
+                    Some(bt) => Value::UserData(lua.create_userdata(LuaBtVar(bt.clone()))?),
+                    None => Value::Nil,
+                },
+            ]),
+        })
+    }
+
+    fn lifecycle(&self, module: ModuleKey, which: &str) -> Result<(), CallbackFailure> {
+        self.run(module, |lua| {
+            let table: Table = lua.named_registry_value(LIFECYCLE_KEY)?;
+            let entry: Option<Table> = table.get(module.0 as i64)?;
+            match entry
+                .map(|e| e.get::<Option<Function>>(which))
+                .transpose()?
+                .flatten()
+            {
+                Some(f) => f.call::<()>(()),
+                None => Ok(()),
+            }
+        })
+    }
+}
+
+impl ModuleInstance for LuaModule {
+    fn invoke(
+        &self,
+        module: ModuleKey,
+        callback: CallbackId,
+        _event: Event,
+        args: &EventArgs,
+    ) -> Result<(), CallbackFailure> {
+        self.run(module, |lua| {
+            let callbacks: Table = lua.named_registry_value(CALLBACKS_KEY)?;
+            let function: Function = callbacks.get(callback.0 as i64)?;
+            function.call::<()>(self.args(args)?)
+        })
+    }
+
+    fn unload(&self, module: ModuleKey) -> Result<(), CallbackFailure> {
+        self.lifecycle(module, "unload")
+    }
+
+    fn reset(&self, module: ModuleKey) -> Result<(), CallbackFailure> {
+        self.lifecycle(module, "reset")
+    }
+}
+
+/// Loads `*.lua` module files into sandboxed states of their own.
+pub struct LuaLoader {
+    options: LuaOptions,
+}
+
+impl LuaLoader {
+    /// A loader making states with `options`.
+    pub fn new(options: LuaOptions) -> Self {
+        LuaLoader { options }
+    }
+
+    fn error(path: &Path, message: impl Into<String>) -> LoadError {
+        LoadError {
+            path: path.display().to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl ModuleLoader for LuaLoader {
+    fn language(&self) -> &str {
+        "lua"
+    }
+
+    fn accepts(&self, path: &Path) -> bool {
+        path.extension().is_some_and(|e| e == "lua")
+    }
+
+    fn load(&self, path: &Path, engine: &Arc<Engine>) -> Result<Vec<ModuleKey>, LoadError> {
+        self.options
+            .validate()
+            .map_err(|e| Self::error(path, e.to_string()))?;
+        let source = std::fs::read(path).map_err(|e| Self::error(path, format!("cannot read: {e}")))?;
+        if source.starts_with(b"\x1bLua") {
+            return Err(Self::error(
+                path,
+                "precompiled Lua (bytecode) is refused: load modules from source",
+            ));
+        }
+        let budget = Arc::new(Budget::new(self.options.instruction_budget));
+        let ctx = Arc::new(LuaContext {
+            engine: engine.clone(),
+            file: path.display().to_string(),
+            current: Mutex::new(None),
+            defined: Mutex::new(Vec::new()),
+            budget: budget.clone(),
+            next_callback: AtomicU64::new(1),
+            max_read: MAX_READ.min(self.options.memory_limit),
+        });
+        let lua = sandbox::new_state(&self.options, budget.clone()).map_err(|e| {
+            Self::error(
+                path,
+                format!("cannot create the Lua state: {}", failure_of(&e).message),
+            )
+        })?;
+        lua.set_app_data(ctx.clone());
+        api::install(&lua).map_err(|e| {
+            Self::error(
+                path,
+                format!("cannot install the API: {}", failure_of(&e).message),
+            )
+        })?;
+        budget.start();
+        let result = lua
+            .load(&source[..])
+            .set_name(format!("@{}", path.display()))
+            .set_mode(ChunkMode::Text)
+            .exec();
+        let keys = ctx.defined.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Err(e) = result {
+            engine.remove_modules(&keys);
+            let failure = failure_of(&e);
+            let mut message = failure.message;
+            if let Some(tb) = failure.traceback {
+                message.push('\n');
+                message.push_str(&tb);
+            }
+            return Err(Self::error(path, message));
+        }
+        if keys.is_empty() {
+            return Err(Self::error(
+                path,
+                "defines no module (pmodule.define was not called)",
+            ));
+        }
+        engine.attach_instance(&keys, Arc::new(LuaModule { lua, ctx }));
+        Ok(keys)
+    }
+}

@@ -1,0 +1,143 @@
+//! The pmodule variable object.
+
+use super::{annotate, method, with_scene, LuaBacktrace, LuaFrame, LuaThread};
+use crate::pmodule::values::{is_string, pretty_type_name, scalar_value};
+use crate::pmodule::{ScalarValue, Target, VarRef, VarValue, VariableKind};
+use mlua::{Lua, MetaMethod, MultiValue, UserData, UserDataMethods, Value};
+
+/// A variable (of the snapshot, or detached).
+#[derive(Clone, Debug)]
+pub struct LuaVariable(pub VarRef);
+
+fn set(lua: &Lua, this: &LuaVariable, function: &str, value: VarValue) -> mlua::Result<()> {
+    with_scene(lua, function, |s| s.set_var_value(&this.0, value))
+}
+
+impl UserData for LuaVariable {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        method(methods, "variable:name", |lua, this: &Self, a| {
+            with_scene(lua, a.function(), |s| Ok(s.var(&this.0)?.name.clone()))
+        });
+        method(methods, "variable:address", |lua, this: &Self, a| {
+            with_scene(lua, a.function(), |s| {
+                Ok(s.var(&this.0)?.address.map(|x| x.0 as i64))
+            })
+        });
+        method(methods, "variable:type", |lua, this: &Self, a| {
+            with_scene(lua, a.function(), |s| {
+                Ok(VariableKind::from_name(&s.var(&this.0)?.kind)
+                    .unwrap_or(VariableKind::Bottom)
+                    .value())
+            })
+        });
+        method(methods, "variable:type_name", |lua, this: &Self, a| {
+            with_scene(lua, a.function(), |s| {
+                Ok(pretty_type_name(&s.var(&this.0)?.type_name))
+            })
+        });
+        method(methods, "variable:base_type", |lua, this: &Self, a| {
+            with_scene(lua, a.function(), |s| Ok(s.var(&this.0)?.base_type.clone()))
+        });
+        method(methods, "variable:symbol", |lua, this: &Self, a| {
+            with_scene(lua, a.function(), |s| Ok(s.var(&this.0)?.symbol.clone()))
+        });
+        method(methods, "variable:value", |lua, this: &Self, a| {
+            let value = with_scene(lua, a.function(), |s| Ok(scalar_value(s.var(&this.0)?)))?;
+            Ok(match value {
+                ScalarValue::Int(i) => MultiValue::from_iter([Value::Integer(i)]),
+                ScalarValue::Float(f) => MultiValue::from_iter([Value::Number(f)]),
+                ScalarValue::Complex(re, im) => MultiValue::from_iter([Value::Number(re), Value::Number(im)]),
+                ScalarValue::None => MultiValue::from_iter([Value::Nil]),
+            })
+        });
+        method(
+            methods,
+            "variable:owner",
+            |lua, this: &Self, a| match with_scene(lua, a.function(), |s| s.var_owner(&this.0))? {
+                Some(v) => Ok(Value::UserData(lua.create_userdata(LuaVariable(v))?)),
+                None => Ok(Value::Nil),
+            },
+        );
+        method(
+            methods,
+            "variable:frame",
+            |lua, this: &Self, a| match with_scene(lua, a.function(), |s| s.var_frame(&this.0))? {
+                Some(f) => Ok(Value::UserData(lua.create_userdata(LuaFrame(f))?)),
+                None => Ok(Value::Nil),
+            },
+        );
+        method(
+            methods,
+            "variable:thread",
+            |lua, this: &Self, a| match with_scene(lua, a.function(), |s| s.var_thread(&this.0))? {
+                Some(t) => Ok(Value::UserData(lua.create_userdata(LuaThread(t))?)),
+                None => Ok(Value::Nil),
+            },
+        );
+        method(methods, "variable:backtrace", |_, _: &Self, _| Ok(LuaBacktrace));
+        method(methods, "variable:fprm_offset", |lua, this: &Self, a| {
+            with_scene(lua, a.function(), |s| s.fprm_offset(&this.0))
+        });
+        method(methods, "variable:resolved", |lua, this: &Self, a| {
+            with_scene(lua, a.function(), |s| {
+                Ok(matches!(s.var(&this.0)?.state.as_str(), "ok" | "truncated"))
+            })
+        });
+        method(methods, "variable:is_string", |lua, this: &Self, a| {
+            with_scene(lua, a.function(), |s| Ok(is_string(s.var(&this.0)?)))
+        });
+        method(methods, "variable:set_struct", |lua, this: &Self, a| {
+            set(lua, this, a.function(), VarValue::Struct)
+        });
+        method(methods, "variable:set_array", |lua, this: &Self, a| {
+            set(lua, this, a.function(), VarValue::Array)
+        });
+        method(methods, "variable:set_function", |lua, this: &Self, a| {
+            let sym = a.opt_string(1, "symbol")?;
+            set(lua, this, a.function(), VarValue::Function(sym))
+        });
+        method(methods, "variable:set_string", |lua, this: &Self, a| {
+            let text = a.string(1, "string")?;
+            let sym = a.opt_string(2, "symbol")?;
+            set(lua, this, a.function(), VarValue::String(text, sym))
+        });
+        method(methods, "variable:set_enum", |lua, this: &Self, a| {
+            let n = a.integer(1, "value")?;
+            let sym = a.opt_string(2, "symbol")?;
+            set(lua, this, a.function(), VarValue::Enum(n, sym))
+        });
+        method(methods, "variable:set_ref", |lua, this: &Self, a| {
+            let address = a.address(1, "address")?;
+            let sym = a.opt_string(2, "symbol")?;
+            set(lua, this, a.function(), VarValue::Ref(address, sym))
+        });
+        method(methods, "variable:set_ll", |lua, this: &Self, a| {
+            let n = a.integer(1, "value")?;
+            set(lua, this, a.function(), VarValue::Ll(n))
+        });
+        method(methods, "variable:set_ull", |lua, this: &Self, a| {
+            let n = a.integer(1, "value")?;
+            set(lua, this, a.function(), VarValue::Ull(n as u64))
+        });
+        method(methods, "variable:set_dbl", |lua, this: &Self, a| {
+            let x = a.number(1, "value")?;
+            set(lua, this, a.function(), VarValue::Dbl(x))
+        });
+        method(methods, "variable:set_cdbl", |lua, this: &Self, a| {
+            let re = a.number(1, "real")?;
+            let im = a.number(2, "imaginary")?;
+            set(lua, this, a.function(), VarValue::Cdbl(re, im))
+        });
+        method(methods, "variable:annotate", |lua, this: &Self, a| {
+            annotate(lua, a, Target::Variable(this.0.clone()))
+        });
+        methods.add_meta_method(MetaMethod::ToString, |lua, this, ()| {
+            let text = with_scene(lua, "tostring", |s| {
+                let v = s.var(&this.0)?;
+                Ok(format!("variable {} ({}, {})", v.name, v.type_name, v.kind))
+            })
+            .unwrap_or_else(|_| "variable (stale)".into());
+            Ok(text)
+        });
+    }
+}

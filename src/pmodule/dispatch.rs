@@ -1,0 +1,120 @@
+//! Running the callbacks of one event: filters tested in Rust (a callback whose match fails
+//! costs no call into the module), module order then registration order, failure isolation
+//! (an error or a panic is logged as `module <id>: <event>: <message>` with the traceback and
+//! the next callback runs), detached objects freed after each callback, and handles kept in
+//! place across the insertions modules make.
+
+use super::engine::Engine;
+use super::handles::{FrameRef, VarOwner, VarRef};
+use super::kinds::{Event, LogLevel};
+use super::module::{CallbackFailure, EventArgs};
+use super::scene::{Insertion, Scene};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Whether the registration filter passes for `args`.
+fn filter_passes(scene: &Scene, filter: &super::matcher::Match, args: &EventArgs) -> bool {
+    match args {
+        EventArgs::Backtrace => true,
+        EventArgs::Thread(t) => scene.thread(*t).is_ok_and(|t| filter.matches_thread(t)),
+        EventArgs::Frame(FrameRef::Node { thread, frame }) => scene
+            .snapshot()
+            .ok()
+            .and_then(|s| s.threads.get(*thread))
+            .and_then(|t| t.frames.get(*frame).map(|f| filter.matches_frame(t, f)))
+            .unwrap_or(false),
+        EventArgs::Frame(FrameRef::Temp(_)) => false,
+        EventArgs::Variable { var, .. } => scene.var_matches(var, filter).unwrap_or(false),
+    }
+}
+
+/// Moves the handle in `args` past `insertion` when it shifted it.
+pub(crate) fn shift_args(args: &mut EventArgs, insertion: &Insertion) {
+    let frame_slot = match args {
+        EventArgs::Frame(FrameRef::Node { thread, frame }) => Some((*thread, frame)),
+        EventArgs::Variable {
+            var: VarRef::Node(path),
+            ..
+        } => match &mut path.owner {
+            VarOwner::Frame { thread, frame } => Some((*thread, frame)),
+            _ => None,
+        },
+        _ => None,
+    };
+    match insertion {
+        Insertion::Frame { thread: t, at } => {
+            if let Some((thread, frame)) = frame_slot {
+                if thread == *t && *at <= *frame {
+                    *frame += 1;
+                }
+            }
+        }
+        Insertion::Variable { owner, at } => {
+            if let EventArgs::Variable {
+                var: VarRef::Node(path),
+                ..
+            } = args
+            {
+                let first = path.indices.first_mut().filter(|_| path.owner == *owner);
+                if let Some(first) = first {
+                    if *at <= *first {
+                        *first += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The text logged for a failed callback.
+pub fn failure_text(module_id: &str, event: Event, failure: &CallbackFailure) -> String {
+    let mut text = format!("module {module_id}: {event}: {}", failure.message.trim_end());
+    if let Some(traceback) = &failure.traceback {
+        if !traceback.is_empty() && !failure.message.contains(traceback.as_str()) {
+            text.push('\n');
+            text.push_str(traceback.trim_end());
+        }
+    }
+    text
+}
+
+/// Runs every callback registered for `event` whose filter passes. Returns the insertions the
+/// callbacks made (in order). The snapshot must be in the scene.
+pub fn dispatch(engine: &Engine, event: Event, mut args: EventArgs) -> Vec<Insertion> {
+    let mut all = Vec::new();
+    for registration in engine.listeners(event) {
+        let passes = registration
+            .filter
+            .as_ref()
+            .is_none_or(|f| engine.with_scene(|scene| filter_passes(scene, f, &args)));
+        if !passes {
+            continue;
+        }
+        let Some(instance) = engine.instance(registration.module) else {
+            continue;
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            instance.invoke(registration.module, registration.callback, event, &args)
+        }))
+        .unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic".into());
+            Err(CallbackFailure::new(format!("internal error (panic): {message}")))
+        });
+        if let Err(failure) = result {
+            let id = engine.module_id(registration.module);
+            engine.log(&id, LogLevel::Error, &failure_text(&id, event, &failure));
+        }
+        let insertions = engine.with_scene(|scene| {
+            scene.end_callback();
+            scene.take_insertions()
+        });
+        for insertion in &insertions {
+            shift_args(&mut args, insertion);
+        }
+        all.extend(insertions);
+    }
+    all
+}

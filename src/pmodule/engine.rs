@@ -1,0 +1,286 @@
+//! The engine shared by the host and every module instance: module records (ids unique),
+//! registrations, module options, the log sink, the providers of target access, and the scene.
+//! Module instances hold an `Arc<Engine>` and call it from their API functions; the engine never
+//! calls into a module while it holds one of its locks.
+
+use super::access::{ProcessAccess, TypedMemory};
+use super::kinds::{Event, LogLevel};
+use super::log::{LogRecord, LogSink};
+use super::matcher::Match;
+use super::module::{CallbackId, ModuleInstance};
+use super::options::ModuleOptions;
+use super::scene::Scene;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+/// A module defined in the engine: its position in definition order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModuleKey(pub usize);
+
+/// Why a module could not be defined.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DefineError {
+    /// Another module already has this id.
+    #[error("module id '{id}' is already defined by {first}; the module of {second} is refused")]
+    DuplicateId {
+        /// The id.
+        id: String,
+        /// Where the first definition came from.
+        first: String,
+        /// Where the refused one came from.
+        second: String,
+    },
+    /// The id is empty or not printable.
+    #[error("module id {0:?} is invalid: it must be a non-empty string without spaces or ':'")]
+    InvalidId(String),
+}
+
+/// One registered callback.
+#[derive(Clone, Debug)]
+pub struct Registration {
+    /// The module.
+    pub module: ModuleKey,
+    /// Registration order within the engine.
+    pub seq: u64,
+    /// The event.
+    pub event: Event,
+    /// The filter (a copy taken at registration: later changes to the match object do not
+    /// apply).
+    pub filter: Option<Match>,
+    /// The callback.
+    pub callback: CallbackId,
+}
+
+struct ModuleRecord {
+    id: String,
+    source: String,
+    active: bool,
+    instance: Option<Arc<dyn ModuleInstance>>,
+}
+
+#[derive(Default)]
+struct Registry {
+    modules: Vec<ModuleRecord>,
+    registrations: Vec<Registration>,
+    next_seq: u64,
+}
+
+#[derive(Default, Clone)]
+struct Providers {
+    process: Option<Arc<dyn ProcessAccess>>,
+    typed: Option<Arc<dyn TypedMemory>>,
+}
+
+/// The shared engine.
+pub struct Engine {
+    scene: Mutex<Scene>,
+    registry: Mutex<Registry>,
+    options: RwLock<ModuleOptions>,
+    log: Arc<dyn LogSink>,
+    providers: RwLock<Providers>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Engine {
+    /// An engine with these module options, logging to `log`.
+    pub fn new(options: ModuleOptions, log: Arc<dyn LogSink>) -> Arc<Self> {
+        Arc::new(Engine {
+            scene: Mutex::new(Scene::new()),
+            registry: Mutex::new(Registry::default()),
+            options: RwLock::new(options),
+            log,
+            providers: RwLock::new(Providers::default()),
+        })
+    }
+
+    // ---- modules -------------------------------------------------------------------------
+
+    /// Defines module `id` from `source` (a file path, for messages). Ids are unique among
+    /// active modules.
+    pub fn define_module(&self, id: &str, source: &str) -> Result<ModuleKey, DefineError> {
+        if id.is_empty()
+            || id
+                .chars()
+                .any(|c| c.is_whitespace() || c == ':' || c.is_control())
+        {
+            return Err(DefineError::InvalidId(id.to_string()));
+        }
+        let mut registry = lock(&self.registry);
+        if let Some(first) = registry.modules.iter().find(|m| m.active && m.id == id) {
+            return Err(DefineError::DuplicateId {
+                id: id.to_string(),
+                first: first.source.clone(),
+                second: source.to_string(),
+            });
+        }
+        registry.modules.push(ModuleRecord {
+            id: id.to_string(),
+            source: source.to_string(),
+            active: true,
+            instance: None,
+        });
+        Ok(ModuleKey(registry.modules.len() - 1))
+    }
+
+    /// Gives modules `keys` the instance that runs their callbacks.
+    pub fn attach_instance(&self, keys: &[ModuleKey], instance: Arc<dyn ModuleInstance>) {
+        let mut registry = lock(&self.registry);
+        for key in keys {
+            if let Some(record) = registry.modules.get_mut(key.0) {
+                record.instance = Some(instance.clone());
+            }
+        }
+    }
+
+    /// Drops every module instance (the host is going away; breaks the cycle instance → engine).
+    pub fn clear_instances(&self) {
+        for record in lock(&self.registry).modules.iter_mut() {
+            record.instance = None;
+        }
+    }
+
+    /// Removes modules `keys` and their registrations (a file that failed to load).
+    pub fn remove_modules(&self, keys: &[ModuleKey]) {
+        let mut registry = lock(&self.registry);
+        for key in keys {
+            if let Some(record) = registry.modules.get_mut(key.0) {
+                record.active = false;
+                record.instance = None;
+            }
+        }
+        registry.registrations.retain(|r| !keys.contains(&r.module));
+    }
+
+    /// The id of module `key`.
+    pub fn module_id(&self, key: ModuleKey) -> String {
+        lock(&self.registry)
+            .modules
+            .get(key.0)
+            .map(|m| m.id.clone())
+            .unwrap_or_else(|| format!("#{}", key.0))
+    }
+
+    /// The active modules: key, id and source, in definition order.
+    pub fn modules(&self) -> Vec<(ModuleKey, String, String)> {
+        lock(&self.registry)
+            .modules
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.active)
+            .map(|(i, m)| (ModuleKey(i), m.id.clone(), m.source.clone()))
+            .collect()
+    }
+
+    /// The instance of module `key`, if it is active.
+    pub fn instance(&self, key: ModuleKey) -> Option<Arc<dyn ModuleInstance>> {
+        lock(&self.registry)
+            .modules
+            .get(key.0)
+            .filter(|m| m.active)
+            .and_then(|m| m.instance.clone())
+    }
+
+    // ---- registrations -------------------------------------------------------------------
+
+    /// Registers `callback` of `module` for `event`, filtered by `filter`.
+    pub fn register(&self, module: ModuleKey, event: Event, filter: Option<Match>, callback: CallbackId) {
+        let mut registry = lock(&self.registry);
+        let seq = registry.next_seq;
+        registry.next_seq += 1;
+        registry.registrations.push(Registration {
+            module,
+            seq,
+            event,
+            filter,
+            callback,
+        });
+    }
+
+    /// The registrations for `event` of active modules, in module definition order, then
+    /// registration order.
+    pub fn listeners(&self, event: Event) -> Vec<Registration> {
+        let registry = lock(&self.registry);
+        let mut list: Vec<Registration> = registry
+            .registrations
+            .iter()
+            .filter(|r| r.event == event && registry.modules.get(r.module.0).is_some_and(|m| m.active))
+            .cloned()
+            .collect();
+        list.sort_by_key(|r| (r.module, r.seq));
+        list
+    }
+
+    /// Whether any active module listens to `event`.
+    pub fn wants(&self, event: Event) -> bool {
+        let registry = lock(&self.registry);
+        registry
+            .registrations
+            .iter()
+            .any(|r| r.event == event && registry.modules.get(r.module.0).is_some_and(|m| m.active))
+    }
+
+    // ---- options and log -----------------------------------------------------------------
+
+    /// The `--module` option `key` of module `module`.
+    pub fn config_option(&self, module: ModuleKey, key: &str) -> Option<String> {
+        let id = self.module_id(module);
+        self.options
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id, key)
+            .map(str::to_string)
+    }
+
+    /// Replaces the module options.
+    pub fn set_options(&self, options: ModuleOptions) {
+        *self.options.write().unwrap_or_else(|e| e.into_inner()) = options;
+    }
+
+    /// Logs `text` at `level` for module `module_id`.
+    pub fn log(&self, module_id: &str, level: LogLevel, text: &str) {
+        self.log.log(&LogRecord {
+            module: module_id.to_string(),
+            level,
+            text: text.to_string(),
+        });
+    }
+
+    // ---- providers -----------------------------------------------------------------------
+
+    /// Sets (or clears) the raw target access.
+    pub fn set_process_access(&self, access: Option<Arc<dyn ProcessAccess>>) {
+        self.providers.write().unwrap_or_else(|e| e.into_inner()).process = access;
+    }
+
+    /// Sets (or clears) the typed memory provider.
+    pub fn set_typed_memory(&self, typed: Option<Arc<dyn TypedMemory>>) {
+        self.providers.write().unwrap_or_else(|e| e.into_inner()).typed = typed;
+    }
+
+    /// The raw target access, if any.
+    pub fn process_access(&self) -> Option<Arc<dyn ProcessAccess>> {
+        self.providers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .process
+            .clone()
+    }
+
+    /// The typed memory provider, if any.
+    pub fn typed_memory(&self) -> Option<Arc<dyn TypedMemory>> {
+        self.providers
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .typed
+            .clone()
+    }
+
+    // ---- scene ---------------------------------------------------------------------------
+
+    /// Runs `f` on the scene (the lock is held only during `f`: never call a module from it).
+    pub fn with_scene<R>(&self, f: impl FnOnce(&mut Scene) -> R) -> R {
+        f(&mut lock(&self.scene))
+    }
+}

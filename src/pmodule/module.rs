@@ -1,0 +1,88 @@
+//! The two traits a module language implements: [`ModuleLoader`] (turns a file into modules) and
+//! [`ModuleInstance`] (runs their callbacks). Lua implements them in `crate::lua`; native modules
+//! will implement them next.
+
+use super::access::BtVar;
+use super::engine::{Engine, ModuleKey};
+use super::handles::{FrameRef, ThreadRef, VarRef};
+use super::kinds::Event;
+use std::path::Path;
+use std::sync::Arc;
+
+/// A callback as the module's language knows it (a Lua registry slot, a C function pointer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CallbackId(pub u64);
+
+/// What a callback is called with.
+#[derive(Clone, Debug)]
+pub enum EventArgs {
+    /// The backtrace (preattach, attach, postattach).
+    Backtrace,
+    /// A thread.
+    Thread(ThreadRef),
+    /// A frame.
+    Frame(FrameRef),
+    /// A variable and its bt variable (when typed memory knows it).
+    Variable {
+        /// The pmodule variable.
+        var: VarRef,
+        /// The bt variable.
+        bt: Option<BtVar>,
+    },
+}
+
+/// A callback that failed: its message and, when the language has one, its traceback.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallbackFailure {
+    /// What went wrong.
+    pub message: String,
+    /// Where (the language's stack traceback).
+    pub traceback: Option<String>,
+}
+
+impl CallbackFailure {
+    /// A failure with a message only.
+    pub fn new(message: impl Into<String>) -> Self {
+        CallbackFailure {
+            message: message.into(),
+            traceback: None,
+        }
+    }
+}
+
+/// The loaded code of one or more modules (one Lua state, one shared object).
+pub trait ModuleInstance: Send + Sync {
+    /// Runs callback `callback` of module `module` for `event`.
+    fn invoke(
+        &self,
+        module: ModuleKey,
+        callback: CallbackId,
+        event: Event,
+        args: &EventArgs,
+    ) -> Result<(), CallbackFailure>;
+    /// Runs the module's `unload` function, if it has one.
+    fn unload(&self, module: ModuleKey) -> Result<(), CallbackFailure>;
+    /// Runs the module's `reset` function, if it has one.
+    fn reset(&self, module: ModuleKey) -> Result<(), CallbackFailure>;
+}
+
+/// Why a module file could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct LoadError {
+    /// The file.
+    pub path: String,
+    /// Why.
+    pub message: String,
+}
+
+/// Turns module files of one language into modules of the engine.
+pub trait ModuleLoader: Send + Sync {
+    /// The language (`lua`).
+    fn language(&self) -> &str;
+    /// Whether this loader takes `path` (by its extension).
+    fn accepts(&self, path: &Path) -> bool;
+    /// Loads `path`: defines its modules in `engine` (running their `load` functions) and
+    /// returns their keys. On failure nothing of the file stays registered.
+    fn load(&self, path: &Path, engine: &Arc<Engine>) -> Result<Vec<ModuleKey>, LoadError>;
+}

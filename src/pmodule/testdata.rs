@@ -1,0 +1,71 @@
+//! Snapshot pieces for unit tests.
+
+use crate::snapshot::{Address, Frame, Snapshot, Thread, Timing, Variable};
+use std::collections::BTreeMap;
+
+/// A variable with a name, C type, base type and kind, value null.
+pub fn variable(name: &str, type_name: &str, base_type: &str, kind: &str) -> Variable {
+    Variable {
+        name: name.into(),
+        type_name: type_name.into(),
+        base_type: base_type.into(),
+        kind: kind.into(),
+        address: Some(Address(0x1000)),
+        value: serde_json::Value::Null,
+        symbol: None,
+        parameter: false,
+        state: "ok".into(),
+        children: Vec::new(),
+        annotations: Vec::new(),
+    }
+}
+
+/// A frame of `symbol` in `object`, source `file`.
+pub fn frame(symbol: &str, object: &str, file: &str) -> Frame {
+    let mut f = crate::pmodule::edit::empty_frame();
+    f.symbol = Some(symbol.into());
+    f.object = Some(object.into());
+    f.file = Some(file.into());
+    f.line = Some(10);
+    f.pc = Address(0x401000);
+    f
+}
+
+/// A thread `tid` with `frames` (renumbered).
+pub fn thread(tid: i32, mut frames: Vec<Frame>) -> Thread {
+    for (i, f) in frames.iter_mut().enumerate() {
+        f.index = i;
+    }
+    Thread {
+        tid,
+        name: "t".into(),
+        state: "sleeping".into(),
+        fault: false,
+        frames,
+        variables: Vec::new(),
+        annotations: Vec::new(),
+    }
+}
+
+/// A snapshot of process `pid` with `threads`.
+pub fn snapshot(pid: i32, threads: Vec<Thread>) -> Snapshot {
+    Snapshot {
+        format: crate::snapshot::FORMAT_NAME.into(),
+        version: crate::snapshot::FORMAT_VERSION,
+        pid,
+        application: "crash".into(),
+        executable: "/b/crash".into(),
+        process_state: "sleeping".into(),
+        timestamp: 0,
+        fault: None,
+        threads,
+        globals: Vec::new(),
+        attributes: BTreeMap::new(),
+        classifiers: Vec::new(),
+        tags: Vec::new(),
+        annotations: Vec::new(),
+        modules: Vec::new(),
+        timing: Timing::default(),
+        warnings: Vec::new(),
+    }
+}
