@@ -123,7 +123,7 @@ impl ValueImage {
     /// Copies `nbits` bits of `source` starting at bit `source_bit` into this image at bit
     /// `dest_bit` (little-endian bit numbering), marking the bytes touched as `state`.
     pub fn put_bits(&mut self, source: &[u8], source_bit: u64, dest_bit: u64, nbits: u64, state: ByteState) {
-        if source_bit % 8 == 0 && dest_bit % 8 == 0 && nbits % 8 == 0 {
+        if source_bit.is_multiple_of(8) && dest_bit.is_multiple_of(8) && nbits.is_multiple_of(8) {
             // Whole bytes: copy them (bytes missing from `source` read as zero).
             let (Ok(from), Ok(to), Ok(count)) = (
                 usize::try_from(source_bit / 8),

@@ -23,11 +23,22 @@ impl UserData for LuaVariable {
                 Ok(s.var(&this.0)?.address.map(|x| x.0 as i64))
             })
         });
+        // The kind of the variable's *value*: a scalar whose value is not known (optimized out,
+        // unreadable) has none, so it is `bottom` here (its C type stays in `type_name()` and the
+        // snapshot's `kind`). Modules written for the original, like the tutorial's, format
+        // `value()` of every `reference` with %x and must not meet a nil.
         method(methods, "variable:type", |lua, this: &Self, a| {
             with_scene(lua, a.function(), |s| {
-                Ok(VariableKind::from_name(&s.var(&this.0)?.kind)
-                    .unwrap_or(VariableKind::Bottom)
-                    .value())
+                let var = s.var(&this.0)?;
+                let kind = VariableKind::from_name(&var.kind).unwrap_or(VariableKind::Bottom);
+                let aggregate = matches!(kind, VariableKind::Tuple | VariableKind::Array);
+                let known = matches!(var.state.as_str(), "ok" | "truncated");
+                Ok(if known || aggregate {
+                    kind
+                } else {
+                    VariableKind::Bottom
+                }
+                .value())
             })
         });
         method(methods, "variable:type_name", |lua, this: &Self, a| {
