@@ -115,6 +115,22 @@ impl GlobalVariable {
         symbolize: &dyn Fn(u64) -> Option<String>,
     ) -> Variable {
         let ty = self.ty();
+        let image = self.image(&ty, memory, tls);
+        let builder = Builder {
+            limits,
+            memory,
+            symbolize,
+        };
+        builder.variable(&self.name, &ty, &image, false)
+    }
+
+    /// Its located value, `ty` being its type: where it is in memory, or its bytes.
+    pub(crate) fn image(
+        &self,
+        ty: &Type,
+        memory: &dyn MemoryReader,
+        tls: Option<&dyn TlsResolver>,
+    ) -> ValueImage {
         let size = ty.size().and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
         let env = Env {
             memory,
@@ -123,7 +139,7 @@ impl GlobalVariable {
             stack: None,
             depth: 0,
         };
-        let image = match self.debug.entry(self.die) {
+        match self.debug.entry(self.die) {
             Some((_, entry)) => match entry.attr_value(gimli::DW_AT_location) {
                 Some(location) => locate(&self.debug, self.die.unit, location, &env, size),
                 None => match self
@@ -135,13 +151,7 @@ impl GlobalVariable {
                 },
             },
             None => ValueImage::missing(size, Missing::optimized_out("its DWARF entry is unreadable")),
-        };
-        let builder = Builder {
-            limits,
-            memory,
-            symbolize,
-        };
-        builder.variable(&self.name, &ty, &image, false)
+        }
     }
 }
 

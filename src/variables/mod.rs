@@ -16,6 +16,11 @@
 //!   [`ProcessVariables::globals`] enumerates them lazily.
 //! - Types: [`Type`] is a handle on a DWARF type with its C name, size, kind, members and target;
 //!   [`ProcessVariables::find_type`] looks one up by name.
+//! - Navigation ("bt variables", what the module APIs bind): [`BtVariable`] is a typed view of
+//!   target memory from a global, an address or an extracted variable
+//!   ([`ProcessVariables::thread_variables_with_bt`]): members through pointers of any depth,
+//!   dereference, elements, sizes, integer / float / string reads, [`type_pp`], [`find_type`],
+//!   [`template_nth_argument`]; every step fallible with a [`BtError`].
 //! - Thread-local variables are located through a [`TlsResolver`] (the TLS block of an object in
 //!   a thread); without one they are `optimized_out` with the reason "TLS unavailable".
 //!
@@ -32,6 +37,7 @@ mod globals;
 mod image;
 mod location;
 mod names;
+pub mod navigate;
 mod object;
 mod process;
 mod render;
@@ -48,6 +54,10 @@ mod tests;
 pub use encode::{float as encode_float, integer as encode_integer};
 pub use error::VariablesError;
 pub use globals::{GlobalFilter, GlobalIter, GlobalVariable};
+pub use navigate::{
+    base_type, find_type, gcc_spelling, template_arguments, template_nth_argument, type_pp, BitSpan, BtError,
+    BtVariable, MAX_POINTER_DEPTH,
+};
 pub use object::ObjectDebug;
 pub use process::{find_type_in, ProcessVariables};
 pub use render::render_value;

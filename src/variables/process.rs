@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use super::globals::{GlobalFilter, GlobalIter, GlobalVariable};
 use super::image::{Missing, ValueImage};
 use super::location::{locate_expression, CallerFrames, Env, FrameState};
+use super::navigate::BtVariable;
 use super::object::ObjectDebug;
 use super::scope::{scopes_at, ScopeLevel, ScopedVariable};
 use super::types::Type;
@@ -117,6 +118,20 @@ impl ProcessVariables {
         limits: &VariableLimits,
     ) -> Vec<Vec<Variable>> {
         let stack = Stack::new(self, frames);
+        without_bt(self.frame_variables_in(&stack, index, memory, tls, limits))
+    }
+
+    /// [`frame_variables`](Self::frame_variables), each variable with the [`BtVariable`] that
+    /// navigates from it (its type and address, or its bytes when it lives in registers).
+    pub fn frame_variables_with_bt(
+        &self,
+        frames: &[UnwoundFrame],
+        index: usize,
+        memory: &dyn MemoryReader,
+        tls: Option<&dyn TlsResolver>,
+        limits: &VariableLimits,
+    ) -> Vec<Vec<(Variable, BtVariable)>> {
+        let stack = Stack::new(self, frames);
         self.frame_variables_in(&stack, index, memory, tls, limits)
     }
 
@@ -131,6 +146,21 @@ impl ProcessVariables {
     ) -> Vec<Vec<Vec<Variable>>> {
         let stack = Stack::new(self, frames);
         (0..frames.len())
+            .map(|index| without_bt(self.frame_variables_in(&stack, index, memory, tls, limits)))
+            .collect()
+    }
+
+    /// [`thread_variables`](Self::thread_variables), each variable with the [`BtVariable`]
+    /// that navigates from it (what the variable event of the module APIs passes).
+    pub fn thread_variables_with_bt(
+        &self,
+        frames: &[UnwoundFrame],
+        memory: &dyn MemoryReader,
+        tls: Option<&dyn TlsResolver>,
+        limits: &VariableLimits,
+    ) -> Vec<Vec<Vec<(Variable, BtVariable)>>> {
+        let stack = Stack::new(self, frames);
+        (0..frames.len())
             .map(|index| self.frame_variables_in(&stack, index, memory, tls, limits))
             .collect()
     }
@@ -142,7 +172,7 @@ impl ProcessVariables {
         memory: &dyn MemoryReader,
         tls: Option<&dyn TlsResolver>,
         limits: &VariableLimits,
-    ) -> Vec<Vec<Variable>> {
+    ) -> Vec<Vec<(Variable, BtVariable)>> {
         let frames = stack.frames;
         let Some(frame) = stack.frame_state(index) else {
             return Vec::new();
@@ -371,13 +401,21 @@ impl CallerFrames for Stack<'_> {
     }
 }
 
-/// The snapshot variable of a parameter or local.
+/// The variables of a frame without their bt variables.
+fn without_bt(levels: Vec<Vec<(Variable, BtVariable)>>) -> Vec<Vec<Variable>> {
+    levels
+        .into_iter()
+        .map(|level| level.into_iter().map(|(variable, _)| variable).collect())
+        .collect()
+}
+
+/// The snapshot variable of a parameter or local, with its bt variable.
 fn scoped_variable(
     debug: &Arc<ObjectDebug>,
     variable: &ScopedVariable,
     env: &Env<'_>,
     builder: &Builder<'_>,
-) -> Variable {
+) -> (Variable, BtVariable) {
     let ty = Type::at(debug, variable.ty);
     let size = ty.size().and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
     let image = match (&variable.expression, &variable.const_value) {
@@ -386,5 +424,6 @@ fn scoped_variable(
         (None, None) => ValueImage::missing(size, Missing::optimized_out("optimized out (no location)")),
     };
     let name = variable.name.as_deref().unwrap_or("");
-    builder.variable(name, &ty, &image, variable.parameter)
+    let extracted = builder.variable(name, &ty, &image, variable.parameter);
+    (extracted, BtVariable::from_image(name, ty, &image))
 }

@@ -7,19 +7,34 @@ use super::types::{Type, TypeKind};
 /// How many derived types are followed before the name is cut short (corrupt DWARF loops).
 const MAX_DEPTH: usize = 48;
 
+/// How the names of structs, classes, unions and enums are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum LeafStyle {
+    /// As C writes them: `struct foo` (`foo` in C++).
+    C,
+    /// As the module API's `bt_type_pp` writes them: `struct(foo)`, `class(ns::Foo)`,
+    /// `union(u)`, `enum(e)` in every language; `struct(<anonymous>)` without a name.
+    Tagged,
+}
+
 /// The C text of `ty`.
 pub(crate) fn render(ty: &Type) -> String {
-    render_with(ty, String::new(), String::new(), 0)
+    render_in(ty, LeafStyle::C)
+}
+
+/// The C text of `ty`, struct-like names written in `style`.
+pub(crate) fn render_in(ty: &Type, style: LeafStyle) -> String {
+    render_with(ty, String::new(), String::new(), 0, style)
 }
 
 /// Renders `ty` around `declarator`, with `qualifiers` (`const `...) waiting to be put in front
 /// of the base type.
-fn render_with(ty: &Type, declarator: String, qualifiers: String, depth: usize) -> String {
+fn render_with(ty: &Type, declarator: String, qualifiers: String, depth: usize, style: LeafStyle) -> String {
     if depth > MAX_DEPTH {
         return join(&format!("{qualifiers}..."), &declarator);
     }
     let next = |t: Option<Type>, d: String, q: String| match t {
-        Some(t) => render_with(&t, d, q, depth + 1),
+        Some(t) => render_with(&t, d, q, depth + 1, style),
         None => join(&format!("{q}?"), &d),
     };
     match ty.kind() {
@@ -31,7 +46,7 @@ fn render_with(ty: &Type, declarator: String, qualifiers: String, depth: usize) 
                 _ => {
                     let class = ty
                         .containing()
-                        .map(|c| leaf_name(&c))
+                        .map(|c| leaf_name(&c, style))
                         .unwrap_or_else(|| "?".into());
                     format!("{class}::*")
                 }
@@ -79,7 +94,7 @@ fn render_with(ty: &Type, declarator: String, qualifiers: String, depth: usize) 
         }
         TypeKind::Function => {
             let parameters = ty.parameters();
-            let mut list: Vec<String> = parameters.iter().map(render).collect();
+            let mut list: Vec<String> = parameters.iter().map(|p| render_in(p, style)).collect();
             if ty.is_variadic() {
                 list.push("...".to_string());
             }
@@ -90,7 +105,7 @@ fn render_with(ty: &Type, declarator: String, qualifiers: String, depth: usize) 
             };
             next(ty.target(), format!("{declarator}({text})"), qualifiers)
         }
-        _ => join(&format!("{qualifiers}{}", leaf_name(ty)), &declarator),
+        _ => join(&format!("{qualifiers}{}", leaf_name(ty, style)), &declarator),
     }
 }
 
@@ -129,8 +144,8 @@ fn qualifier_run(ty: &Type) -> (String, Option<Type>) {
 }
 
 /// The name of a type that is not derived: `int`, `struct foo` (`foo` in C++), `enum e`,
-/// `union {...}`, a typedef's name.
-fn leaf_name(ty: &Type) -> String {
+/// `union {...}`, a typedef's name (`struct(foo)` ... in [`LeafStyle::Tagged`]).
+fn leaf_name(ty: &Type, style: LeafStyle) -> String {
     let tag = match ty.kind() {
         TypeKind::Struct => "struct",
         TypeKind::Class => "class",
@@ -140,6 +155,9 @@ fn leaf_name(ty: &Type) -> String {
         TypeKind::Unknown => return ty.dwarf_name().unwrap_or("?").to_string(),
         _ => return ty.dwarf_name().unwrap_or("?").to_string(),
     };
+    if style == LeafStyle::Tagged {
+        return format!("{tag}({})", ty.dwarf_name().unwrap_or("<anonymous>"));
+    }
     match ty.dwarf_name() {
         Some(name) if ty.is_cplusplus() => name.to_string(),
         Some(name) => format!("{tag} {name}"),
@@ -175,7 +193,7 @@ pub(crate) fn base_name(ty: &Type) -> String {
                     .dwarf_name()
                     .map(str::to_string)
                     .or(typedef_name)
-                    .unwrap_or_else(|| leaf_name(&current));
+                    .unwrap_or_else(|| leaf_name(&current, LeafStyle::C));
             }
         }
         match current.target() {

@@ -547,7 +547,7 @@ const WIDE_CHARACTERS: [&str; 4] = ["wchar_t", "char8_t", "char16_t", "char32_t"
 
 /// The character width of a character type (`char`, `signed/unsigned char`, `char8/16/32_t`,
 /// `wchar_t`, through typedefs and qualifiers), `None` for other types.
-fn char_width(ty: &Type) -> Option<usize> {
+pub(crate) fn char_width(ty: &Type) -> Option<usize> {
     let mut current = ty.clone();
     for _ in 0..16 {
         if current.kind() == TypeKind::Typedef
