@@ -20,6 +20,7 @@ pub mod debuginfo;
 pub mod ffi;
 pub mod lua;
 pub mod memory;
+pub mod native;
 pub mod pmodule;
 pub mod procinfo;
 pub mod reader;

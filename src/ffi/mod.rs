@@ -1,155 +1,115 @@
 //! The C ABI: the only `#[no_mangle]` code of the crate. `build.rs` turns this module into
 //! `include/pmodule.h` with cbindgen.
 //!
-//! For now it holds the embedding entry points: a C program creates a session, snapshots a pid,
-//! gets the snapshot as JSON text and frees what it got. Every function catches panics (none
-//! crosses into C) and checks its pointers (NULL gives an error result, never a crash).
+//! Two faces: embedding ([`session`]: a C program takes snapshots), and native modules (the C
+//! API of `shared/pmodule-api.md` §3: [`events`], [`matchobj`], [`objects`], [`edit`],
+//! [`memory`], [`btvar`]). Every function catches panics ([`guard::ffi_guard`]: none crosses
+//! into C) and checks its pointers against the table of live objects ([`live`]): a NULL, stale
+//! or foreign pointer gives an error result, never a crash. Handles given to a callback, and
+//! everything made during it, are valid until it returns ([`context`]).
 
-use crate::session::{Session, SessionOptions};
-use crate::snapshot;
-use std::ffi::{c_char, c_int, CString};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+pub mod btvar;
+pub mod context;
+pub mod edit;
+pub mod events;
+pub(crate) mod guard;
+pub mod live;
+pub mod matchobj;
+pub mod memory;
+pub mod objects;
+pub mod session;
 
-/// A snapshot session (opaque). Create with `ptrace_session_create`, free with
-/// `ptrace_session_free`.
+#[cfg(test)]
+mod tests;
+
+use std::ffi::{c_char, c_int};
+
+pub use context::{
+    pmodule_match_t, pmodule_t, ptrace_backtrace_t, ptrace_frame_t, ptrace_thread_t, ptrace_variable_t,
+};
+
+/// The ABI major version of native modules: a module built for another major is refused.
+pub const PMODULE_ABI_MAJOR: u32 = 1;
+/// The ABI minor version (additions only; modules built for an older minor load).
+pub const PMODULE_ABI_MINOR: u32 = 0;
+
+/// A module's `load` function: registers its callbacks; false refuses the module.
 #[allow(non_camel_case_types)]
-pub struct ptrace_session_t {
-    session: Session,
-    last_error: std::sync::Mutex<CString>,
+pub type pmodule_load_fn = Option<unsafe extern "C" fn(*mut pmodule_t) -> bool>;
+/// A module's `unload` (before exit) or `reset` (between snapshots) function.
+#[allow(non_camel_case_types)]
+pub type pmodule_lifecycle_fn = Option<unsafe extern "C" fn(*mut pmodule_t)>;
+
+/// What `PMODULE_DEFINE` exports as the symbol `pmodule_descriptor`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+pub struct pmodule_descriptor_t {
+    /// `PMODULE_ABI_MAJOR` of the header the module was built with.
+    pub abi_major: u32,
+    /// `PMODULE_ABI_MINOR` of the header the module was built with.
+    pub abi_minor: u32,
+    /// The module id (a string literal; unique among loaded modules).
+    pub id: *const c_char,
+    /// Registers callbacks (required).
+    pub load: pmodule_load_fn,
+    /// Before exit (NULL: none).
+    pub unload: pmodule_lifecycle_fn,
+    /// Between snapshots (NULL: none).
+    pub reset: pmodule_lifecycle_fn,
 }
 
-impl ptrace_session_t {
-    fn set_error(&self, message: &str) {
-        let text = CString::new(message.replace('\0', " ")).unwrap_or_default();
-        if let Ok(mut slot) = self.last_error.lock() {
-            *slot = text;
-        }
-    }
-}
-
-/// Success.
-pub const PTRACE_OK: c_int = 0;
-/// An argument was NULL or invalid.
-pub const PTRACE_EINVAL: c_int = 1;
-/// The snapshot failed; `ptrace_session_last_error` says why.
-pub const PTRACE_EFAILED: c_int = 2;
-/// A bug inside libptrace (a caught panic); the target was resumed.
-pub const PTRACE_EINTERNAL: c_int = 3;
-
-/// Creates a session with default options. Returns NULL only if allocation fails. The caller
-/// owns the result and frees it with `ptrace_session_free`.
+/// The ABI version this libptrace implements, as `major << 16 | minor` (for hosts and modules
+/// that check at run time).
 #[no_mangle]
-pub extern "C" fn ptrace_session_create() -> *mut ptrace_session_t {
-    catch_unwind(|| {
-        Box::into_raw(Box::new(ptrace_session_t {
-            session: Session::new(SessionOptions::default()),
-            last_error: std::sync::Mutex::new(CString::default()),
-        }))
-    })
-    .unwrap_or(std::ptr::null_mut())
+pub extern "C" fn pmodule_abi_version() -> u32 {
+    (PMODULE_ABI_MAJOR << 16) | PMODULE_ABI_MINOR
 }
 
-/// Frees a session. NULL is ignored.
-///
-/// # Safety
-/// `session` is NULL or a pointer returned by `ptrace_session_create` not yet freed.
-#[no_mangle]
-pub unsafe extern "C" fn ptrace_session_free(session: *mut ptrace_session_t) {
-    if session.is_null() {
-        return;
-    }
-    // SAFETY: the caller passes a pointer from ptrace_session_create, freed only once.
-    let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(session) })));
-}
+/// Annotation level: informational text.
+pub const PMODULE_ANNOTATION_COMMENT: c_int = 0;
+/// Annotation level: something looks wrong.
+pub const PMODULE_ANNOTATION_WARNING: c_int = 1;
+/// Annotation level: something is wrong.
+pub const PMODULE_ANNOTATION_CRITICAL: c_int = 2;
+/// Annotation level: `{"json": {...}}` text.
+pub const PMODULE_ANNOTATION_JSON: c_int = 3;
 
-/// Stops process `pid`, captures it, resumes it and stores the snapshot's JSON text in `*json_out`
-/// (NUL-terminated; the caller owns it and frees it with `ptrace_string_free`). Returns
-/// `PTRACE_OK`, or an error code with `*json_out` set to NULL and the reason in
-/// `ptrace_session_last_error`. NULL `session` or `json_out` gives `PTRACE_EINVAL`.
-///
-/// # Safety
-/// `session` is NULL or a live session; `json_out` is NULL or points to writable storage for a
-/// pointer. Only `ptrace_session_abort` may be called on the session from another thread during the call.
-#[no_mangle]
-pub unsafe extern "C" fn ptrace_session_snapshot_pid(
-    session: *mut ptrace_session_t,
-    pid: c_int,
-    json_out: *mut *mut c_char,
-) -> c_int {
-    if session.is_null() || json_out.is_null() {
-        return PTRACE_EINVAL;
-    }
-    // SAFETY: checked non-NULL; the caller guarantees both point to live storage. The session is
-    // only shared (abort may be called from another thread), never borrowed mutably.
-    let (session, json_out) = unsafe { (&*session, &mut *json_out) };
-    *json_out = std::ptr::null_mut();
-    let result = catch_unwind(AssertUnwindSafe(|| session.session.snapshot_pid(pid)));
-    match result {
-        Ok(Ok(snap)) => match CString::new(snapshot::output::to_json(&snap)) {
-            Ok(text) => {
-                *json_out = text.into_raw();
-                PTRACE_OK
-            }
-            Err(_) => {
-                session.set_error("the snapshot text contains a NUL byte");
-                PTRACE_EFAILED
-            }
-        },
-        Ok(Err(error)) => {
-            session.set_error(&error.to_string());
-            PTRACE_EFAILED
-        }
-        Err(_) => {
-            session.set_error("internal error: libptrace panicked; the target was resumed");
-            PTRACE_EINTERNAL
-        }
-    }
-}
+/// Log level: debugging detail.
+pub const PMODULE_LOG_DEBUG: c_int = 0;
+/// Log level: information.
+pub const PMODULE_LOG_INFO: c_int = 1;
+/// Log level: a warning.
+pub const PMODULE_LOG_WARNING: c_int = 2;
+/// Log level: an error.
+pub const PMODULE_LOG_ERROR: c_int = 3;
 
-/// The last error of `session` as a NUL-terminated string owned by the session (valid until the
-/// next call on it or its free); "" when none; NULL when `session` is NULL.
-///
-/// # Safety
-/// `session` is NULL or a live session.
-#[no_mangle]
-pub unsafe extern "C" fn ptrace_session_last_error(session: *const ptrace_session_t) -> *const c_char {
-    if session.is_null() {
-        return std::ptr::null();
-    }
-    // SAFETY: checked non-NULL; the caller guarantees it is live. The pointer stays valid until
-    // the slot is replaced by the next failing call, as documented.
-    match unsafe { (*session).last_error.lock() } {
-        Ok(slot) => slot.as_ptr(),
-        Err(_) => std::ptr::null(),
-    }
-}
-
-/// Asks a snapshot in progress on `session` (in another thread) to stop: the target is detached
-/// and resumed, and the call returns an error. Safe to call from a signal handler's thread.
-/// NULL is ignored.
-///
-/// # Safety
-/// `session` is NULL or a live session.
-#[no_mangle]
-pub unsafe extern "C" fn ptrace_session_abort(session: *const ptrace_session_t) {
-    if session.is_null() {
-        return;
-    }
-    // SAFETY: checked non-NULL; the caller guarantees it is live. Only an atomic flag is touched.
-    let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
-        (*session).session.abort_flag().abort()
-    }));
-}
-
-/// Frees a string returned by libptrace (e.g. by `ptrace_session_snapshot_pid`). NULL is ignored.
-///
-/// # Safety
-/// `text` is NULL or a string returned by libptrace, not yet freed.
-#[no_mangle]
-pub unsafe extern "C" fn ptrace_string_free(text: *mut c_char) {
-    if text.is_null() {
-        return;
-    }
-    // SAFETY: the string came from CString::into_raw in this library and is freed once.
-    let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { CString::from_raw(text) })));
-}
+/// Variable kind: signed integer.
+pub const PMODULE_VARIABLE_TYPE_LL: c_int = 0;
+/// Variable kind: unsigned integer.
+pub const PMODULE_VARIABLE_TYPE_ULL: c_int = 1;
+/// Variable kind: float.
+pub const PMODULE_VARIABLE_TYPE_FLT: c_int = 2;
+/// Variable kind: double.
+pub const PMODULE_VARIABLE_TYPE_DBL: c_int = 3;
+/// Variable kind: long double.
+pub const PMODULE_VARIABLE_TYPE_LDBL: c_int = 4;
+/// Variable kind: float complex.
+pub const PMODULE_VARIABLE_TYPE_CFLT: c_int = 5;
+/// Variable kind: double complex.
+pub const PMODULE_VARIABLE_TYPE_CDBL: c_int = 6;
+/// Variable kind: long double complex.
+pub const PMODULE_VARIABLE_TYPE_CLDBL: c_int = 7;
+/// Variable kind: character array or synthesized string.
+pub const PMODULE_VARIABLE_TYPE_STRING: c_int = 8;
+/// Variable kind: enum.
+pub const PMODULE_VARIABLE_TYPE_ENUM: c_int = 9;
+/// Variable kind: struct, union or class.
+pub const PMODULE_VARIABLE_TYPE_TUPLE: c_int = 10;
+/// Variable kind: array.
+pub const PMODULE_VARIABLE_TYPE_ARRAY: c_int = 11;
+/// Variable kind: void or unknown.
+pub const PMODULE_VARIABLE_TYPE_BOTTOM: c_int = 12;
+/// Variable kind: function.
+pub const PMODULE_VARIABLE_TYPE_FN: c_int = 13;
+/// Variable kind: pointer or C++ reference.
+pub const PMODULE_VARIABLE_TYPE_REFERENCE: c_int = 14;

@@ -1,0 +1,645 @@
+//! bt variables in C: `bt_variable_t` (a complete struct modules may declare on the stack),
+//! `struct bt_type`, `bt_error_t`, and the navigation functions of `pmodule-api.md` §3, over the
+//! engine's typed memory with the navigation rules of `pmodule::typed`.
+//!
+//! A `bt_variable_t` filled by libptrace points (field `_private`) to a slot in the current
+//! callback's scope: it is valid until the callback returns or `bt_variable_deinit`, whichever
+//! comes first. A struct whose slot is gone (or that was never filled) is an error argument,
+//! never a crash.
+
+use super::context::{self, ptrace_variable_t};
+use super::guard::{copy_to_buffer, ffi_guard, malloc_string, text};
+use super::live;
+use crate::pmodule::values::{base_type_of, pretty_type_name, scalar_value};
+use crate::pmodule::{typed, BtError, BtVar, ScalarValue, TypedMemory, VariableKind};
+use std::ffi::{c_char, c_int, c_longlong, c_ulonglong, c_void, CString};
+use std::sync::Arc;
+
+/// The DWARF of the target (opaque): the `dwarf` field of bt variables, for
+/// `pmodule_cpp_get_bt_type_from_name`.
+#[allow(non_camel_case_types)]
+pub struct bt_dwarf_t {
+    _private: u8,
+}
+
+/// A type of the target.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+pub struct bt_type {
+    /// The type as C writes it (`struct crash *`); owned by libptrace.
+    pub name: *const c_char,
+    /// Non-NULL when the type comes from DWARF (an opaque token; do not dereference).
+    pub die: *const c_void,
+    /// libptrace's own data; do not touch.
+    pub _private: *mut c_void,
+}
+
+/// A bt variable: a typed view of target memory. Declare one on the stack and let libptrace
+/// fill it (`bt_variable_deref`, ...), or use the ones libptrace returns. Release with
+/// `bt_variable_deinit` (optional: everything is released when the callback returns).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+pub struct bt_variable_t {
+    /// The variable's (or member's) name; owned by libptrace.
+    pub name: *const c_char,
+    /// Its type; owned by libptrace.
+    pub r#type: *mut bt_type,
+    /// The DWARF it was read with (opaque).
+    pub dwarf: *mut bt_dwarf_t,
+    /// libptrace's own data; do not touch.
+    pub _private: *mut c_void,
+}
+
+/// Why a bt variable operation failed.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+pub struct bt_error_t {
+    /// `BT_ERROR_NONE` (0) or `BT_ERROR_FAILED`.
+    pub code: c_int,
+    /// The reason, NUL-terminated (empty when none).
+    pub message: [c_char; 256],
+}
+
+/// No error.
+pub const BT_ERROR_NONE: c_int = 0;
+/// The operation failed; `message` says why.
+pub const BT_ERROR_FAILED: c_int = 1;
+/// `bt_type_pp` language: C.
+pub const BT_TYPE_LANG_C: c_int = 0;
+
+/// The Rust side of a filled `bt_variable_t`.
+struct BtSlot {
+    var: BtVar,
+    _name: CString,
+}
+
+/// The Rust side of a returned `struct bt_type` (the C struct first, so their addresses are
+/// the same).
+#[repr(C)]
+struct TypeSlot {
+    ty: bt_type,
+    name: CString,
+    type_name: String,
+    /// A pointer whose pointee is this type (for `bt_variable_type_deref_at`).
+    pointer: Option<BtVar>,
+}
+
+/// A `bt_variable_t` returned by pointer.
+#[repr(C)]
+struct BtBox {
+    var: bt_variable_t,
+}
+
+static DWARF_TOKEN: u8 = 0;
+
+fn dwarf_token() -> *mut bt_dwarf_t {
+    &DWARF_TOKEN as *const u8 as *mut bt_dwarf_t
+}
+
+fn cstring(text: &str) -> CString {
+    CString::new(text.replace('\0', " ")).unwrap_or_default()
+}
+
+fn new_type(type_name: &str, pointer: Option<BtVar>, from_dwarf: bool) -> *mut bt_type {
+    let name = cstring(type_name);
+    let slot = context::scoped(TypeSlot {
+        ty: bt_type {
+            name: std::ptr::null(),
+            die: std::ptr::null(),
+            _private: std::ptr::null_mut(),
+        },
+        name,
+        type_name: type_name.to_string(),
+        pointer,
+    });
+    live::with(slot, |s| {
+        s.ty.name = s.name.as_ptr();
+        if from_dwarf {
+            s.ty.die = &DWARF_TOKEN as *const u8 as *const c_void;
+        }
+    });
+    slot as *mut bt_type
+}
+
+/// The type slot of a `struct bt_type *` libptrace returned.
+fn type_slot(ty: *const bt_type) -> Option<(String, Option<BtVar>)> {
+    live::with(ty as *const TypeSlot, |s| {
+        (s.type_name.clone(), s.pointer.clone())
+    })
+}
+
+/// Fills `out` with `var` (a new slot in the current scope). False outside a callback.
+///
+/// # Safety
+/// `out` is non-NULL and writable.
+unsafe fn fill(out: *mut bt_variable_t, var: BtVar, typed: &dyn TypedMemory) -> bool {
+    let name = cstring(&var.name);
+    let name_ptr = name.as_ptr();
+    let pointer = (typed.kind(&var) == VariableKind::Reference).then(|| var.clone());
+    // The type of a pointer keeps the pointer, so its base can be dereferenced at addresses.
+    let ty = new_type(&var.type_name, pointer, true);
+    let slot = context::scoped(BtSlot { var, _name: name });
+    if slot.is_null() {
+        return false;
+    }
+    // SAFETY: the caller guarantees `out` is writable; the name buffer lives in the slot.
+    unsafe {
+        *out = bt_variable_t {
+            name: name_ptr,
+            r#type: ty,
+            dwarf: dwarf_token(),
+            _private: slot as *mut c_void,
+        };
+    }
+    true
+}
+
+/// A new `bt_variable_t` for `var` in the current scope (what callbacks and
+/// `bt_variable_member_value_get` return); NULL outside a callback or without typed memory.
+pub(crate) fn new_bt_variable(var: BtVar) -> *mut bt_variable_t {
+    let Some(typed) = typed_memory() else {
+        return std::ptr::null_mut();
+    };
+    let boxed = context::scoped(BtBox {
+        var: bt_variable_t {
+            name: std::ptr::null(),
+            r#type: std::ptr::null_mut(),
+            dwarf: std::ptr::null_mut(),
+            _private: std::ptr::null_mut(),
+        },
+    });
+    if boxed.is_null() {
+        return boxed as *mut bt_variable_t;
+    }
+    let out = boxed as *mut bt_variable_t;
+    // SAFETY: `out` is the live box just registered (its first field); nothing else uses it yet.
+    if unsafe { fill(out, var, typed.as_ref()) } {
+        out
+    } else {
+        std::ptr::null_mut()
+    }
+}
+
+fn typed_memory() -> Option<Arc<dyn TypedMemory>> {
+    context::engine()?.typed_memory()
+}
+
+/// The bt variable a `bt_variable_t *` holds: None for NULL, never filled or released.
+///
+/// # Safety
+/// `var` is NULL or points to a readable `bt_variable_t`.
+pub(crate) unsafe fn bt_of(var: *const bt_variable_t) -> Option<BtVar> {
+    if var.is_null() {
+        return None;
+    }
+    // SAFETY: the caller guarantees a readable struct; its `_private` is only looked up in the
+    // table, never dereferenced directly.
+    let private = unsafe { (*var)._private } as *const BtSlot;
+    live::with(private, |s| s.var.clone())
+}
+
+/// Writes `error` into `err` (ignored when NULL).
+///
+/// # Safety
+/// `err` is NULL or writable.
+unsafe fn set_error(err: *mut bt_error_t, error: Option<&str>) {
+    if err.is_null() {
+        return;
+    }
+    // SAFETY: non-NULL and writable by the caller's contract.
+    let err = unsafe { &mut *err };
+    err.code = if error.is_some() {
+        BT_ERROR_FAILED
+    } else {
+        BT_ERROR_NONE
+    };
+    let bytes = error.unwrap_or("").as_bytes();
+    // SAFETY: the message array is 256 writable bytes.
+    unsafe { copy_to_buffer(bytes, err.message.as_mut_ptr(), err.message.len()) };
+}
+
+fn read(var: &BtVar) -> Option<crate::snapshot::Variable> {
+    Some(typed_memory()?.value(var))
+}
+
+fn navigate(
+    f: impl FnOnce(&dyn TypedMemory) -> Result<BtVar, BtError>,
+) -> Result<(BtVar, Arc<dyn TypedMemory>), String> {
+    let typed =
+        typed_memory().ok_or("typed memory is unavailable (outside a callback, or no debug information)")?;
+    let var = f(typed.as_ref()).map_err(|e| e.to_string())?;
+    Ok((var, typed))
+}
+
+/// Member `member` of `var` (pointers of any depth are followed to reach the struct). Returns a
+/// bt variable owned by libptrace, valid until the callback returns; NULL when there is no such
+/// member, or an argument is NULL or not live.
+///
+/// # Safety
+/// `var` is NULL or points to a readable `bt_variable_t`; `member` is NULL or a C string.
+#[no_mangle]
+pub unsafe extern "C" fn bt_variable_member_value_get(
+    var: *mut bt_variable_t,
+    member: *const c_char,
+) -> *mut bt_variable_t {
+    ffi_guard!(std::ptr::null_mut(), {
+        // SAFETY: per the function's contract.
+        let (Some(var), Some(member)) = (unsafe { bt_of(var) }, unsafe { text(member) }) else {
+            return std::ptr::null_mut();
+        };
+        match navigate(|t| typed::member(t, &var, &member)) {
+            Ok((found, _)) => new_bt_variable(found),
+            Err(_) => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// Fills `*out` with what pointer `ptr` points to. False (and `*err` filled, when non-NULL) when
+/// `ptr` is not a pointer, is NULL or unreadable, or an argument is NULL or not live. `*out` is
+/// valid until the callback returns or `bt_variable_deinit(out)`.
+///
+/// # Safety
+/// `out` is NULL or writable; `ptr` NULL or readable; `err` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn bt_variable_deref(
+    out: *mut bt_variable_t,
+    ptr: *mut bt_variable_t,
+    err: *mut bt_error_t,
+) -> bool {
+    ffi_guard!(false, {
+        // SAFETY: per the function's contract.
+        let Some(var) = (unsafe { bt_of(ptr) }) else {
+            unsafe { set_error(err, Some("bt_variable_deref: NULL or released bt variable")) };
+            return false;
+        };
+        if out.is_null() {
+            unsafe { set_error(err, Some("bt_variable_deref: NULL output")) };
+            return false;
+        }
+        match navigate(|t| typed::deref(t, &var, None)) {
+            // SAFETY: out is non-NULL and writable per the contract.
+            Ok((target, typed)) => unsafe {
+                set_error(err, None);
+                fill(out, target, typed.as_ref())
+            },
+            Err(message) => {
+                unsafe { set_error(err, Some(&message)) };
+                false
+            }
+        }
+    })
+}
+
+/// Fills `*out` with element `index` of array (or pointer) `var`. False on error (reason in
+/// `*err` when non-NULL).
+///
+/// # Safety
+/// As `bt_variable_deref`.
+#[no_mangle]
+pub unsafe extern "C" fn bt_variable_index(
+    out: *mut bt_variable_t,
+    var: *mut bt_variable_t,
+    index: c_longlong,
+    err: *mut bt_error_t,
+) -> bool {
+    ffi_guard!(false, {
+        // SAFETY: per the function's contract.
+        let Some(var) = (unsafe { bt_of(var) }).filter(|_| !out.is_null()) else {
+            unsafe { set_error(err, Some("bt_variable_index: NULL or released argument")) };
+            return false;
+        };
+        match navigate(|t| typed::element(t, &var, index)) {
+            // SAFETY: out is non-NULL and writable per the contract.
+            Ok((element, typed)) => unsafe {
+                set_error(err, None);
+                fill(out, element, typed.as_ref())
+            },
+            Err(message) => {
+                unsafe { set_error(err, Some(&message)) };
+                false
+            }
+        }
+    })
+}
+
+/// Fills `*out` with a variable of type `type` at address `addr` (`proto` names the result).
+/// `type` must be the pointee type of a pointer (from `bt_type_base` of a pointer's type);
+/// false otherwise, or when an argument is NULL or not live.
+///
+/// # Safety
+/// `out` is NULL or writable; `proto` NULL or readable; `type` NULL or from libptrace.
+#[no_mangle]
+pub unsafe extern "C" fn bt_variable_type_deref_at(
+    out: *mut bt_variable_t,
+    proto: *mut bt_variable_t,
+    r#type: *mut bt_type,
+    addr: c_ulonglong,
+) -> bool {
+    ffi_guard!(false, {
+        if out.is_null() {
+            return false;
+        }
+        // SAFETY: per the function's contract.
+        let proto = unsafe { bt_of(proto) };
+        let Some((_, Some(pointer))) = type_slot(r#type) else {
+            return false;
+        };
+        match navigate(|t| typed::deref(t, &pointer, Some(addr))) {
+            Ok((mut target, typed)) => {
+                if let Some(proto) = proto {
+                    target.name = proto.name;
+                }
+                // SAFETY: out is non-NULL and writable per the contract.
+                unsafe { fill(out, target, typed.as_ref()) }
+            }
+            Err(_) => false,
+        }
+    })
+}
+
+/// The value of `var` as an unsigned integer (0 when it has none or on error).
+///
+/// # Safety
+/// `var` is NULL or points to a readable `bt_variable_t`.
+#[no_mangle]
+pub unsafe extern "C" fn bt_variable_ull(var: *mut bt_variable_t) -> c_ulonglong {
+    // SAFETY: per the function's contract.
+    ffi_guard!(0, { unsafe { bt_variable_ll(var) as c_ulonglong } })
+}
+
+/// The value of `var` as a signed integer (0 when it has none or on error).
+///
+/// # Safety
+/// `var` is NULL or points to a readable `bt_variable_t`.
+#[no_mangle]
+pub unsafe extern "C" fn bt_variable_ll(var: *mut bt_variable_t) -> c_longlong {
+    ffi_guard!(0, {
+        // SAFETY: per the function's contract.
+        let Some(var) = (unsafe { bt_of(var) }) else {
+            return 0;
+        };
+        match read(&var).map(|v| scalar_value(&v)) {
+            Some(ScalarValue::Int(i)) => i,
+            Some(ScalarValue::Float(f)) => f as i64,
+            _ => 0,
+        }
+    })
+}
+
+/// Reads `var`'s value: true when it could be read.
+///
+/// # Safety
+/// `var` is NULL or points to a readable `bt_variable_t`.
+#[no_mangle]
+pub unsafe extern "C" fn bt_variable_value(var: *mut bt_variable_t) -> bool {
+    ffi_guard!(false, {
+        // SAFETY: per the function's contract.
+        let Some(var) = (unsafe { bt_of(var) }) else {
+            return false;
+        };
+        read(&var).is_some_and(|v| !v.value.is_null() || !v.children.is_empty() || v.symbol.is_some())
+    })
+}
+
+/// Copies the text `var` holds (a character array, or the string a `char *` points to) into
+/// `dst` (capacity `n`, always NUL-terminated when `n > 0`). Returns the bytes copied without
+/// the NUL, or -1 when `var` holds no text or an argument is NULL or not live.
+///
+/// # Safety
+/// `dst` is writable for `n` bytes; `var` is NULL or readable.
+#[no_mangle]
+pub unsafe extern "C" fn bt_variable_strncpy(
+    dst: *mut c_char,
+    var: *mut bt_variable_t,
+    n: usize,
+) -> libc::ssize_t {
+    ffi_guard!(-1, {
+        // SAFETY: per the function's contract.
+        let Some(var) = (unsafe { bt_of(var) }) else {
+            return -1;
+        };
+        if dst.is_null() {
+            return -1;
+        }
+        let Some(value) = read(&var) else {
+            return -1;
+        };
+        let text = match value.kind.as_str() {
+            "string" => value.value.as_str().map(str::to_string).or(value.symbol),
+            "reference" => value.symbol,
+            _ => None,
+        };
+        match text {
+            // SAFETY: dst is writable for n bytes per the contract.
+            Some(text) => unsafe { copy_to_buffer(text.as_bytes(), dst, n) as libc::ssize_t },
+            None => -1,
+        }
+    })
+}
+
+/// The size in bytes of `var`'s type, or -1 when unknown or on error.
+///
+/// # Safety
+/// `var` is NULL or points to a readable `bt_variable_t`.
+#[no_mangle]
+pub unsafe extern "C" fn bt_variable_sizeof(var: *mut bt_variable_t) -> c_longlong {
+    ffi_guard!(-1, {
+        // SAFETY: per the function's contract.
+        let Some(var) = (unsafe { bt_of(var) }) else {
+            return -1;
+        };
+        typed_memory()
+            .and_then(|t| typed::size_of(t.as_ref(), &var).ok())
+            .map_or(-1, |s| s as c_longlong)
+    })
+}
+
+/// The type of `var` (owned by libptrace, valid until the callback returns); NULL on error.
+///
+/// # Safety
+/// `var` is NULL or points to a readable `bt_variable_t`.
+#[no_mangle]
+pub unsafe extern "C" fn bt_variable_bt_type(var: *mut bt_variable_t) -> *mut bt_type {
+    ffi_guard!(std::ptr::null_mut(), {
+        // SAFETY: per the function's contract.
+        let Some(var) = (unsafe { bt_of(var) }) else {
+            return std::ptr::null_mut();
+        };
+        let Some(typed) = typed_memory() else {
+            return std::ptr::null_mut();
+        };
+        let pointer = (typed.kind(&var) == VariableKind::Reference).then(|| var.clone());
+        // The type of a pointer keeps the pointer, so its base can be dereferenced at addresses.
+        let ty = new_type(&var.type_name, None, true);
+        if let Some(pointer) = pointer {
+            live::with(ty as *const TypeSlot, |s| s.pointer = Some(pointer));
+        }
+        ty
+    })
+}
+
+/// The base type of `type`: qualifiers, pointers, array bounds and the aggregate keyword
+/// removed (`const struct crash *` gives `crash`). Owned by libptrace, valid until the callback
+/// returns; NULL when `type` is NULL or not live.
+///
+/// # Safety
+/// `type` is NULL or a pointer libptrace returned.
+#[no_mangle]
+pub unsafe extern "C" fn bt_type_base(r#type: *mut bt_type) -> *mut bt_type {
+    ffi_guard!(std::ptr::null_mut(), {
+        let Some((name, pointer)) = type_slot(r#type) else {
+            return std::ptr::null_mut();
+        };
+        // SAFETY: the slot is live (just looked up); reading its die field.
+        let die = live::with(r#type as *const TypeSlot, |s| !s.ty.die.is_null()).unwrap_or(false);
+        new_type(&base_type_of(&name), pointer, die)
+    })
+}
+
+/// `type` as C-like text, aggregates written `struct(name)` (`lang` must be `BT_TYPE_LANG_C`).
+/// Owned by libptrace, valid until the callback returns; NULL on error.
+///
+/// # Safety
+/// `type` is NULL or a pointer libptrace returned.
+#[no_mangle]
+pub unsafe extern "C" fn bt_type_pp(r#type: *mut bt_type, lang: c_int) -> *const c_char {
+    ffi_guard!(std::ptr::null(), {
+        if lang != BT_TYPE_LANG_C {
+            return std::ptr::null();
+        }
+        match type_slot(r#type) {
+            Some((name, _)) => context::scoped_str(Some(pretty_type_name(&name))),
+            None => std::ptr::null(),
+        }
+    })
+}
+
+/// Releases what libptrace holds for `var` and clears its fields. Safe on any variable (filled
+/// or not, on the stack or returned) and on NULL.
+///
+/// # Safety
+/// `var` is NULL or points to a writable `bt_variable_t`.
+#[no_mangle]
+pub unsafe extern "C" fn bt_variable_deinit(var: *mut bt_variable_t) {
+    ffi_guard!((), {
+        if var.is_null() {
+            return;
+        }
+        // SAFETY: non-NULL and writable per the contract; `_private` is only looked up.
+        unsafe {
+            live::free((*var)._private as *const BtSlot);
+            (*var).name = std::ptr::null();
+            (*var).r#type = std::ptr::null_mut();
+            (*var)._private = std::ptr::null_mut();
+        }
+    })
+}
+
+/// Fills `*out` with global `name` (`object` and `cu`: substring filters, NULL for any). False
+/// when not found, outside a callback, or `out`/`name` is NULL.
+///
+/// # Safety
+/// `out` NULL or writable; the strings NULL or C strings.
+#[no_mangle]
+pub unsafe extern "C" fn pmodule_bt_query(
+    out: *mut bt_variable_t,
+    name: *const c_char,
+    object: *const c_char,
+    cu: *const c_char,
+) -> bool {
+    ffi_guard!(false, {
+        // SAFETY: per the function's contract.
+        let (Some(name), object, cu) = (unsafe { text(name) }, unsafe { text(object) }, unsafe {
+            text(cu)
+        }) else {
+            return false;
+        };
+        if out.is_null() {
+            return false;
+        }
+        let Some(typed) = typed_memory() else {
+            return false;
+        };
+        match typed.global(&name, object.as_deref(), cu.as_deref()) {
+            // SAFETY: out non-NULL and writable.
+            Some(var) => unsafe { fill(out, var, typed.as_ref()) },
+            None => false,
+        }
+    })
+}
+
+/// A temporary pmodule variable with `var`'s value read (name, type, value, symbol). Valid
+/// until the callback returns; it cannot be added to the snapshot. NULL on error.
+///
+/// # Safety
+/// `var` is NULL or points to a readable `bt_variable_t`.
+#[no_mangle]
+pub unsafe extern "C" fn pmodule_variable_from_bt(var: *mut bt_variable_t) -> *mut ptrace_variable_t {
+    ffi_guard!(std::ptr::null_mut(), {
+        // SAFETY: per the function's contract.
+        let Some(value) = (unsafe { bt_of(var) }).and_then(|v| read(&v)) else {
+            return std::ptr::null_mut();
+        };
+        match context::with_scene(|s| s.detached_variable(value)) {
+            Some(r) => context::var_handle(r),
+            None => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// The type named `name` in `dwarf` (owned by libptrace, valid until the callback returns), or
+/// NULL when `dwarf` or `name` is NULL. Its `die` is NULL: the type is known by name only.
+///
+/// # Safety
+/// `dwarf` is NULL or the `dwarf` field of a bt variable; `name` NULL or a C string.
+#[no_mangle]
+pub unsafe extern "C" fn pmodule_cpp_get_bt_type_from_name(
+    dwarf: *mut bt_dwarf_t,
+    name: *const c_char,
+) -> *mut bt_type {
+    ffi_guard!(std::ptr::null_mut(), {
+        // SAFETY: per the function's contract.
+        match (dwarf == dwarf_token(), unsafe { text(name) }) {
+            (true, Some(name)) => new_type(&name, None, false),
+            _ => std::ptr::null_mut(),
+        }
+    })
+}
+
+/// Template argument `n` (0-based) of the C++ type name `type_name`
+/// (`std::map<int, std::string>`, 1 gives `std::string`), stored in `*out` as a string the
+/// caller frees with `free`. False (and `*out` NULL) when there is no such argument or an
+/// argument is NULL.
+///
+/// # Safety
+/// `out` NULL or writable; `type_name` NULL or a C string.
+#[no_mangle]
+pub unsafe extern "C" fn pmodule_cpp_template_nth_argument(
+    out: *mut *mut c_char,
+    type_name: *const c_char,
+    n: c_int,
+) -> bool {
+    ffi_guard!(false, {
+        if out.is_null() {
+            return false;
+        }
+        // SAFETY: out is non-NULL and writable.
+        unsafe { *out = std::ptr::null_mut() };
+        // SAFETY: per the function's contract.
+        let Some(name) = (unsafe { text(type_name) }) else {
+            return false;
+        };
+        let Ok(n) = usize::try_from(n) else {
+            return false;
+        };
+        match crate::variables::navigate::template_nth_argument(&name, n) {
+            Some(argument) => {
+                let copy = malloc_string(&argument);
+                // SAFETY: out is non-NULL and writable.
+                unsafe { *out = copy };
+                !copy.is_null()
+            }
+            None => false,
+        }
+    })
+}

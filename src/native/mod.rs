@@ -1,0 +1,1 @@
+//! Native modules: shared objects built against `include/pmodule.h`.
