@@ -80,13 +80,26 @@ pub use scene::{Insertion, Origin, Scene, SceneError};
 pub use siginfo::SigInfo;
 pub use values::ScalarValue;
 
-/// A host with every module language this crate has (Lua), configured by `lua_options`.
+/// A host with every module language this crate has (Lua, native `*.so`), configured by
+/// `lua_options` (native modules with the default options: see [`standard_host_with`]).
 pub fn standard_host(
     options: ModuleOptions,
     log: std::sync::Arc<dyn LogSink>,
     lua_options: crate::lua::LuaOptions,
 ) -> PmoduleHost {
+    standard_host_with(options, log, lua_options, crate::native::NativeOptions::default())
+}
+
+/// A host with every module language, native modules loaded with `native_options`
+/// (`--allow-insecure-modules`).
+pub fn standard_host_with(
+    options: ModuleOptions,
+    log: std::sync::Arc<dyn LogSink>,
+    lua_options: crate::lua::LuaOptions,
+    native_options: crate::native::NativeOptions,
+) -> PmoduleHost {
     let mut host = PmoduleHost::new(options, log);
     host.add_loader(Box::new(crate::lua::LuaLoader::new(lua_options)));
+    host.add_loader(Box::new(crate::native::NativeLoader::new(native_options)));
     host
 }
