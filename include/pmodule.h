@@ -639,6 +639,26 @@ bool pmodule_match_add_variable_ptrace_type(struct pmodule_match_t *m, int kind)
 // `m` is NULL or a live match.
 bool pmodule_match_set_fault(struct pmodule_match_t *m, bool whole_thread);
 
+// Whether thread `thr` passes `m` (for filtered iteration). False when an argument is NULL or
+// stale.
+//
+// # Safety
+// `m` NULL or a live match; `thr` NULL or a pointer libptrace gave.
+bool pmodule_match_thread(struct pmodule_match_t *m, struct ptrace_thread_t *thr);
+
+// Whether frame `fr` passes `m`. False when an argument is NULL or stale, or for a created
+// frame not inserted.
+//
+// # Safety
+// `m` NULL or a live match; `fr` NULL or a pointer libptrace gave.
+bool pmodule_match_frame(struct pmodule_match_t *m, struct ptrace_frame_t *fr);
+
+// Whether variable `var` passes `m`. False when an argument is NULL or stale.
+//
+// # Safety
+// `m` NULL or a live match; `var` NULL or a pointer libptrace gave.
+bool pmodule_match_variable(struct pmodule_match_t *m, struct ptrace_variable_t *var);
+
 // Reads up to `size` bytes at `addr` into `dst`. Returns the bytes read (fewer when the end is
 // unreadable, 0 when nothing is), or -1 outside a callback or when `dst` is NULL.
 //

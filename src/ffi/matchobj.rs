@@ -174,3 +174,56 @@ pub unsafe extern "C" fn pmodule_match_set_fault(m: *mut pmodule_match_t, whole_
         live::with(m, |m| m.filter.set_fault(scope)).is_some()
     })
 }
+
+/// Whether thread `thr` passes `m` (for filtered iteration). False when an argument is NULL or
+/// stale.
+///
+/// # Safety
+/// `m` NULL or a live match; `thr` NULL or a pointer libptrace gave.
+#[no_mangle]
+pub unsafe extern "C" fn pmodule_match_thread(m: *mut pmodule_match_t, thr: *mut super::context::ptrace_thread_t) -> bool {
+    ffi_guard!(false, {
+        let (Some(m), Some(t)) = (live::get(m), super::objects::thread_of(thr)) else {
+            return false;
+        };
+        super::context::with_scene(|s| s.thread(t).is_ok_and(|t| m.filter.matches_thread(t))).unwrap_or(false)
+    })
+}
+
+/// Whether frame `fr` passes `m`. False when an argument is NULL or stale, or for a created
+/// frame not inserted.
+///
+/// # Safety
+/// `m` NULL or a live match; `fr` NULL or a pointer libptrace gave.
+#[no_mangle]
+pub unsafe extern "C" fn pmodule_match_frame(m: *mut pmodule_match_t, fr: *mut super::context::ptrace_frame_t) -> bool {
+    ffi_guard!(false, {
+        let (Some(m), Some(f)) = (live::get(m), super::objects::frame_of(fr)) else {
+            return false;
+        };
+        super::context::with_scene(|s| match s.resolve_frame(f) {
+            Ok(crate::pmodule::FrameRef::Node { thread, frame }) => s
+                .snapshot()
+                .ok()
+                .and_then(|snap| snap.threads.get(thread))
+                .and_then(|t| t.frames.get(frame).map(|f| m.filter.matches_frame(t, f)))
+                .unwrap_or(false),
+            _ => false,
+        })
+        .unwrap_or(false)
+    })
+}
+
+/// Whether variable `var` passes `m`. False when an argument is NULL or stale.
+///
+/// # Safety
+/// `m` NULL or a live match; `var` NULL or a pointer libptrace gave.
+#[no_mangle]
+pub unsafe extern "C" fn pmodule_match_variable(m: *mut pmodule_match_t, var: *mut super::context::ptrace_variable_t) -> bool {
+    ffi_guard!(false, {
+        let (Some(m), Some(v)) = (live::get(m), super::objects::var_of(var)) else {
+            return false;
+        };
+        super::context::with_scene(|s| s.var_matches(&v, &m.filter).unwrap_or(false)).unwrap_or(false)
+    })
+}
