@@ -12,6 +12,8 @@ fn main() {
     println!("cargo::rustc-cdylib-link-arg=-Wl,-soname,libptrace.so.0");
     // The CLI exports its symbols so `cc -shared -fPIC mod.c` modules resolve `pmodule_*` from it.
     println!("cargo::rustc-link-arg-bins=-rdynamic");
+    // Integration tests load native modules in-process too.
+    println!("cargo::rustc-link-arg-tests=-rdynamic");
 
     println!("cargo::rerun-if-changed=src/ffi");
     println!("cargo::rerun-if-changed=cbindgen.toml");

@@ -181,7 +181,10 @@ pub unsafe extern "C" fn pmodule_match_set_fault(m: *mut pmodule_match_t, whole_
 /// # Safety
 /// `m` NULL or a live match; `thr` NULL or a pointer libptrace gave.
 #[no_mangle]
-pub unsafe extern "C" fn pmodule_match_thread(m: *mut pmodule_match_t, thr: *mut super::context::ptrace_thread_t) -> bool {
+pub unsafe extern "C" fn pmodule_match_thread(
+    m: *mut pmodule_match_t,
+    thr: *mut super::context::ptrace_thread_t,
+) -> bool {
     ffi_guard!(false, {
         let (Some(m), Some(t)) = (live::get(m), super::objects::thread_of(thr)) else {
             return false;
@@ -196,7 +199,10 @@ pub unsafe extern "C" fn pmodule_match_thread(m: *mut pmodule_match_t, thr: *mut
 /// # Safety
 /// `m` NULL or a live match; `fr` NULL or a pointer libptrace gave.
 #[no_mangle]
-pub unsafe extern "C" fn pmodule_match_frame(m: *mut pmodule_match_t, fr: *mut super::context::ptrace_frame_t) -> bool {
+pub unsafe extern "C" fn pmodule_match_frame(
+    m: *mut pmodule_match_t,
+    fr: *mut super::context::ptrace_frame_t,
+) -> bool {
     ffi_guard!(false, {
         let (Some(m), Some(f)) = (live::get(m), super::objects::frame_of(fr)) else {
             return false;
@@ -219,7 +225,10 @@ pub unsafe extern "C" fn pmodule_match_frame(m: *mut pmodule_match_t, fr: *mut s
 /// # Safety
 /// `m` NULL or a live match; `var` NULL or a pointer libptrace gave.
 #[no_mangle]
-pub unsafe extern "C" fn pmodule_match_variable(m: *mut pmodule_match_t, var: *mut super::context::ptrace_variable_t) -> bool {
+pub unsafe extern "C" fn pmodule_match_variable(
+    m: *mut pmodule_match_t,
+    var: *mut super::context::ptrace_variable_t,
+) -> bool {
     ffi_guard!(false, {
         let (Some(m), Some(v)) = (live::get(m), super::objects::var_of(var)) else {
             return false;

@@ -75,8 +75,10 @@ impl NativeLoader {
             .map_err(|e| format!("cannot resolve the path: {e}"))?;
         // SAFETY: loading a module runs its initializers; that is what loading a module means,
         // and the ownership check above guards against planted files when running as root.
-        let library = unsafe { Library::open(Some(&absolute), RTLD_NOW | RTLD_LOCAL) }
-            .map_err(|e| format!("cannot load the shared object: {e}"))?;
+        let library = unsafe { Library::open(Some(&absolute), RTLD_NOW | RTLD_LOCAL) }.map_err(|e| {
+            let detail = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
+            format!("cannot load the shared object: {}", detail.replace('\n', " "))
+        })?;
         // SAFETY: the symbol is looked up as a data address; it is read below only as the
         // descriptor type PMODULE_DEFINE defines.
         let symbol = unsafe { library.get::<*const pmodule_descriptor_t>(DESCRIPTOR_SYMBOL) };
