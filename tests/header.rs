@@ -35,7 +35,23 @@ fn header_compiles_as_strict_c_and_cpp() {
     let source = dir.path().join("use.c");
     std::fs::write(
         &source,
-        "#include <pmodule.h>\nint main(void) { ptrace_session_t *s = ptrace_session_create(); ptrace_session_free(s); return 0; }\n",
+        concat!(
+            "#include <pmodule.h>\n",
+            "static void on_var(ptrace_variable_t *v, bt_variable_t *bt) {\n",
+            "    bt_variable_t out; bt_error_t err; char buf[16];\n",
+            "    bt_variable_t *m = bt_variable_member_value_get(bt, \"x\");\n",
+            "    (void)bt_variable_deref(&out, m, &err); (void)bt_variable_strncpy(buf, &out, sizeof buf);\n",
+            "    (void)bt_type_pp(bt_type_base(bt_variable_bt_type(&out)), BT_TYPE_LANG_C);\n",
+            "    bt_variable_deinit(&out);\n",
+            "    pmodule_variable_annotate(v, PMODULE_ANNOTATION_COMMENT, \"%s %d\", \"n\", 1);\n",
+            "}\n",
+            "static bool load(pmodule_t *pm) {\n",
+            "    pmodule_log(pm, PMODULE_LOG_INFO, \"%d\", 1);\n",
+            "    return pmodule_variable_event_add(pm, NULL, on_var);\n",
+            "}\n",
+            "PMODULE_DEFINE(\"header_test\", load, NULL, NULL);\n",
+            "int main(void) { ptrace_session_t *s = ptrace_session_create(); ptrace_session_free(s); return 0; }\n",
+        ),
     )
     .unwrap();
     for (compiler, std) in [("cc", "-std=c99"), ("cc", "-std=c11"), ("g++", "-std=c++17")] {
