@@ -271,10 +271,7 @@ impl TypedMemory for TargetAccess {
     }
 
     fn element(&self, var: &BtVar, index: i64) -> Result<BtVar, BtError> {
-        unwrap(var)?
-            .index(index, &self.memory)
-            .map(wrap)
-            .map_err(convert)
+        unwrap(var)?.index(index, &self.memory).map(wrap).map_err(convert)
     }
 
     fn size_of(&self, var: &BtVar) -> Result<u64, BtError> {

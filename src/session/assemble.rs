@@ -5,14 +5,14 @@ use super::capture::CapturedThread;
 use super::prepare::PreparedProcess;
 use super::SessionOptions;
 use crate::debuginfo::{LoadedObject, ProcessObjects, SymbolizedFrame, TailCallFrame};
-use crate::variables::BtVariable;
-use std::collections::HashMap;
-use std::sync::Arc;
 use crate::procinfo::{self, ProcessInfo};
 use crate::snapshot::{self, Address, Fault, Frame, Module, Snapshot, Thread, Timing};
 use crate::tracer;
 use crate::unwind::UnwoundFrame;
+use crate::variables::BtVariable;
 use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The fault a snapshot records: a caught signal, or a thread marked by `--fault-thread`.
@@ -55,7 +55,12 @@ pub fn set_timing(snapshot: &mut Snapshot, stopped_for: Duration, started: Insta
 
 /// The snapshot without threads: process, application, objects, attributes and classifiers
 /// asked for, the preparation's warnings (what `preattach` sees).
-pub fn skeleton(options: &SessionOptions, pid: i32, info: &ProcessInfo, prepared: &PreparedProcess) -> Snapshot {
+pub fn skeleton(
+    options: &SessionOptions,
+    pid: i32,
+    info: &ProcessInfo,
+    prepared: &PreparedProcess,
+) -> Snapshot {
     let mut warnings = prepared.warnings.clone();
     if let Some(exe) = prepared
         .objects
@@ -218,7 +223,11 @@ fn frames_of(
             symbolized
         };
         let levels = thread.variables.get(depth).map(Vec::as_slice).unwrap_or_default();
-        let bt_levels = thread.bt_variables.get(depth).map(Vec::as_slice).unwrap_or_default();
+        let bt_levels = thread
+            .bt_variables
+            .get(depth)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let entry_count = entries.len();
         for (i, entry) in entries.into_iter().enumerate() {
             bts.push(level_variables(bt_levels, i, entry_count));

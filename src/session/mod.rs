@@ -231,7 +231,11 @@ impl Session {
 
     /// The globals asked for with `--global` (warnings for those not found go into the
     /// snapshot), then those a module's variable match selects by name.
-    fn globals_to_read(&self, prepared: &prepare::PreparedProcess, snapshot: &mut Snapshot) -> Vec<GlobalVariable> {
+    fn globals_to_read(
+        &self,
+        prepared: &prepare::PreparedProcess,
+        snapshot: &mut Snapshot,
+    ) -> Vec<GlobalVariable> {
         let (mut globals, warnings) = prepared.resolve_globals(&self.options.globals);
         snapshot.warnings.extend(warnings);
         if let Some(host) = self.active_host() {
@@ -250,7 +254,11 @@ impl Session {
     }
 
     /// Gives the modules their access to process `pid`.
-    fn connect_modules(&self, pid: i32, prepared: &Arc<prepare::PreparedProcess>) -> Option<Arc<TargetAccess>> {
+    fn connect_modules(
+        &self,
+        pid: i32,
+        prepared: &Arc<prepare::PreparedProcess>,
+    ) -> Option<Arc<TargetAccess>> {
         let host = self.active_host()?;
         let access = Arc::new(TargetAccess::new(
             pid,

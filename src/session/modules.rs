@@ -5,8 +5,8 @@
 
 use super::access::wrap;
 use crate::lua::LuaOptions;
-use crate::pmodule::{Event, LogLevel, LogSink, ModuleOptions, Origin, PmoduleHost, VariableSource};
 use crate::pmodule::{BtVar, Match, MatchType};
+use crate::pmodule::{Event, LogLevel, LogSink, ModuleOptions, Origin, PmoduleHost, VariableSource};
 use crate::variables::{self, GlobalVariable, ProcessVariables};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -76,7 +76,9 @@ pub fn selected_globals(host: &PmoduleHost, process: &ProcessVariables) -> Vec<G
                 continue;
             }
             let known = selected.iter().any(|g| {
-                g.name() == candidate.name() && g.object_path() == object && g.cu_name().unwrap_or_default() == cu
+                g.name() == candidate.name()
+                    && g.object_path() == object
+                    && g.cu_name().unwrap_or_default() == cu
             });
             if !known {
                 selected.push(candidate);
