@@ -3,7 +3,9 @@
 //! snapshot and writes it, printing the file's path on stdout.
 
 use clap::Parser;
-use ptrace::session::{ExecResult, Session, SessionError, SessionOptions};
+use ptrace::lua::LuaOptions;
+use ptrace::pmodule::ModuleOptions;
+use ptrace::session::{ExecResult, ModuleSettings, Session, SessionError, SessionOptions};
 use ptrace::snapshot::{self, AttributeValue, Snapshot};
 use ptrace::tracer::{self, ChildEnd, TracerError};
 use std::ffi::OsString;
@@ -77,6 +79,31 @@ struct Cli {
     #[arg(long)]
     no_variables: bool,
 
+    /// Load every module file (`*.lua`) of DIR, in name order (repeatable).
+    #[arg(long = "module-path", alias = "modules-path", value_name = "DIR")]
+    module_path: Vec<PathBuf>,
+
+    /// Load the module FILE (`*.lua`), after those of --module-path (repeatable).
+    #[arg(long = "module-load", value_name = "FILE")]
+    module_load: Vec<PathBuf>,
+
+    /// Options for the module ID, read with pmodule.config_option(key) (repeatable).
+    #[arg(long = "module", value_name = "ID:KEY,VALUE[,KEY,VALUE...]")]
+    module: Vec<String>,
+
+    /// Open these Lua libraries to modules, which are sandboxed without them: io, os,
+    /// package (require), load (load, loadfile, dofile; text chunks only).
+    #[arg(long = "sandbox-whitelist", value_name = "LIB[,LIB...]")]
+    sandbox_whitelist: Vec<String>,
+
+    /// The most Lua instructions one module callback may run before it is stopped.
+    #[arg(long = "lua-instruction-budget", value_name = "N", default_value_t = ptrace::lua::options::DEFAULT_INSTRUCTION_BUDGET)]
+    lua_instruction_budget: u64,
+
+    /// The most bytes one Lua module's state may allocate.
+    #[arg(long = "lua-memory-limit", value_name = "BYTES", default_value_t = ptrace::lua::options::DEFAULT_MEMORY_LIMIT)]
+    lua_memory_limit: usize,
+
     /// Test hook: keep the target stopped this many milliseconds after capturing it.
     #[arg(long, hide = true, value_name = "MS")]
     hold_stopped_ms: Option<u64>,
@@ -120,6 +147,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         depth: cli.depth,
         globals: cli.globals.clone(),
         variables: !cli.no_variables,
+        modules: module_settings(&cli)?,
         ..SessionOptions::default()
     };
     let session = Session::new(options);
@@ -183,6 +211,26 @@ fn emit(cli: &Cli, snapshot: &Snapshot) -> Result<(), String> {
     }
     println!("{}", path.display());
     Ok(())
+}
+
+/// The module options of the command line.
+fn module_settings(cli: &Cli) -> Result<ModuleSettings, String> {
+    let options = ModuleOptions::from_arguments(&cli.module).map_err(|e| e.to_string())?;
+    let mut lua = LuaOptions {
+        instruction_budget: cli.lua_instruction_budget,
+        memory_limit: cli.lua_memory_limit,
+        ..LuaOptions::default()
+    };
+    for arg in &cli.sandbox_whitelist {
+        lua.add_whitelist(arg).map_err(|e| e.to_string())?;
+    }
+    lua.validate().map_err(|e| format!("--{e}").replace('_', "-"))?;
+    Ok(ModuleSettings {
+        paths: cli.module_path.clone(),
+        files: cli.module_load.clone(),
+        options,
+        lua,
+    })
 }
 
 /// `--kv key:value[,key:value...]` pairs; values that parse as integers stay integers.

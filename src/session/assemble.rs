@@ -4,12 +4,15 @@
 use super::capture::CapturedThread;
 use super::prepare::PreparedProcess;
 use super::SessionOptions;
-use crate::debuginfo::{ProcessObjects, TailCallFrame};
+use crate::debuginfo::{LoadedObject, ProcessObjects, SymbolizedFrame, TailCallFrame};
 use crate::procinfo::{self, ProcessInfo};
 use crate::snapshot::{self, Address, Fault, Frame, Module, Snapshot, Thread, Timing};
 use crate::tracer;
 use crate::unwind::UnwoundFrame;
+use crate::variables::BtVariable;
 use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The fault a snapshot records: a caught signal, or a thread marked by `--fault-thread`.
@@ -42,70 +45,23 @@ impl FaultMark {
     }
 }
 
-/// Everything the snapshot is made from.
-pub struct Parts<'a> {
-    /// The run's options.
-    pub options: &'a SessionOptions,
-    /// The process id.
-    pub pid: i32,
-    /// What /proc said before the stop.
-    pub info: ProcessInfo,
-    /// The debug information loaded before the stop.
-    pub prepared: &'a PreparedProcess,
-    /// The threads captured while stopped.
-    pub captured: Vec<CapturedThread>,
-    /// The fault, if any.
-    pub fault: Option<FaultMark>,
-    /// How long the target was stopped.
-    pub stopped_for: Duration,
-    /// When the run started.
-    pub started: Instant,
+/// Records how long the target was stopped and how long the run took so far.
+pub fn set_timing(snapshot: &mut Snapshot, stopped_for: Duration, started: Instant) {
+    snapshot.timing = Timing {
+        stopped_us: micros(stopped_for),
+        total_us: micros(started.elapsed()),
+    };
 }
 
-/// Builds the snapshot document.
-pub fn assemble(parts: Parts<'_>) -> Snapshot {
-    let Parts {
-        options,
-        pid,
-        info,
-        prepared,
-        captured,
-        fault,
-        stopped_for,
-        started,
-    } = parts;
-    let fault = fault.map(|f| f.0);
-    let fault_tid = fault.as_ref().map(|f| f.tid);
+/// The snapshot without threads: process, application, objects, attributes and classifiers
+/// asked for, the preparation's warnings (what `preattach` sees).
+pub fn skeleton(
+    options: &SessionOptions,
+    pid: i32,
+    info: &ProcessInfo,
+    prepared: &PreparedProcess,
+) -> Snapshot {
     let mut warnings = prepared.warnings.clone();
-
-    let threads: Vec<Thread> = captured
-        .iter()
-        .map(|thread| {
-            let thread_info = info
-                .threads
-                .get(&thread.tid)
-                .cloned()
-                .or_else(|| procinfo::read_thread(pid, thread.tid));
-            let (name, state) = thread_info.map(|t| (t.name, t.state)).unwrap_or_default();
-            let is_fault = fault_tid == Some(thread.tid);
-            Thread {
-                tid: thread.tid,
-                name,
-                state,
-                fault: is_fault,
-                frames: frames_of(thread, prepared, is_fault),
-                variables: Vec::new(),
-                annotations: Vec::new(),
-            }
-        })
-        .collect();
-    if let Some(tid) = fault_tid {
-        if !threads.iter().any(|t| t.tid == tid) {
-            warnings.push(format!(
-                "the faulting thread {tid} is not among the captured threads"
-            ));
-        }
-    }
     if let Some(exe) = prepared
         .objects
         .objects()
@@ -148,23 +104,84 @@ pub fn assemble(parts: Parts<'_>) -> Snapshot {
         version: snapshot::FORMAT_VERSION,
         pid,
         application,
-        executable: info.executable,
-        process_state: info.state,
+        executable: info.executable.clone(),
+        process_state: info.state.clone(),
         timestamp,
-        fault,
-        threads,
+        fault: None,
+        threads: Vec::new(),
         globals: Vec::new(),
         attributes: options.attributes.iter().cloned().collect(),
         classifiers: options.classifiers.clone(),
         tags: Vec::new(),
         annotations: Vec::new(),
         modules,
-        timing: Timing {
-            stopped_us: micros(stopped_for),
-            total_us: micros(started.elapsed()),
-        },
+        timing: Timing::default(),
         warnings,
     }
+}
+
+/// Symbolized entries by (object base, lookup pc): threads running the same code are
+/// symbolized once.
+#[derive(Default)]
+pub struct SymbolCache {
+    entries: HashMap<(u64, u64), Vec<SymbolizedFrame>>,
+}
+
+impl SymbolCache {
+    fn symbolize(&mut self, object: Option<&Arc<LoadedObject>>, pc: u64) -> Vec<SymbolizedFrame> {
+        let Some(object) = object else {
+            return Vec::new();
+        };
+        self.entries
+            .entry((object.base, pc))
+            .or_insert_with(|| object.symbolize(pc))
+            .clone()
+    }
+}
+
+/// Adds the captured threads (symbolized, with their variables) and the fault to `snapshot`.
+/// Returns the bt variables of each thread's snapshot frames (empty lists when they were not
+/// kept).
+pub fn add_threads(
+    snapshot: &mut Snapshot,
+    captured: &[CapturedThread],
+    info: &ProcessInfo,
+    prepared: &PreparedProcess,
+    fault: Option<FaultMark>,
+    symbols: &mut SymbolCache,
+) -> Vec<Vec<Vec<BtVariable>>> {
+    let fault = fault.map(|f| f.0);
+    let fault_tid = fault.as_ref().map(|f| f.tid);
+    let mut bt_variables = Vec::new();
+    for thread in captured {
+        let thread_info = info
+            .threads
+            .get(&thread.tid)
+            .cloned()
+            .or_else(|| procinfo::read_thread(snapshot.pid, thread.tid));
+        let (name, state) = thread_info.map(|t| (t.name, t.state)).unwrap_or_default();
+        let is_fault = fault_tid == Some(thread.tid);
+        let (frames, bts) = frames_of(thread, prepared, is_fault, symbols);
+        bt_variables.push(bts);
+        snapshot.threads.push(Thread {
+            tid: thread.tid,
+            name,
+            state,
+            fault: is_fault,
+            frames,
+            variables: Vec::new(),
+            annotations: Vec::new(),
+        });
+    }
+    if let Some(tid) = fault_tid {
+        if !snapshot.threads.iter().any(|t| t.tid == tid) {
+            snapshot.warnings.push(format!(
+                "the faulting thread {tid} is not among the captured threads"
+            ));
+        }
+    }
+    snapshot.fault = fault;
+    bt_variables
 }
 
 fn micros(d: Duration) -> u64 {
@@ -174,8 +191,14 @@ fn micros(d: Duration) -> u64 {
 /// The snapshot frames of one thread: each unwound frame expands to its inlined calls (innermost
 /// first) followed by the function that contains them, then the frames of the functions that
 /// tail-called their way from its caller to it (see [`tail_calls_between`]).
-fn frames_of(thread: &CapturedThread, prepared: &PreparedProcess, is_fault: bool) -> Vec<Frame> {
+fn frames_of(
+    thread: &CapturedThread,
+    prepared: &PreparedProcess,
+    is_fault: bool,
+    symbols: &mut SymbolCache,
+) -> (Vec<Frame>, Vec<Vec<BtVariable>>) {
     let mut frames = Vec::new();
+    let mut bts = Vec::new();
     for (depth, unwound) in thread.frames.iter().enumerate() {
         let registers: BTreeMap<String, Address> = if depth == 0 {
             all_registers(&thread.user_regs)
@@ -187,7 +210,7 @@ fn frames_of(thread: &CapturedThread, prepared: &PreparedProcess, is_fault: bool
                 .collect()
         };
         let object = prepared.objects.find(unwound.lookup_pc);
-        let symbolized = object.map(|o| o.symbolize(unwound.lookup_pc)).unwrap_or_default();
+        let symbolized = symbols.symbolize(object, unwound.lookup_pc);
         let entries: Vec<_> = if symbolized.is_empty() {
             vec![crate::debuginfo::SymbolizedFrame {
                 symbol: None,
@@ -200,8 +223,14 @@ fn frames_of(thread: &CapturedThread, prepared: &PreparedProcess, is_fault: bool
             symbolized
         };
         let levels = thread.variables.get(depth).map(Vec::as_slice).unwrap_or_default();
+        let bt_levels = thread
+            .bt_variables
+            .get(depth)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         let entry_count = entries.len();
         for (i, entry) in entries.into_iter().enumerate() {
+            bts.push(level_variables(bt_levels, i, entry_count));
             frames.push(Frame {
                 index: frames.len(),
                 pc: Address(unwound.pc),
@@ -228,6 +257,7 @@ fn frames_of(thread: &CapturedThread, prepared: &PreparedProcess, is_fault: bool
             continue;
         };
         for tail in tail_calls_between(unwound, caller, &prepared.objects) {
+            bts.push(Vec::new());
             frames.push(Frame {
                 index: frames.len(),
                 pc: Address(tail.pc),
@@ -248,7 +278,7 @@ fn frames_of(thread: &CapturedThread, prepared: &PreparedProcess, is_fault: bool
             });
         }
     }
-    frames
+    (frames, bts)
 }
 
 /// The frames of the functions that tail-called from `caller` to `callee` (innermost first), as
@@ -276,11 +306,7 @@ fn tail_calls_between(
 /// The variables of entry `index` of `count` symbolized entries of one unwound frame. Both lists
 /// end with the function itself; when they disagree on the number of inlined levels, they are
 /// matched from that end.
-fn level_variables(
-    levels: &[Vec<crate::snapshot::Variable>],
-    index: usize,
-    count: usize,
-) -> Vec<crate::snapshot::Variable> {
+fn level_variables<T: Clone>(levels: &[Vec<T>], index: usize, count: usize) -> Vec<T> {
     let from_end = count - index;
     levels
         .len()

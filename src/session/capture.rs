@@ -6,7 +6,7 @@ use crate::memory::LayeredMemory;
 use crate::snapshot::Variable;
 use crate::tracer::StoppedProcess;
 use crate::unwind::{Unwinder, UnwoundFrame};
-use crate::variables::{GlobalVariable, ProcessVariables, VariableLimits};
+use crate::variables::{BtVariable, GlobalVariable, ProcessVariables, VariableLimits};
 
 /// One thread as captured while stopped.
 pub struct CapturedThread {
@@ -19,6 +19,9 @@ pub struct CapturedThread {
     /// The variables of each unwound frame (same index as `frames`): one list per inline level,
     /// innermost first, the function itself last (empty when not extracted).
     pub variables: Vec<Vec<Vec<Variable>>>,
+    /// The bt variable of each extracted variable (same shape as `variables`), when modules
+    /// listen to variable events; empty otherwise.
+    pub bt_variables: Vec<Vec<Vec<BtVariable>>>,
 }
 
 /// Unwinds every stopped thread.
@@ -33,25 +36,42 @@ pub fn capture(stopped: &StoppedProcess, unwinder: &Unwinder, max_frames: usize)
                 user_regs: thread.user_regs,
                 frames: unwinder.unwind(&thread.regs, &memory, max_frames),
                 variables: Vec::new(),
+                bt_variables: Vec::new(),
             }
         })
         .collect()
 }
 
 /// Reads the variables of every frame of every captured thread (stack copy first, then live
-/// memory).
+/// memory); with `with_bt`, keeps the bt variable of each as well.
 pub fn capture_variables(
     stopped: &StoppedProcess,
     threads: &mut [CapturedThread],
     variables: &ProcessVariables,
     limits: &VariableLimits,
+    with_bt: bool,
 ) {
     for captured in threads.iter_mut() {
         let Some(thread) = stopped.threads().iter().find(|t| t.tid == captured.tid) else {
             continue;
         };
         let memory = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
-        captured.variables = variables.thread_variables(&captured.frames, &memory, None, limits);
+        if with_bt {
+            let paired = variables.thread_variables_with_bt(&captured.frames, &memory, None, limits);
+            let (values, bts) = paired
+                .into_iter()
+                .map(|levels| {
+                    levels
+                        .into_iter()
+                        .map(|level| level.into_iter().unzip::<_, _, Vec<_>, Vec<_>>())
+                        .unzip::<_, _, Vec<_>, Vec<_>>()
+                })
+                .unzip();
+            captured.variables = values;
+            captured.bt_variables = bts;
+        } else {
+            captured.variables = variables.thread_variables(&captured.frames, &memory, None, limits);
+        }
     }
 }
 

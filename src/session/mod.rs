@@ -6,8 +6,10 @@
 //! program calls in; a panic inside a run is contained there, after the tracer's guards have
 //! detached the target.
 
+mod access;
 mod assemble;
 mod capture;
+mod modules;
 mod prepare;
 
 use crate::debuginfo::DebugInfoError;
@@ -18,7 +20,14 @@ use crate::variables::VariableLimits;
 use std::ffi::{OsStr, OsString};
 use std::time::{Duration, Instant};
 
+pub use access::TargetAccess;
 pub use assemble::FaultMark;
+pub use modules::ModuleSettings;
+
+use crate::pmodule::{Event, LogSink, PmoduleHost, StderrSink};
+use crate::procinfo::ProcessInfo;
+use crate::variables::{BtVariable, GlobalVariable};
+use std::sync::Arc;
 
 /// Options of a snapshot run (the CLI's options, minus where the output goes).
 #[derive(Clone, Debug)]
@@ -45,6 +54,8 @@ pub struct SessionOptions {
     pub globals: Vec<String>,
     /// Whether frame variables are extracted at all.
     pub variables: bool,
+    /// The modules to load and how they run.
+    pub modules: ModuleSettings,
 }
 
 impl Default for SessionOptions {
@@ -61,6 +72,7 @@ impl Default for SessionOptions {
             depth: VariableLimits::default().depth,
             globals: Vec::new(),
             variables: true,
+            modules: ModuleSettings::default(),
         }
     }
 }
@@ -113,19 +125,49 @@ pub enum ExecResult {
     Ended(ChildEnd),
 }
 
-/// A snapshot session: options and an abort flag shared with whoever may interrupt it.
+/// A snapshot session: options, the loaded modules, and an abort flag shared with whoever may
+/// interrupt it.
 pub struct Session {
     options: SessionOptions,
     abort: AbortFlag,
+    host: Option<PmoduleHost>,
+}
+
+/// What the stopped phase leaves for after the resume.
+struct AfterStop {
+    /// The threads, when they still have to be put into the snapshot.
+    captured: Vec<capture::CapturedThread>,
+    /// The globals read, when they still have to be put into the snapshot.
+    global_values: Vec<crate::snapshot::Variable>,
+    /// Whether the threads and globals are in the snapshot already (modules saw them).
+    assembled: bool,
 }
 
 impl Session {
-    /// A session with these options.
+    /// A session with these options; its modules (if any) are loaded now and log to stderr
+    /// (`[id] level: text`).
     pub fn new(options: SessionOptions) -> Self {
+        Self::with_module_log(options, Arc::new(StderrSink))
+    }
+
+    /// A session whose modules log to `log` (load failures included, one line each).
+    pub fn with_module_log(options: SessionOptions, log: Arc<dyn LogSink>) -> Self {
+        let host = (!options.modules.is_empty()).then(|| modules::load_host(&options.modules, log));
         Self {
             options,
             abort: AbortFlag::new(),
+            host,
         }
+    }
+
+    /// The module host, when modules were asked for.
+    pub fn module_host(&self) -> Option<&PmoduleHost> {
+        self.host.as_ref()
+    }
+
+    /// The host, when at least one module loaded.
+    fn active_host(&self) -> Option<&PmoduleHost> {
+        self.host.as_ref().filter(|h| !h.module_ids().is_empty())
     }
 
     /// The flag that aborts a run in progress (the target is detached and resumed).
@@ -153,46 +195,165 @@ impl Session {
         let started = Instant::now();
         let info = procinfo::read_process(pid)?;
         // Everything heavy happens now, before the stop.
-        let prepared = prepare::PreparedProcess::load(pid).map_err(|e| match e {
+        let prepared = Arc::new(prepare::PreparedProcess::load(pid).map_err(|e| match e {
             DebugInfoError::Maps { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
                 SessionError::Tracer(TracerError::permission_denied(pid))
             }
             other => other.into(),
-        })?;
-        let (globals, global_warnings) = prepared.resolve_globals(&self.options.globals);
+        })?);
+        let mut snapshot = assemble::skeleton(&self.options, pid, &info, &prepared);
+        let globals = self.globals_to_read(&prepared, &mut snapshot);
+        let access = self.connect_modules(pid, &prepared);
+        if let Some(host) = self.active_host() {
+            host.fire_preattach(&mut snapshot);
+        }
         let stopped = StoppedProcess::stop(pid, &self.stop_options(&prepared), &self.abort)?;
-        let mut captured = capture::capture(&stopped, &prepared.unwinder, self.options.max_frames);
-        let global_values = self.capture_variables(&stopped, &prepared, &mut captured, &globals);
+        let fault = self.options.fault_thread.map(FaultMark::marked_thread);
+        let after = self.stopped_phase(
+            &stopped,
+            &prepared,
+            &info,
+            &mut snapshot,
+            &globals,
+            fault.clone(),
+            access.as_deref(),
+        );
         self.hold_if_asked()?;
         let stopped_for = stopped.resume()?;
-        let fault = self.options.fault_thread.map(FaultMark::marked_thread);
-        let mut snapshot = assemble::assemble(assemble::Parts {
-            options: &self.options,
-            pid,
-            info,
-            prepared: &prepared,
-            captured,
-            fault,
-            stopped_for,
-            started,
-        });
-        with_globals(&mut snapshot, global_values, global_warnings);
+        self.finish_assembly(&mut snapshot, after, &info, &prepared, fault);
+        assemble::set_timing(&mut snapshot, stopped_for, started);
+        if let Some(host) = self.active_host() {
+            host.fire_postattach(&mut snapshot);
+            self.disconnect_modules();
+        }
         Ok(snapshot)
     }
 
-    /// Reads every frame's variables (when enabled) and the globals, while stopped.
-    fn capture_variables(
+    /// The globals asked for with `--global` (warnings for those not found go into the
+    /// snapshot), then those a module's variable match selects by name.
+    fn globals_to_read(
+        &self,
+        prepared: &prepare::PreparedProcess,
+        snapshot: &mut Snapshot,
+    ) -> Vec<GlobalVariable> {
+        let (mut globals, warnings) = prepared.resolve_globals(&self.options.globals);
+        snapshot.warnings.extend(warnings);
+        if let Some(host) = self.active_host() {
+            for global in modules::selected_globals(host, &prepared.variables) {
+                let known = globals.iter().any(|g| {
+                    g.name() == global.name()
+                        && g.object_path() == global.object_path()
+                        && g.cu_name() == global.cu_name()
+                });
+                if !known {
+                    globals.push(global);
+                }
+            }
+        }
+        globals
+    }
+
+    /// Gives the modules their access to process `pid`.
+    fn connect_modules(
+        &self,
+        pid: i32,
+        prepared: &Arc<prepare::PreparedProcess>,
+    ) -> Option<Arc<TargetAccess>> {
+        let host = self.active_host()?;
+        let access = Arc::new(TargetAccess::new(
+            pid,
+            prepared.clone(),
+            self.options.variable_limits(),
+        ));
+        host.set_process_access(Some(access.clone()));
+        host.set_typed_memory(Some(access.clone()));
+        Some(access)
+    }
+
+    /// Takes the process access away from the modules (the snapshot is done).
+    fn disconnect_modules(&self) {
+        if let Some(host) = self.active_host() {
+            host.set_process_access(None);
+            host.set_typed_memory(None);
+        }
+    }
+
+    /// The work done while the target is stopped: `attach`, unwinding, variables and globals,
+    /// and (only when modules listen to them) the frames symbolized and the variable, frame and
+    /// thread events fired. Without such modules, symbolization waits for the resume.
+    #[allow(clippy::too_many_arguments)]
+    fn stopped_phase(
         &self,
         stopped: &StoppedProcess,
         prepared: &prepare::PreparedProcess,
-        captured: &mut [capture::CapturedThread],
-        globals: &[crate::variables::GlobalVariable],
-    ) -> Vec<crate::snapshot::Variable> {
-        let limits = self.options.variable_limits();
-        if self.options.variables {
-            capture::capture_variables(stopped, captured, &prepared.variables, &limits);
+        info: &ProcessInfo,
+        snapshot: &mut Snapshot,
+        globals: &[GlobalVariable],
+        fault: Option<FaultMark>,
+        access: Option<&TargetAccess>,
+    ) -> AfterStop {
+        let host = self.active_host();
+        if let Some(host) = host {
+            host.fire_attach(snapshot);
         }
-        capture::capture_globals(stopped, &prepared.variables, globals, &limits)
+        let mut captured = capture::capture(stopped, &prepared.unwinder, self.options.max_frames);
+        if let Some(access) = access {
+            for thread in &captured {
+                access.set_thread_pointer(thread.tid, thread.user_regs.fs_base);
+            }
+        }
+        let limits = self.options.variable_limits();
+        let with_bt = host.is_some_and(|h| h.wants(Event::Variable));
+        if self.options.variables {
+            capture::capture_variables(stopped, &mut captured, &prepared.variables, &limits, with_bt);
+        }
+        let global_values = capture::capture_globals(stopped, &prepared.variables, globals, &limits);
+        let Some(host) = host.filter(|h| modules::wants_stopped_events(h)) else {
+            return AfterStop {
+                captured,
+                global_values,
+                assembled: false,
+            };
+        };
+        let mut symbols = assemble::SymbolCache::default();
+        let bts = assemble::add_threads(snapshot, &captured, info, prepared, fault, &mut symbols);
+        snapshot.globals.extend(global_values);
+        let source = modules::CapturedBtVariables {
+            threads: bts
+                .into_iter()
+                .map(|frames| frames.into_iter().map(modules::wrap_all).collect())
+                .collect(),
+        };
+        for thread in 0..snapshot.threads.len() {
+            host.fire_thread_events(snapshot, thread, &source);
+        }
+        for (index, global) in globals.iter().enumerate() {
+            let bt = access::wrap(BtVariable::from_global(global, stopped.memory(), None));
+            host.fire_global(snapshot, index, modules::origin_of(global), Some(bt));
+        }
+        AfterStop {
+            captured: Vec::new(),
+            global_values: Vec::new(),
+            assembled: true,
+        }
+    }
+
+    /// After the resume: puts the threads and globals into the snapshot unless the stopped
+    /// phase did.
+    fn finish_assembly(
+        &self,
+        snapshot: &mut Snapshot,
+        after: AfterStop,
+        info: &ProcessInfo,
+        prepared: &prepare::PreparedProcess,
+        fault: Option<FaultMark>,
+    ) {
+        if after.assembled {
+            return;
+        }
+        let mut symbols = assemble::SymbolCache::default();
+        assemble::add_threads(snapshot, &after.captured, info, prepared, fault, &mut symbols);
+        snapshot.globals.extend(after.global_values);
     }
 
     fn run_and_catch_here(&self, program: &OsStr, args: &[OsString]) -> Result<ExecResult, SessionError> {
@@ -209,25 +370,34 @@ impl Session {
         let pid = crash.stopped.pid();
         // The program is stopped at its fault: what is read now cannot change any more.
         let info = procinfo::read_process(pid)?;
-        let prepared = prepare::PreparedProcess::load(pid)?;
-        let (globals, global_warnings) = prepared.resolve_globals(&self.options.globals);
-        let mut captured = capture::capture(&crash.stopped, &prepared.unwinder, self.options.max_frames);
-        let global_values = self.capture_variables(&crash.stopped, &prepared, &mut captured, &globals);
+        let prepared = Arc::new(prepare::PreparedProcess::load(pid)?);
+        let mut snapshot = assemble::skeleton(&self.options, pid, &info, &prepared);
+        let globals = self.globals_to_read(&prepared, &mut snapshot);
+        let access = self.connect_modules(pid, &prepared);
+        if let Some(host) = self.active_host() {
+            host.fire_preattach(&mut snapshot);
+        }
+        let fault = FaultMark::from_tracer(&crash.fault);
+        let after = self.stopped_phase(
+            &crash.stopped,
+            &prepared,
+            &info,
+            &mut snapshot,
+            &globals,
+            Some(fault.clone()),
+            access.as_deref(),
+        );
         self.hold_if_asked()?;
         let stopped_for = crash.stopped.stopped_at().elapsed();
-        let fault = FaultMark::from_tracer(&crash.fault);
+        self.finish_assembly(&mut snapshot, after, &info, &prepared, Some(fault));
+        assemble::set_timing(&mut snapshot, stopped_for, started);
+        // Letting the fatal signal through ends the program: `postattach` runs before, while its
+        // memory can still be read.
+        if let Some(host) = self.active_host() {
+            host.fire_postattach(&mut snapshot);
+            self.disconnect_modules();
+        }
         let end = crash.finish()?;
-        let mut snapshot = assemble::assemble(assemble::Parts {
-            options: &self.options,
-            pid,
-            info,
-            prepared: &prepared,
-            captured,
-            fault: Some(fault),
-            stopped_for,
-            started,
-        });
-        with_globals(&mut snapshot, global_values, global_warnings);
         Ok(ExecResult::Crashed {
             snapshot: Box::new(snapshot),
             end,
@@ -262,10 +432,13 @@ impl Session {
     }
 }
 
-/// Puts the globals read into the snapshot, and the warnings about those not found.
-fn with_globals(snapshot: &mut Snapshot, globals: Vec<crate::snapshot::Variable>, warnings: Vec<String>) {
-    snapshot.globals.extend(globals);
-    snapshot.warnings.extend(warnings);
+impl Drop for Session {
+    /// Runs every module's `unload` before the session goes.
+    fn drop(&mut self) {
+        if let Some(host) = &self.host {
+            host.unload();
+        }
+    }
 }
 
 /// Runs `work` on a fresh thread and returns its result; a panic becomes

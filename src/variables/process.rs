@@ -270,6 +270,31 @@ impl ProcessVariables {
         })
     }
 
+    /// Every definition of the global named `name` (objects by ascending base address, units in
+    /// order), through each object's name index (no unit is walked); `object` and `cu` are
+    /// substrings of the object's path and of the compilation unit's name.
+    pub fn find_globals(&self, name: &str, object: Option<&str>, cu: Option<&str>) -> Vec<GlobalVariable> {
+        let mut found = Vec::new();
+        for debug in self.debug_objects() {
+            if object.is_some_and(|f| !debug.path().contains(f)) {
+                continue;
+            }
+            for die in debug.names().globals(name) {
+                if cu.is_some_and(|cu| !debug.unit_name(die.unit).is_some_and(|n| n.contains(cu))) {
+                    continue;
+                }
+                found.push(GlobalVariable::new(
+                    debug.clone(),
+                    super::names::GlobalEntry {
+                        name: name.to_string(),
+                        die: *die,
+                    },
+                ));
+            }
+        }
+        found
+    }
+
     /// Every global (file-static ones included) matching `filter`, found lazily: nothing is read
     /// until the iterator is advanced, and then one unit at a time.
     pub fn globals(&self, filter: GlobalFilter) -> GlobalIter {

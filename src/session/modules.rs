@@ -1,0 +1,142 @@
+//! pmodules in a session: the module settings ([`ModuleSettings`]: `--module-path`,
+//! `--module-load`, `--module`, the Lua sandbox options), loading them into a
+//! [`PmoduleHost`], the globals a module's variable match selects by name, and the bt
+//! variables of the extracted frame variables ([`CapturedBtVariables`]).
+
+use super::access::wrap;
+use crate::lua::LuaOptions;
+use crate::pmodule::{BtVar, Match, MatchType};
+use crate::pmodule::{Event, LogLevel, LogSink, ModuleOptions, Origin, PmoduleHost, VariableSource};
+use crate::variables::{self, GlobalVariable, ProcessVariables};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What modules a session loads, and how they run.
+#[derive(Clone, Debug, Default)]
+pub struct ModuleSettings {
+    /// Directories whose module files are all loaded, in name order (`--module-path`).
+    pub paths: Vec<PathBuf>,
+    /// Module files loaded one by one, after the directories (`--module-load`).
+    pub files: Vec<PathBuf>,
+    /// The modules' key/value options (`--module=<id>:k,v,...`).
+    pub options: ModuleOptions,
+    /// The Lua sandbox whitelist, instruction budget and memory limit.
+    pub lua: LuaOptions,
+}
+
+impl ModuleSettings {
+    /// Whether no module is asked for.
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty() && self.files.is_empty()
+    }
+}
+
+/// A host with every module of `settings` loaded: load failures are logged to `log` (one line
+/// each) and skipped; the other modules load.
+pub fn load_host(settings: &ModuleSettings, log: Arc<dyn LogSink>) -> PmoduleHost {
+    let host = crate::pmodule::standard_host(settings.options.clone(), log, settings.lua.clone());
+    for dir in &settings.paths {
+        if let Err(e) = host.load_path(dir) {
+            host.engine()
+                .log("ptrace", LogLevel::Error, &format!("--module-path: {e}"));
+        }
+    }
+    for file in &settings.files {
+        // Failures are logged by the host.
+        let _ = host.load_file(file);
+    }
+    let ids = host.module_ids();
+    for id in settings.options.module_ids() {
+        if !ids.iter().any(|known| known == id) {
+            host.engine().log(
+                "ptrace",
+                LogLevel::Warning,
+                &format!("--module={id}:...: no loaded module has the id '{id}'"),
+            );
+        }
+    }
+    host
+}
+
+/// Whether modules listen to the events fired while the target is stopped (variables, frames,
+/// threads): only then are frames symbolized before the resume.
+pub fn wants_stopped_events(host: &PmoduleHost) -> bool {
+    host.wants(Event::Variable) || host.wants(Event::Frame) || host.wants(Event::Thread)
+}
+
+/// The globals a registered variable match selects by name (found before the stop: this may
+/// read the unit-level DWARF of the objects the match names).
+pub fn selected_globals(host: &PmoduleHost, process: &ProcessVariables) -> Vec<GlobalVariable> {
+    let mut selected: Vec<GlobalVariable> = Vec::new();
+    for selector in host.global_selectors() {
+        for candidate in candidates(&selector, process) {
+            let object = candidate.object_path().to_string();
+            let cu = candidate.cu_name().unwrap_or_default();
+            if candidate.is_thread_local() || !selector.selects_global(candidate.name(), &object, &cu) {
+                continue;
+            }
+            let known = selected.iter().any(|g| {
+                g.name() == candidate.name()
+                    && g.object_path() == object
+                    && g.cu_name().unwrap_or_default() == cu
+            });
+            if !known {
+                selected.push(candidate);
+            }
+        }
+    }
+    selected
+}
+
+/// The globals worth testing against `selector`: by name through the name indexes when every
+/// name criterion is exact, else every global of the objects it names.
+fn candidates(selector: &Match, process: &ProcessVariables) -> Vec<GlobalVariable> {
+    // An exact object criterion is a base name: a substring of the path too.
+    let objects: Vec<Option<&str>> = if selector.objects.is_empty() {
+        vec![None]
+    } else {
+        selector.objects.iter().map(|c| Some(c.text.as_str())).collect()
+    };
+    let mut found = Vec::new();
+    for object in objects {
+        if selector.names.iter().all(|n| n.mode == MatchType::Exact) {
+            for name in &selector.names {
+                found.extend(process.find_globals(&name.text, object, None));
+            }
+        } else {
+            found.extend(process.globals(variables::GlobalFilter {
+                object: object.map(str::to_string),
+                cu: None,
+                name: None,
+                thread_local: Some(false),
+            }));
+        }
+    }
+    found
+}
+
+/// Where global `global` is defined, for match criteria and iterators.
+pub fn origin_of(global: &GlobalVariable) -> Origin {
+    Origin {
+        object: global.object_path().to_string(),
+        cu: global.cu_name().unwrap_or_default(),
+    }
+}
+
+/// The bt variables of the extracted frame variables of every thread, by snapshot frame.
+#[derive(Default)]
+pub struct CapturedBtVariables {
+    /// Thread (snapshot order) → frame (snapshot order) → variable.
+    pub threads: Vec<Vec<Vec<BtVar>>>,
+}
+
+impl VariableSource for CapturedBtVariables {
+    fn frame_variable(&self, thread: usize, frame: usize, var: usize) -> Option<BtVar> {
+        self.threads.get(thread)?.get(frame)?.get(var).cloned()
+    }
+}
+
+/// Wraps the bt variables of one snapshot frame.
+pub fn wrap_all(list: Vec<variables::BtVariable>) -> Vec<BtVar> {
+    list.into_iter().map(wrap).collect()
+}
