@@ -79,11 +79,12 @@ struct Cli {
     #[arg(long)]
     no_variables: bool,
 
-    /// Load every module file (`*.lua`) of DIR, in name order (repeatable).
+    /// Load every module file (`*.lua`, and native `*.so` built against pmodule.h) of DIR, in
+    /// name order (repeatable).
     #[arg(long = "module-path", alias = "modules-path", value_name = "DIR")]
     module_path: Vec<PathBuf>,
 
-    /// Load the module FILE (`*.lua`), after those of --module-path (repeatable).
+    /// Load the module FILE (`*.lua` or `*.so`), after those of --module-path (repeatable).
     #[arg(long = "module-load", value_name = "FILE")]
     module_load: Vec<PathBuf>,
 
@@ -103,6 +104,11 @@ struct Cli {
     /// The most bytes one Lua module's state may allocate.
     #[arg(long = "lua-memory-limit", value_name = "BYTES", default_value_t = ptrace::lua::options::DEFAULT_MEMORY_LIMIT)]
     lua_memory_limit: usize,
+
+    /// Running as root, load module files and directories that users other than root (or the
+    /// module's owner) could write; without it they are refused with the reason.
+    #[arg(long = "allow-insecure-modules")]
+    allow_insecure_modules: bool,
 
     /// Test hook: keep the target stopped this many milliseconds after capturing it.
     #[arg(long, hide = true, value_name = "MS")]
@@ -230,6 +236,9 @@ fn module_settings(cli: &Cli) -> Result<ModuleSettings, String> {
         files: cli.module_load.clone(),
         options,
         lua,
+        native: ptrace::native::NativeOptions {
+            allow_insecure_modules: cli.allow_insecure_modules,
+        },
     })
 }
 

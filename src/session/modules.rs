@@ -22,6 +22,8 @@ pub struct ModuleSettings {
     pub options: ModuleOptions,
     /// The Lua sandbox whitelist, instruction budget and memory limit.
     pub lua: LuaOptions,
+    /// How native (`*.so`) modules are loaded (`--allow-insecure-modules`).
+    pub native: crate::native::NativeOptions,
 }
 
 impl ModuleSettings {
@@ -34,7 +36,12 @@ impl ModuleSettings {
 /// A host with every module of `settings` loaded: load failures are logged to `log` (one line
 /// each) and skipped; the other modules load.
 pub fn load_host(settings: &ModuleSettings, log: Arc<dyn LogSink>) -> PmoduleHost {
-    let host = crate::pmodule::standard_host(settings.options.clone(), log, settings.lua.clone());
+    let host = crate::pmodule::standard_host_with(
+        settings.options.clone(),
+        log,
+        settings.lua.clone(),
+        settings.native,
+    );
     for dir in &settings.paths {
         if let Err(e) = host.load_path(dir) {
             host.engine()
