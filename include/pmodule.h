@@ -136,8 +136,8 @@ typedef struct ptrace_backtrace_t ptrace_backtrace_t;
 // A frame (opaque), valid until the callback that got it returns.
 typedef struct ptrace_frame_t ptrace_frame_t;
 
-// A snapshot session (opaque). Create with `ptrace_session_create`, free with
-// `ptrace_session_free`.
+// A snapshot session (opaque). Create with `ptrace_session_create`, set options with
+// `ptrace_session_set_option`, free with `ptrace_session_free`.
 typedef struct ptrace_session_t ptrace_session_t;
 
 // A thread of the snapshot (opaque), valid until the callback that got it returns.
@@ -956,6 +956,66 @@ void ptrace_session_abort(const struct ptrace_session_t *session);
 // # Safety
 // `text` is NULL or a string returned by libptrace, not yet freed.
 void ptrace_string_free(char *text);
+
+// Sets option `name` of `session` to `value`, with the names and meanings of the `ptrace`
+// CLI's long options (the leading `--` is optional): `application`, `thread`, `fault-thread`,
+// `kv` (`key:value[,key:value...]`), `classifier`, `max-frames`, `depth`, `global`,
+// `no-variables`, `module-path`, `module-load`, `module` (`id:key,value[,...]`),
+// `sandbox-whitelist`, `lua-instruction-budget`, `lua-memory-limit`,
+// `allow-insecure-modules`. Repeatable options add a value per call; flags take
+// "true"/"false"/"1"/"0" ("" is true). Modules are (re)loaded by the next
+// `ptrace_session_load_modules` or snapshot. Returns `PTRACE_OK`, `PTRACE_EINVAL` for a NULL
+// argument, or `PTRACE_EFAILED` for an unknown name or a bad value (the reason in
+// `ptrace_session_last_error`). The strings are copied.
+//
+// # Safety
+// `session` is NULL or a live session not in use by another thread; `name` and `value` are
+// NULL or NUL-terminated strings.
+int ptrace_session_set_option(struct ptrace_session_t *session,
+                              const char *name,
+                              const char *value);
+
+// Loads the modules named by the options `module-path` and `module-load` now (otherwise the
+// first snapshot does). A module that fails to load is reported on stderr (one line naming the
+// file and the reason) and skipped. Stores the number of modules loaded in `*count_out` when
+// `count_out` is not NULL. Returns `PTRACE_OK`, `PTRACE_EINVAL` for a NULL session.
+//
+// # Safety
+// `session` is NULL or a live session not in use by another thread; `count_out` is NULL or
+// writable.
+int ptrace_session_load_modules(struct ptrace_session_t *session, size_t *count_out);
+
+// Snapshots process `pid` like `ptrace_session_snapshot_pid` and writes the JSON to `path`;
+// when `path` is a directory, into it as `<application>.<pid>.<unix-time>.json` (the CLI's
+// name). When `path_out` is not NULL, `*path_out` gets the path written (the caller frees it
+// with `ptrace_string_free`), or NULL on error. NULL `session` or `path` gives
+// `PTRACE_EINVAL`.
+//
+// # Safety
+// As `ptrace_session_snapshot_pid`; `path` is NULL or a NUL-terminated string; `path_out` is
+// NULL or writable.
+int ptrace_session_snapshot_pid_to_file(struct ptrace_session_t *session,
+                                        int pid,
+                                        const char *path,
+                                        char **path_out);
+
+// Runs the program `argv[0]` with arguments `argv[1..]` (`argv` ends with a NULL pointer)
+// traced until it exits or a thread gets a fatal signal (SIGSEGV, SIGBUS, SIGILL, SIGFPE,
+// SIGABRT, SIGTRAP, SIGSYS), like `ptrace --exec`. On a fatal signal the program is
+// snapshotted, then the signal takes its course: `*json_out` gets the snapshot's JSON (free it
+// with `ptrace_string_free`). When it ended without one, `*json_out` is NULL. Either way
+// `*exit_status` (when not NULL) gets how it ended as a shell reports it: the exit code, or
+// 128 + the signal. Returns `PTRACE_OK`, `PTRACE_EINVAL` for a NULL `session`, `argv`,
+// `argv[0]` or `json_out`, or `PTRACE_EFAILED` when the program could not be run (reason in
+// `ptrace_session_last_error`).
+//
+// # Safety
+// `session` is NULL or a live session; `argv` is NULL or a NULL-terminated array of
+// NUL-terminated strings; `json_out` and `exit_status` are NULL or writable.
+int ptrace_session_run_and_catch(struct ptrace_session_t *session,
+                                 const char *const *argv,
+                                 char **json_out,
+                                 int *exit_status);
 
 #ifdef __cplusplus
 }  // extern "C"

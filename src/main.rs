@@ -5,8 +5,9 @@
 use clap::Parser;
 use ptrace::lua::LuaOptions;
 use ptrace::pmodule::ModuleOptions;
+use ptrace::session::named::parse_kv;
 use ptrace::session::{ExecResult, ModuleSettings, Session, SessionError, SessionOptions};
-use ptrace::snapshot::{self, AttributeValue, Snapshot};
+use ptrace::snapshot::{self, Snapshot};
 use ptrace::tracer::{self, ChildEnd, TracerError};
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -242,27 +243,6 @@ fn module_settings(cli: &Cli) -> Result<ModuleSettings, String> {
     })
 }
 
-/// `--kv key:value[,key:value...]` pairs; values that parse as integers stay integers.
-fn parse_kv(args: &[String]) -> Result<Vec<(String, AttributeValue)>, String> {
-    let mut pairs = Vec::new();
-    for arg in args {
-        for item in arg.split(',').filter(|s| !s.is_empty()) {
-            let (key, value) = item
-                .split_once(':')
-                .ok_or_else(|| format!("--kv {item:?}: expected key:value"))?;
-            if key.is_empty() {
-                return Err(format!("--kv {item:?}: the key is empty"));
-            }
-            let value = value
-                .parse::<i64>()
-                .map(AttributeValue::Int)
-                .unwrap_or_else(|_| AttributeValue::Text(value.to_string()));
-            pairs.push((key.to_string(), value));
-        }
-    }
-    Ok(pairs)
-}
-
 /// The exit status that mirrors how a program ended (128 + signal, as shells report it).
 fn exit_code_of(end: ChildEnd) -> ExitCode {
     let code = match end {
@@ -279,20 +259,5 @@ fn describe(error: SessionError) -> String {
             "interrupted; the target was detached and resumed".to_string()
         }
         other => other.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn kv_pairs_keep_integers_as_numbers() {
-        let pairs = parse_kv(&["a:1,b:two".to_string(), "c:x:y".to_string()]).unwrap();
-        assert_eq!(pairs[0], ("a".to_string(), AttributeValue::Int(1)));
-        assert_eq!(pairs[1], ("b".to_string(), AttributeValue::Text("two".into())));
-        assert_eq!(pairs[2], ("c".to_string(), AttributeValue::Text("x:y".into())));
-        assert!(parse_kv(&["novalue".to_string()]).is_err());
-        assert!(parse_kv(&[":v".to_string()]).is_err());
     }
 }

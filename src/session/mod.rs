@@ -10,6 +10,7 @@ mod access;
 mod assemble;
 mod capture;
 mod modules;
+pub mod named;
 mod prepare;
 
 use crate::debuginfo::DebugInfoError;
@@ -158,6 +159,12 @@ impl Session {
             abort: AbortFlag::new(),
             host,
         }
+    }
+
+    /// Replaces the abort flag (a host keeps one flag across the sessions it rebuilds).
+    pub fn with_abort_flag(mut self, abort: AbortFlag) -> Self {
+        self.abort = abort;
+        self
     }
 
     /// The module host, when modules were asked for.
