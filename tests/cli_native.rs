@@ -83,3 +83,78 @@ fn help_documents_allow_insecure_modules() {
     assert!(help.contains("--allow-insecure-modules"), "{help}");
     assert!(help.contains("*.so"), "{help}");
 }
+
+/// The variables named `name` of every `Auditor::walk` frame of `snapshot`.
+fn walk_variables<'a>(snapshot: &'a Value, name: &str) -> Vec<&'a Value> {
+    snapshot["threads"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|t| t["frames"].as_array().into_iter().flatten())
+        .filter(|f| f["symbol"].as_str().is_some_and(|s| s.contains("Auditor::walk")))
+        .flat_map(|f| f["variables"].as_array().into_iter().flatten())
+        .filter(|v| v["name"] == name)
+        .collect()
+}
+
+#[test]
+fn cpp_printer_shows_strings_and_synthesized_ring_summaries() {
+    let target = Target::start(&example("cpp_example"), &["hang"]);
+    let pid = target.pid().to_string();
+    let module = example("modules/cpp_printer.so").display().to_string();
+    let (output, _out) = run_ptrace(&[&pid, "--module-load", &module]);
+    let snapshot = snapshot_ok(&output);
+    let log = stderr(&output);
+    assert!(!log.contains("cpp_printer]"), "the module complained: {log}");
+    assert_running_untraced(target.pid());
+
+    // walk(3) ... walk(0): note is "audit", "audit/3", ...; step is note + "/depth".
+    let mut steps: Vec<String> = walk_variables(&snapshot, "step")
+        .iter()
+        .map(|v| v["value"].as_str().unwrap_or_default().to_string())
+        .collect();
+    steps.sort();
+    assert_eq!(
+        steps,
+        ["audit/3", "audit/3/2", "audit/3/2/1", "audit/3/2/1/0"],
+        "{log}"
+    );
+    let mut notes: Vec<String> = walk_variables(&snapshot, "note")
+        .iter()
+        .map(|v| v["value"].as_str().unwrap_or_default().to_string())
+        .collect();
+    notes.sort();
+    assert_eq!(notes, ["audit", "audit/3", "audit/3/2", "audit/3/2/1"]);
+    for v in walk_variables(&snapshot, "step") {
+        assert_eq!(v["kind"], "string", "{v}");
+    }
+
+    let shelves = walk_variables(&snapshot, "shelf");
+    assert_eq!(shelves.len(), 4);
+    for shelf in shelves {
+        assert!(
+            shelf["annotations"].as_array().is_some_and(|a| a
+                .iter()
+                .any(|x| x["text"] == "label: power tools, aisle 7 (back wall)")),
+            "{shelf}"
+        );
+        let children = shelf["children"].as_array().expect("children");
+        let summary = |name: &str| {
+            children
+                .iter()
+                .find(|c| c["name"] == name)
+                .unwrap_or_else(|| panic!("no {name} in {shelf}"))
+        };
+        let counts = summary("recent_counts.summary");
+        assert_eq!(counts["value"], "Ring<int, 4>: 4 of 4 slots used");
+        let prices = summary("recent_prices.summary");
+        assert_eq!(prices["value"], "Ring<double, 3>: 2 of 3 slots used");
+        // Dispatched: the module's own callback on synthesized variables saw them.
+        for child in [counts, prices] {
+            assert_eq!(
+                child["annotations"][0]["text"], "synthesized by cpp_printer",
+                "{child}"
+            );
+        }
+    }
+}
