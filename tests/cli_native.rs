@@ -158,3 +158,121 @@ fn cpp_printer_shows_strings_and_synthesized_ring_summaries() {
         }
     }
 }
+
+/// Every annotation of `snapshot` as `where: level text`, with the pointer value the tutorial
+/// writes between brackets (which ASLR changes from run to run) replaced by `addr`.
+fn annotations(snapshot: &Value) -> Vec<String> {
+    fn one(place: &str, a: &Value) -> String {
+        let text = a["text"].as_str().unwrap_or_default();
+        let text = match (text.strip_prefix('['), text.find(']')) {
+            (Some(_), Some(end)) => format!("[addr{}", &text[end..]),
+            _ => text.to_string(),
+        };
+        format!("{place}: {} {text} {}", a["level"], a["json"])
+    }
+    fn variables(place: &str, list: &Value, out: &mut Vec<String>) {
+        for v in list.as_array().into_iter().flatten() {
+            let here = format!("{place}/{}", v["name"].as_str().unwrap_or("?"));
+            for a in v["annotations"].as_array().into_iter().flatten() {
+                out.push(one(&here, a));
+            }
+            variables(&here, &v["children"], out);
+        }
+    }
+    let mut out = Vec::new();
+    for a in snapshot["annotations"].as_array().into_iter().flatten() {
+        out.push(one("snapshot", a));
+    }
+    for (t, thread) in snapshot["threads"].as_array().into_iter().flatten().enumerate() {
+        for a in thread["annotations"].as_array().into_iter().flatten() {
+            out.push(one(&format!("thread {t}"), a));
+        }
+        for (f, frame) in thread["frames"].as_array().into_iter().flatten().enumerate() {
+            let place = format!("thread {t} frame {f} {}", frame["symbol"]);
+            for a in frame["annotations"].as_array().into_iter().flatten() {
+                out.push(one(&place, a));
+            }
+            variables(&place, &frame["variables"], &mut out);
+        }
+    }
+    variables("globals", &snapshot["globals"], &mut out);
+    out
+}
+
+/// `ptrace --module-load MODULE --exec -- crash segv` (the program run through `env -u
+/// LD_PRELOAD`, so a preloaded sanitizer stays in the CLI); returns the snapshot and stderr.
+fn exec_segv(module: &str, env: &[(&str, &str)]) -> (Value, String) {
+    let out = tempfile::tempdir().expect("temp dir");
+    let output = std::process::Command::new(ptrace_bin())
+        .arg("-O")
+        .arg(out.path())
+        .args(["--module-load", module, "--exec", "--", "env", "-u", "LD_PRELOAD"])
+        .arg(example("crash"))
+        .arg("segv")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run ptrace");
+    assert_eq!(output.status.code(), Some(139), "{}", stderr(&output));
+    (snapshot_of(&output), stderr(&output))
+}
+
+#[test]
+fn the_c_tutorial_annotates_like_the_lua_tutorial() {
+    let lua = repo().join("lua/examples/pmodule_lua.lua").display().to_string();
+    let c = example("modules/tutorial.so").display().to_string();
+    let (from_lua, lua_log) = exec_segv(&lua, &[]);
+    let (from_c, c_log) = exec_segv(&c, &[]);
+    let (lua_notes, c_notes) = (annotations(&from_lua), annotations(&from_c));
+    assert!(lua_notes.len() >= 10, "{lua_notes:#?}\n{lua_log}");
+    assert_eq!(lua_notes, c_notes, "\nlua log: {lua_log}\nc log: {c_log}");
+    assert_eq!(from_lua["attributes"], from_c["attributes"]);
+    assert_eq!(from_lua["classifiers"], from_c["classifiers"]);
+    assert_eq!(from_c["classifiers"], serde_json::json!(["lua"]));
+    assert!(c_log.contains("process state: "), "{c_log}");
+}
+
+#[test]
+fn the_c_tutorial_built_with_address_sanitizer_runs_in_the_cli() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let runtime = std::process::Command::new("cc")
+        .arg("-print-file-name=libasan.so")
+        .output()
+        .expect("run cc");
+    let runtime = String::from_utf8_lossy(&runtime.stdout).trim().to_string();
+    let module = dir.path().join("tutorial-asan.so");
+    let built = std::process::Command::new("cc")
+        .args([
+            "-std=c11",
+            "-g",
+            "-Wall",
+            "-Werror",
+            "-shared",
+            "-fPIC",
+            "-fsanitize=address",
+            "-I",
+        ])
+        .arg(repo().join("include"))
+        .arg(repo().join("c-examples/modules/tutorial.c"))
+        .arg("-o")
+        .arg(&module)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !built || !Path::new(&runtime).is_absolute() {
+        eprintln!("skipped: this gcc cannot build AddressSanitizer modules");
+        return;
+    }
+    // An ASan module needs the ASan runtime loaded first: it is preloaded into the CLI only.
+    let (snapshot, log) = exec_segv(
+        &module.display().to_string(),
+        &[
+            ("LD_PRELOAD", runtime.as_str()),
+            ("ASAN_OPTIONS", "detect_leaks=0:abort_on_error=1"),
+        ],
+    );
+    assert!(!log.contains("AddressSanitizer"), "{log}");
+    assert_eq!(snapshot["attributes"]["lua_key1"], 42, "{log}");
+    assert!(has_classifier(&snapshot, "lua"));
+    let c = example("modules/tutorial.so").display().to_string();
+    let (plain, _) = exec_segv(&c, &[]);
+    assert_eq!(annotations(&snapshot), annotations(&plain));
+}
