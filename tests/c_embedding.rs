@@ -11,12 +11,29 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// The directory of the libptrace.so and ptrace this test was built with.
+/// A directory holding the `libptrace.so` and `ptrace` this test was built with. `cargo test`
+/// builds the shared library fresh only under `deps/` (it copies it up to the profile directory
+/// only on `cargo build`), so the directory links to that fresh copy rather than to a possibly
+/// stale `target/debug/libptrace.so`.
 fn build_dir() -> PathBuf {
-    ptrace_bin()
-        .parent()
-        .expect("the binary has a directory")
-        .to_path_buf()
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let profile = ptrace_bin()
+            .parent()
+            .expect("the binary has a directory")
+            .to_path_buf();
+        let fresh = profile.join("deps/libptrace.so");
+        let library = if fresh.exists() {
+            fresh
+        } else {
+            profile.join("libptrace.so")
+        };
+        let dir = tempfile::tempdir().expect("temp dir").keep();
+        std::os::unix::fs::symlink(&library, dir.join("libptrace.so")).expect("symlink the library");
+        std::os::unix::fs::symlink(ptrace_bin(), dir.join("ptrace")).expect("symlink the CLI");
+        dir
+    })
+    .clone()
 }
 
 /// `dir` with `libptrace.so` and `libptrace.so.0` (its SONAME) linking to the built library.
