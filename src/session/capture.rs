@@ -1,12 +1,18 @@
 //! The work done while the target is stopped: unwinding every thread from its registers and its
-//! stack copy, then reading the variables of every frame and the globals asked for. Symbols and
-//! lines are resolved after the resume.
+//! stack copy, then reading the variables of every frame (tail-call frames included), each
+//! thread's thread-local variables and the globals asked for. Symbols and lines are resolved
+//! after the resume.
 
-use crate::memory::LayeredMemory;
-use crate::snapshot::Variable;
-use crate::tracer::StoppedProcess;
+use std::collections::HashMap;
+
+use super::prepare::PreparedProcess;
+use super::thread_tls::ThreadTls;
+use crate::debuginfo::{ProcessObjects, TailCallFrame};
+use crate::memory::{LayeredMemory, MemoryReader};
+use crate::snapshot::{Annotation, AnnotationLevel, Variable};
+use crate::tracer::{StoppedProcess, StoppedThread};
 use crate::unwind::{Unwinder, UnwoundFrame};
-use crate::variables::{GlobalVariable, ProcessVariables, VariableLimits};
+use crate::variables::{GlobalVariable, TlsResolver, VariableLimits};
 
 /// One thread as captured while stopped.
 pub struct CapturedThread {
@@ -19,6 +25,13 @@ pub struct CapturedThread {
     /// The variables of each unwound frame (same index as `frames`): one list per inline level,
     /// innermost first, the function itself last (empty when not extracted).
     pub variables: Vec<Vec<Vec<Variable>>>,
+    /// The tail-call frames between each unwound frame and the next (same index as `frames`),
+    /// when they were found while stopped (with variables); `None`: find them after the resume.
+    pub tail_calls: Option<Vec<Vec<TailCallFrame>>>,
+    /// The variables of each of those tail-call frames (same indices).
+    pub tail_call_variables: Vec<Vec<Vec<Variable>>>,
+    /// The thread's thread-local variables.
+    pub thread_locals: Vec<Variable>,
 }
 
 /// Unwinds every stopped thread.
@@ -33,37 +46,140 @@ pub fn capture(stopped: &StoppedProcess, unwinder: &Unwinder, max_frames: usize)
                 user_regs: thread.user_regs,
                 frames: unwinder.unwind(&thread.regs, &memory, max_frames),
                 variables: Vec::new(),
+                tail_calls: None,
+                tail_call_variables: Vec::new(),
+                thread_locals: Vec::new(),
             }
         })
         .collect()
 }
 
-/// Reads the variables of every frame of every captured thread (stack copy first, then live
-/// memory).
+/// Reads the variables of every frame of every captured thread — the tail-call frames between
+/// them found first, as their entry values resolve through them — and the thread-local variables
+/// `thread_locals` in each thread (stack copy first, then live memory).
 pub fn capture_variables(
     stopped: &StoppedProcess,
     threads: &mut [CapturedThread],
-    variables: &ProcessVariables,
+    prepared: &PreparedProcess,
+    thread_locals: &[GlobalVariable],
     limits: &VariableLimits,
 ) {
+    let mut tail_cache = TailCallCache::new();
     for captured in threads.iter_mut() {
         let Some(thread) = stopped.threads().iter().find(|t| t.tid == captured.tid) else {
             continue;
         };
         let memory = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
-        captured.variables = variables.thread_variables(&captured.frames, &memory, None, limits);
+        let tls = thread_tls(prepared, thread, &memory);
+        let tls = tls.as_ref().map(|t| t as &dyn TlsResolver);
+        let tail_calls = all_tail_calls(&captured.frames, &prepared.objects, &mut tail_cache);
+        let pcs: Vec<Vec<u64>> = tail_calls
+            .iter()
+            .map(|frames| frames.iter().map(|f| f.pc).collect())
+            .collect();
+        let read = prepared
+            .variables
+            .thread_variables(&captured.frames, &pcs, &memory, tls, limits);
+        captured.variables = read.frames;
+        captured.tail_call_variables = read.tail_calls;
+        captured.tail_calls = Some(tail_calls);
+        captured.thread_locals = thread_locals
+            .iter()
+            .map(|global| prepared.variables.read_global(global, &memory, tls, limits))
+            .collect();
     }
 }
 
-/// Reads the globals asked for.
+/// Reads the globals asked for. A thread-local one is read in the thread `tls_thread` (when
+/// captured; else the first), and says so.
 pub fn capture_globals(
     stopped: &StoppedProcess,
-    variables: &ProcessVariables,
+    prepared: &PreparedProcess,
     globals: &[GlobalVariable],
     limits: &VariableLimits,
+    tls_thread: i32,
 ) -> Vec<Variable> {
+    let thread = stopped
+        .threads()
+        .iter()
+        .find(|t| t.tid == tls_thread)
+        .or_else(|| stopped.threads().first());
     globals
         .iter()
-        .map(|global| variables.read_global(global, stopped.memory(), None, limits))
+        .map(|global| {
+            let Some(thread) = thread.filter(|_| global.is_thread_local()) else {
+                return prepared
+                    .variables
+                    .read_global(global, stopped.memory(), None, limits);
+            };
+            let memory = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
+            let tls = thread_tls(prepared, thread, &memory);
+            let mut variable = prepared.variables.read_global(
+                global,
+                &memory,
+                tls.as_ref().map(|t| t as &dyn TlsResolver),
+                limits,
+            );
+            variable.annotations.push(Annotation::Text {
+                level: AnnotationLevel::Comment,
+                text: format!("thread-local: the value in thread {}", thread.tid),
+            });
+            variable
+        })
         .collect()
+}
+
+/// The TLS blocks of `thread`, when the process's TLS modules are known.
+fn thread_tls<'a>(
+    prepared: &'a PreparedProcess,
+    thread: &StoppedThread,
+    memory: &'a dyn MemoryReader,
+) -> Option<ThreadTls<'a>> {
+    let resolver = prepared.tls.as_ref()?;
+    Some(ThreadTls::new(resolver, thread.user_regs.fs_base, memory))
+}
+
+/// Tail-call frames already found, by the caller's return address and the callee's lookup pc
+/// (threads often share their outer frames).
+pub type TailCallCache = HashMap<(u64, u64), Vec<TailCallFrame>>;
+
+/// The tail-call frames between each unwound frame and the next (the last frame: none).
+pub fn all_tail_calls(
+    frames: &[UnwoundFrame],
+    objects: &ProcessObjects,
+    cache: &mut TailCallCache,
+) -> Vec<Vec<TailCallFrame>> {
+    frames
+        .iter()
+        .enumerate()
+        .map(|(depth, callee)| match frames.get(depth + 1) {
+            Some(caller) => cache
+                .entry((caller.pc, callee.lookup_pc))
+                .or_insert_with(|| tail_calls_between(callee, caller, objects))
+                .clone(),
+            None => Vec::new(),
+        })
+        .collect()
+}
+
+/// The frames of the functions that tail-called from `caller` to `callee` (innermost first), as
+/// DWARF call-site information proves them. Only between frames the CFI unwound, where the
+/// caller's pc is a return address (not a signal-interrupted pc) and the callee is not a signal
+/// trampoline.
+fn tail_calls_between(
+    callee: &UnwoundFrame,
+    caller: &UnwoundFrame,
+    objects: &ProcessObjects,
+) -> Vec<TailCallFrame> {
+    let caller_returns = caller.pc != caller.lookup_pc;
+    if !caller_returns || callee.signal_frame || callee.suspect || caller.suspect {
+        return Vec::new();
+    }
+    let Some(entry) = objects
+        .find(callee.lookup_pc)
+        .and_then(|object| object.function_entry(callee.lookup_pc))
+    else {
+        return Vec::new();
+    };
+    objects.tail_call_frames(caller.pc, entry)
 }

@@ -9,12 +9,13 @@
 mod assemble;
 mod capture;
 mod prepare;
+mod thread_tls;
 
 use crate::debuginfo::DebugInfoError;
 use crate::procinfo::{self, ProcInfoError};
 use crate::snapshot::{AttributeValue, Snapshot};
 use crate::tracer::{self, AbortFlag, ChildEnd, ExecOutcome, StopOptions, StoppedProcess, TracerError};
-use crate::variables::VariableLimits;
+use crate::variables::{GlobalVariable, VariableLimits};
 use std::ffi::{OsStr, OsString};
 use std::time::{Duration, Instant};
 
@@ -160,9 +161,20 @@ impl Session {
             other => other.into(),
         })?;
         let (globals, global_warnings) = prepared.resolve_globals(&self.options.globals);
+        let thread_locals = self.thread_locals(&prepared);
         let stopped = StoppedProcess::stop(pid, &self.stop_options(&prepared), &self.abort)?;
         let mut captured = capture::capture(&stopped, &prepared.unwinder, self.options.max_frames);
-        let global_values = self.capture_variables(&stopped, &prepared, &mut captured, &globals);
+        let tls_thread = self.options.fault_thread.unwrap_or(pid);
+        let global_values = self.capture_variables(
+            &stopped,
+            &prepared,
+            &mut captured,
+            &Wanted {
+                globals: &globals,
+                thread_locals: &thread_locals,
+                tls_thread,
+            },
+        );
         self.hold_if_asked()?;
         let stopped_for = stopped.resume()?;
         let fault = self.options.fault_thread.map(FaultMark::marked_thread);
@@ -180,19 +192,29 @@ impl Session {
         Ok(snapshot)
     }
 
-    /// Reads every frame's variables (when enabled) and the globals, while stopped.
+    /// The thread-local variables to read in every thread (none without frame variables).
+    fn thread_locals(&self, prepared: &prepare::PreparedProcess) -> Vec<GlobalVariable> {
+        if self.options.variables {
+            prepared.thread_locals()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// Reads every frame's variables and each thread's thread-local variables (when enabled) and
+    /// the globals, while stopped.
     fn capture_variables(
         &self,
         stopped: &StoppedProcess,
         prepared: &prepare::PreparedProcess,
         captured: &mut [capture::CapturedThread],
-        globals: &[crate::variables::GlobalVariable],
+        wanted: &Wanted<'_>,
     ) -> Vec<crate::snapshot::Variable> {
         let limits = self.options.variable_limits();
         if self.options.variables {
-            capture::capture_variables(stopped, captured, &prepared.variables, &limits);
+            capture::capture_variables(stopped, captured, prepared, wanted.thread_locals, &limits);
         }
-        capture::capture_globals(stopped, &prepared.variables, globals, &limits)
+        capture::capture_globals(stopped, prepared, wanted.globals, &limits, wanted.tls_thread)
     }
 
     fn run_and_catch_here(&self, program: &OsStr, args: &[OsString]) -> Result<ExecResult, SessionError> {
@@ -211,8 +233,18 @@ impl Session {
         let info = procinfo::read_process(pid)?;
         let prepared = prepare::PreparedProcess::load(pid)?;
         let (globals, global_warnings) = prepared.resolve_globals(&self.options.globals);
+        let thread_locals = self.thread_locals(&prepared);
         let mut captured = capture::capture(&crash.stopped, &prepared.unwinder, self.options.max_frames);
-        let global_values = self.capture_variables(&crash.stopped, &prepared, &mut captured, &globals);
+        let global_values = self.capture_variables(
+            &crash.stopped,
+            &prepared,
+            &mut captured,
+            &Wanted {
+                globals: &globals,
+                thread_locals: &thread_locals,
+                tls_thread: crash.fault.tid,
+            },
+        );
         self.hold_if_asked()?;
         let stopped_for = crash.stopped.stopped_at().elapsed();
         let fault = FaultMark::from_tracer(&crash.fault);
@@ -260,6 +292,14 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// The variables a run reads besides the frames': globals asked for, thread-local variables, and
+/// the thread whose thread-local globals are read (the faulting one, else the main thread).
+struct Wanted<'a> {
+    globals: &'a [GlobalVariable],
+    thread_locals: &'a [GlobalVariable],
+    tls_thread: i32,
 }
 
 /// Puts the globals read into the snapshot, and the warnings about those not found.

@@ -1,7 +1,9 @@
 //! The work done before the target is stopped: its maps, every mapped object's ELF and DWARF
-//! opened and indexed, and the unwinder's CFI tables built.
+//! opened and indexed, the unwinder's CFI tables built, and the TLS modules of the objects found
+//! (for thread-local variables).
 
 use crate::debuginfo::{self, MapEntry, ProcessObjects};
+use crate::tls::TlsResolver;
 use crate::tracer::ProcessMemory;
 use crate::unwind::{CfiMapping, ObjectCfi, Unwinder};
 use crate::variables::{GlobalVariable, ProcessVariables};
@@ -17,6 +19,9 @@ pub struct PreparedProcess {
     pub unwinder: Unwinder,
     /// The variables engine over every object's DWARF.
     pub variables: ProcessVariables,
+    /// The TLS blocks of the objects, per thread; `None` when they cannot be located (a warning
+    /// says why): thread-local variables are then left out.
+    pub tls: Option<TlsResolver>,
     /// Problems that do not stop the snapshot (an object without CFI or debug info, ...).
     pub warnings: Vec<String>,
 }
@@ -48,11 +53,27 @@ impl PreparedProcess {
         }
         let variables = ProcessVariables::new(&objects);
         warnings.extend(variables.warnings().iter().cloned());
+        let tls = match TlsResolver::new(&objects, &memory) {
+            Ok(resolver) => {
+                warnings.extend(
+                    resolver
+                        .warnings()
+                        .iter()
+                        .map(|w| format!("thread-local storage: {w}")),
+                );
+                Some(resolver)
+            }
+            Err(e) => {
+                warnings.push(format!("thread-local variables unavailable: {e}"));
+                None
+            }
+        };
         Ok(Self {
             maps,
             objects,
             unwinder: Unwinder::new(mappings),
             variables,
+            tls,
             warnings,
         })
     }
@@ -69,6 +90,17 @@ impl PreparedProcess {
             }
         }
         (found, warnings)
+    }
+
+    /// The thread-local variables of every object whose TLS module the loader registered (the
+    /// executable's and the shared libraries', libc's included), found before the stop (this
+    /// reads the unit-level DIEs of those objects once); empty when TLS blocks cannot be located.
+    pub fn thread_locals(&self) -> Vec<GlobalVariable> {
+        let Some(tls) = &self.tls else {
+            return Vec::new();
+        };
+        self.variables
+            .thread_locals(&|object| tls.module(object).is_some())
     }
 
     /// Readable and writable anonymous-or-stack mappings: where thread stacks can be.

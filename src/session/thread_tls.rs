@@ -1,0 +1,49 @@
+//! [`ThreadTls`]: the TLS blocks of one stopped thread, for the variables engine — an adapter
+//! from the process-wide [`tls::TlsResolver`](crate::tls::TlsResolver) (prepared before the stop)
+//! to the per-thread [`variables::TlsResolver`](crate::variables::TlsResolver) trait, with the
+//! thread's thread pointer (`fs_base`).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use crate::debuginfo::LoadedObject;
+use crate::memory::MemoryReader;
+use crate::tls;
+use crate::variables;
+
+/// The TLS blocks of one thread, each looked up once (a thread's variables of one object share
+/// its block).
+pub struct ThreadTls<'a> {
+    resolver: &'a tls::TlsResolver,
+    thread_pointer: u64,
+    memory: &'a dyn MemoryReader,
+    /// Blocks found so far, by the object's `(base, bias)`.
+    blocks: RefCell<HashMap<(u64, u64), Option<u64>>>,
+}
+
+impl<'a> ThreadTls<'a> {
+    /// The thread whose thread pointer (`fs_base` on x86-64) is `thread_pointer`, its blocks
+    /// located by `resolver` in `memory` (the stopped process).
+    pub fn new(resolver: &'a tls::TlsResolver, thread_pointer: u64, memory: &'a dyn MemoryReader) -> Self {
+        Self {
+            resolver,
+            thread_pointer,
+            memory,
+            blocks: RefCell::new(HashMap::new()),
+        }
+    }
+}
+
+impl variables::TlsResolver for ThreadTls<'_> {
+    fn tls_block(&self, object: &LoadedObject) -> Option<u64> {
+        let key = (object.base, object.bias);
+        if let Some(found) = self.blocks.borrow().get(&key) {
+            return *found;
+        }
+        let block = self
+            .resolver
+            .block_address(object, self.thread_pointer, self.memory);
+        self.blocks.borrow_mut().insert(key, block);
+        block
+    }
+}
