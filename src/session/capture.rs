@@ -56,7 +56,8 @@ pub fn capture(stopped: &StoppedProcess, unwinder: &Unwinder, max_frames: usize)
 
 /// Reads the variables of every frame of every captured thread — the tail-call frames between
 /// them found first, as their entry values resolve through them — and the thread-local variables
-/// `thread_locals` in each thread (stack copy first, then live memory).
+/// `thread_locals` in each thread (from copies of the thread's stack and TLS blocks, else live
+/// memory).
 pub fn capture_variables(
     stopped: &StoppedProcess,
     threads: &mut [CapturedThread],
@@ -69,8 +70,13 @@ pub fn capture_variables(
         let Some(thread) = stopped.threads().iter().find(|t| t.tid == captured.tid) else {
             continue;
         };
-        let memory = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
-        let tls = thread_tls(prepared, thread, &memory);
+        let stack = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
+        let tls = thread_tls(prepared, thread, &stack);
+        let blocks = match (&tls, thread_locals.is_empty()) {
+            (Some(tls), false) => tls.block_copies(&prepared.objects),
+            _ => Vec::new(),
+        };
+        let memory = LayeredMemory::new(&blocks, Some(&stack));
         let tls = tls.as_ref().map(|t| t as &dyn TlsResolver);
         let tail_calls = all_tail_calls(&captured.frames, &prepared.objects, &mut tail_cache);
         let pcs: Vec<Vec<u64>> = tail_calls

@@ -6,8 +6,8 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use crate::debuginfo::LoadedObject;
-use crate::memory::MemoryReader;
+use crate::debuginfo::{LoadedObject, ProcessObjects};
+use crate::memory::{MemoryReader, MemorySnapshot};
 use crate::tls;
 use crate::variables;
 
@@ -31,6 +31,32 @@ impl<'a> ThreadTls<'a> {
             memory,
             blocks: RefCell::new(HashMap::new()),
         }
+    }
+}
+
+/// Blocks bigger than this are not copied (their variables are read where they are).
+const MAX_BLOCK_COPY: u64 = 64 * 1024;
+
+impl ThreadTls<'_> {
+    /// Copies of the thread's TLS blocks of the objects of `objects` that have one (one read
+    /// each, up to [`MAX_BLOCK_COPY`] bytes): its thread-local variables are then read from
+    /// these rather than one read each. A block that cannot be located or read is left out.
+    pub fn block_copies(&self, objects: &ProcessObjects) -> Vec<MemorySnapshot> {
+        objects
+            .objects()
+            .iter()
+            .filter_map(|object| {
+                let size = self.resolver.module(object)?.segment?.mem_size;
+                if size == 0 || size > MAX_BLOCK_COPY {
+                    return None;
+                }
+                let base = variables::TlsResolver::tls_block(self, object)?;
+                let mut bytes = vec![0u8; usize::try_from(size).ok()?];
+                let read = self.memory.read_at(base, &mut bytes);
+                bytes.truncate(read);
+                (!bytes.is_empty()).then_some(MemorySnapshot { base, bytes })
+            })
+            .collect()
     }
 }
 
