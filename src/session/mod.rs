@@ -160,8 +160,9 @@ impl Session {
             }
             other => other.into(),
         })?;
-        let (globals, global_warnings) = prepared.resolve_globals(&self.options.globals);
-        let thread_locals = self.thread_locals(&prepared);
+        let (globals, mut variable_warnings) = prepared.resolve_globals(&self.options.globals);
+        let (thread_locals, tls_warnings) = self.thread_locals(&prepared);
+        variable_warnings.extend(tls_warnings);
         let stopped = StoppedProcess::stop(pid, &self.stop_options(&prepared), &self.abort)?;
         let mut captured = capture::capture(&stopped, &prepared.unwinder, self.options.max_frames);
         let tls_thread = self.options.fault_thread.unwrap_or(pid);
@@ -188,16 +189,17 @@ impl Session {
             stopped_for,
             started,
         });
-        with_globals(&mut snapshot, global_values, global_warnings);
+        with_globals(&mut snapshot, global_values, variable_warnings);
         Ok(snapshot)
     }
 
-    /// The thread-local variables to read in every thread (none without frame variables).
-    fn thread_locals(&self, prepared: &prepare::PreparedProcess) -> Vec<GlobalVariable> {
+    /// The thread-local variables to read in every thread (none without frame variables), and
+    /// the warnings about them.
+    fn thread_locals(&self, prepared: &prepare::PreparedProcess) -> (Vec<GlobalVariable>, Vec<String>) {
         if self.options.variables {
             prepared.thread_locals()
         } else {
-            Vec::new()
+            (Vec::new(), Vec::new())
         }
     }
 
@@ -232,8 +234,9 @@ impl Session {
         // The program is stopped at its fault: what is read now cannot change any more.
         let info = procinfo::read_process(pid)?;
         let prepared = prepare::PreparedProcess::load(pid)?;
-        let (globals, global_warnings) = prepared.resolve_globals(&self.options.globals);
-        let thread_locals = self.thread_locals(&prepared);
+        let (globals, mut variable_warnings) = prepared.resolve_globals(&self.options.globals);
+        let (thread_locals, tls_warnings) = self.thread_locals(&prepared);
+        variable_warnings.extend(tls_warnings);
         let mut captured = capture::capture(&crash.stopped, &prepared.unwinder, self.options.max_frames);
         let global_values = self.capture_variables(
             &crash.stopped,
@@ -259,7 +262,7 @@ impl Session {
             stopped_for,
             started,
         });
-        with_globals(&mut snapshot, global_values, global_warnings);
+        with_globals(&mut snapshot, global_values, variable_warnings);
         Ok(ExecResult::Crashed {
             snapshot: Box::new(snapshot),
             end,
@@ -302,7 +305,8 @@ struct Wanted<'a> {
     tls_thread: i32,
 }
 
-/// Puts the globals read into the snapshot, and the warnings about those not found.
+/// Puts the globals read into the snapshot, and the warnings about variables (globals not found,
+/// thread-local variables left out).
 fn with_globals(snapshot: &mut Snapshot, globals: Vec<crate::snapshot::Variable>, warnings: Vec<String>) {
     snapshot.globals.extend(globals);
     snapshot.warnings.extend(warnings);

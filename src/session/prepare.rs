@@ -9,6 +9,10 @@ use crate::unwind::{CfiMapping, ObjectCfi, Unwinder};
 use crate::variables::{GlobalVariable, ProcessVariables};
 use std::sync::Arc;
 
+/// Most thread-local variables read in each thread (they are read in every thread, so their
+/// cost is multiplied by the thread count).
+pub const MAX_THREAD_LOCALS: usize = 256;
+
 /// A process's debug information, ready for a stop.
 pub struct PreparedProcess {
     /// `/proc/PID/maps` as read before the stop.
@@ -95,12 +99,25 @@ impl PreparedProcess {
     /// The thread-local variables of every object whose TLS module the loader registered (the
     /// executable's and the shared libraries', libc's included), found before the stop (this
     /// reads the unit-level DIEs of those objects once); empty when TLS blocks cannot be located.
-    pub fn thread_locals(&self) -> Vec<GlobalVariable> {
+    /// At most [`MAX_THREAD_LOCALS`] (objects by address: the executable's first), with a warning
+    /// when there are more.
+    pub fn thread_locals(&self) -> (Vec<GlobalVariable>, Vec<String>) {
         let Some(tls) = &self.tls else {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
-        self.variables
-            .thread_locals(&|object| tls.module(object).is_some())
+        let mut found = self
+            .variables
+            .thread_locals(&|object| tls.module(object).is_some());
+        let mut warnings = Vec::new();
+        if found.len() > MAX_THREAD_LOCALS {
+            warnings.push(format!(
+                "{} thread-local variables: only the first {MAX_THREAD_LOCALS} are read in each \
+                 thread",
+                found.len()
+            ));
+            found.truncate(MAX_THREAD_LOCALS);
+        }
+        (found, warnings)
     }
 
     /// Readable and writable anonymous-or-stack mappings: where thread stacks can be.
