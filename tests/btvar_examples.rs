@@ -318,10 +318,12 @@ fn walk_frame_variables(example: &Example) -> Vec<(Variable, BtVariable)> {
         .expect("the main thread");
     let memory = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
     let frames = unwinder.unwind(&thread.regs, &memory, MAX_FRAMES);
-    let all = example
-        .process
-        .thread_variables_with_bt(&frames, &memory, None, &VariableLimits::default());
+    let all =
+        example
+            .process
+            .thread_variables_with_bt(&frames, &[], &memory, None, &VariableLimits::default());
     let found = all
+        .frames
         .into_iter()
         .flatten()
         .find(|level| {
@@ -506,8 +508,8 @@ fn extracted_variables_at_o2_navigate_from_registers_and_memory() {
         let all =
             example
                 .process
-                .thread_variables_with_bt(&frames, &memory, None, &VariableLimits::default());
-        for (snapshot, navigable) in all.into_iter().flatten().flatten() {
+                .thread_variables_with_bt(&frames, &[], &memory, None, &VariableLimits::default());
+        for (snapshot, navigable) in all.frames.into_iter().flatten().flatten() {
             assert_eq!(snapshot.type_name, navigable.type_name(), "{}", snapshot.name);
             if snapshot.state == "optimized_out" {
                 assert!(!navigable.is_available(), "{}: {navigable:?}", snapshot.name);

@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::gdb::*;
 use common::*;
 use serde_json::Value;
 
@@ -186,130 +187,79 @@ fn depth_limits_the_expansion() {
     assert_eq!(var(&recurse[0]["variables"], "n")["value"], 0);
 }
 
-/// A frame as gdb prints it: function name, and (variable, value text) pairs.
-type GdbFrame = (String, Vec<(String, String)>);
-
-/// gdb's `thread apply all bt full` of `pid`, parsed: per thread (by tid), its frames as
-/// (function, [(variable, value text)]), parameters (from the frame line, `n=n@entry=5` read as
-/// `5`) then locals.
-fn gdb_bt_full(pid: i32) -> std::collections::HashMap<i32, Vec<GdbFrame>> {
-    let output = std::process::Command::new("gdb")
-        .args(["-nx", "-batch", "-p", &pid.to_string()])
-        .args([
-            "-ex",
-            "set pagination off",
-            "-ex",
-            "set print frame-arguments scalars",
-        ])
-        .args(["-ex", "thread apply all bt full"])
-        .output()
-        .expect("run gdb");
-    let text = String::from_utf8_lossy(&output.stdout);
-    let mut threads = std::collections::HashMap::new();
-    let mut current: Option<i32> = None;
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("Thread ") {
-            current = rest
-                .split("(LWP ")
-                .nth(1)
-                .and_then(|s| s.split(')').next())
-                .and_then(|s| s.trim().parse().ok());
-            if let Some(tid) = current {
-                threads.insert(tid, Vec::new());
-            }
-            continue;
-        }
-        let Some(frames) = current.and_then(|tid| threads.get_mut(&tid)) else {
-            continue;
-        };
-        if let Some(rest) = line.strip_prefix('#') {
-            // "#1  0x... in name (a=1, b=b@entry=2) at file:line" or "#0  name (...) at ..."
-            let after_index = rest.split_once(' ').map(|x| x.1).unwrap_or("").trim_start();
-            let after_address = match after_index.split_once(" in ") {
-                Some((address, name)) if address.starts_with("0x") => name,
-                _ => after_index,
-            };
-            let (name, arguments) = after_address.split_once(" (").unwrap_or((after_address, ""));
-            let arguments = arguments.rsplit_once(") ").map(|x| x.0).unwrap_or(arguments);
-            let mut variables = Vec::new();
-            for argument in arguments.split(", ") {
-                if let Some((variable, value)) = argument.split_once('=') {
-                    let value = value.strip_prefix(&format!("{variable}@entry=")).unwrap_or(value);
-                    variables.push((variable.to_string(), value.to_string()));
-                }
-            }
-            frames.push((name.to_string(), variables));
-        } else if let Some(local) = line.strip_prefix("        ") {
-            if let (Some((variable, value)), Some(frame)) = (local.split_once(" = "), frames.last_mut()) {
-                frame.1.push((variable.to_string(), value.to_string()));
-            }
-        }
-    }
-    threads
+/// The reasons a variable's annotations give (why it is optimized out, where a value came from).
+fn reasons(variable: &Value) -> String {
+    variable["annotations"]
+        .as_array()
+        .map(|list| {
+            list.iter()
+                .filter_map(|a| a["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default()
 }
 
-/// Our variable's value as gdb writes scalars (integers, and floats like `2.5` or `1`).
-fn as_gdb_scalar(variable: &Value) -> Option<String> {
-    match &variable["value"] {
-        Value::Number(n) if n.is_f64() => {
-            let x = n.as_f64()?;
-            Some(if x.fract() == 0.0 {
-                format!("{x:.0}")
-            } else {
-                x.to_string()
-            })
-        }
-        Value::Number(n) => Some(n.to_string()),
-        Value::String(s) if !s.starts_with("0x") => Some(s.clone()),
-        _ => None,
-    }
-}
-
-/// Compares every scalar and `<optimized out>` that gdb shows for the frames of `symbol` with the
-/// snapshot; returns how many values were compared.
-fn compare_with_gdb(snap: &Value, pid: i32, symbol: &str) -> usize {
-    let gdb = gdb_bt_full(pid);
-    let mut compared = 0;
-    for thread in snap["threads"].as_array().unwrap() {
+/// Compares every thread of `snap` with what gdb shows of the same process (`thread apply all bt
+/// full` with the settings of `common::gdb`, `backtrace past-main` on): for every frame gdb
+/// prints, every variable it prints with a value has the same value here, none it calls
+/// `<optimized out>` has one here, and there is no variable here that gdb does not list (see
+/// `common::gdb::compare`). Returns how many of gdb's variables (with a value, or optimized out)
+/// were checked.
+fn assert_matches_gdb(snap: &Value, pid: i32) -> usize {
+    let gdb = gdb_frames_with_variables(pid);
+    let threads = snap["threads"].as_array().expect("threads");
+    let mut ours: Vec<i64> = threads.iter().map(|t| t["tid"].as_i64().unwrap()).collect();
+    let mut theirs: Vec<i64> = gdb.keys().map(|&tid| i64::from(tid)).collect();
+    ours.sort_unstable();
+    theirs.sort_unstable();
+    assert_eq!(ours, theirs, "the same threads");
+    let mut mismatches = Vec::new();
+    let mut checked = 0;
+    for thread in threads {
         let tid = thread["tid"].as_i64().unwrap() as i32;
-        let theirs: Vec<_> = gdb[&tid].iter().filter(|f| f.0 == symbol).collect();
-        let ours: Vec<&Value> = thread["frames"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["symbol"] == symbol)
-            .collect();
-        assert_eq!(theirs.len(), ours.len(), "thread {tid}: {symbol} frames");
-        for (their_frame, our_frame) in theirs.iter().zip(&ours) {
-            for (name, value) in &their_frame.1 {
-                let our = var(&our_frame["variables"], name);
-                if value == "<optimized out>" {
-                    assert_ne!(
-                        our["state"], "ok",
-                        "thread {tid} {symbol} {name}: gdb says optimized out: {our}"
-                    );
-                    compared += 1;
-                    continue;
-                }
-                let is_scalar = value.parse::<i64>().is_ok() || value.parse::<f64>().is_ok();
-                if !is_scalar {
-                    continue;
-                }
-                assert_eq!(
-                    as_gdb_scalar(our).as_deref(),
-                    Some(value.as_str()),
-                    "thread {tid} {symbol} {name}: {our}"
-                );
-                compared += 1;
-            }
+        let frames = &gdb[&tid];
+        mismatches.extend(
+            compare_thread_with_snapshot(frames, thread)
+                .into_iter()
+                .map(|m| format!("thread {tid}: {m}")),
+        );
+        let pairs = align_frames(frames, thread["frames"].as_array().unwrap());
+        for (g, _) in pairs {
+            let frame = &frames[g];
+            checked += frame
+                .args
+                .iter()
+                .chain(&frame.locals)
+                .filter(|(_, v)| v.has_value() || *v == GdbValue::OptimizedOut)
+                .count();
         }
     }
-    compared
+    assert!(
+        mismatches.is_empty(),
+        "{} differences with gdb:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    checked
+}
+
+/// gdb's frames of thread `tid` for `function`, in order.
+fn gdb_frames_of(
+    gdb: &std::collections::HashMap<i32, Vec<GdbFrame>>,
+    tid: i32,
+    function: &str,
+) -> Vec<GdbFrame> {
+    gdb[&tid]
+        .iter()
+        .filter(|f| f.function == function)
+        .cloned()
+        .collect()
 }
 
 #[test]
-fn crash_o2_recurse_parameters_match_gdb() {
-    let target = Target::start(&example("crash-O2"), &["hang", "1"]);
+fn crash_o2_every_frame_matches_gdb() {
+    let target = Target::start(&example("crash-O2"), &["hang", "2"]);
     let pid = target.pid();
     let (output, _dir) = run_ptrace(&[&pid.to_string()]);
     let snap = snapshot_ok(&output);
@@ -317,15 +267,91 @@ fn crash_o2_recurse_parameters_match_gdb() {
     // At -O2, `n` lives in a callee-saved register (recovered from the frames below) or is an
     // entry value (recovered from the caller's call site); either way it must be exact.
     check_recurse_frames(&snap, pid);
-    // gdb on the same process agrees, frame by frame.
-    let gdb = gdb_bt_full(pid);
-    let their_n: Vec<String> = gdb[&pid]
+
+    let checked = assert_matches_gdb(&snap, pid);
+    assert!(checked >= 150, "only {checked} of gdb's variables checked");
+    let gdb = gdb_frames_with_variables(pid);
+    let their_n: Vec<i128> = gdb_frames_of(&gdb, pid, "recurse")
         .iter()
-        .filter(|f| f.0 == "recurse")
-        .map(|f| f.1.iter().find(|v| v.0 == "n").expect("gdb shows n").1.clone())
+        .map(|f| f.arg("n").and_then(GdbValue::as_int).expect("gdb shows n"))
         .collect();
-    assert_eq!(their_n, ["0", "1", "2", "3", "4", "5"]);
-    assert!(compare_with_gdb(&snap, pid, "recurse") >= 6);
+    assert_eq!(their_n, [0, 1, 2, 3, 4, 5]);
+
+    // main's argc and argv are entry values, proven by __libc_start_call_main's indirect call:
+    // its target (a stack slot of that frame) is main. gdb agrees once it unwinds past main.
+    let main = frames_named(&snap, pid, "main");
+    let argc = var(&main[0]["variables"], "argc");
+    assert_eq!(argc["value"], 3, "{argc}");
+    assert!(reasons(argc).contains("entry"), "{argc}");
+    let gdb_main = gdb_frames_of(&gdb, pid, "main");
+    assert_eq!(gdb_main[0].arg("argc"), Some(&GdbValue::Int(3)));
+
+    // The helpers' tail-call frame (__futex_abstimed_wait_cancelable64 jumped to
+    // __futex_abstimed_wait_common) has its parameters, as gdb shows them.
+    for thread in snap["threads"].as_array().unwrap() {
+        let tid = thread["tid"].as_i64().unwrap() as i32;
+        if tid == pid {
+            continue;
+        }
+        let frames = thread["frames"].as_array().unwrap();
+        let tail = frames
+            .iter()
+            .find(|f| f["tail_call"] == true)
+            .unwrap_or_else(|| panic!("thread {tid} has a tail-call frame"));
+        let word = var(&tail["variables"], "futex_word");
+        assert_eq!(word["state"], "ok", "{word}");
+        let below = &frames[tail["index"].as_u64().unwrap() as usize - 1];
+        assert_eq!(word["value"], var(&below["variables"], "futex_word")["value"]);
+        // Each thread's own thread-local variables.
+        let counter = var(&thread["variables"], "hang_tls_counter")["value"]
+            .as_i64()
+            .unwrap();
+        assert!(counter == 101 || counter == 102, "thread {tid}: {counter}");
+    }
+    assert_eq!(
+        var(&thread(&snap, pid)["variables"], "hang_tls_counter")["value"],
+        100
+    );
+}
+
+#[test]
+fn cpp_example_o2_every_frame_matches_gdb() {
+    check_cpp_example_with_gdb("cpp_example-O2");
+}
+
+#[test]
+fn cpp_example_o0_every_frame_matches_gdb() {
+    check_cpp_example_with_gdb("cpp_example");
+}
+
+/// `cpp_example hang` (built as `program`): the four `walk` frames and their locals, then every
+/// frame against gdb.
+fn check_cpp_example_with_gdb(program: &str) {
+    let target = Target::start(&example(program), &["hang"]);
+    let pid = target.pid();
+    let (output, _dir) = run_ptrace(&[&pid.to_string()]);
+    let snap = snapshot_ok(&output);
+    assert_running_untraced(pid);
+    let walk: Vec<&Value> = thread(&snap, pid)["frames"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["symbol"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("shop::inventory::Auditor::walk("))
+        })
+        .collect();
+    assert_eq!(walk.len(), 4, "four walk frames");
+    for (depth, frame) in walk.iter().enumerate() {
+        let vars = &frame["variables"];
+        assert_eq!(var(vars, "depth")["value"], depth as u64);
+        let item = var(vars, "item");
+        assert_eq!(item["kind"], "reference");
+        assert_eq!(item["type"], "shop::inventory::Item &");
+    }
+    let checked = assert_matches_gdb(&snap, pid);
+    assert!(checked >= 50, "only {checked} of gdb's variables checked");
 }
 
 #[test]
@@ -335,8 +361,8 @@ fn threads_o2_locals_match_gdb() {
     let (output, _dir) = run_ptrace(&[&pid.to_string()]);
     let snap = snapshot_ok(&output);
     assert_running_untraced(pid);
-    let compared = compare_with_gdb(&snap, pid, "threads_recurse");
-    assert!(compared >= 4 * 6 * 3, "only {compared} values compared");
+    let checked = assert_matches_gdb(&snap, pid);
+    assert!(checked >= 4 * 6 * 5, "only {checked} of gdb's variables checked");
     // The values follow from the depth, whatever gdb says.
     for thread in snap["threads"].as_array().unwrap() {
         for frame in thread["frames"].as_array().unwrap() {
@@ -361,6 +387,139 @@ fn threads_o2_locals_match_gdb() {
             }
         }
     }
+}
+
+#[test]
+fn thread_locals_have_each_threads_value() {
+    let target = Target::start(&example("crash"), &["hang", "2"]);
+    let pid = target.pid();
+    let (output, _dir) = run_ptrace(&["--global", "hang_tls_counter", "--pretty-print", &pid.to_string()]);
+    let snap = snapshot_ok(&output);
+    assert_running_untraced(pid);
+    let threads = snap["threads"].as_array().unwrap();
+    assert_eq!(threads.len(), 3);
+    let dump = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        dump.contains("thread-local variables:") && dump.contains("hang_tls_counter = 101"),
+        "{dump}"
+    );
+    let mut helpers = Vec::new();
+    let mut blocks = std::collections::HashSet::new();
+    for thread in threads {
+        let tid = thread["tid"].as_i64().unwrap() as i32;
+        let vars = &thread["variables"];
+        let counter = var(vars, "hang_tls_counter");
+        assert_eq!(counter["type"], "int");
+        assert_eq!(counter["state"], "ok", "{counter}");
+        let value = counter["value"].as_i64().unwrap();
+        let index = value - 100;
+        if tid == pid {
+            assert_eq!(value, 100, "the main thread");
+        } else {
+            helpers.push(value);
+        }
+        let state = var(vars, "hang_tls_state");
+        assert_eq!(state["type"], "struct hang_tls_state");
+        assert_eq!(state["kind"], "tuple");
+        let members = &state["children"];
+        assert_eq!(var(members, "index")["value"], index);
+        assert_eq!(var(members, "magic")["value"], 0xbeef_0000_i64 + index);
+        let role = if tid == pid { "main" } else { "helper" };
+        assert_eq!(var(members, "role")["symbol"], role);
+        assert_eq!(var(members, "wakeups")["value"], 0);
+        let own = var(vars, "hang_tls_self");
+        assert_eq!(own["type"], "struct hang_tls_state *");
+        assert_eq!(
+            own["value"], state["address"],
+            "hang_tls_self points to this thread's block"
+        );
+        assert!(
+            blocks.insert(state["address"].to_string()),
+            "one block per thread"
+        );
+        // libc's thread-local variables are there too.
+        assert_eq!(var(vars, "errno")["type"], "int");
+        for variable in vars.as_array().unwrap() {
+            assert_eq!(variable["state"], "ok", "thread {tid}: {variable}");
+        }
+    }
+    helpers.sort_unstable();
+    assert_eq!(helpers, [101, 102]);
+
+    // gdb's `thread N` + `print` on the same process gives the same values.
+    let printed = gdb_thread_prints(pid, &["hang_tls_counter", "hang_tls_state", "hang_tls_self"]);
+    for thread in threads {
+        let tid = thread["tid"].as_i64().unwrap() as i32;
+        let locals = printed.get(&tid).cloned().unwrap_or_default();
+        assert_eq!(locals.len(), 3, "gdb printed for thread {tid}: {locals:?}");
+        assert!(locals.iter().all(|(_, v)| v.has_value()), "{locals:?}");
+        let frame = GdbFrame {
+            index: 0,
+            pc: None,
+            function: "thread-local variables".to_string(),
+            file: None,
+            line: None,
+            library: None,
+            args: Vec::new(),
+            entry_values: Vec::new(),
+            locals,
+        };
+        let mismatches = compare_with_snapshot(&frame, thread);
+        assert!(mismatches.is_empty(), "thread {tid}: {mismatches:?}");
+    }
+
+    // A thread-local global asked for with --global: the main thread's, said so.
+    let global = var(&snap["globals"], "hang_tls_counter");
+    assert_eq!(global["value"], 100);
+    assert!(reasons(global).contains(&format!("thread {pid}")), "{global}");
+}
+
+#[test]
+fn entry_values_are_refused_where_the_call_does_not_prove_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("entry_values");
+    let status = std::process::Command::new("cc")
+        .args(["-g", "-O2", "-pthread", "-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&binary)
+        .arg(repo().join("tests/fixtures/variables/entry_values.c"))
+        .status()
+        .expect("run cc");
+    assert!(status.success());
+    let target = Target::start(&binary, &[]);
+    let pid = target.pid();
+    let (output, _out) = run_ptrace(&[&pid.to_string()]);
+    let snap = snapshot_ok(&output);
+    assert_running_untraced(pid);
+    let frame_named = |symbol: &str| -> Value {
+        snap["threads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["frames"].as_array().unwrap().iter())
+            .find(|f| f["symbol"] == symbol)
+            .unwrap_or_else(|| panic!("no {symbol} frame"))
+            .clone()
+    };
+
+    // ping(4) reached ping(0) through tail calls via pong: main's call site says 4, the frame
+    // runs with 0. Not proven, so not given.
+    let n = var(&frame_named("ping")["variables"], "n").clone();
+    assert_eq!(n["state"], "optimized_out", "{n}");
+    assert!(n["value"].is_null());
+    assert!(reasons(&n).contains("can reach itself through tail calls"), "{n}");
+
+    // indirect(7) was called through a function pointer that is gone: not proven either.
+    let code = var(&frame_named("indirect")["variables"], "code").clone();
+    assert_eq!(code["state"], "optimized_out", "{code}");
+    assert!(reasons(&code).contains("indirect"), "{code}");
+
+    // dispatch was called directly: its entry values are proven.
+    let dispatch = frame_named("dispatch");
+    assert_eq!(var(&dispatch["variables"], "index")["value"], 1);
+    assert_eq!(var(&dispatch["variables"], "code")["value"], 7);
+
+    // gdb refuses the same ones and agrees on the rest.
+    assert_matches_gdb(&snap, pid);
 }
 
 #[test]
@@ -448,7 +607,7 @@ fn dwarf4_gnu_call_sites_and_location_lists() {
     let (output, _out) = run_ptrace(&[&pid.to_string()]);
     let snap = snapshot_ok(&output);
     check_recurse_frames(&snap, pid);
-    assert!(compare_with_gdb(&snap, pid, "recurse") >= 6);
+    assert!(assert_matches_gdb(&snap, pid) >= 30);
 }
 
 #[test]

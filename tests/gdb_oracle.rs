@@ -807,7 +807,7 @@ fn comparator_walks_structs_arrays_bases_and_stops_at_our_depth_limit() {
         node("s", vec![child("a", json!(1)), node("in", vec![child("c", json!(2))]),
             node("arr", vec![child("[0]", json!(7)), child("[1]", json!(8)), child("[2]", json!(9))]),
             node("", vec![child("u", json!(5))])]),
-        node("t", vec![node("Base", vec![child("b", json!(3))]), child("d", json!(4))]),
+        node("t", vec![node("<ns::Base<int>>", vec![child("b", json!(3))]), child("d", json!(4))]),
         node("flat", vec![child("b", json!(3)), child("d", json!(4))]),
         // Our depth limit: `a` has no children while gdb goes deeper.
         node("deep", vec![node("a", vec![])]),
@@ -818,7 +818,7 @@ fn comparator_walks_structs_arrays_bases_and_stops_at_our_depth_limit() {
         node("s", vec![child("a", json!(1)), node("in", vec![child("c", json!(20))]),
             node("arr", vec![child("[0]", json!(7)), child("[1]", json!(80))]),
             node("", vec![child("u", json!(5))])]),
-        node("t", vec![node("Base", vec![child("b", json!(3))])]),
+        node("t", vec![node("<ns::Base<int>>", vec![child("b", json!(3))])]),
         node("flat", vec![child("b", json!(30)), child("d", json!(4))]),
         node("deep", vec![node("a", vec![node("b", vec![child("c", json!(2))])])]),
     ]});
@@ -911,7 +911,12 @@ fn frames_align_by_function_name() {
     ]
     .into_iter()
     .map(|mut f| {
-        f["variables"] = json!([var("depth", "ll", json!(0))]);
+        let is_walk = f["symbol"].as_str().is_some_and(|s| s.contains("walk"));
+        f["variables"] = if is_walk {
+            json!([var("depth", "ll", json!(0))])
+        } else {
+            json!([])
+        };
         f
     })
     .collect();
@@ -919,10 +924,20 @@ fn frames_align_by_function_name() {
     assert!(same_function("f", "f(int, char**) const"));
     assert!(!same_function("f", "g"));
     // walk(depth=1) is paired with a frame whose depth is 0: one mismatch.
-    let thread = json!({"frames": ours});
+    let thread = json!({"frames": ours.clone()});
     let mismatches = compare_thread_with_snapshot(&gdb, &thread);
     assert_eq!(mismatches.len(), 1, "{mismatches:#?}");
     assert!(mismatches[0].starts_with("shop::Auditor::walk #2: depth:"));
+    // A variable gdb does not list in a frame is reported too (not in unpaired frames).
+    let mut extra = ours;
+    extra[5]["variables"] = json!([var("ghost", "ll", json!(1))]);
+    extra[3]["variables"] = json!([var("ghost", "ll", json!(1))]);
+    let mismatches = compare_thread_with_snapshot(&gdb, &json!({ "frames": extra }));
+    assert_eq!(mismatches.len(), 2, "{mismatches:#?}");
+    assert!(
+        mismatches[1].starts_with("main #3: ours has \"ghost\""),
+        "{mismatches:#?}"
+    );
 }
 
 // ---- live processes --------------------------------------------------------------------------

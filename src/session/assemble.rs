@@ -1,14 +1,13 @@
 //! The work done after the target is resumed: symbols, lines and inlined frames for every captured
 //! frame, and the snapshot document itself.
 
-use super::capture::CapturedThread;
+use super::capture::{all_tail_calls, CapturedThread, TailCallCache};
 use super::prepare::PreparedProcess;
 use super::SessionOptions;
-use crate::debuginfo::{LoadedObject, ProcessObjects, SymbolizedFrame, TailCallFrame};
+use crate::debuginfo::{LoadedObject, SymbolizedFrame};
 use crate::procinfo::{self, ProcessInfo};
 use crate::snapshot::{self, Address, Fault, Frame, Module, Snapshot, Thread, Timing};
 use crate::tracer;
-use crate::unwind::UnwoundFrame;
 use crate::variables::BtVariable;
 use std::collections::BTreeMap;
 use std::collections::HashMap;
@@ -169,7 +168,7 @@ pub fn add_threads(
             state,
             fault: is_fault,
             frames,
-            variables: Vec::new(),
+            variables: thread.thread_locals.clone(),
             annotations: Vec::new(),
         });
     }
@@ -190,7 +189,8 @@ fn micros(d: Duration) -> u64 {
 
 /// The snapshot frames of one thread: each unwound frame expands to its inlined calls (innermost
 /// first) followed by the function that contains them, then the frames of the functions that
-/// tail-called their way from its caller to it (see [`tail_calls_between`]).
+/// tail-called their way from its caller to it (found while stopped with the variables, else now).
+/// Also the bt variables of each snapshot frame (empty lists when they were not kept).
 fn frames_of(
     thread: &CapturedThread,
     prepared: &PreparedProcess,
@@ -199,6 +199,14 @@ fn frames_of(
 ) -> (Vec<Frame>, Vec<Vec<BtVariable>>) {
     let mut frames = Vec::new();
     let mut bts = Vec::new();
+    let found_later;
+    let tail_calls = match &thread.tail_calls {
+        Some(found) => found,
+        None => {
+            found_later = all_tail_calls(&thread.frames, &prepared.objects, &mut TailCallCache::new());
+            &found_later
+        }
+    };
     for (depth, unwound) in thread.frames.iter().enumerate() {
         let registers: BTreeMap<String, Address> = if depth == 0 {
             all_registers(&thread.user_regs)
@@ -253,11 +261,11 @@ fn frames_of(
                 annotations: Vec::new(),
             });
         }
-        let Some(caller) = thread.frames.get(depth + 1) else {
-            continue;
-        };
-        for tail in tail_calls_between(unwound, caller, &prepared.objects) {
-            bts.push(Vec::new());
+        let tails = tail_calls.get(depth).map(Vec::as_slice).unwrap_or_default();
+        let tail_variables = thread.tail_call_variables.get(depth);
+        let tail_bts = thread.tail_call_bt_variables.get(depth);
+        for (j, tail) in tails.iter().cloned().enumerate() {
+            bts.push(tail_bts.and_then(|list| list.get(j)).cloned().unwrap_or_default());
             frames.push(Frame {
                 index: frames.len(),
                 pc: Address(tail.pc),
@@ -273,34 +281,15 @@ fn frames_of(
                 signal_frame: false,
                 tail_call: true,
                 registers: BTreeMap::new(),
-                variables: Vec::new(),
+                variables: tail_variables
+                    .and_then(|list| list.get(j))
+                    .cloned()
+                    .unwrap_or_default(),
                 annotations: Vec::new(),
             });
         }
     }
     (frames, bts)
-}
-
-/// The frames of the functions that tail-called from `caller` to `callee` (innermost first), as
-/// DWARF call-site information proves them. Only between frames the CFI unwound, where the
-/// caller's pc is a return address (not a signal-interrupted pc) and the callee is not a signal
-/// trampoline.
-fn tail_calls_between(
-    callee: &UnwoundFrame,
-    caller: &UnwoundFrame,
-    objects: &ProcessObjects,
-) -> Vec<TailCallFrame> {
-    let caller_returns = caller.pc != caller.lookup_pc;
-    if !caller_returns || callee.signal_frame || callee.suspect || caller.suspect {
-        return Vec::new();
-    }
-    let Some(entry) = objects
-        .find(callee.lookup_pc)
-        .and_then(|object| object.function_entry(callee.lookup_pc))
-    else {
-        return Vec::new();
-    };
-    objects.tail_call_frames(caller.pc, entry)
 }
 
 /// The variables of entry `index` of `count` symbolized entries of one unwound frame. Both lists

@@ -1,12 +1,18 @@
 //! The work done while the target is stopped: unwinding every thread from its registers and its
-//! stack copy, then reading the variables of every frame and the globals asked for. Symbols and
-//! lines are resolved after the resume.
+//! stack copy, then reading the variables of every frame (tail-call frames included), each
+//! thread's thread-local variables and the globals asked for. Symbols and lines are resolved
+//! after the resume.
 
-use crate::memory::LayeredMemory;
-use crate::snapshot::Variable;
-use crate::tracer::StoppedProcess;
+use std::collections::HashMap;
+
+use super::prepare::PreparedProcess;
+use super::thread_tls::ThreadTls;
+use crate::debuginfo::{ProcessObjects, TailCallFrame};
+use crate::memory::{LayeredMemory, MemoryReader};
+use crate::snapshot::{Annotation, AnnotationLevel, Variable};
+use crate::tracer::{StoppedProcess, StoppedThread};
 use crate::unwind::{Unwinder, UnwoundFrame};
-use crate::variables::{BtVariable, GlobalVariable, ProcessVariables, VariableLimits};
+use crate::variables::{BtVariable, GlobalVariable, TlsResolver, VariableLimits};
 
 /// One thread as captured while stopped.
 pub struct CapturedThread {
@@ -22,6 +28,19 @@ pub struct CapturedThread {
     /// The bt variable of each extracted variable (same shape as `variables`), when modules
     /// listen to variable events; empty otherwise.
     pub bt_variables: Vec<Vec<Vec<BtVariable>>>,
+    /// The tail-call frames between each unwound frame and the next (same index as `frames`),
+    /// when they were found while stopped (with variables); `None`: find them after the resume.
+    pub tail_calls: Option<Vec<Vec<TailCallFrame>>>,
+    /// The variables of each of those tail-call frames (same indices).
+    pub tail_call_variables: Vec<Vec<Vec<Variable>>>,
+    /// The bt variable of each variable of those tail-call frames (same shape as
+    /// `tail_call_variables`), when modules listen to variable events; empty otherwise.
+    pub tail_call_bt_variables: Vec<Vec<Vec<BtVariable>>>,
+    /// The thread's thread-local variables.
+    pub thread_locals: Vec<Variable>,
+    /// The bt variable of each thread-local variable (same index as `thread_locals`), when
+    /// modules listen to variable events; empty otherwise.
+    pub thread_local_bt_variables: Vec<BtVariable>,
 }
 
 /// Unwinds every stopped thread.
@@ -37,53 +56,202 @@ pub fn capture(stopped: &StoppedProcess, unwinder: &Unwinder, max_frames: usize)
                 frames: unwinder.unwind(&thread.regs, &memory, max_frames),
                 variables: Vec::new(),
                 bt_variables: Vec::new(),
+                tail_calls: None,
+                tail_call_variables: Vec::new(),
+                tail_call_bt_variables: Vec::new(),
+                thread_locals: Vec::new(),
+                thread_local_bt_variables: Vec::new(),
             }
         })
         .collect()
 }
 
-/// Reads the variables of every frame of every captured thread (stack copy first, then live
-/// memory); with `with_bt`, keeps the bt variable of each as well.
+/// Reads the variables of every frame of every captured thread — the tail-call frames between
+/// them found first, as their entry values resolve through them — and the thread-local variables
+/// `thread_locals` in each thread (from copies of the thread's stack and TLS blocks, else live
+/// memory); with `with_bt`, keeps the bt variable of each frame variable as well.
 pub fn capture_variables(
     stopped: &StoppedProcess,
     threads: &mut [CapturedThread],
-    variables: &ProcessVariables,
+    prepared: &PreparedProcess,
+    thread_locals: &[GlobalVariable],
     limits: &VariableLimits,
     with_bt: bool,
 ) {
+    let mut tail_cache = TailCallCache::new();
     for captured in threads.iter_mut() {
         let Some(thread) = stopped.threads().iter().find(|t| t.tid == captured.tid) else {
             continue;
         };
-        let memory = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
+        let stack = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
+        let tls = thread_tls(prepared, thread, &stack);
+        let blocks = match (&tls, thread_locals.is_empty()) {
+            (Some(tls), false) => tls.block_copies(&prepared.objects),
+            _ => Vec::new(),
+        };
+        let memory = LayeredMemory::new(&blocks, Some(&stack));
+        let tls = tls.as_ref().map(|t| t as &dyn TlsResolver);
+        let tail_calls = all_tail_calls(&captured.frames, &prepared.objects, &mut tail_cache);
+        let pcs: Vec<Vec<u64>> = tail_calls
+            .iter()
+            .map(|frames| frames.iter().map(|f| f.pc).collect())
+            .collect();
         if with_bt {
-            let paired = variables.thread_variables_with_bt(&captured.frames, &memory, None, limits);
-            let (values, bts) = paired
-                .into_iter()
-                .map(|levels| {
-                    levels
-                        .into_iter()
-                        .map(|level| level.into_iter().unzip::<_, _, Vec<_>, Vec<_>>())
-                        .unzip::<_, _, Vec<_>, Vec<_>>()
-                })
-                .unzip();
-            captured.variables = values;
-            captured.bt_variables = bts;
+            let paired =
+                prepared
+                    .variables
+                    .thread_variables_with_bt(&captured.frames, &pcs, &memory, tls, limits);
+            (captured.variables, captured.bt_variables) = split_bt(paired.frames);
+            (captured.tail_call_variables, captured.tail_call_bt_variables) = split_bt(paired.tail_calls);
         } else {
-            captured.variables = variables.thread_variables(&captured.frames, &memory, None, limits);
+            let read = prepared
+                .variables
+                .thread_variables(&captured.frames, &pcs, &memory, tls, limits);
+            captured.variables = read.frames;
+            captured.tail_call_variables = read.tail_calls;
+        }
+        captured.tail_calls = Some(tail_calls);
+        captured.thread_locals = thread_locals
+            .iter()
+            .map(|global| prepared.variables.read_global(global, &memory, tls, limits))
+            .collect();
+        if with_bt {
+            captured.thread_local_bt_variables = thread_locals
+                .iter()
+                .map(|global| BtVariable::from_global(global, &memory, tls))
+                .collect();
         }
     }
 }
 
-/// Reads the globals asked for.
+/// Per frame, per list (inline level or tail-call frame), the variables.
+type Levels<T> = Vec<Vec<Vec<T>>>;
+
+/// Splits variables paired with their bt variables into two lists of the same shape.
+fn split_bt(paired: Levels<(Variable, BtVariable)>) -> (Levels<Variable>, Levels<BtVariable>) {
+    paired
+        .into_iter()
+        .map(|lists| {
+            lists
+                .into_iter()
+                .map(|list| list.into_iter().unzip::<_, _, Vec<_>, Vec<_>>())
+                .unzip::<_, _, Vec<_>, Vec<_>>()
+        })
+        .unzip()
+}
+
+/// Reads the globals asked for. A thread-local one is read in the thread `tls_thread` (when
+/// captured; else the first), and says so.
 pub fn capture_globals(
     stopped: &StoppedProcess,
-    variables: &ProcessVariables,
+    prepared: &PreparedProcess,
     globals: &[GlobalVariable],
     limits: &VariableLimits,
+    tls_thread: i32,
 ) -> Vec<Variable> {
+    let thread = tls_thread_of(stopped, tls_thread);
     globals
         .iter()
-        .map(|global| variables.read_global(global, stopped.memory(), None, limits))
+        .map(|global| {
+            let Some(thread) = thread.filter(|_| global.is_thread_local()) else {
+                return prepared
+                    .variables
+                    .read_global(global, stopped.memory(), None, limits);
+            };
+            let memory = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
+            let tls = thread_tls(prepared, thread, &memory);
+            let mut variable = prepared.variables.read_global(
+                global,
+                &memory,
+                tls.as_ref().map(|t| t as &dyn TlsResolver),
+                limits,
+            );
+            variable.annotations.push(Annotation::Text {
+                level: AnnotationLevel::Comment,
+                text: format!("thread-local: the value in thread {}", thread.tid),
+            });
+            variable
+        })
         .collect()
+}
+
+/// The bt variable of global `global` (for the global event of modules): a thread-local one
+/// is located in the thread `tls_thread` (when captured; else the first), as
+/// [`capture_globals`] reads it.
+pub fn global_bt_variable(
+    stopped: &StoppedProcess,
+    prepared: &PreparedProcess,
+    global: &GlobalVariable,
+    tls_thread: i32,
+) -> BtVariable {
+    let Some(thread) = tls_thread_of(stopped, tls_thread).filter(|_| global.is_thread_local()) else {
+        return BtVariable::from_global(global, stopped.memory(), None);
+    };
+    let memory = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
+    let tls = thread_tls(prepared, thread, &memory);
+    BtVariable::from_global(global, &memory, tls.as_ref().map(|t| t as &dyn TlsResolver))
+}
+
+/// The thread whose thread-local globals are read: `tls_thread` when captured, else the first.
+fn tls_thread_of(stopped: &StoppedProcess, tls_thread: i32) -> Option<&StoppedThread> {
+    stopped
+        .threads()
+        .iter()
+        .find(|t| t.tid == tls_thread)
+        .or_else(|| stopped.threads().first())
+}
+
+/// The TLS blocks of `thread`, when the process's TLS modules are known.
+fn thread_tls<'a>(
+    prepared: &'a PreparedProcess,
+    thread: &StoppedThread,
+    memory: &'a dyn MemoryReader,
+) -> Option<ThreadTls<'a>> {
+    let resolver = prepared.tls.as_ref()?;
+    Some(ThreadTls::new(resolver, thread.user_regs.fs_base, memory))
+}
+
+/// Tail-call frames already found, by the caller's return address and the callee's lookup pc
+/// (threads often share their outer frames).
+pub type TailCallCache = HashMap<(u64, u64), Vec<TailCallFrame>>;
+
+/// The tail-call frames between each unwound frame and the next (the last frame: none).
+pub fn all_tail_calls(
+    frames: &[UnwoundFrame],
+    objects: &ProcessObjects,
+    cache: &mut TailCallCache,
+) -> Vec<Vec<TailCallFrame>> {
+    frames
+        .iter()
+        .enumerate()
+        .map(|(depth, callee)| match frames.get(depth + 1) {
+            Some(caller) => cache
+                .entry((caller.pc, callee.lookup_pc))
+                .or_insert_with(|| tail_calls_between(callee, caller, objects))
+                .clone(),
+            None => Vec::new(),
+        })
+        .collect()
+}
+
+/// The frames of the functions that tail-called from `caller` to `callee` (innermost first), as
+/// DWARF call-site information proves them. Only between frames the CFI unwound, where the
+/// caller's pc is a return address (not a signal-interrupted pc) and the callee is not a signal
+/// trampoline.
+fn tail_calls_between(
+    callee: &UnwoundFrame,
+    caller: &UnwoundFrame,
+    objects: &ProcessObjects,
+) -> Vec<TailCallFrame> {
+    let caller_returns = caller.pc != caller.lookup_pc;
+    if !caller_returns || callee.signal_frame || callee.suspect || caller.suspect {
+        return Vec::new();
+    }
+    let Some(entry) = objects
+        .find(callee.lookup_pc)
+        .and_then(|object| object.function_entry(callee.lookup_pc))
+    else {
+        return Vec::new();
+    };
+    objects.tail_call_frames(caller.pc, entry)
 }

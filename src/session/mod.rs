@@ -12,6 +12,7 @@ mod capture;
 mod modules;
 pub mod named;
 mod prepare;
+mod thread_tls;
 
 use crate::debuginfo::DebugInfoError;
 use crate::procinfo::{self, ProcInfoError};
@@ -27,7 +28,7 @@ pub use modules::ModuleSettings;
 
 use crate::pmodule::{Event, LogSink, PmoduleHost, StderrSink};
 use crate::procinfo::ProcessInfo;
-use crate::variables::{BtVariable, GlobalVariable};
+use crate::variables::GlobalVariable;
 use std::sync::Arc;
 
 /// Options of a snapshot run (the CLI's options, minus where the output goes).
@@ -210,6 +211,7 @@ impl Session {
         })?);
         let mut snapshot = assemble::skeleton(&self.options, pid, &info, &prepared);
         let globals = self.globals_to_read(&prepared, &mut snapshot);
+        let thread_locals = self.thread_locals(&prepared, &mut snapshot);
         let access = self.connect_modules(pid, &prepared);
         if let Some(host) = self.active_host() {
             host.fire_preattach(&mut snapshot);
@@ -221,7 +223,11 @@ impl Session {
             &prepared,
             &info,
             &mut snapshot,
-            &globals,
+            &Wanted {
+                globals: &globals,
+                thread_locals: &thread_locals,
+                tls_thread: self.options.fault_thread.unwrap_or(pid),
+            },
             fault.clone(),
             access.as_deref(),
         );
@@ -260,6 +266,21 @@ impl Session {
         globals
     }
 
+    /// The thread-local variables to read in every thread (none without frame variables); the
+    /// warnings about them go into the snapshot.
+    fn thread_locals(
+        &self,
+        prepared: &prepare::PreparedProcess,
+        snapshot: &mut Snapshot,
+    ) -> Vec<GlobalVariable> {
+        if !self.options.variables {
+            return Vec::new();
+        }
+        let (found, warnings) = prepared.thread_locals();
+        snapshot.warnings.extend(warnings);
+        found
+    }
+
     /// Gives the modules their access to process `pid`.
     fn connect_modules(
         &self,
@@ -285,9 +306,10 @@ impl Session {
         }
     }
 
-    /// The work done while the target is stopped: `attach`, unwinding, variables and globals,
-    /// and (only when modules listen to them) the frames symbolized and the variable, frame and
-    /// thread events fired. Without such modules, symbolization waits for the resume.
+    /// The work done while the target is stopped: `attach`, unwinding, variables (tail-call
+    /// frames' and each thread's thread-local ones included) and globals, and (only when modules
+    /// listen to them) the frames symbolized and the variable, frame and thread events fired.
+    /// Without such modules, symbolization waits for the resume.
     #[allow(clippy::too_many_arguments)]
     fn stopped_phase(
         &self,
@@ -295,7 +317,7 @@ impl Session {
         prepared: &prepare::PreparedProcess,
         info: &ProcessInfo,
         snapshot: &mut Snapshot,
-        globals: &[GlobalVariable],
+        wanted: &Wanted<'_>,
         fault: Option<FaultMark>,
         access: Option<&TargetAccess>,
     ) -> AfterStop {
@@ -312,9 +334,17 @@ impl Session {
         let limits = self.options.variable_limits();
         let with_bt = host.is_some_and(|h| h.wants(Event::Variable));
         if self.options.variables {
-            capture::capture_variables(stopped, &mut captured, &prepared.variables, &limits, with_bt);
+            capture::capture_variables(
+                stopped,
+                &mut captured,
+                prepared,
+                wanted.thread_locals,
+                &limits,
+                with_bt,
+            );
         }
-        let global_values = capture::capture_globals(stopped, &prepared.variables, globals, &limits);
+        let global_values =
+            capture::capture_globals(stopped, prepared, wanted.globals, &limits, wanted.tls_thread);
         let Some(host) = host.filter(|h| modules::wants_stopped_events(h)) else {
             return AfterStop {
                 captured,
@@ -330,12 +360,22 @@ impl Session {
                 .into_iter()
                 .map(|frames| frames.into_iter().map(modules::wrap_all).collect())
                 .collect(),
+            thread_locals: captured
+                .iter_mut()
+                .map(|thread| modules::wrap_all(std::mem::take(&mut thread.thread_local_bt_variables)))
+                .collect(),
+            thread_local_origins: wanted.thread_locals.iter().map(modules::origin_of).collect(),
         };
         for thread in 0..snapshot.threads.len() {
             host.fire_thread_events(snapshot, thread, &source);
         }
-        for (index, global) in globals.iter().enumerate() {
-            let bt = access::wrap(BtVariable::from_global(global, stopped.memory(), None));
+        for (index, global) in wanted.globals.iter().enumerate() {
+            let bt = access::wrap(capture::global_bt_variable(
+                stopped,
+                prepared,
+                global,
+                wanted.tls_thread,
+            ));
             host.fire_global(snapshot, index, modules::origin_of(global), Some(bt));
         }
         AfterStop {
@@ -380,6 +420,7 @@ impl Session {
         let prepared = Arc::new(prepare::PreparedProcess::load(pid)?);
         let mut snapshot = assemble::skeleton(&self.options, pid, &info, &prepared);
         let globals = self.globals_to_read(&prepared, &mut snapshot);
+        let thread_locals = self.thread_locals(&prepared, &mut snapshot);
         let access = self.connect_modules(pid, &prepared);
         if let Some(host) = self.active_host() {
             host.fire_preattach(&mut snapshot);
@@ -390,7 +431,11 @@ impl Session {
             &prepared,
             &info,
             &mut snapshot,
-            &globals,
+            &Wanted {
+                globals: &globals,
+                thread_locals: &thread_locals,
+                tls_thread: crash.fault.tid,
+            },
             Some(fault.clone()),
             access.as_deref(),
         );
@@ -446,6 +491,14 @@ impl Drop for Session {
             host.unload();
         }
     }
+}
+
+/// The variables a run reads besides the frames': globals asked for, thread-local variables, and
+/// the thread whose thread-local globals are read (the faulting one, else the main thread).
+struct Wanted<'a> {
+    globals: &'a [GlobalVariable],
+    thread_locals: &'a [GlobalVariable],
+    tls_thread: i32,
 }
 
 /// Runs `work` on a fresh thread and returns its result; a panic becomes

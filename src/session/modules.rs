@@ -130,16 +130,29 @@ pub fn origin_of(global: &GlobalVariable) -> Origin {
     }
 }
 
-/// The bt variables of the extracted frame variables of every thread, by snapshot frame.
+/// The bt variables of the extracted frame variables of every thread, by snapshot frame, and of
+/// every thread's thread-local variables.
 #[derive(Default)]
 pub struct CapturedBtVariables {
     /// Thread (snapshot order) → frame (snapshot order) → variable.
     pub threads: Vec<Vec<Vec<BtVar>>>,
+    /// Thread (snapshot order) → thread-local variable.
+    pub thread_locals: Vec<Vec<BtVar>>,
+    /// Where each thread-local variable is defined (the same list in every thread).
+    pub thread_local_origins: Vec<Origin>,
 }
 
 impl VariableSource for CapturedBtVariables {
     fn frame_variable(&self, thread: usize, frame: usize, var: usize) -> Option<BtVar> {
         self.threads.get(thread)?.get(frame)?.get(var).cloned()
+    }
+
+    fn thread_local(&self, thread: usize, var: usize) -> Option<BtVar> {
+        self.thread_locals.get(thread)?.get(var).cloned()
+    }
+
+    fn thread_local_origin(&self, _thread: usize, var: usize) -> Option<Origin> {
+        self.thread_local_origins.get(var).cloned()
     }
 }
 

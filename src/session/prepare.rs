@@ -1,11 +1,17 @@
 //! The work done before the target is stopped: its maps, every mapped object's ELF and DWARF
-//! opened and indexed, and the unwinder's CFI tables built.
+//! opened and indexed, the unwinder's CFI tables built, and the TLS modules of the objects found
+//! (for thread-local variables).
 
 use crate::debuginfo::{self, MapEntry, ProcessObjects};
+use crate::tls::TlsResolver;
 use crate::tracer::ProcessMemory;
 use crate::unwind::{CfiMapping, ObjectCfi, Unwinder};
 use crate::variables::{GlobalVariable, ProcessVariables};
 use std::sync::Arc;
+
+/// Most thread-local variables read in each thread (they are read in every thread, so their
+/// cost is multiplied by the thread count).
+pub const MAX_THREAD_LOCALS: usize = 256;
 
 /// A process's debug information, ready for a stop.
 pub struct PreparedProcess {
@@ -17,6 +23,9 @@ pub struct PreparedProcess {
     pub unwinder: Unwinder,
     /// The variables engine over every object's DWARF.
     pub variables: ProcessVariables,
+    /// The TLS blocks of the objects, per thread; `None` when they cannot be located (a warning
+    /// says why): thread-local variables are then left out.
+    pub tls: Option<TlsResolver>,
     /// Problems that do not stop the snapshot (an object without CFI or debug info, ...).
     pub warnings: Vec<String>,
 }
@@ -48,11 +57,27 @@ impl PreparedProcess {
         }
         let variables = ProcessVariables::new(&objects);
         warnings.extend(variables.warnings().iter().cloned());
+        let tls = match TlsResolver::new(&objects, &memory) {
+            Ok(resolver) => {
+                warnings.extend(
+                    resolver
+                        .warnings()
+                        .iter()
+                        .map(|w| format!("thread-local storage: {w}")),
+                );
+                Some(resolver)
+            }
+            Err(e) => {
+                warnings.push(format!("thread-local variables unavailable: {e}"));
+                None
+            }
+        };
         Ok(Self {
             maps,
             objects,
             unwinder: Unwinder::new(mappings),
             variables,
+            tls,
             warnings,
         })
     }
@@ -67,6 +92,30 @@ impl PreparedProcess {
                 Ok(global) => found.push(global),
                 Err(e) => warnings.push(format!("--global {name}: {e}")),
             }
+        }
+        (found, warnings)
+    }
+
+    /// The thread-local variables of every object whose TLS module the loader registered (the
+    /// executable's and the shared libraries', libc's included), found before the stop (this
+    /// reads the unit-level DIEs of those objects once); empty when TLS blocks cannot be located.
+    /// At most [`MAX_THREAD_LOCALS`] (objects by address: the executable's first), with a warning
+    /// when there are more.
+    pub fn thread_locals(&self) -> (Vec<GlobalVariable>, Vec<String>) {
+        let Some(tls) = &self.tls else {
+            return (Vec::new(), Vec::new());
+        };
+        let mut found = self
+            .variables
+            .thread_locals(&|object| tls.module(object).is_some());
+        let mut warnings = Vec::new();
+        if found.len() > MAX_THREAD_LOCALS {
+            warnings.push(format!(
+                "{} thread-local variables: only the first {MAX_THREAD_LOCALS} are read in each \
+                 thread",
+                found.len()
+            ));
+            found.truncate(MAX_THREAD_LOCALS);
         }
         (found, warnings)
     }

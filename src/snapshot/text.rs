@@ -1,5 +1,6 @@
 //! The readable dump printed by `--pretty-print`: the fault first, then each thread (the faulting
-//! one first) with its frames as `symbol (file:line)` and their variables as `name = value`.
+//! one first) with its frames as `symbol (file:line)` and their variables as `name = value`, then
+//! its thread-local variables.
 
 use super::model::{Annotation, Frame, Snapshot, Thread};
 use std::fmt::Write;
@@ -50,6 +51,13 @@ pub fn render(snapshot: &Snapshot) -> String {
             }
             for annotation in &frame.annotations {
                 let _ = writeln!(out, "      {}", annotation_line(annotation));
+            }
+        }
+        if !thread.variables.is_empty() {
+            out.push_str("  thread-local variables:\n");
+            for variable in &thread.variables {
+                let value = crate::variables::render_value(variable);
+                let _ = writeln!(out, "        {} = {value}", variable.name);
             }
         }
     }

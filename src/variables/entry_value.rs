@@ -1,8 +1,16 @@
 //! `DW_OP_entry_value`: the value a register had on entry to a frame's function, recovered from
-//! the caller's call site (`DW_TAG_call_site_parameter` and its `DW_AT_call_value`), through a tail
-//! call when the caller called another function that jumped to this one. The call site must be
-//! shown to call this function (its origin, its target expression, the `call` instruction before
-//! the return address, or a PLT stub's bound GOT slot); otherwise the value is optimized out.
+//! the caller's call site (`DW_TAG_call_site_parameter` and its `DW_AT_call_value`). The caller is
+//! the frame above — a physical frame, or the frame of a function that tail-called this one (see
+//! the variables' `Stack`), whose jump is then the call site. The value is only given when it is
+//! proven, as gdb requires:
+//!
+//! - the call site must be shown to call this function: its origin, its target expression
+//!   evaluated in the caller's frame (an indirect call whose target cannot be computed proves
+//!   nothing), the `call rel32` before the return address, or a PLT stub's bound GOT slot;
+//! - the function must not be able to reach itself through tail calls (then the frame may be a
+//!   later incarnation entered by a jump; see `self_tail`).
+//!
+//! Otherwise the value is optimized out, with the reason.
 
 use std::sync::Arc;
 
@@ -12,8 +20,8 @@ use super::call_sites::{call_sites, CallSite};
 use super::image::Missing;
 use super::location::{evaluate, expression_at, register_name, single_value, CallerFrames, Env, FrameState};
 use super::object::ObjectDebug;
+use super::self_tail::verify_no_self_tail_call;
 use super::units::DieRef;
-use crate::arch::RegisterSet;
 use crate::memory::MemoryReader;
 use crate::reader::DwarfReader;
 
@@ -23,9 +31,8 @@ const MAX_ENTRY_VALUE_DEPTH: usize = 8;
 
 /// The value of `DW_OP_entry_value(expression)`: what the expression (a single register)
 /// held on entry to the frame's function, from the caller's `DW_TAG_call_site_parameter` for that
-/// register, evaluated in the caller's frame. When the caller's call site calls another function
-/// that tail-called this one, the tail call site's parameter is used instead (itself usually an
-/// entry value of the intermediate function, resolved through the caller's call site).
+/// register, evaluated in the caller's frame (for a tail-call frame as the caller: at its jump,
+/// where the value is usually itself an entry value, resolved through that frame's caller).
 pub(crate) fn resolve_entry_value(
     expression: Expression<DwarfReader>,
     env: &Env<'_>,
@@ -68,67 +75,66 @@ pub(crate) fn resolve_entry_value(
     let target = call_site_callee(&caller_debug, site, &caller_env);
     let calls_this = match &target {
         Some((debug, function)) => is_function_of(frame, debug, *function),
-        None => origin_names_match(&caller_debug, site, frame),
+        None => site.target.is_none() && origin_names_match(&caller_debug, site, frame),
     };
-    if calls_this {
-        let value_expression = site.value_of(register).cloned().ok_or_else(|| {
-            Missing::optimized_out(format!(
-                "entry value: the call site does not say what {} held",
-                register_name(register)
-            ))
-        })?;
-        let mut nested = false;
-        let pieces = evaluate(
-            &caller_debug,
-            site.die.unit,
-            value_expression,
-            &caller_env,
-            &mut nested,
-        )?;
-        return single_value(&pieces, &caller_env);
+    if !calls_this {
+        return Err(not_called(&caller_debug, site, target.as_ref()));
     }
-    // The caller called `target`, which tail-called this function.
-    let not_called =
-        || Missing::optimized_out("entry value: the caller's call site does not call this function");
-    let (middle_debug, middle_function) = target.ok_or_else(not_called)?;
-    let middle_sites = call_sites(&middle_debug, middle_function);
-    let tail_site = find_tail_call_to(&middle_debug, &middle_sites, frame).ok_or_else(not_called)?;
-    let tail_pc = tail_site.return_pc.map_or(0, |a| a.saturating_sub(1));
-    let value_expression = tail_site.value_of(register).cloned().ok_or_else(|| {
+    // The call proves the values a call of this function was entered with; this frame is that
+    // call unless the function may have jumped back into itself since.
+    if let Some(function) = frame.function {
+        verify_no_self_tail_call(&frame.debug, function, stack, env.memory)?;
+    }
+    let value_expression = site.value_of(register).cloned().ok_or_else(|| {
         Missing::optimized_out(format!(
-            "entry value: the tail call does not say what {} held",
+            "entry value: the call site does not say what {} held",
             register_name(register)
         ))
     })?;
-    // The intermediate function's frame is gone: no registers, but its own entry values resolve
-    // through the caller's call site.
-    let middle = FrameState {
-        debug: middle_debug.clone(),
-        regs: RegisterSet::new(),
-        cfa: None,
-        pc: middle_debug.runtime_address(tail_pc),
-        elf_pc: tail_pc,
-        function: Some(middle_function),
-        index: frame.index,
-        caller_index: Some(caller_index),
-        frame_base: std::cell::OnceCell::new(),
-    };
-    let middle_env = Env {
-        memory: env.memory,
-        tls: env.tls,
-        frame: Some(&middle),
-        stack: env.stack,
-        depth: env.depth + 1,
-    };
     let mut nested = false;
     let pieces = evaluate(
-        &middle_debug,
-        tail_site.die.unit,
+        &caller_debug,
+        site.die.unit,
         value_expression,
-        &middle_env,
+        &caller_env,
         &mut nested,
     )?;
-    single_value(&pieces, &middle_env)
+    single_value(&pieces, &caller_env)
+}
+
+/// Why the caller's call site is not shown to call the frame's function.
+fn not_called(
+    caller_debug: &ObjectDebug,
+    site: &CallSite,
+    target: Option<&(Arc<ObjectDebug>, DieRef)>,
+) -> Missing {
+    if let Some((debug, function)) = target {
+        let name = function_names(debug, *function)
+            .pop()
+            .unwrap_or_else(|| "another function".to_string());
+        return Missing::optimized_out(format!(
+            "entry value: the caller's call site calls {name}, not this function, and no chain \
+             of tail calls between them is known for sure"
+        ));
+    }
+    if site.target.is_some() {
+        return Missing::optimized_out(
+            "entry value: the caller's call is indirect and its target cannot be computed in the \
+             caller's frame, so it is not known to call this function",
+        );
+    }
+    match site.origin {
+        Some(origin) => Missing::optimized_out(format!(
+            "entry value: the caller's call site calls {}, not this function",
+            function_names(caller_debug, origin)
+                .pop()
+                .unwrap_or_else(|| "another function".to_string())
+        )),
+        None => Missing::optimized_out(
+            "entry value: the caller's call is indirect and DWARF does not say where it goes, so \
+             it is not known to call this function",
+        ),
+    }
 }
 
 /// The register of an entry-value expression (`DW_OP_regN`).
@@ -151,28 +157,11 @@ fn entry_value_register(
     }
 }
 
-/// A tail call site among `sites` that calls the function of `callee`.
-fn find_tail_call_to<'s>(
-    debug: &Arc<ObjectDebug>,
-    sites: &'s [CallSite],
-    callee: &FrameState,
-) -> Option<&'s CallSite> {
-    sites.iter().filter(|s| s.tail).find(|site| {
-        let Some(origin) = site.origin else {
-            return false;
-        };
-        match site.origin_definition {
-            Some(target) => is_function_of(callee, debug, target),
-            None => callee.function.is_some_and(|f| {
-                names_overlap(&function_names(debug, origin), &function_names(&callee.debug, f))
-            }),
-        }
-    })
-}
-
 /// The function a call site calls, as a subprogram DIE with code: its origin when that is a
-/// definition, else the function at the address the call jumps to (its target expression, or
-/// the `call rel32` before the return address).
+/// definition, else the function at the address the call jumps to — its target expression
+/// evaluated in the caller's frame (an indirect call: nothing else can tell), or, for a call
+/// site with neither, the `call rel32` before the return address — through a PLT stub if need
+/// be.
 fn call_site_callee(
     debug: &Arc<ObjectDebug>,
     site: &CallSite,
@@ -182,16 +171,13 @@ fn call_site_callee(
         return Some((debug.clone(), definition));
     }
     let mut nested = false;
-    let address = site
-        .target
-        .clone()
-        .and_then(|target| {
-            expression_at(debug, site.die.unit, target, None)
-                .and_then(|e| evaluate(debug, site.die.unit, e, caller_env, &mut nested))
-                .and_then(|pieces| single_value(&pieces, caller_env))
-                .ok()
-        })
-        .or_else(|| direct_call_target(caller_env))?;
+    let address = match site.target.clone() {
+        Some(target) => expression_at(debug, site.die.unit, target, None)
+            .and_then(|e| evaluate(debug, site.die.unit, e, caller_env, &mut nested))
+            .and_then(|pieces| single_value(&pieces, caller_env))
+            .ok()?,
+        None => direct_call_target(caller_env)?,
+    };
     let stack = caller_env.stack?;
     function_entered_at(stack, address).or_else(|| {
         // A call through the PLT: follow the stub's jump through its GOT slot.
@@ -201,7 +187,10 @@ fn call_site_callee(
 }
 
 /// The function whose entry is runtime address `address`.
-fn function_entered_at(stack: &dyn CallerFrames, address: u64) -> Option<(Arc<ObjectDebug>, DieRef)> {
+pub(crate) fn function_entered_at(
+    stack: &dyn CallerFrames,
+    address: u64,
+) -> Option<(Arc<ObjectDebug>, DieRef)> {
     let debug = stack.debug_at(address)?;
     let elf = debug.elf_address(address);
     let function = debug.function_at(elf)?;
@@ -211,7 +200,7 @@ fn function_entered_at(stack: &dyn CallerFrames, address: u64) -> Option<(Arc<Ob
 /// Where a PLT stub at `address` jumps: the stub is `[endbr64] [bnd] jmp *slot(%rip)` (possibly
 /// after a `push`/`jmp` pair of lazy binding, which this does not follow); the slot holds the
 /// target once the dynamic linker has bound it.
-fn plt_target(memory: &dyn MemoryReader, address: u64) -> Option<u64> {
+pub(crate) fn plt_target(memory: &dyn MemoryReader, address: u64) -> Option<u64> {
     let mut code = [0u8; 16];
     if memory.read_at(address, &mut code) < code.len() {
         return None;

@@ -76,19 +76,10 @@ impl GlobalVariable {
     /// Whether it is thread-local (its location uses `DW_OP_form_tls_address` or
     /// `DW_OP_GNU_push_tls_address`).
     pub fn is_thread_local(&self) -> bool {
-        let Some(AttributeValue::Exprloc(expression)) = self.location() else {
+        let (Some(location), Some(unit)) = (self.location(), self.debug.unit(self.die.unit)) else {
             return false;
         };
-        let Some(unit) = self.debug.unit(self.die.unit) else {
-            return false;
-        };
-        let mut operations = expression.operations(unit.encoding());
-        while let Ok(Some(operation)) = operations.next() {
-            if matches!(operation, gimli::Operation::TLS) {
-                return true;
-            }
-        }
-        false
+        super::names::location_uses_tls(location, unit.encoding())
     }
 
     /// Its runtime address: for a thread-local variable, in the thread whose TLS block `tls`

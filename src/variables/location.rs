@@ -41,6 +41,10 @@ pub(crate) struct FrameState {
     pub index: usize,
     /// The index of its caller's frame (normally `index + 1`).
     pub caller_index: Option<usize>,
+    /// A frame of a function that tail-called onward (its frame is gone; only the callee-saved
+    /// registers and the stack pointer are known at its jump). `index` is then the physical
+    /// frame it jumped into.
+    pub tail_call: bool,
     /// The frame base, computed on first use (and whether it needed an entry value).
     pub frame_base: std::cell::OnceCell<Result<(u64, bool), Missing>>,
 }
@@ -52,6 +56,10 @@ pub(crate) trait CallerFrames {
 
     /// The DWARF of the object mapping runtime `address`.
     fn debug_at(&self, address: u64) -> Option<Arc<ObjectDebug>>;
+
+    /// The runtime address of the function symbol `name` (an external definition first, objects
+    /// in address order), for calls that name their target (through the PLT).
+    fn function_named(&self, name: &str) -> Option<u64>;
 }
 
 /// What a location is evaluated against.
@@ -162,11 +170,19 @@ pub(crate) fn register_value(env: &Env<'_>, register: u16) -> Result<u64, Missin
         )));
     }
     frame.regs.get(register).ok_or_else(|| {
-        Missing::optimized_out(format!(
-            "in register {}, not recovered in frame #{} (not saved by its callee)",
-            register_name(register),
-            frame.index
-        ))
+        if frame.tail_call {
+            Missing::optimized_out(format!(
+                "in register {}, unknown in a frame that tail-called onward (only callee-saved \
+                 registers survive the jump)",
+                register_name(register)
+            ))
+        } else {
+            Missing::optimized_out(format!(
+                "in register {}, not recovered in frame #{} (not saved by its callee)",
+                register_name(register),
+                frame.index
+            ))
+        }
     })
 }
 

@@ -5,12 +5,14 @@
 //! - [`ProcessVariables`] is built before the target stops, over a process's
 //!   [`ProcessObjects`](crate::debuginfo::ProcessObjects): each object's DWARF (shared with the
 //!   symbolizer, loaded once) gets its unit headers and address ranges indexed.
-//! - While the target is stopped, [`ProcessVariables::frame_variables`] gives the parameters and
-//!   locals in scope of each unwound frame, one list per inline level, evaluated against the
-//!   frame's recovered registers, its CFA and the target memory (a
-//!   [`MemoryReader`](crate::memory::MemoryReader)); `DW_OP_entry_value` is resolved through the
-//!   caller's call site; a register the unwinder could not recover makes a variable
-//!   `optimized_out` with the reason.
+//! - While the target is stopped, [`ProcessVariables::thread_variables`] gives the parameters and
+//!   locals in scope of each unwound frame (one list per inline level) and of each tail-call frame
+//!   between them, evaluated against the frame's recovered registers, its CFA and the target
+//!   memory (a [`MemoryReader`](crate::memory::MemoryReader)); a register the unwinder could not
+//!   recover makes a variable `optimized_out` with the reason. `DW_OP_entry_value` is resolved
+//!   through the caller's call site (a tail-call frame's jump included) only when that call is
+//!   shown to call the function and the function cannot have reached itself through tail calls
+//!   since, as gdb requires; otherwise it is `optimized_out`, with the reason.
 //! - Globals: [`ProcessVariables::find_global`] (name, optional object and unit substrings) gives
 //!   a [`GlobalVariable`] handle (object, type, address), [`GlobalVariable::read`] its value;
 //!   [`ProcessVariables::globals`] enumerates them lazily.
@@ -22,7 +24,9 @@
 //!   dereference, elements, sizes, integer / float / string reads, [`type_pp`], [`find_type`],
 //!   [`template_nth_argument`]; every step fallible with a [`BtError`].
 //! - Thread-local variables are located through a [`TlsResolver`] (the TLS block of an object in
-//!   a thread); without one they are `optimized_out` with the reason "TLS unavailable".
+//!   a thread; the session adapts [`tls::TlsResolver`](crate::tls::TlsResolver) to it per thread);
+//!   without one they are `optimized_out` with the reason "TLS unavailable".
+//!   [`ProcessVariables::thread_locals`] lists those of chosen objects (from the name index).
 //!
 //! Values become [`snapshot::Variable`](crate::snapshot::Variable)s: kind, C type name, base type,
 //! value (integers as numbers up to 53 bits, else decimal strings; addresses as hex strings;
@@ -42,6 +46,8 @@ mod object;
 mod process;
 mod render;
 mod scope;
+mod self_tail;
+mod stack;
 mod type_dies;
 mod type_name;
 mod types;
@@ -59,7 +65,7 @@ pub use navigate::{
     BtVariable, MAX_POINTER_DEPTH,
 };
 pub use object::ObjectDebug;
-pub use process::{find_type_in, ProcessVariables};
+pub use process::{find_type_in, ProcessVariables, ThreadVariables};
 pub use render::render_value;
 pub use types::{BaseEncoding, BitField, Enumerator, Member, Type, TypeKind, POINTER_SIZE};
 pub use value::{kind, state, VariableLimits};

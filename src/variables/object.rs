@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use gimli::{AttributeValue, DwAt, DwLang, Reader as _, UnitOffset};
 
 use super::call_sites::CallSite;
+use super::image::Missing;
 use super::names::NameIndex;
 use super::types::TypeNode;
 use super::units::{DieRef, Entry, Unit, UnitTable};
@@ -38,6 +39,9 @@ pub struct ObjectDebug {
     languages: Vec<OnceLock<Option<DwLang>>>,
     /// The call sites of functions, read on first use.
     call_sites: Mutex<HashMap<DieRef, Arc<Vec<CallSite>>>>,
+    /// Whether functions may reach themselves through tail calls (why, when they may), checked
+    /// on first use.
+    self_tail_calls: Mutex<HashMap<DieRef, Result<(), Missing>>>,
 }
 
 impl ObjectDebug {
@@ -56,6 +60,7 @@ impl ObjectDebug {
             dwarf,
             languages,
             call_sites: Mutex::new(HashMap::new()),
+            self_tail_calls: Mutex::new(HashMap::new()),
             units,
             types: Mutex::new(HashMap::new()),
             scopes: Mutex::new(HashMap::new()),
@@ -272,6 +277,30 @@ impl ObjectDebug {
             .unwrap_or_else(|p| p.into_inner())
             .entry(function)
             .or_insert(sites)
+            .clone()
+    }
+
+    /// Whether `function` cannot reach itself through tail calls, checked with `check` on first
+    /// use.
+    pub(crate) fn self_tail_call_check(
+        &self,
+        function: DieRef,
+        check: impl FnOnce() -> Result<(), Missing>,
+    ) -> Result<(), Missing> {
+        if let Some(found) = self
+            .self_tail_calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&function)
+        {
+            return found.clone();
+        }
+        let result = check();
+        self.self_tail_calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(function)
+            .or_insert(result)
             .clone()
     }
 

@@ -6,10 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use super::globals::{GlobalFilter, GlobalIter, GlobalVariable};
 use super::image::{Missing, ValueImage};
-use super::location::{locate_expression, CallerFrames, Env, FrameState};
+use super::location::{locate_expression, CallerFrames, Env};
 use super::navigate::BtVariable;
 use super::object::ObjectDebug;
 use super::scope::{scopes_at, ScopeLevel, ScopedVariable};
+use super::stack::Stack;
 use super::types::Type;
 use super::value::{Builder, VariableLimits};
 use super::{TlsResolver, VariablesError};
@@ -20,6 +21,28 @@ use crate::unwind::UnwoundFrame;
 
 /// The scopes of a pc, cached: (object index, ELF pc) -> levels, innermost first.
 type ScopeCache = HashMap<(usize, u64), Arc<Vec<ScopeLevel>>>;
+
+/// The variables of one thread's frames (see [`ProcessVariables::thread_variables`]); `T` is
+/// [`Variable`], or `(Variable, BtVariable)` from
+/// [`ProcessVariables::thread_variables_with_bt`].
+#[derive(Clone, Debug)]
+pub struct ThreadVariables<T = Variable> {
+    /// For each physical frame: one list per inline level, innermost inlined call first and the
+    /// function itself last.
+    pub frames: Vec<Vec<Vec<T>>>,
+    /// For each physical frame `k`: the variables of each tail-call frame between it and frame
+    /// `k + 1`, innermost first.
+    pub tail_calls: Vec<Vec<Vec<T>>>,
+}
+
+impl<T> Default for ThreadVariables<T> {
+    fn default() -> Self {
+        Self {
+            frames: Vec::new(),
+            tail_calls: Vec::new(),
+        }
+    }
+}
 
 /// The variables engine of one process: every mapped object with its DWARF indexed.
 ///
@@ -105,10 +128,28 @@ impl ProcessVariables {
         })
     }
 
+    /// The runtime address of the function symbol `name`: the first external definition in
+    /// address order (the executable first in usual layouts), else the first local one.
+    pub(crate) fn function_named(&self, name: &str) -> Option<u64> {
+        let mut local = None;
+        for (object, _) in &self.objects {
+            if let Some(found) = object.function_named(name) {
+                if found.external {
+                    return Some(found.address);
+                }
+                local.get_or_insert(found.address);
+            }
+        }
+        local
+    }
+
     /// The variables of physical frame `index` of `frames` (one thread's unwind, innermost
     /// first): one list per level, innermost inlined call first and the function itself last (the
     /// order of `LoadedObject::symbolize`); in each, the parameters (`parameter: true`) then the
     /// locals in scope, in declaration order. Empty without DWARF for the frame's pc.
+    ///
+    /// Without the tail-call frames of the thread (see [`thread_variables`](Self::thread_variables)),
+    /// an entry value whose caller reached this function through tail calls is optimized out.
     pub fn frame_variables(
         &self,
         frames: &[UnwoundFrame],
@@ -117,7 +158,7 @@ impl ProcessVariables {
         tls: Option<&dyn TlsResolver>,
         limits: &VariableLimits,
     ) -> Vec<Vec<Variable>> {
-        let stack = Stack::new(self, frames);
+        let stack = Stack::new(self, frames, &[]);
         without_bt(self.frame_variables_in(&stack, index, memory, tls, limits))
     }
 
@@ -131,38 +172,64 @@ impl ProcessVariables {
         tls: Option<&dyn TlsResolver>,
         limits: &VariableLimits,
     ) -> Vec<Vec<(Variable, BtVariable)>> {
-        let stack = Stack::new(self, frames);
+        let stack = Stack::new(self, frames, &[]);
         self.frame_variables_in(&stack, index, memory, tls, limits)
     }
 
-    /// The variables of every physical frame of `frames` (one thread's unwind): for each frame,
-    /// what [`frame_variables`](Self::frame_variables) gives.
+    /// The variables of every frame of one thread: each physical frame of `frames` (what
+    /// [`frame_variables`](Self::frame_variables) gives), and each tail-call frame of
+    /// `tail_calls` — `tail_calls[k]` holds the runtime return addresses of the jumps of the
+    /// functions that tail-called from `frames[k + 1]` down to `frames[k]`, innermost first (as
+    /// [`ProcessObjects::tail_call_frames`](crate::debuginfo::ProcessObjects::tail_call_frames)
+    /// proves them). Entry values resolve through those jumps.
     pub fn thread_variables(
         &self,
         frames: &[UnwoundFrame],
+        tail_calls: &[Vec<u64>],
         memory: &dyn MemoryReader,
         tls: Option<&dyn TlsResolver>,
         limits: &VariableLimits,
-    ) -> Vec<Vec<Vec<Variable>>> {
-        let stack = Stack::new(self, frames);
-        (0..frames.len())
-            .map(|index| without_bt(self.frame_variables_in(&stack, index, memory, tls, limits)))
-            .collect()
+    ) -> ThreadVariables {
+        let paired = self.thread_variables_with_bt(frames, tail_calls, memory, tls, limits);
+        ThreadVariables {
+            frames: paired.frames.into_iter().map(without_bt).collect(),
+            tail_calls: paired.tail_calls.into_iter().map(without_bt).collect(),
+        }
     }
 
     /// [`thread_variables`](Self::thread_variables), each variable with the [`BtVariable`]
-    /// that navigates from it (what the variable event of the module APIs passes).
+    /// that navigates from it (what the variable event of the module APIs passes), tail-call
+    /// frames' variables included.
     pub fn thread_variables_with_bt(
         &self,
         frames: &[UnwoundFrame],
+        tail_calls: &[Vec<u64>],
         memory: &dyn MemoryReader,
         tls: Option<&dyn TlsResolver>,
         limits: &VariableLimits,
-    ) -> Vec<Vec<Vec<(Variable, BtVariable)>>> {
-        let stack = Stack::new(self, frames);
-        (0..frames.len())
+    ) -> ThreadVariables<(Variable, BtVariable)> {
+        let stack = Stack::new(self, frames, tail_calls);
+        let physical = (0..frames.len())
             .map(|index| self.frame_variables_in(&stack, index, memory, tls, limits))
-            .collect()
+            .collect();
+        let tail_calls = (0..frames.len())
+            .map(|callee| {
+                stack
+                    .tail_frames_of(callee)
+                    .map(|index| {
+                        // A tail-call frame is named by the innermost function at its jump.
+                        self.frame_variables_in(&stack, index, memory, tls, limits)
+                            .into_iter()
+                            .next()
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .collect();
+        ThreadVariables {
+            frames: physical,
+            tail_calls,
+        }
     }
 
     fn frame_variables_in(
@@ -173,14 +240,13 @@ impl ProcessVariables {
         tls: Option<&dyn TlsResolver>,
         limits: &VariableLimits,
     ) -> Vec<Vec<(Variable, BtVariable)>> {
-        let frames = stack.frames;
         let Some(frame) = stack.frame_state(index) else {
             return Vec::new();
         };
         let Some(function) = frame.function else {
             return Vec::new();
         };
-        let Some(object_index) = frames.get(index).and_then(|f| self.object_index_at(f.lookup_pc)) else {
+        let Some(object_index) = stack.lookup_pc(index).and_then(|pc| self.object_index_at(pc)) else {
             return Vec::new();
         };
         let levels = self.scopes_cached(object_index, &frame.debug, function, frame.elf_pc);
@@ -301,6 +367,24 @@ impl ProcessVariables {
         GlobalIter::new(self.debug_objects().cloned().collect(), filter)
     }
 
+    /// The thread-local variables defined by the objects `wanted` accepts (e.g. those with a TLS
+    /// block), objects by ascending base address, then in unit and DIE order. Builds the name
+    /// index of those objects (one pass over their unit-level DIEs, shared with
+    /// [`find_global`](Self::find_global)); no value is read.
+    pub fn thread_locals(&self, wanted: &dyn Fn(&LoadedObject) -> bool) -> Vec<GlobalVariable> {
+        self.debug_objects()
+            .filter(|debug| wanted(debug.object()))
+            .flat_map(|debug| {
+                debug
+                    .names()
+                    .thread_locals()
+                    .iter()
+                    .map(|entry| GlobalVariable::new(debug.clone(), entry.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
     /// Reads global `global` as a snapshot variable.
     pub fn read_global(
         &self,
@@ -377,52 +461,6 @@ impl std::fmt::Debug for ProcessVariables {
         f.debug_struct("ProcessVariables")
             .field("objects", &self.objects.len())
             .finish()
-    }
-}
-
-/// One thread's frames, for looking up callers; each frame's state is computed once.
-struct Stack<'a> {
-    process: &'a ProcessVariables,
-    frames: &'a [UnwoundFrame],
-    states: Vec<std::cell::OnceCell<Option<FrameState>>>,
-}
-
-impl<'a> Stack<'a> {
-    fn new(process: &'a ProcessVariables, frames: &'a [UnwoundFrame]) -> Self {
-        Self {
-            process,
-            frames,
-            states: (0..frames.len()).map(|_| std::cell::OnceCell::new()).collect(),
-        }
-    }
-}
-
-impl CallerFrames for Stack<'_> {
-    fn frame_state(&self, index: usize) -> Option<&FrameState> {
-        self.states
-            .get(index)?
-            .get_or_init(|| {
-                let frame = self.frames.get(index)?;
-                let debug = self.process.debug_at(frame.lookup_pc)?.clone();
-                let elf_pc = debug.elf_address(frame.lookup_pc);
-                let function = debug.function_at(elf_pc);
-                Some(FrameState {
-                    debug,
-                    regs: frame.regs.clone(),
-                    cfa: frame.cfa,
-                    pc: frame.pc,
-                    elf_pc,
-                    function,
-                    index,
-                    caller_index: Some(index + 1),
-                    frame_base: std::cell::OnceCell::new(),
-                })
-            })
-            .as_ref()
-    }
-
-    fn debug_at(&self, address: u64) -> Option<Arc<ObjectDebug>> {
-        self.process.debug_at(address).cloned()
     }
 }
 

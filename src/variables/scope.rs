@@ -56,7 +56,10 @@ pub(crate) fn scopes_at(debug: &ObjectDebug, function: DieRef, pc: u64) -> Vec<S
     let mut levels = vec![ScopeLevel {
         variables: Vec::new(),
     }];
-    let origin = debug.origin_of(function.unit, root.entry());
+    // Only an abstract origin (an abstract instance) has variables the concrete function may
+    // lack; a specification (a member function's declaration in its class) lists the parameter
+    // types alone.
+    let origin = debug.attr_ref(function.unit, root.entry(), gimli::DW_AT_abstract_origin);
     let mut walker = Walker {
         debug,
         unit: &unit,
@@ -127,7 +130,9 @@ impl Walker<'_> {
                     self.walk(child, level, origin, false, depth + 1, seen);
                 }
                 gimli::DW_TAG_inlined_subroutine if self.contains_pc(entry) => {
-                    let origin = self.debug.origin_of(self.unit_index, entry);
+                    let origin = self
+                        .debug
+                        .attr_ref(self.unit_index, entry, gimli::DW_AT_abstract_origin);
                     self.levels.push(ScopeLevel {
                         variables: Vec::new(),
                     });

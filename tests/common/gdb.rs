@@ -24,7 +24,7 @@ pub mod value;
 
 // Not every test binary that includes `common` uses the oracle.
 #[allow(unused_imports)]
-pub use backtrace::{parse_backtraces, parse_frame_line, GdbFrame};
+pub use backtrace::{parse_backtraces, parse_frame_line, thread_header, GdbFrame};
 #[allow(unused_imports)]
 pub use compare::{align_frames, compare_thread_with_snapshot, compare_with_snapshot, same_function};
 #[allow(unused_imports)]
@@ -76,22 +76,32 @@ pub enum GdbError {
 
 /// The gdb command line for `pid` (see the module doc).
 pub fn gdb_command(pid: i32) -> Command {
+    gdb_command_running(pid, &["thread apply all bt full"])
+}
+
+/// gdb on `pid` with [`GDB_SETTINGS`], then `commands` (each passed with `-ex`).
+pub fn gdb_command_running(pid: i32, commands: &[&str]) -> Command {
     let mut command = Command::new("gdb");
     command
         .env("LC_ALL", "C")
         .args(["-nx", "-batch", "-iex", "set debuginfod enabled off"])
         .args(["-p", &pid.to_string()]);
-    for setting in GDB_SETTINGS {
+    for setting in GDB_SETTINGS.iter().chain(commands) {
         command.args(["-ex", setting]);
     }
-    command.args(["-ex", "thread apply all bt full"]);
     command
 }
 
 /// Runs gdb on the live process `pid` and returns what it printed on stdout. gdb stops the
 /// process while it reads it and detaches when done.
 pub fn run_gdb_backtraces(pid: i32) -> Result<String, GdbError> {
-    let mut child = gdb_command(pid)
+    run_gdb(pid, gdb_command(pid))
+}
+
+/// Runs `command` (gdb on `pid`, as [`gdb_command_running`] makes it) and returns its stdout,
+/// which must name at least one thread.
+fn run_gdb(pid: i32, mut command: Command) -> Result<String, GdbError> {
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -136,6 +146,53 @@ pub fn run_gdb_backtraces(pid: i32) -> Result<String, GdbError> {
     }
     Ok(text)
 }
+
+/// The values of `expressions` in every thread as gdb prints them (`thread apply all print
+/// EXPR`, one command per expression), keyed by thread id: per thread, (expression, value) in
+/// the order of `expressions`. Thread-local variables print each thread's own value. Panics (it
+/// is a test helper) when gdb cannot be run or cannot attach.
+pub fn gdb_thread_prints(pid: i32, expressions: &[&str]) -> HashMap<i32, Vec<(String, GdbValue)>> {
+    let commands: Vec<String> = expressions
+        .iter()
+        .enumerate()
+        .flat_map(|(i, e)| {
+            [
+                format!("echo {PRINT_MARKER}{i}\\n"),
+                format!("thread apply all print {e}"),
+            ]
+        })
+        .collect();
+    let commands: Vec<&str> = commands.iter().map(String::as_str).collect();
+    let text =
+        run_gdb(pid, gdb_command_running(pid, &commands)).unwrap_or_else(|e| panic!("gdb on {pid}: {e}"));
+    let mut printed: HashMap<i32, Vec<(String, GdbValue)>> = HashMap::new();
+    let mut expression = None;
+    let mut thread = None;
+    for line in text.lines() {
+        if let Some(index) = line.strip_prefix(PRINT_MARKER) {
+            expression = index
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| expressions.get(i));
+            thread = None;
+        } else if let Some(tid) = thread_header(line) {
+            thread = Some(tid);
+        } else if let (Some(expression), Some(tid), Some(rest)) = (expression, thread, line.strip_prefix('$'))
+        {
+            if let Some((_, value)) = rest.split_once(" = ") {
+                printed
+                    .entry(tid)
+                    .or_default()
+                    .push((expression.to_string(), GdbValue::parse_lenient(value)));
+            }
+        }
+    }
+    printed
+}
+
+/// The line [`gdb_thread_prints`] echoes before each expression's values (then its index).
+const PRINT_MARKER: &str = "@@print ";
 
 /// Every thread's frames with their arguments and locals as gdb sees them, keyed by thread id.
 /// Panics (it is a test helper) when gdb cannot be run or cannot attach.

@@ -101,7 +101,7 @@ pub fn parse_backtraces(text: &str) -> HashMap<i32, Vec<GdbFrame>> {
 
 /// The thread id of a header line `Thread N (Thread 0x... (LWP TID) "name"):` (or
 /// `Thread N (process TID):` without libthread_db).
-fn thread_header(line: &str) -> Option<i32> {
+pub fn thread_header(line: &str) -> Option<i32> {
     let rest = line.strip_prefix("Thread ")?;
     let after = rest
         .split_once("(LWP ")

@@ -1,7 +1,8 @@
 //! Compares what gdb printed for a frame with the variables of the same frame in one of our
 //! snapshots (`VARIABLE` objects of `shared/snapshot-format.md`).
 //!
-//! The rules, leaf by leaf:
+//! The rules, leaf by leaf (and per frame: no variable here that gdb does not list, see
+//! [`variables_gdb_lacks`]):
 //! - every gdb variable with a value must exist here (found by name in `frame["variables"]`)
 //!   and have the same value; a gdb `<optimized out>` must have no value here (state
 //!   `optimized_out`, or a null value and no child with a value); `optimized_out` or
@@ -18,11 +19,11 @@
 //!   `::` + ours;
 //! - character arrays by contents up to the first NUL (ours: `symbol`, else children codes);
 //! - structs member by member through `children` (by name; gdb's `static` members are skipped),
-//!   arrays element by element through children named `[0]`, `[1]`, ...; no children here
-//!   while gdb has some is the depth limit, not a mismatch (nor are fewer elements when ours
-//!   is `truncated`);
-//! - a base-class section `<Base> = {...}` matches a child named `Base` (also with the
-//!   namespace or template arguments left out); without one, its members are looked up among
+//!   arrays element by element through children named `[0]`, `[1]`, ... (by name only); no
+//!   children here while gdb has some is the depth limit, not a mismatch (nor are fewer
+//!   elements when ours is `truncated`);
+//! - a base-class section `<Base> = {...}` matches a child named `<Base>` or `Base` (the same
+//!   qualified name, template arguments included); without one, its members are looked up among
 //!   ours directly (inheritance flattened). Anonymous union/struct members likewise match a
 //!   child with an empty or `<anonymous...>` name, else are flattened;
 //! - a C++ reference `@ADDR: VALUE`: when ours has kind `reference`, its value must be ADDR and
@@ -110,8 +111,9 @@ pub fn align_frames(gdb: &[GdbFrame], ours: &[Value]) -> Vec<(usize, usize)> {
     pairs
 }
 
-/// Compares every frame of a thread that [`align_frames`] pairs; also reports gdb frames with
-/// at least one value that found no partner here.
+/// Compares every frame of a thread that [`align_frames`] pairs (and reports, for each, the
+/// variables of ours that gdb does not list: see [`variables_gdb_lacks`]); also reports gdb
+/// frames with at least one value that found no partner here.
 pub fn compare_thread_with_snapshot(gdb: &[GdbFrame], ours_thread: &Value) -> Vec<String> {
     let empty = Vec::new();
     let ours = ours_thread["frames"].as_array().unwrap_or(&empty);
@@ -119,7 +121,10 @@ pub fn compare_thread_with_snapshot(gdb: &[GdbFrame], ours_thread: &Value) -> Ve
     let mut mismatches = Vec::new();
     for (g, frame) in gdb.iter().enumerate() {
         match pairs.iter().find(|(pg, _)| *pg == g) {
-            Some(&(_, o)) => mismatches.extend(compare_with_snapshot(frame, &ours[o])),
+            Some(&(_, o)) => {
+                mismatches.extend(compare_with_snapshot(frame, &ours[o]));
+                mismatches.extend(variables_gdb_lacks(frame, &ours[o]));
+            }
             None if frame.values().any(GdbValue::has_value) => mismatches.push(format!(
                 "{} #{}: gdb frame with values has no matching frame here",
                 frame.function, frame.index
@@ -128,6 +133,30 @@ pub fn compare_thread_with_snapshot(gdb: &[GdbFrame], ours_thread: &Value) -> Ve
         }
     }
     mismatches
+}
+
+/// The variables of `ours` (one frame object) whose names gdb does not list among the frame's
+/// arguments and locals: a variable gdb does not see is one this snapshot should not show either
+/// (e.g. the unnamed parameters of a member function's declaration).
+pub fn variables_gdb_lacks(gdb: &GdbFrame, ours: &Value) -> Vec<String> {
+    let empty = Vec::new();
+    ours["variables"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .filter_map(|variable| {
+            let name = variable["name"].as_str().unwrap_or("");
+            let listed = gdb.args.iter().chain(&gdb.locals).any(|(n, _)| n == name);
+            (!listed).then(|| {
+                format!(
+                    "{} #{}: ours has {name:?} ({}), gdb does not list it",
+                    gdb.function,
+                    gdb.index,
+                    summary(variable)
+                )
+            })
+        })
+        .collect()
 }
 
 /// Whether gdb's function name and our symbol name the same function: equal once a trailing
@@ -324,12 +353,14 @@ fn compare_array(elements: &[GdbValue], truncated: bool, ours: &Value, path: &st
     }
     for (i, element) in elements.iter().enumerate() {
         let name = format!("[{i}]");
-        let child = children
+        match children
             .iter()
             .find(|c| c["name"].as_str() == Some(name.as_str()))
-            .or_else(|| children.get(i));
-        if let Some(child) = child {
-            compare_variable(element, child, &format!("{path}{name}"), out);
+        {
+            Some(child) => compare_variable(element, child, &format!("{path}{name}"), out),
+            // Fewer elements here: the count check above said whether that is allowed.
+            None if i >= children.len() => {}
+            None => out.push(format!("{path}: ours has no element named {name}")),
         }
     }
 }
@@ -384,19 +415,11 @@ fn compare_struct(fields: &[GdbField], ours: &Value, path: &str, out: &mut Vec<S
 }
 
 /// Whether a child called `name` stands for the base class gdb calls `base`
-/// (`shop::inventory::Item`): the same name, bracketed, or without namespace or template
-/// arguments.
+/// (`shop::inventory::Item`): the same name, bare or in angle brackets as snapshots write it
+/// (`<shop::inventory::Item>`).
 fn names_base(name: &str, base: &str) -> bool {
-    let name = name.trim_start_matches('<').trim_end_matches('>');
-    let unqualified = |s: &'_ str| -> String {
-        let without_template = s.split('<').next().unwrap_or(s);
-        without_template
-            .rsplit("::")
-            .next()
-            .unwrap_or(without_template)
-            .to_string()
-    };
-    name == base || unqualified(name) == unqualified(base) && !name.is_empty()
+    let bracketed = name.strip_prefix('<').and_then(|inner| inner.strip_suffix('>'));
+    name == base || bracketed == Some(base)
 }
 
 /// Whether a child name stands for an anonymous union or struct member.
