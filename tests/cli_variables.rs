@@ -200,6 +200,27 @@ fn reasons(variable: &Value) -> String {
         .unwrap_or_default()
 }
 
+/// Compiles `tests/fixtures/variables/<source>` with `compiler` (`cc` or `c++`), `flags` and
+/// strict warnings into a temporary directory; returns the directory (keep it alive) and the binary.
+fn build_fixture(
+    compiler: &str,
+    flags: &[&str],
+    source: &str,
+    name: &str,
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join(name);
+    let status = std::process::Command::new(compiler)
+        .args(flags)
+        .args(["-Wall", "-Wextra", "-Werror", "-o"])
+        .arg(&binary)
+        .arg(repo().join("tests/fixtures/variables").join(source))
+        .status()
+        .unwrap_or_else(|e| panic!("run {compiler}: {e}"));
+    assert!(status.success(), "{compiler} {source} failed");
+    (dir, binary)
+}
+
 /// Compares every thread of `snap` with what gdb shows of the same process (`thread apply all bt
 /// full` with the settings of `common::gdb`, `backtrace past-main` on): for every frame gdb
 /// prints, every variable it prints with a value has the same value here, none it calls
@@ -476,15 +497,7 @@ fn thread_locals_have_each_threads_value() {
 
 #[test]
 fn entry_values_are_refused_where_the_call_does_not_prove_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let binary = dir.path().join("entry_values");
-    let status = std::process::Command::new("cc")
-        .args(["-g", "-O2", "-pthread", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&binary)
-        .arg(repo().join("tests/fixtures/variables/entry_values.c"))
-        .status()
-        .expect("run cc");
-    assert!(status.success());
+    let (_dir, binary) = build_fixture("cc", &["-g", "-O2", "-pthread"], "entry_values.c", "entry_values");
     let target = Target::start(&binary, &[]);
     let pid = target.pid();
     let (output, _out) = run_ptrace(&[&pid.to_string()]);
@@ -524,15 +537,7 @@ fn entry_values_are_refused_where_the_call_does_not_prove_them() {
 
 #[test]
 fn cpp_classes_templates_and_references() {
-    let dir = tempfile::tempdir().unwrap();
-    let binary = dir.path().join("classes");
-    let status = std::process::Command::new("c++")
-        .args(["-g", "-O0", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&binary)
-        .arg(repo().join("tests/fixtures/variables/classes.cpp"))
-        .status()
-        .expect("run c++");
-    assert!(status.success());
+    let (_dir, binary) = build_fixture("c++", &["-g", "-O0"], "classes.cpp", "classes");
     let target = Target::start(&binary, &[]);
     let pid = target.pid();
     let (output, _out) = run_ptrace(&[&pid.to_string()]);
@@ -612,15 +617,7 @@ fn dwarf4_gnu_call_sites_and_location_lists() {
 
 #[test]
 fn optimised_locals_in_pieces_constants_and_entry_values() {
-    let dir = tempfile::tempdir().unwrap();
-    let binary = dir.path().join("pieces");
-    let status = std::process::Command::new("cc")
-        .args(["-g", "-O2", "-Wall", "-Wextra", "-Werror", "-o"])
-        .arg(&binary)
-        .arg(repo().join("tests/fixtures/variables/pieces.c"))
-        .status()
-        .expect("run cc");
-    assert!(status.success());
+    let (_dir, binary) = build_fixture("cc", &["-g", "-O2"], "pieces.c", "pieces");
     let target = Target::start(&binary, &[]);
     let pid = target.pid();
     let (output, _out) = run_ptrace(&[&pid.to_string()]);
