@@ -229,6 +229,69 @@ fn the_c_tutorial_annotates_like_the_lua_tutorial() {
     assert_eq!(from_lua["classifiers"], from_c["classifiers"]);
     assert_eq!(from_c["classifiers"], serde_json::json!(["lua"]));
     assert!(c_log.contains("process state: "), "{c_log}");
+    // The global, TLS and by-name iterations log the same lines (filters, values, objects,
+    // compilation units, the string read at global_version).
+    let (lua_lines, c_lines) = (iteration_log(&lua_log), iteration_log(&c_log));
+    assert!(
+        lua_lines
+            .iter()
+            .any(|l| l.contains("name: invalid_write_counter, value: 41")),
+        "{lua_lines:#?}"
+    );
+    assert!(
+        lua_lines
+            .iter()
+            .any(|l| l.contains("name: hang_tls_counter, value: 100")),
+        "{lua_lines:#?}"
+    );
+    assert!(
+        lua_lines
+            .iter()
+            .any(|l| l.ends_with("[addr] string: crash 1.0.0")),
+        "{lua_lines:#?}"
+    );
+    assert_eq!(lua_lines, c_lines);
+}
+
+/// The lines the tutorial logs from "Global variables:" to "process state:", without the
+/// module id, with what changes from run to run (addresses) replaced: `[hex]` by `[addr]` and
+/// numbers of 9 digits or more by `N`.
+fn iteration_log(log: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut on = false;
+    for line in log.lines() {
+        let text = match line.strip_prefix('[').and_then(|l| l.split_once("] ")) {
+            Some((module, rest)) if module.starts_with("pmodule_") => rest.to_string(),
+            _ => line.to_string(),
+        };
+        on = on || text.ends_with("Global variables:");
+        if !on {
+            continue;
+        }
+        let text = match (text.find(": ["), text.find("] string")) {
+            (Some(start), Some(end)) if start < end => format!("{}[addr{}", &text[..start + 2], &text[end..]),
+            _ => text,
+        };
+        let mut normal = String::new();
+        let mut digits = String::new();
+        for c in text.chars().chain(std::iter::once('\0')) {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            normal.push_str(if digits.len() >= 9 { "N" } else { &digits });
+            digits.clear();
+            if c != '\0' {
+                normal.push(c);
+            }
+        }
+        let done = normal.contains("process state:");
+        out.push(normal);
+        if done {
+            break;
+        }
+    }
+    out
 }
 
 #[test]
