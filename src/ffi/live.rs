@@ -26,8 +26,9 @@ pub(crate) const PERMANENT: u64 = 0;
 
 /// The size (and alignment) of a slot for a struct C reads.
 const SLOT: usize = 64;
-/// The page size used for releasing slot pages (a multiple of the system's 4 KiB pages).
-const PAGE: usize = 4096;
+/// The unit in which slot memory is made accessible and given back (a multiple of the system's
+/// 4 KiB pages; large enough that the system calls are rare).
+const PAGE: usize = 1 << 16;
 /// The size of each reserved range (more are reserved when one is used up).
 const RESERVATION: usize = 1 << 36;
 
@@ -55,7 +56,7 @@ impl Space {
             let base = unsafe {
                 libc::mmap(
                     std::ptr::null_mut(),
-                    RESERVATION,
+                    RESERVATION + PAGE,
                     libc::PROT_NONE,
                     libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
                     -1,
@@ -66,9 +67,10 @@ impl Space {
                 return None;
             }
             let base = base as usize;
-            self.ranges.push((base, base + RESERVATION));
-            self.next = base;
-            self.end = base + RESERVATION;
+            self.ranges.push((base, base + RESERVATION + PAGE));
+            // Units start aligned (so no slot straddles two) and end inside the reservation.
+            self.next = (base + PAGE - 1) & !(PAGE - 1);
+            self.end = self.next + RESERVATION;
         }
         let address = self.next;
         self.next += size;
