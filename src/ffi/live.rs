@@ -150,7 +150,7 @@ struct Entry {
     pointer_type: TypeId,
     scope: u64,
     /// The Rust object (for slots: the data beside the C struct).
-    value: Box<dyn Any>,
+    value: Box<dyn Any + Send>,
     /// Whether the address is a slot (C-readable struct) rather than a token.
     slot: bool,
 }
@@ -166,10 +166,6 @@ struct State {
     tokens: Space,
     slots: Slots,
 }
-
-// SAFETY: the values are only touched while the state's mutex is held (one thread at a time);
-// the raw pointers some of them hold point into memory owned by the same entry.
-unsafe impl Send for State {}
 
 fn state() -> MutexGuard<'static, State> {
     static STATE: OnceLock<Mutex<State>> = OnceLock::new();
@@ -210,7 +206,7 @@ impl State {
 
 /// Records `value` in `scope` and returns its token: an address that designates it until it is
 /// freed, and nothing ever after. NULL when no address space can be reserved.
-pub fn register<T: 'static>(value: T, scope: u64) -> *mut T {
+pub fn register<T: Send + 'static>(value: T, scope: u64) -> *mut T {
     let mut state = state();
     let Some(address) = state.tokens.take(16) else {
         return std::ptr::null_mut();
@@ -230,7 +226,7 @@ pub fn register<T: 'static>(value: T, scope: u64) -> *mut T {
 /// Places the C struct `visible` in a fresh slot (an address never used before) with `data`
 /// beside it, in `scope`; returns the slot's address, which C may read. NULL when `V` does not
 /// fit a slot or no address space can be reserved.
-pub fn register_slot<V: Copy + 'static, D: 'static>(visible: V, data: D, scope: u64) -> *mut V {
+pub fn register_slot<V: Copy + 'static, D: Send + 'static>(visible: V, data: D, scope: u64) -> *mut V {
     if std::mem::size_of::<V>() > SLOT || std::mem::align_of::<V>() > SLOT {
         return std::ptr::null_mut();
     }
