@@ -1101,7 +1101,9 @@ bool pmodule_frame_siginfo(struct ptrace_frame_t *fr, struct pmodule_siginfo_t *
 // `var` is NULL or a pointer libptrace gave.
 const char *pmodule_variable_name(struct ptrace_variable_t *var);
 
-// The variable's type as C writes it (as `pmodule_variable_name`).
+// The variable's type as Lua's `var:type_name()` writes it: C's text with aggregates written
+// `struct(name)` (`struct(crash) *`; the snapshot's `type` keeps C's text). As
+// `pmodule_variable_name`.
 //
 // # Safety
 // `var` is NULL or a pointer libptrace gave.
@@ -1120,7 +1122,10 @@ const char *pmodule_variable_base_type(struct ptrace_variable_t *var);
 // `var` is NULL or a pointer libptrace gave.
 const char *pmodule_variable_symbol(struct ptrace_variable_t *var);
 
-// The variable's kind (a `PMODULE_VARIABLE_TYPE_*` value), or -1 on error.
+// The kind of the variable's value (a `PMODULE_VARIABLE_TYPE_*` value), as Lua's
+// `var:type()`: a scalar whose value is not known (optimized out, unreadable, skipped) is
+// `PMODULE_VARIABLE_TYPE_BOTTOM` (its C type stays in `pmodule_variable_type_name`). -1 on
+// error.
 //
 // # Safety
 // `var` is NULL or a pointer libptrace gave.

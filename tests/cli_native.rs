@@ -445,6 +445,10 @@ fn the_c_api_mirrors_lua_state_setters_synthesis_pmap_symbols_and_iterators() {
     assert_eq!(vars[2]["kind"], "fn");
     assert_eq!(vars[2]["symbol"], "main");
     assert_eq!(int("c_cdbl_read"), 1);
+    // Kinds and type names as Lua's type() and type_name() give them.
+    assert_eq!(int("c_ll_type"), 0, "PMODULE_VARIABLE_TYPE_LL");
+    assert_eq!(int("c_optimized_type"), 12, "PMODULE_VARIABLE_TYPE_BOTTOM");
+    assert_eq!(attributes["c_ctx_type_name"], "struct(crash_ctx) *");
 
     // pmap entry of main: executable and readable, not writable, in the crash binary.
     assert_eq!(int("c_pmap_enabled"), 1);
