@@ -781,7 +781,7 @@ bool pmodule_frame_add_frame(struct ptrace_frame_t *anchor,
 // An iteration over the process's global variables (file-static ones included) that pass
 // `filter` (NULL: all), as Lua's `bt:variables()`. Owned by libptrace (see
 // `pmodule_variable_iterator_t`); without debug information it is empty (a warning is logged).
-// NULL outside a callback or when `bt` is NULL or stale.
+// NULL outside a callback, when `bt` is NULL or stale, or `filter` is a libptrace handle.
 //
 // # Safety
 // `bt` is NULL or a pointer libptrace gave; `filter` NULL or readable, its fields NULL or C

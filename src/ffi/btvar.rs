@@ -8,7 +8,7 @@
 //! never a crash.
 
 use super::context::{self, ptrace_variable_t};
-use super::guard::{copy_to_buffer, ffi_guard, malloc_string, text};
+use super::guard::{copy_to_buffer, ffi_guard, malloc_string, text, unusable};
 use super::live;
 use crate::pmodule::values::{base_type_of, pretty_type_name, scalar_value};
 use crate::pmodule::{typed, BtError, BtVar, ScalarValue, TypedMemory, VariableKind};
@@ -214,7 +214,7 @@ pub(crate) unsafe fn bt_of(var: *const bt_variable_t) -> Option<BtVar> {
 /// # Safety
 /// `err` is NULL or writable.
 unsafe fn set_error(err: *mut bt_error_t, error: Option<&str>) {
-    if err.is_null() {
+    if unusable(err) {
         return;
     }
     // SAFETY: non-NULL and writable by the caller's contract.
@@ -429,7 +429,7 @@ pub unsafe extern "C" fn bt_variable_strncpy(
         let Some(var) = (unsafe { bt_of(var) }) else {
             return -1;
         };
-        if dst.is_null() {
+        if unusable(dst) {
             return -1;
         }
         let Some(value) = read(&var) else {
@@ -629,7 +629,7 @@ pub unsafe extern "C" fn pmodule_cpp_template_nth_argument(
     n: c_int,
 ) -> bool {
     ffi_guard!(false, {
-        if out.is_null() {
+        if unusable(out) {
             return false;
         }
         // SAFETY: out is non-NULL and writable.

@@ -15,7 +15,7 @@
 //! values read; like Lua's they are temporary (not in the snapshot, cannot be inserted).
 
 use super::context::{self, ptrace_backtrace_t, ptrace_thread_t, ptrace_variable_t};
-use super::guard::{ffi_guard, text};
+use super::guard::{ffi_guard, text, unusable};
 use super::live;
 use super::objects::{backtrace_live, thread_of};
 use crate::pmodule::{GlobalEntry, GlobalFilter, LogLevel};
@@ -53,7 +53,7 @@ enum Scope {
 /// # Safety
 /// `filter` is NULL or a readable filter whose fields are NULL or C strings.
 unsafe fn filter_of(filter: *const pmodule_variable_filter_t) -> GlobalFilter {
-    if filter.is_null() {
+    if unusable(filter) {
         return GlobalFilter::default();
     }
     // SAFETY: per the caller's contract.
@@ -92,7 +92,7 @@ fn iterator(scope: Scope, filter: GlobalFilter, function: &str) -> *mut pmodule_
 /// An iteration over the process's global variables (file-static ones included) that pass
 /// `filter` (NULL: all), as Lua's `bt:variables()`. Owned by libptrace (see
 /// `pmodule_variable_iterator_t`); without debug information it is empty (a warning is logged).
-/// NULL outside a callback or when `bt` is NULL or stale.
+/// NULL outside a callback, when `bt` is NULL or stale, or `filter` is a libptrace handle.
 ///
 /// # Safety
 /// `bt` is NULL or a pointer libptrace gave; `filter` NULL or readable, its fields NULL or C
@@ -103,7 +103,7 @@ pub unsafe extern "C" fn pmodule_backtrace_variables(
     filter: *const pmodule_variable_filter_t,
 ) -> *mut pmodule_variable_iterator_t {
     ffi_guard!(std::ptr::null_mut(), {
-        if !backtrace_live(bt) {
+        if !backtrace_live(bt) || (!filter.is_null() && unusable(filter)) {
             return std::ptr::null_mut();
         }
         // SAFETY: per the function's contract.
@@ -123,7 +123,7 @@ pub unsafe extern "C" fn pmodule_thread_variables(
     filter: *const pmodule_variable_filter_t,
 ) -> *mut pmodule_variable_iterator_t {
     ffi_guard!(std::ptr::null_mut(), {
-        let Some(t) = thread_of(thr) else {
+        let Some(t) = thread_of(thr).filter(|_| filter.is_null() || !unusable(filter)) else {
             return std::ptr::null_mut();
         };
         let Some(Ok(tid)) = context::with_scene(|s| s.thread(t).map(|t| t.tid)) else {
@@ -169,10 +169,10 @@ pub unsafe extern "C" fn pmodule_variable_iterator_next(
         };
         // SAFETY: NULL or writable per the contract.
         unsafe {
-            if !object.is_null() {
+            if !unusable(object) {
                 *object = context::scoped_str(Some(entry.object));
             }
-            if !cu.is_null() {
+            if !unusable(cu) {
                 *cu = context::scoped_str(Some(entry.cu));
             }
         }

@@ -3,7 +3,7 @@
 //! partial.
 
 use super::context::{self};
-use super::guard::{copy_to_buffer, ffi_guard, text};
+use super::guard::{copy_to_buffer, ffi_guard, text, unusable};
 use std::ffi::{c_char, c_void};
 
 /// Reads up to `size` bytes at `addr` into `dst`. Returns the bytes read (fewer when the end is
@@ -14,7 +14,7 @@ use std::ffi::{c_char, c_void};
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_address_read_raw(dst: *mut c_void, addr: u64, size: usize) -> libc::ssize_t {
     ffi_guard!(-1, {
-        if dst.is_null() {
+        if unusable(dst) {
             return -1;
         }
         let Some(access) = context::engine().and_then(|e| e.process_access()) else {
@@ -41,7 +41,7 @@ pub unsafe extern "C" fn pmodule_address_read_string(
     max: usize,
 ) -> libc::ssize_t {
     ffi_guard!(-1, {
-        if dst.is_null() || max == 0 {
+        if unusable(dst) || max == 0 {
             return -1;
         }
         let Some(access) = context::engine().and_then(|e| e.process_access()) else {
@@ -73,7 +73,7 @@ pub unsafe extern "C" fn pmodule_symbol_address(
         let (Some(symbol), object) = (unsafe { text(symbol) }, unsafe { text(object) }) else {
             return false;
         };
-        if out.is_null() {
+        if unusable(out) {
             return false;
         }
         let Some(access) = context::engine().and_then(|e| e.process_access()) else {
@@ -129,7 +129,7 @@ pub unsafe extern "C" fn pmodule_symbol_read_raw(
     size: usize,
 ) -> libc::ssize_t {
     ffi_guard!(-1, {
-        if dst.is_null() {
+        if unusable(dst) {
             return -1;
         }
         // SAFETY: per the function's contract.
@@ -155,7 +155,7 @@ pub unsafe extern "C" fn pmodule_symbol_read_string(
     max: usize,
 ) -> libc::ssize_t {
     ffi_guard!(-1, {
-        if dst.is_null() || max == 0 {
+        if unusable(dst) || max == 0 {
             return -1;
         }
         // SAFETY: per the function's contract.

@@ -5,7 +5,7 @@
 //! handles give NULL, 0 or false.
 
 use super::context::{self, ptrace_backtrace_t, ptrace_frame_t, ptrace_thread_t, ptrace_variable_t};
-use super::guard::ffi_guard;
+use super::guard::{ffi_guard, unusable};
 use super::live;
 use crate::pmodule::values::{pretty_type_name, scalar_value, value_kind};
 use crate::pmodule::{FrameRef, ProcessState, ScalarValue, SigInfo, ThreadRef, VarOwner, VarPath, VarRef};
@@ -440,7 +440,7 @@ pub struct pmodule_siginfo_t {
 pub unsafe extern "C" fn pmodule_frame_siginfo(fr: *mut ptrace_frame_t, out: *mut pmodule_siginfo_t) -> bool {
     ffi_guard!(false, {
         let Some(frame) = frame_of(fr) else { return false };
-        if out.is_null() {
+        if unusable(out) {
             return false;
         }
         let info = context::with_scene(|s| {
@@ -561,7 +561,7 @@ pub unsafe extern "C" fn pmodule_variable_value_ll(
     out: *mut c_longlong,
 ) -> bool {
     ffi_guard!(false, {
-        if out.is_null() {
+        if unusable(out) {
             return false;
         }
         match var_field(var, ScalarValue::None, scalar_value) {
@@ -583,7 +583,7 @@ pub unsafe extern "C" fn pmodule_variable_value_ll(
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_variable_value_dbl(var: *mut ptrace_variable_t, out: *mut f64) -> bool {
     ffi_guard!(false, {
-        if out.is_null() {
+        if unusable(out) {
             return false;
         }
         match var_field(var, ScalarValue::None, scalar_value) {

@@ -2,7 +2,7 @@
 //! `pmap:permissions(flag, ...)`, `pmodule.pmap_enabled()` and `pmodule.pmap_cached()`.
 
 use super::context::{self, ptrace_backtrace_t};
-use super::guard::ffi_guard;
+use super::guard::{ffi_guard, unusable};
 use super::objects::backtrace_live;
 use crate::pmodule::{PmapEntry, PmapPerm};
 use std::ffi::{c_char, c_uint};
@@ -62,7 +62,7 @@ pub unsafe extern "C" fn pmodule_backtrace_pmap_entry(
     out: *mut pmodule_pmap_t,
 ) -> bool {
     ffi_guard!(false, {
-        if out.is_null() || !backtrace_live(bt) {
+        if unusable(out) || !backtrace_live(bt) {
             return false;
         }
         let Some(entry) = context::engine()
@@ -96,7 +96,7 @@ pub unsafe extern "C" fn pmodule_backtrace_pmap_entry(
 pub unsafe extern "C" fn pmodule_pmap_permissions(pmap: *const pmodule_pmap_t, flags: c_uint) -> bool {
     ffi_guard!(false, {
         let known = PmapPerm::ALL.iter().fold(0, |a, f| a | f.bits());
-        if pmap.is_null() || flags == 0 || flags & !known != 0 {
+        if unusable(pmap) || flags == 0 || flags & !known != 0 {
             return false;
         }
         // SAFETY: non-NULL and readable per the contract.
@@ -112,7 +112,7 @@ pub unsafe extern "C" fn pmodule_pmap_permissions(pmap: *const pmodule_pmap_t, f
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_pmap_guard(pmap: *const pmodule_pmap_t) -> bool {
     // SAFETY: non-NULL and readable per the contract.
-    ffi_guard!(false, { !pmap.is_null() && unsafe { (*pmap).guard } })
+    ffi_guard!(false, { !unusable(pmap) && unsafe { (*pmap).guard } })
 }
 
 /// Whether memory map lookups are available (false outside a callback).

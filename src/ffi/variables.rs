@@ -4,7 +4,7 @@
 //! `pmodule_variable_state_set` with `PTRACE_VARIABLE_S_SKIP`).
 
 use super::context::{self, ptrace_backtrace_t, ptrace_thread_t, ptrace_variable_t};
-use super::guard::{ffi_guard, text};
+use super::guard::{ffi_guard, text, unusable};
 use super::objects::var_of;
 use crate::pmodule::state::STATE_WORDS;
 use crate::pmodule::values::{is_string, scalar_value};
@@ -147,7 +147,7 @@ pub unsafe extern "C" fn pmodule_variable_value_cdbl(
     imaginary: *mut f64,
 ) -> bool {
     ffi_guard!(false, {
-        if real.is_null() || imaginary.is_null() {
+        if unusable(real) || unusable(imaginary) {
             return false;
         }
         let Some(v) = var_of(var) else { return false };
