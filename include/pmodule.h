@@ -88,6 +88,39 @@
 // Variable kind: pointer or C++ reference.
 #define PMODULE_VARIABLE_TYPE_REFERENCE 14
 
+// Process state (`pmodule_backtrace_process_state`): running.
+#define PMODULE_PROCESS_STATE_RUNNING 0
+
+// Process state (`pmodule_backtrace_process_state`): interruptible sleep.
+#define PMODULE_PROCESS_STATE_SLEEPING 1
+
+// Process state (`pmodule_backtrace_process_state`): uninterruptible (disk) sleep.
+#define PMODULE_PROCESS_STATE_DISK 2
+
+// Process state (`pmodule_backtrace_process_state`): stopped by a signal.
+#define PMODULE_PROCESS_STATE_STOPPED 3
+
+// Process state (`pmodule_backtrace_process_state`): stopped by a tracer.
+#define PMODULE_PROCESS_STATE_TRACED 4
+
+// Process state (`pmodule_backtrace_process_state`): zombie.
+#define PMODULE_PROCESS_STATE_ZOMBIE 5
+
+// Process state (`pmodule_backtrace_process_state`): dead.
+#define PMODULE_PROCESS_STATE_DEAD 6
+
+// Process state (`pmodule_backtrace_process_state`): idle kernel thread.
+#define PMODULE_PROCESS_STATE_IDLE 7
+
+// Process state (`pmodule_backtrace_process_state`): blocked (paging / waking).
+#define PMODULE_PROCESS_STATE_BLOCKED 8
+
+// Process state (`pmodule_backtrace_process_state`): queued.
+#define PMODULE_PROCESS_STATE_QUEUED 9
+
+// Process state (`pmodule_backtrace_process_state`): anything else.
+#define PMODULE_PROCESS_STATE_UNKNOWN 10
+
 // No error.
 #define BT_ERROR_NONE 0
 
@@ -97,14 +130,29 @@
 // `bt_type_pp` language: C.
 #define BT_TYPE_LANG_C 0
 
-// The scope of objects freed only explicitly.
-#define PERMANENT 0
-
 // Criteria compare whole texts (object and file: base names).
 #define PMODULE_MATCH_EXACT 0
 
 // Criteria search substrings (object and file: the full path).
 #define PMODULE_MATCH_SUBSTR 1
+
+// pmap permission flag: executable.
+#define PMODULE_PMAP_PERMS_EX 1
+
+// pmap permission flag: readable.
+#define PMODULE_PMAP_PERMS_RD 2
+
+// pmap permission flag: writable.
+#define PMODULE_PMAP_PERMS_WR 4
+
+// pmap permission flag: private (copy on write).
+#define PMODULE_PMAP_PERMS_PR 8
+
+// pmap permission flag: shared.
+#define PMODULE_PMAP_PERMS_SH 16
+
+// pmap permission flags: readable, writable and executable.
+#define PMODULE_PMAP_PERMS_ALL 7
 
 // Success.
 #define PTRACE_OK 0
@@ -118,6 +166,26 @@
 // A bug inside libptrace (a caught panic); the target was resumed.
 #define PTRACE_EINTERNAL 3
 
+// Variable state: read completely (no flag set).
+#define PTRACE_VARIABLE_S_OK 0
+
+// Variable state flag: optimized out (the snapshot's `optimized_out`).
+#define PTRACE_VARIABLE_S_OPTIMIZED_OUT 1
+
+// Variable state flag: its memory could not be read (`unreadable`).
+#define PTRACE_VARIABLE_S_UNREADABLE 2
+
+// Variable state flag: read in part, a limit was reached (`truncated`).
+#define PTRACE_VARIABLE_S_TRUNCATED 4
+
+// Variable state flag: skipped. The variable, with its members and elements, is left out of
+// the snapshot (it stays readable until the snapshot is complete, then is removed before
+// `postattach`).
+#define PTRACE_VARIABLE_S_SKIP 8
+
+// The value `pmodule_variable_state` returns on error.
+#define PTRACE_VARIABLE_S_ERROR 4294967295
+
 // The DWARF of the target (opaque): the `dwarf` field of bt variables, for
 // `pmodule_cpp_get_bt_type_from_name`.
 typedef struct bt_dwarf_t bt_dwarf_t;
@@ -129,6 +197,10 @@ typedef struct pmodule_match_t pmodule_match_t;
 // A native module, as given to its `load` function (opaque). It lives as long as the process:
 // modules keep it (e.g. in a static) to register callbacks, log and read options.
 typedef struct pmodule_t pmodule_t;
+
+// An iteration over globals or thread-local variables (opaque). Owned by libptrace: valid until
+// `pmodule_variable_iterator_free` or the end of the callback that made it.
+typedef struct pmodule_variable_iterator_t pmodule_variable_iterator_t;
 
 // The snapshot (opaque), valid until the callback that got it returns.
 typedef struct ptrace_backtrace_t ptrace_backtrace_t;
@@ -192,6 +264,17 @@ typedef void (*pmodule_thread_cb)(struct ptrace_thread_t*);
 // A preattach, attach or postattach callback; the backtrace is valid until it returns.
 typedef void (*pmodule_backtrace_cb)(struct ptrace_backtrace_t*);
 
+// Filters of `pmodule_backtrace_variables` and `pmodule_thread_variables` (Lua's filter table
+// `{object =, cu =, name =}`); a NULL field does not filter.
+typedef struct pmodule_variable_filter_t {
+  // A substring of the defining object's path.
+  const char *object;
+  // A substring of the defining compilation unit's name.
+  const char *cu;
+  // The variable's exact name.
+  const char *name;
+} pmodule_variable_filter_t;
+
 // The signal of a faulting frame.
 typedef struct pmodule_siginfo_t {
   // Signal number.
@@ -209,6 +292,21 @@ typedef struct pmodule_siginfo_t {
   // `SIGSEGV (11): ..., code 1, address 0x10`; owned by libptrace until the callback returns.
   const char *text;
 } pmodule_siginfo_t;
+
+// A memory map entry (a `/proc/PID/maps` line), filled by `pmodule_backtrace_pmap_entry`.
+typedef struct pmodule_pmap_t {
+  // First address.
+  uint64_t start;
+  // One past the last address.
+  uint64_t end;
+  // `PMODULE_PMAP_PERMS_*` bits (EX, RD, WR, and PR or SH).
+  unsigned int permissions;
+  // A guard region (no permission at all, typically below a thread stack).
+  bool guard;
+  // The mapped path or pseudo-path (`[stack]`), empty for anonymous memory; owned by
+  // libptrace, valid until the callback returns.
+  const char *path;
+} pmodule_pmap_t;
 
 // A module's `load` function: registers its callbacks; false refuses the module.
 typedef bool (*pmodule_load_fn)(struct pmodule_t*);
@@ -577,6 +675,147 @@ bool pmodule_attach_event_add(struct pmodule_t *pm, pmodule_backtrace_cb cb);
 // `pm` is NULL or a pointer libptrace gave.
 bool pmodule_postattach_event_add(struct pmodule_t *pm, pmodule_backtrace_cb cb);
 
+// Sets the frame's function name to `symbol` (copied). False when an argument is NULL or
+// stale.
+//
+// # Safety
+// `fr` is NULL or a pointer libptrace gave; `symbol` NULL or a C string.
+bool pmodule_frame_set_symbol(struct ptrace_frame_t *fr, const char *symbol);
+
+// Sets the base name of the frame's source path (the directory is kept). As
+// `pmodule_frame_set_symbol`.
+//
+// # Safety
+// `fr` is NULL or a pointer libptrace gave; `basename` NULL or a C string.
+bool pmodule_frame_set_basename(struct ptrace_frame_t *fr, const char *basename);
+
+// Sets the directory of the frame's source path (the base name is kept). As
+// `pmodule_frame_set_symbol`.
+//
+// # Safety
+// `fr` is NULL or a pointer libptrace gave; `directory` NULL or a C string.
+bool pmodule_frame_set_directory(struct ptrace_frame_t *fr, const char *directory);
+
+// Sets the frame's whole source path. As `pmodule_frame_set_symbol`.
+//
+// # Safety
+// `fr` is NULL or a pointer libptrace gave; `path` NULL or a C string.
+bool pmodule_frame_set_path(struct ptrace_frame_t *fr, const char *path);
+
+// Sets the frame's source line. False when `fr` is NULL or stale.
+//
+// # Safety
+// `fr` is NULL or a pointer libptrace gave.
+bool pmodule_frame_set_line(struct ptrace_frame_t *fr, unsigned int line);
+
+// Sets the line where the frame's function is declared. False when `fr` is NULL or stale, or
+// is a created frame not inserted into a thread yet (the reason is logged).
+//
+// # Safety
+// `fr` is NULL or a pointer libptrace gave.
+bool pmodule_frame_set_decl_line(struct ptrace_frame_t *fr, unsigned int line);
+
+// The line where the frame's function is declared, 0 when unknown or on error (NULL or stale
+// `fr`).
+//
+// # Safety
+// `fr` is NULL or a pointer libptrace gave.
+unsigned int pmodule_frame_decl_line(struct ptrace_frame_t *fr);
+
+// Whether the frame's source line is known (false on error).
+//
+// # Safety
+// `fr` is NULL or a pointer libptrace gave.
+bool pmodule_frame_line_resolved(struct ptrace_frame_t *fr);
+
+// The backtrace the frame belongs to (valid until the callback returns); NULL when `fr` is
+// NULL or stale.
+//
+// # Safety
+// `fr` is NULL or a pointer libptrace gave.
+struct ptrace_backtrace_t *pmodule_frame_backtrace(struct ptrace_frame_t *fr);
+
+// The backtrace the thread belongs to (valid until the callback returns); NULL when `thr` is
+// NULL or stale.
+//
+// # Safety
+// `thr` is NULL or a pointer libptrace gave.
+struct ptrace_backtrace_t *pmodule_thread_backtrace(struct ptrace_thread_t *thr);
+
+// The number of kernel frames of the thread: always 0 (kernel stacks are not captured), -1
+// when `thr` is NULL or stale.
+//
+// # Safety
+// `thr` is NULL or a pointer libptrace gave.
+int pmodule_thread_kframe_count(struct ptrace_thread_t *thr);
+
+// Renames the thread to `name` (copied). False when an argument is NULL or stale.
+//
+// # Safety
+// `thr` is NULL or a pointer libptrace gave; `name` NULL or a C string.
+bool pmodule_thread_set_name(struct ptrace_thread_t *thr, const char *name);
+
+// A new empty frame (no symbol, no variables), as Lua's `pmodule.create_frame()`: set its
+// fields, add variables, then insert it with `pmodule_thread_add_frame` or
+// `pmodule_frame_add_frame`. Owned by libptrace, valid until the callback returns (not inserted,
+// it is then dropped); NULL outside a callback.
+struct ptrace_frame_t *pmodule_frame_create(void);
+
+// Inserts created frame `fr` into thread `thr`: innermost (`first` true, Lua's default) or
+// outermost. The frames are renumbered; afterwards `fr` designates the inserted frame. False
+// on error: NULL or stale arguments, a frame already in a thread (the reason is logged).
+//
+// # Safety
+// `thr` and `fr` are NULL or pointers libptrace gave.
+bool pmodule_thread_add_frame(struct ptrace_thread_t *thr, struct ptrace_frame_t *fr, bool first);
+
+// Inserts created frame `fr` next to frame `anchor` (which is in a thread): before it, i.e.
+// inner (`insert_after` false, Lua's default), or after it. As `pmodule_thread_add_frame`.
+//
+// # Safety
+// `anchor` and `fr` are NULL or pointers libptrace gave.
+bool pmodule_frame_add_frame(struct ptrace_frame_t *anchor,
+                             struct ptrace_frame_t *fr,
+                             bool insert_after);
+
+// An iteration over the process's global variables (file-static ones included) that pass
+// `filter` (NULL: all), as Lua's `bt:variables()`. Owned by libptrace (see
+// `pmodule_variable_iterator_t`); without debug information it is empty (a warning is logged).
+// NULL outside a callback, when `bt` is NULL or stale, or `filter` is a libptrace handle.
+//
+// # Safety
+// `bt` is NULL or a pointer libptrace gave; `filter` NULL or readable, its fields NULL or C
+// strings (copied).
+struct pmodule_variable_iterator_t *pmodule_backtrace_variables(struct ptrace_backtrace_t *bt,
+                                                                const struct pmodule_variable_filter_t *filter);
+
+// An iteration over the thread-local variables of `thr` that pass `filter` (NULL: all),
+// located in that thread, as Lua's `thr:variables()`. As `pmodule_backtrace_variables`.
+//
+// # Safety
+// `thr` is NULL or a pointer libptrace gave; `filter` as for `pmodule_backtrace_variables`.
+struct pmodule_variable_iterator_t *pmodule_thread_variables(struct ptrace_thread_t *thr,
+                                                             const struct pmodule_variable_filter_t *filter);
+
+// The next variable of the iteration, with its value read (a temporary variable: valid until
+// the callback returns, not in the snapshot); NULL at the end, or when `it` is NULL, stale or
+// freed. When non-NULL, `*object` and `*cu` receive the defining object's path and compilation
+// unit (owned by libptrace until the callback returns; they work as the filters of
+// `pmodule_bt_query`); NULL `object` or `cu` is allowed.
+//
+// # Safety
+// `it` is NULL or a pointer libptrace gave; `object` and `cu` NULL or writable.
+struct ptrace_variable_t *pmodule_variable_iterator_next(struct pmodule_variable_iterator_t *it,
+                                                         const char **object,
+                                                         const char **cu);
+
+// Frees an iteration early (optional: it is freed when the callback returns). NULL, stale
+// or already freed `it` is ignored.
+//
+// # Safety
+// `it` is NULL or a pointer libptrace gave.
+void pmodule_variable_iterator_free(struct pmodule_variable_iterator_t *it);
+
 // A new match with no criterion (everything passes). The caller owns it and frees it with
 // `pmodule_match_free`. NULL only if allocation fails.
 struct pmodule_match_t *pmodule_match_create(void);
@@ -684,6 +923,24 @@ bool pmodule_symbol_address(const char *symbol, const char *object, uint64_t *ou
 // The name of the symbol containing `addr` (owned by libptrace until the callback returns), or
 // NULL when none or outside a callback.
 const char *pmodule_address_symbol(uint64_t addr);
+
+// Reads up to `size` bytes at the address of `symbol` (in `object`, a base name or path
+// substring, when non-NULL) into `dst`, as Lua's `pmodule.symbol_read_raw`. Returns the bytes
+// read (fewer when the end is unreadable), or -1 when the symbol is not found, outside a
+// callback, or when `dst` or `symbol` is NULL.
+//
+// # Safety
+// `dst` is NULL or writable for `size` bytes; the strings NULL or C strings.
+ssize_t pmodule_symbol_read_raw(void *dst, const char *symbol, const char *object, size_t size);
+
+// Reads the NUL-terminated string stored at the address of `symbol` (a character array; at
+// most `max - 1` bytes) into `dst`, always NUL-terminated, as Lua's
+// `pmodule.symbol_read_string`. Returns its length, or -1 when the symbol is not found or
+// unreadable, outside a callback, or when `dst` or `symbol` is NULL or `max` is 0.
+//
+// # Safety
+// `dst` is NULL or writable for `max` bytes; the strings NULL or C strings.
+ssize_t pmodule_symbol_read_string(char *dst, const char *symbol, const char *object, size_t max);
 
 // The backtrace of the snapshot being built (valid until the callback returns); NULL outside
 // a callback.
@@ -844,7 +1101,9 @@ bool pmodule_frame_siginfo(struct ptrace_frame_t *fr, struct pmodule_siginfo_t *
 // `var` is NULL or a pointer libptrace gave.
 const char *pmodule_variable_name(struct ptrace_variable_t *var);
 
-// The variable's type as C writes it (as `pmodule_variable_name`).
+// The variable's type as Lua's `var:type_name()` writes it: C's text with aggregates written
+// `struct(name)` (`struct(crash) *`; the snapshot's `type` keeps C's text). As
+// `pmodule_variable_name`.
 //
 // # Safety
 // `var` is NULL or a pointer libptrace gave.
@@ -863,7 +1122,10 @@ const char *pmodule_variable_base_type(struct ptrace_variable_t *var);
 // `var` is NULL or a pointer libptrace gave.
 const char *pmodule_variable_symbol(struct ptrace_variable_t *var);
 
-// The variable's kind (a `PMODULE_VARIABLE_TYPE_*` value), or -1 on error.
+// The kind of the variable's value (a `PMODULE_VARIABLE_TYPE_*` value), as Lua's
+// `var:type()`: a scalar whose value is not known (optimized out, unreadable, skipped) is
+// `PMODULE_VARIABLE_TYPE_BOTTOM` (its C type stays in `pmodule_variable_type_name`). -1 on
+// error.
 //
 // # Safety
 // `var` is NULL or a pointer libptrace gave.
@@ -913,6 +1175,36 @@ struct ptrace_frame_t *pmodule_variable_frame(struct ptrace_variable_t *var);
 // # Safety
 // `var` is NULL or a pointer libptrace gave.
 int pmodule_variable_depth(struct ptrace_variable_t *var);
+
+// Fills `*out` with the memory map entry containing `addr`. False when no entry contains it,
+// outside a callback, or when `bt` is NULL or stale or `out` is NULL.
+//
+// # Safety
+// `bt` is NULL or a pointer libptrace gave; `out` NULL or writable.
+bool pmodule_backtrace_pmap_entry(struct ptrace_backtrace_t *bt,
+                                  uint64_t addr,
+                                  struct pmodule_pmap_t *out);
+
+// Whether every flag of `flags` (`PMODULE_PMAP_PERMS_*` bits) is set on `pmap`, as Lua's
+// `pmap:permissions(flag, ...)`. False when `pmap` is NULL, or `flags` is 0 or has unknown
+// bits.
+//
+// # Safety
+// `pmap` is NULL or a readable entry.
+bool pmodule_pmap_permissions(const struct pmodule_pmap_t *pmap, unsigned int flags);
+
+// Whether `pmap` is a guard region (false when NULL), as Lua's `pmap:guard()`.
+//
+// # Safety
+// `pmap` is NULL or a readable entry.
+bool pmodule_pmap_guard(const struct pmodule_pmap_t *pmap);
+
+// Whether memory map lookups are available (false outside a callback).
+bool pmodule_pmap_enabled(void);
+
+// Whether memory maps come from a copy read earlier rather than live (false outside a
+// callback).
+bool pmodule_pmap_cached(void);
 
 // Creates a session with default options. Returns NULL only if allocation fails. The caller
 // owns the result and frees it with `ptrace_session_free`.
@@ -1016,6 +1308,91 @@ int ptrace_session_run_and_catch(struct ptrace_session_t *session,
                                  const char *const *argv,
                                  char **json_out,
                                  int *exit_status);
+
+// The variable's state: `PTRACE_VARIABLE_S_OK` or one of `PTRACE_VARIABLE_S_OPTIMIZED_OUT`,
+// `_UNREADABLE`, `_TRUNCATED`, plus `PTRACE_VARIABLE_S_SKIP` when skipped.
+// `PTRACE_VARIABLE_S_ERROR` when `var` is NULL or stale.
+//
+// # Safety
+// `var` is NULL or a pointer libptrace gave.
+unsigned int pmodule_variable_state(struct ptrace_variable_t *var);
+
+// Sets the variable's state to `flags` (see `pmodule_variable_state`): the snapshot's `state`
+// follows, and with `PTRACE_VARIABLE_S_SKIP` the variable is left out of the snapshot
+// (clearing it keeps the variable). False when `var` is NULL or stale, or `flags` has unknown
+// bits or more than one of OPTIMIZED_OUT, UNREADABLE, TRUNCATED.
+//
+// # Safety
+// `var` is NULL or a pointer libptrace gave.
+bool pmodule_variable_state_set(struct ptrace_variable_t *var, unsigned int flags);
+
+// Sets the variable to enum value `value`, with label `symbol` (copied; NULL for none). False
+// when `var` is NULL or stale.
+//
+// # Safety
+// `var` is NULL or a pointer libptrace gave; `symbol` NULL or a C string.
+bool pmodule_variable_set_enum(struct ptrace_variable_t *var, long long value, const char *symbol);
+
+// Marks the variable a function, named `symbol` (copied; NULL for none). False when `var` is
+// NULL or stale.
+//
+// # Safety
+// `var` is NULL or a pointer libptrace gave; `symbol` NULL or a C string.
+bool pmodule_variable_set_function(struct ptrace_variable_t *var, const char *symbol);
+
+// Sets the variable to the complex double `real + imaginary * i` (kind cdbl). False when `var`
+// is NULL or stale.
+//
+// # Safety
+// `var` is NULL or a pointer libptrace gave.
+bool pmodule_variable_set_cdbl(struct ptrace_variable_t *var, double real, double imaginary);
+
+// Stores the variable's complex value (cflt, cdbl, cldbl) in `*real` and `*imaginary`: false
+// when it has none, or an argument is NULL or stale.
+//
+// # Safety
+// `var` is NULL or a pointer libptrace gave; `real` and `imaginary` NULL or writable.
+bool pmodule_variable_value_cdbl(struct ptrace_variable_t *var, double *real, double *imaginary);
+
+// The variable `var` is a member or element of (or the owner it was created with), valid
+// until the callback returns; NULL for a top-level variable, or when `var` is NULL or stale.
+//
+// # Safety
+// `var` is NULL or a pointer libptrace gave.
+struct ptrace_variable_t *pmodule_variable_owner(struct ptrace_variable_t *var);
+
+// The thread the variable is in (frame variables and thread-locals), valid until the callback
+// returns; NULL for globals and detached variables, or when `var` is NULL or stale.
+//
+// # Safety
+// `var` is NULL or a pointer libptrace gave.
+struct ptrace_thread_t *pmodule_variable_thread(struct ptrace_variable_t *var);
+
+// The backtrace (valid until the callback returns); NULL when `var` is NULL or stale.
+//
+// # Safety
+// `var` is NULL or a pointer libptrace gave.
+struct ptrace_backtrace_t *pmodule_variable_backtrace(struct ptrace_variable_t *var);
+
+// The variable's 0-based index among its frame's parameters, -1 when it is not a parameter or
+// on error (NULL or stale `var`).
+//
+// # Safety
+// `var` is NULL or a pointer libptrace gave.
+int pmodule_variable_fprm_offset(struct ptrace_variable_t *var);
+
+// Whether the variable's value was read (state ok or truncated); false on error.
+//
+// # Safety
+// `var` is NULL or a pointer libptrace gave.
+bool pmodule_variable_resolved(struct ptrace_variable_t *var);
+
+// Whether the variable holds text (a string, or a character pointer whose text was read: see
+// `pmodule_variable_symbol`); false on error.
+//
+// # Safety
+// `var` is NULL or a pointer libptrace gave.
+bool pmodule_variable_is_string(struct ptrace_variable_t *var);
 
 #ifdef __cplusplus
 }  // extern "C"

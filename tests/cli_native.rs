@@ -229,6 +229,69 @@ fn the_c_tutorial_annotates_like_the_lua_tutorial() {
     assert_eq!(from_lua["classifiers"], from_c["classifiers"]);
     assert_eq!(from_c["classifiers"], serde_json::json!(["lua"]));
     assert!(c_log.contains("process state: "), "{c_log}");
+    // The global, TLS and by-name iterations log the same lines (filters, values, objects,
+    // compilation units, the string read at global_version).
+    let (lua_lines, c_lines) = (iteration_log(&lua_log), iteration_log(&c_log));
+    assert!(
+        lua_lines
+            .iter()
+            .any(|l| l.contains("name: invalid_write_counter, value: 41")),
+        "{lua_lines:#?}"
+    );
+    assert!(
+        lua_lines
+            .iter()
+            .any(|l| l.contains("name: hang_tls_counter, value: 100")),
+        "{lua_lines:#?}"
+    );
+    assert!(
+        lua_lines
+            .iter()
+            .any(|l| l.ends_with("[addr] string: crash 1.0.0")),
+        "{lua_lines:#?}"
+    );
+    assert_eq!(lua_lines, c_lines);
+}
+
+/// The lines the tutorial logs from "Global variables:" to "process state:", without the
+/// module id, with what changes from run to run (addresses) replaced: `[hex]` by `[addr]` and
+/// numbers of 9 digits or more by `N`.
+fn iteration_log(log: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut on = false;
+    for line in log.lines() {
+        let text = match line.strip_prefix('[').and_then(|l| l.split_once("] ")) {
+            Some((module, rest)) if module.starts_with("pmodule_") => rest.to_string(),
+            _ => line.to_string(),
+        };
+        on = on || text.ends_with("Global variables:");
+        if !on {
+            continue;
+        }
+        let text = match (text.find(": ["), text.find("] string")) {
+            (Some(start), Some(end)) if start < end => format!("{}[addr{}", &text[..start + 2], &text[end..]),
+            _ => text,
+        };
+        let mut normal = String::new();
+        let mut digits = String::new();
+        for c in text.chars().chain(std::iter::once('\0')) {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            normal.push_str(if digits.len() >= 9 { "N" } else { &digits });
+            digits.clear();
+            if c != '\0' {
+                normal.push(c);
+            }
+        }
+        let done = normal.contains("process state:");
+        out.push(normal);
+        if done {
+            break;
+        }
+    }
+    out
 }
 
 #[test]
@@ -275,4 +338,160 @@ fn the_c_tutorial_built_with_address_sanitizer_runs_in_the_cli() {
     let c = example("modules/tutorial.so").display().to_string();
     let (plain, _) = exec_segv(&c, &[]);
     assert_eq!(annotations(&snapshot), annotations(&plain));
+}
+
+/// Compiles `tests/fixtures/native/<name>.c` into `<dir>/<name>.so` the way the original's
+/// modules are built (strict C11, no -lptrace).
+fn fixture_module(dir: &Path, name: &str) -> String {
+    let out = dir.join(format!("{name}.so"));
+    let output = std::process::Command::new("cc")
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-shared",
+            "-fPIC",
+            "-I",
+        ])
+        .arg(repo().join("include"))
+        .arg(repo().join(format!("tests/fixtures/native/{name}.c")))
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("run cc");
+    assert!(
+        output.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    out.display().to_string()
+}
+
+#[test]
+fn the_c_api_mirrors_lua_state_setters_synthesis_pmap_symbols_and_iterators() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let module = fixture_module(dir.path(), "api");
+    let (snapshot, log) = exec_segv(&module, &[]);
+    let attributes = &snapshot["attributes"];
+    let int = |key: &str| {
+        attributes[key]
+            .as_i64()
+            .unwrap_or_else(|| panic!("attribute {key} in {attributes}\n{log}"))
+    };
+    let fault = snapshot["threads"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["fault"] == true))
+        .expect("a faulting thread");
+    let frames = fault["frames"].as_array().expect("frames");
+    let recurse: Vec<&Value> = frames.iter().filter(|f| f["symbol"] == "recurse").collect();
+    assert!(recurse.len() >= 6, "{fault}");
+
+    // State: "frame" skipped (absent), "n" truncated, nothing else touched.
+    assert_eq!(int("c_skipped"), recurse.len() as i64);
+    for f in &recurse {
+        let names: Vec<&str> = f["variables"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v["name"].as_str())
+            .collect();
+        assert_eq!(names, ["n", "ctx"], "{f}");
+        assert_eq!(f["variables"][0]["state"], "truncated");
+        assert_eq!(f["variables"][1]["state"], "ok");
+    }
+    assert!(int("c_truncated") >= recurse.len() as i64);
+    // Variable relations.
+    assert_eq!(int("c_ctx_fprm"), 1, "ctx is recurse's second parameter");
+    assert_eq!(int("c_ctx_thread"), 1);
+    assert_eq!(int("c_child_owner"), 1);
+
+    // Frame setters on the real frames.
+    assert_eq!(int("c_decl_line"), 119);
+    assert_eq!(int("c_line_resolved"), 1);
+    for f in &recurse {
+        assert!(
+            f["file"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("/crash_renamed.c")),
+            "{f}"
+        );
+    }
+
+    // Thread name and the synthesized frames: innermost, then after it.
+    assert_eq!(fault["name"], "faulting");
+    assert_eq!(int("c_kframes"), 0);
+    assert_eq!(frames[0]["symbol"], "synthetic_top");
+    assert_eq!(frames[0]["file"], "/other/a.c");
+    assert_eq!(frames[0]["line"], 11);
+    assert_eq!(frames[1]["symbol"], "synthetic_after");
+    for (i, f) in frames.iter().enumerate() {
+        assert_eq!(f["index"], i, "renumbered");
+    }
+    assert_eq!(
+        attributes["c_top_symbol"], "synthetic_top",
+        "the handle followed the frame"
+    );
+    assert!(attributes.get("c_added_twice").is_none());
+    assert!(log.contains("already in a thread"), "{log}");
+    let vars = frames[0]["variables"].as_array().expect("variables");
+    assert_eq!(vars[0]["name"], "e");
+    assert_eq!(vars[0]["kind"], "enum");
+    assert_eq!(vars[0]["value"], 2);
+    assert_eq!(vars[0]["symbol"], "GREEN");
+    assert_eq!(vars[1]["kind"], "cdbl");
+    assert_eq!(vars[1]["value"], serde_json::json!([1.5, -2.0]));
+    assert_eq!(vars[2]["kind"], "fn");
+    assert_eq!(vars[2]["symbol"], "main");
+    assert_eq!(int("c_cdbl_read"), 1);
+    // Kinds and type names as Lua's type() and type_name() give them.
+    assert_eq!(int("c_ll_type"), 0, "PMODULE_VARIABLE_TYPE_LL");
+    assert_eq!(int("c_optimized_type"), 12, "PMODULE_VARIABLE_TYPE_BOTTOM");
+    assert_eq!(attributes["c_ctx_type_name"], "struct(crash_ctx) *");
+
+    // pmap entry of main: executable and readable, not writable, in the crash binary.
+    assert_eq!(int("c_pmap_enabled"), 1);
+    assert_eq!(int("c_pmap_exec"), 1);
+    assert_eq!(int("c_pmap_writable"), 0);
+    assert_eq!(int("c_pmap_guard"), 0);
+    assert_eq!(int("c_pmap_contains"), 1);
+    assert_eq!(attributes["c_pmap_path"], "crash");
+
+    // Symbol reads.
+    assert_eq!(attributes["c_symbol_string"], "invalid write ahead");
+    assert_eq!(int("c_symbol_raw") & 0xffff_ffff, 41);
+    assert_eq!(int("c_symbol_missing"), -1);
+
+    // Filtered iterations.
+    assert_eq!(int("c_global_count"), 1);
+    assert_eq!(int("c_global_value"), 41);
+    assert_eq!(attributes["c_global_cu"], "invalid_write.c");
+    assert_eq!(int("c_tls_value"), 100);
+}
+
+#[test]
+fn handles_kept_past_their_callback_give_errors_and_addresses_are_never_reused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let module = fixture_module(dir.path(), "stale");
+    let (snapshot, log) = exec_segv(&module, &[]);
+    let attributes = &snapshot["attributes"];
+    let int = |key: &str| {
+        attributes[key]
+            .as_i64()
+            .unwrap_or_else(|| panic!("attribute {key} in {attributes}\n{log}"))
+    };
+    assert!(int("c_variables") > 10, "{log}");
+    // Every kind of kept handle was tried many times (variables, bt variables and their types,
+    // a struct libptrace filled, members, threads, frames, created frames, iterators).
+    assert!(int("c_stale_checks") > 200, "{attributes}");
+    assert_eq!(int("c_stale_failures"), 0, "{attributes}\n{log}");
+    assert!(int("c_handles_seen") > 100, "{attributes}");
+    assert_eq!(int("c_reused_handles"), 0, "a handle address was given out twice");
+    // Nothing the stale calls attempted reached the snapshot.
+    let text = snapshot.to_string();
+    assert!(
+        !text.contains("\"stale\""),
+        "a stale handle wrote into the snapshot"
+    );
 }

@@ -8,6 +8,7 @@
  * Run:   ptrace --module-load build/modules/tutorial.so --exec -- build/crash segv
  */
 #include <pmodule.h>
+#include <string.h>
 
 static pmodule_t *module;
 
@@ -34,9 +35,30 @@ static void frame_cb(ptrace_frame_t *fr)
     }
 }
 
+/* The variable's value as Lua's tostring(var:value()) writes it: an integer, a float (%.14g,
+ * with ".0" when it looks like an integer), the real part of a complex, or "nil". */
+static const char *value_text(ptrace_variable_t *var, char *buf, size_t n)
+{
+    long long i;
+    double x, im;
+    if (pmodule_variable_value_ll(var, &i)) {
+        snprintf(buf, n, "%lld", i);
+        return buf;
+    }
+    if (!pmodule_variable_value_dbl(var, &x) && !pmodule_variable_value_cdbl(var, &x, &im))
+        return "nil";
+    snprintf(buf, n, "%.14g", x);
+    if (buf[strspn(buf, "-0123456789")] == '\0' && strlen(buf) + 3 <= n)
+        strcat(buf, ".0");
+    return buf;
+}
+
 static void postattach_cb(ptrace_backtrace_t *bt)
 {
     pmodule_match_t *m = pmodule_match_create();
+    ptrace_variable_t *var;
+    const char *object, *cu;
+    char text[64];
     size_t t, f, v;
 
     pmodule_match_set_fault(m, false);
@@ -49,8 +71,8 @@ static void postattach_cb(ptrace_backtrace_t *bt)
         for (f = 0; f < pmodule_thread_frame_count(thr); f++) {
             ptrace_frame_t *fr = pmodule_thread_frame(thr, f);
             for (v = 0; v < pmodule_frame_variable_count(fr); v++) {
-                ptrace_variable_t *var = pmodule_frame_variable(fr, v);
                 long long value;
+                var = pmodule_frame_variable(fr, v);
                 if (pmodule_variable_type(var) != PMODULE_VARIABLE_TYPE_REFERENCE ||
                     !pmodule_variable_value_ll(var, &value))
                     continue;
@@ -64,9 +86,42 @@ static void postattach_cb(ptrace_backtrace_t *bt)
 
     /* Example global variable iteration. */
     pmodule_log(module, PMODULE_LOG_WARNING, "Global variables:");
-    for (v = 0; v < pmodule_backtrace_global_count(bt); v++) {
-        ptrace_variable_t *var = pmodule_backtrace_global(bt, v);
-        pmodule_log(module, PMODULE_LOG_WARNING, "name: %s", pmodule_variable_name(var));
+    {
+        pmodule_variable_filter_t filter = {"crash", "invalid_write.c", NULL};
+        pmodule_variable_iterator_t *it = pmodule_backtrace_variables(bt, &filter);
+        while ((var = pmodule_variable_iterator_next(it, &object, &cu)) != NULL)
+            pmodule_log(module, PMODULE_LOG_WARNING, "name: %s, value: %s, object: %s, cu: %s",
+                        pmodule_variable_name(var), value_text(var, text, sizeof text), object, cu);
+        pmodule_variable_iterator_free(it);
+    }
+
+    /* Example TLS variable iteration. */
+    for (t = 0; t < pmodule_backtrace_thread_count(bt); t++) {
+        pmodule_variable_filter_t filter = {NULL, "hang", NULL};
+        pmodule_variable_iterator_t *it;
+        pmodule_log(module, PMODULE_LOG_WARNING, "TLS variables:");
+        it = pmodule_thread_variables(pmodule_backtrace_thread(bt, t), &filter);
+        while ((var = pmodule_variable_iterator_next(it, &object, &cu)) != NULL)
+            pmodule_log(module, PMODULE_LOG_WARNING,
+                        "name: %s, value: %s, object: %s, \n                cu: %s",
+                        pmodule_variable_name(var), value_text(var, text, sizeof text), object, cu);
+        pmodule_variable_iterator_free(it);
+    }
+
+    /* Example global variable lookup by name. */
+    {
+        pmodule_variable_filter_t filter = {NULL, NULL, "global_version"};
+        pmodule_variable_iterator_t *it = pmodule_backtrace_variables(bt, &filter);
+        while ((var = pmodule_variable_iterator_next(it, NULL, NULL)) != NULL) {
+            long long address = 0;
+            char str[256];
+            pmodule_variable_value_ll(var, &address);
+            pmodule_log(module, PMODULE_LOG_WARNING, "[%llx] string: %s", (unsigned long long)address,
+                        pmodule_address_read_string(str, (unsigned long long)address, sizeof str) >= 0
+                            ? str
+                            : "nil");
+        }
+        pmodule_variable_iterator_free(it);
     }
 
     pmodule_log(module, PMODULE_LOG_WARNING, "process state: %d",

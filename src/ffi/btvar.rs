@@ -8,7 +8,7 @@
 //! never a crash.
 
 use super::context::{self, ptrace_variable_t};
-use super::guard::{copy_to_buffer, ffi_guard, malloc_string, text};
+use super::guard::{copy_to_buffer, ffi_guard, malloc_string, text, unusable};
 use super::live;
 use crate::pmodule::values::{base_type_of, pretty_type_name, scalar_value};
 use crate::pmodule::{typed, BtError, BtVar, ScalarValue, TypedMemory, VariableKind};
@@ -25,6 +25,7 @@ pub struct bt_dwarf_t {
 /// A type of the target.
 #[allow(non_camel_case_types)]
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct bt_type {
     /// The type as C writes it (`struct crash *`); owned by libptrace.
     pub name: *const c_char,
@@ -39,6 +40,7 @@ pub struct bt_type {
 /// `bt_variable_deinit` (optional: everything is released when the callback returns).
 #[allow(non_camel_case_types)]
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct bt_variable_t {
     /// The variable's (or member's) name; owned by libptrace.
     pub name: *const c_char,
@@ -67,27 +69,18 @@ pub const BT_ERROR_FAILED: c_int = 1;
 /// `bt_type_pp` language: C.
 pub const BT_TYPE_LANG_C: c_int = 0;
 
-/// The Rust side of a filled `bt_variable_t`.
+/// The Rust side of a filled `bt_variable_t` (its `_private` is this object's token).
 struct BtSlot {
     var: BtVar,
     _name: CString,
 }
 
-/// The Rust side of a returned `struct bt_type` (the C struct first, so their addresses are
-/// the same).
-#[repr(C)]
-struct TypeSlot {
-    ty: bt_type,
+/// The Rust side of a returned `struct bt_type` (the C struct is in a slot of [`live`]).
+struct TypeData {
     name: CString,
     type_name: String,
     /// A pointer whose pointee is this type (for `bt_variable_type_deref_at`).
     pointer: Option<BtVar>,
-}
-
-/// A `bt_variable_t` returned by pointer.
-#[repr(C)]
-struct BtBox {
-    var: bt_variable_t,
 }
 
 static DWARF_TOKEN: u8 = 0;
@@ -101,38 +94,53 @@ fn cstring(text: &str) -> CString {
 }
 
 fn new_type(type_name: &str, pointer: Option<BtVar>, from_dwarf: bool) -> *mut bt_type {
-    let name = cstring(type_name);
-    let slot = context::scoped(TypeSlot {
-        ty: bt_type {
-            name: std::ptr::null(),
-            die: std::ptr::null(),
-            _private: std::ptr::null_mut(),
-        },
-        name,
+    let Some(ctx) = context::current() else {
+        return std::ptr::null_mut();
+    };
+    let data = TypeData {
+        name: cstring(type_name),
         type_name: type_name.to_string(),
         pointer,
-    });
-    live::with(slot, |s| {
-        s.ty.name = s.name.as_ptr();
-        if from_dwarf {
-            s.ty.die = &DWARF_TOKEN as *const u8 as *const c_void;
-        }
-    });
-    slot as *mut bt_type
+    };
+    // The CString's buffer does not move when the data moves into the table.
+    let visible = bt_type {
+        name: data.name.as_ptr(),
+        die: if from_dwarf {
+            &DWARF_TOKEN as *const u8 as *const c_void
+        } else {
+            std::ptr::null()
+        },
+        _private: std::ptr::null_mut(),
+    };
+    live::register_slot(visible, data, ctx.scope)
 }
 
-/// The type slot of a `struct bt_type *` libptrace returned.
-fn type_slot(ty: *const bt_type) -> Option<(String, Option<BtVar>)> {
-    live::with(ty as *const TypeSlot, |s| {
-        (s.type_name.clone(), s.pointer.clone())
+/// The type data of a `struct bt_type *` libptrace returned: its name, the pointer it was
+/// taken from (if any), and whether it comes from DWARF.
+fn type_slot(ty: *const bt_type) -> Option<(String, Option<BtVar>, bool)> {
+    live::with_slot(ty, |v: &mut bt_type, d: &mut TypeData| {
+        (d.type_name.clone(), d.pointer.clone(), !v.die.is_null())
     })
 }
 
-/// Fills `out` with `var` (a new slot in the current scope). False outside a callback.
+/// Whether libptrace may write a `bt_variable_t` at `out`: not NULL, and when in libptrace's
+/// own slot range, a live bt variable slot (a stale one is inaccessible memory).
+fn writable(out: *const bt_variable_t) -> bool {
+    !out.is_null()
+        && !live::in_token_space(out)
+        && (!live::in_slot_space(out)
+            || live::with_slot(out, |_: &mut bt_variable_t, _: &mut ()| ()).is_some())
+}
+
+/// Fills `out` with `var` (a new slot in the current scope). False outside a callback or when
+/// `out` is not writable (see [`writable`]).
 ///
 /// # Safety
-/// `out` is non-NULL and writable.
+/// `out` is NULL, libptrace's, or writable.
 unsafe fn fill(out: *mut bt_variable_t, var: BtVar, typed: &dyn TypedMemory) -> bool {
+    if !writable(out) {
+        return false;
+    }
     let name = cstring(&var.name);
     let name_ptr = name.as_ptr();
     let pointer = (typed.kind(&var) == VariableKind::Reference).then(|| var.clone());
@@ -142,7 +150,8 @@ unsafe fn fill(out: *mut bt_variable_t, var: BtVar, typed: &dyn TypedMemory) -> 
     if slot.is_null() {
         return false;
     }
-    // SAFETY: the caller guarantees `out` is writable; the name buffer lives in the slot.
+    // SAFETY: `out` is writable (checked above, or the caller's); the name buffer lives in the
+    // slot.
     unsafe {
         *out = bt_variable_t {
             name: name_ptr,
@@ -157,22 +166,17 @@ unsafe fn fill(out: *mut bt_variable_t, var: BtVar, typed: &dyn TypedMemory) -> 
 /// A new `bt_variable_t` for `var` in the current scope (what callbacks and
 /// `bt_variable_member_value_get` return); NULL outside a callback or without typed memory.
 pub(crate) fn new_bt_variable(var: BtVar) -> *mut bt_variable_t {
-    let Some(typed) = typed_memory() else {
+    let (Some(typed), Some(ctx)) = (typed_memory(), context::current()) else {
         return std::ptr::null_mut();
     };
-    let boxed = context::scoped(BtBox {
-        var: bt_variable_t {
-            name: std::ptr::null(),
-            r#type: std::ptr::null_mut(),
-            dwarf: std::ptr::null_mut(),
-            _private: std::ptr::null_mut(),
-        },
-    });
-    if boxed.is_null() {
-        return boxed as *mut bt_variable_t;
-    }
-    let out = boxed as *mut bt_variable_t;
-    // SAFETY: `out` is the live box just registered (its first field); nothing else uses it yet.
+    let empty = bt_variable_t {
+        name: std::ptr::null(),
+        r#type: std::ptr::null_mut(),
+        dwarf: std::ptr::null_mut(),
+        _private: std::ptr::null_mut(),
+    };
+    let out = live::register_slot(empty, (), ctx.scope);
+    // SAFETY: `out` is NULL or the live slot just registered.
     if unsafe { fill(out, var, typed.as_ref()) } {
         out
     } else {
@@ -192,9 +196,16 @@ pub(crate) unsafe fn bt_of(var: *const bt_variable_t) -> Option<BtVar> {
     if var.is_null() {
         return None;
     }
-    // SAFETY: the caller guarantees a readable struct; its `_private` is only looked up in the
-    // table, never dereferenced directly.
-    let private = unsafe { (*var)._private } as *const BtSlot;
+    let private = if live::in_token_space(var) {
+        return None;
+    } else if live::in_slot_space(var) {
+        // libptrace's own slot: read only while live.
+        live::with_slot(var, |v: &mut bt_variable_t, _: &mut ()| v._private)?
+    } else {
+        // SAFETY: the caller guarantees a readable struct; its `_private` is only looked up in
+        // the table, never dereferenced directly.
+        unsafe { (*var)._private }
+    } as *const BtSlot;
     live::with(private, |s| s.var.clone())
 }
 
@@ -203,7 +214,7 @@ pub(crate) unsafe fn bt_of(var: *const bt_variable_t) -> Option<BtVar> {
 /// # Safety
 /// `err` is NULL or writable.
 unsafe fn set_error(err: *mut bt_error_t, error: Option<&str>) {
-    if err.is_null() {
+    if unusable(err) {
         return;
     }
     // SAFETY: non-NULL and writable by the caller's contract.
@@ -341,7 +352,7 @@ pub unsafe extern "C" fn bt_variable_type_deref_at(
         }
         // SAFETY: per the function's contract.
         let proto = unsafe { bt_of(proto) };
-        let Some((_, Some(pointer))) = type_slot(r#type) else {
+        let Some((_, Some(pointer), _)) = type_slot(r#type) else {
             return false;
         };
         match navigate(|t| typed::deref(t, &pointer, Some(addr))) {
@@ -418,7 +429,7 @@ pub unsafe extern "C" fn bt_variable_strncpy(
         let Some(var) = (unsafe { bt_of(var) }) else {
             return -1;
         };
-        if dst.is_null() {
+        if unusable(dst) {
             return -1;
         }
         let Some(value) = read(&var) else {
@@ -472,7 +483,7 @@ pub unsafe extern "C" fn bt_variable_bt_type(var: *mut bt_variable_t) -> *mut bt
         // The type of a pointer keeps the pointer, so its base can be dereferenced at addresses.
         let ty = new_type(&var.type_name, None, true);
         if let Some(pointer) = pointer {
-            live::with(ty as *const TypeSlot, |s| s.pointer = Some(pointer));
+            live::with_slot(ty, |_: &mut bt_type, d: &mut TypeData| d.pointer = Some(pointer));
         }
         ty
     })
@@ -487,11 +498,9 @@ pub unsafe extern "C" fn bt_variable_bt_type(var: *mut bt_variable_t) -> *mut bt
 #[no_mangle]
 pub unsafe extern "C" fn bt_type_base(r#type: *mut bt_type) -> *mut bt_type {
     ffi_guard!(std::ptr::null_mut(), {
-        let Some((name, pointer)) = type_slot(r#type) else {
+        let Some((name, pointer, die)) = type_slot(r#type) else {
             return std::ptr::null_mut();
         };
-        // SAFETY: the slot is live (just looked up); reading its die field.
-        let die = live::with(r#type as *const TypeSlot, |s| !s.ty.die.is_null()).unwrap_or(false);
         new_type(&base_type_of(&name), pointer, die)
     })
 }
@@ -508,7 +517,7 @@ pub unsafe extern "C" fn bt_type_pp(r#type: *mut bt_type, lang: c_int) -> *const
             return std::ptr::null();
         }
         match type_slot(r#type) {
-            Some((name, _)) => context::scoped_str(Some(pretty_type_name(&name))),
+            Some((name, _, _)) => context::scoped_str(Some(pretty_type_name(&name))),
             None => std::ptr::null(),
         }
     })
@@ -522,10 +531,10 @@ pub unsafe extern "C" fn bt_type_pp(r#type: *mut bt_type, lang: c_int) -> *const
 #[no_mangle]
 pub unsafe extern "C" fn bt_variable_deinit(var: *mut bt_variable_t) {
     ffi_guard!((), {
-        if var.is_null() {
+        if !writable(var) {
             return;
         }
-        // SAFETY: non-NULL and writable per the contract; `_private` is only looked up.
+        // SAFETY: writable (checked) per the contract; `_private` is only looked up.
         unsafe {
             live::free((*var)._private as *const BtSlot);
             (*var).name = std::ptr::null();
@@ -620,7 +629,7 @@ pub unsafe extern "C" fn pmodule_cpp_template_nth_argument(
     n: c_int,
 ) -> bool {
     ffi_guard!(false, {
-        if out.is_null() {
+        if unusable(out) {
             return false;
         }
         // SAFETY: out is non-NULL and writable.

@@ -109,7 +109,7 @@ pub fn current() -> Option<CallContext> {
 }
 
 /// Records `value` in the current scope; NULL outside any context.
-pub fn scoped<T: 'static>(value: T) -> *mut T {
+pub fn scoped<T: Send + 'static>(value: T) -> *mut T {
     match current() {
         Some(ctx) => live::register(value, ctx.scope),
         None => std::ptr::null_mut(),

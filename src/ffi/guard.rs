@@ -22,12 +22,13 @@ macro_rules! ffi_guard {
 }
 pub(crate) use ffi_guard;
 
-/// The text of a C string: `None` for NULL; invalid UTF-8 is replaced.
+/// The text of a C string: `None` for NULL (or a libptrace handle passed as a string); invalid
+/// UTF-8 is replaced.
 ///
 /// # Safety
 /// `text` is NULL or a NUL-terminated string readable for its whole length.
 pub(crate) unsafe fn text(text: *const c_char) -> Option<String> {
-    if text.is_null() {
+    if unusable(text) {
         return None;
     }
     // SAFETY: the caller guarantees a NUL-terminated readable string; NULL was excluded.
@@ -67,4 +68,11 @@ pub(crate) unsafe fn copy_to_buffer(text: &[u8], dst: *mut c_char, n: usize) -> 
         *dst.add(len) = 0;
     }
     len
+}
+
+/// Whether a pointer from C to caller memory (an output, a buffer, a string, a struct to read)
+/// must not be touched: NULL, or one of libptrace's own handle or slot addresses passed where
+/// caller memory is expected.
+pub(crate) fn unusable<T>(pointer: *const T) -> bool {
+    pointer.is_null() || super::live::in_token_space(pointer) || super::live::in_slot_space(pointer)
 }

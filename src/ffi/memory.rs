@@ -3,7 +3,7 @@
 //! partial.
 
 use super::context::{self};
-use super::guard::{copy_to_buffer, ffi_guard, text};
+use super::guard::{copy_to_buffer, ffi_guard, text, unusable};
 use std::ffi::{c_char, c_void};
 
 /// Reads up to `size` bytes at `addr` into `dst`. Returns the bytes read (fewer when the end is
@@ -14,7 +14,7 @@ use std::ffi::{c_char, c_void};
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_address_read_raw(dst: *mut c_void, addr: u64, size: usize) -> libc::ssize_t {
     ffi_guard!(-1, {
-        if dst.is_null() {
+        if unusable(dst) {
             return -1;
         }
         let Some(access) = context::engine().and_then(|e| e.process_access()) else {
@@ -41,7 +41,7 @@ pub unsafe extern "C" fn pmodule_address_read_string(
     max: usize,
 ) -> libc::ssize_t {
     ffi_guard!(-1, {
-        if dst.is_null() || max == 0 {
+        if unusable(dst) || max == 0 {
             return -1;
         }
         let Some(access) = context::engine().and_then(|e| e.process_access()) else {
@@ -73,7 +73,7 @@ pub unsafe extern "C" fn pmodule_symbol_address(
         let (Some(symbol), object) = (unsafe { text(symbol) }, unsafe { text(object) }) else {
             return false;
         };
-        if out.is_null() {
+        if unusable(out) {
             return false;
         }
         let Some(access) = context::engine().and_then(|e| e.process_access()) else {
@@ -99,5 +99,69 @@ pub extern "C" fn pmodule_address_symbol(addr: u64) -> *const c_char {
             .and_then(|e| e.process_access())
             .and_then(|a| a.address_symbol(addr));
         context::scoped_str(name)
+    })
+}
+
+/// The address of `symbol` (in `object` when non-NULL), in a callback.
+///
+/// # Safety
+/// The strings are NULL or C strings.
+unsafe fn symbol_address_of(symbol: *const c_char, object: *const c_char) -> Option<u64> {
+    // SAFETY: per the caller's contract.
+    let (symbol, object) = (unsafe { text(symbol) }?, unsafe { text(object) });
+    context::engine()?
+        .process_access()?
+        .symbol_address(&symbol, object.as_deref())
+}
+
+/// Reads up to `size` bytes at the address of `symbol` (in `object`, a base name or path
+/// substring, when non-NULL) into `dst`, as Lua's `pmodule.symbol_read_raw`. Returns the bytes
+/// read (fewer when the end is unreadable), or -1 when the symbol is not found, outside a
+/// callback, or when `dst` or `symbol` is NULL.
+///
+/// # Safety
+/// `dst` is NULL or writable for `size` bytes; the strings NULL or C strings.
+#[no_mangle]
+pub unsafe extern "C" fn pmodule_symbol_read_raw(
+    dst: *mut c_void,
+    symbol: *const c_char,
+    object: *const c_char,
+    size: usize,
+) -> libc::ssize_t {
+    ffi_guard!(-1, {
+        if unusable(dst) {
+            return -1;
+        }
+        // SAFETY: per the function's contract.
+        match unsafe { symbol_address_of(symbol, object) } {
+            Some(address) => unsafe { pmodule_address_read_raw(dst, address, size) },
+            None => -1,
+        }
+    })
+}
+
+/// Reads the NUL-terminated string stored at the address of `symbol` (a character array; at
+/// most `max - 1` bytes) into `dst`, always NUL-terminated, as Lua's
+/// `pmodule.symbol_read_string`. Returns its length, or -1 when the symbol is not found or
+/// unreadable, outside a callback, or when `dst` or `symbol` is NULL or `max` is 0.
+///
+/// # Safety
+/// `dst` is NULL or writable for `max` bytes; the strings NULL or C strings.
+#[no_mangle]
+pub unsafe extern "C" fn pmodule_symbol_read_string(
+    dst: *mut c_char,
+    symbol: *const c_char,
+    object: *const c_char,
+    max: usize,
+) -> libc::ssize_t {
+    ffi_guard!(-1, {
+        if unusable(dst) || max == 0 {
+            return -1;
+        }
+        // SAFETY: per the function's contract.
+        match unsafe { symbol_address_of(symbol, object) } {
+            Some(address) => unsafe { pmodule_address_read_string(dst, address, max) },
+            None => -1,
+        }
     })
 }

@@ -3,7 +3,7 @@
 //!
 //! Two faces: embedding ([`session`]: a C program takes snapshots), and native modules (the C
 //! API of `shared/pmodule-api.md` §3: [`events`], [`matchobj`], [`objects`], [`edit`],
-//! [`memory`], [`btvar`]). Every function catches panics ([`guard::ffi_guard`]: none crosses
+//! [`memory`], [`btvar`], [`frames`], [`variables`], [`pmap`], [`iterate`]). Every function catches panics ([`guard::ffi_guard`]: none crosses
 //! into C) and checks its pointers against the table of live objects ([`live`]): a NULL, stale
 //! or foreign pointer gives an error result, never a crash. Handles given to a callback, and
 //! everything made during it, are valid until it returns ([`context`]).
@@ -12,12 +12,16 @@ pub mod btvar;
 pub mod context;
 pub mod edit;
 pub mod events;
+pub mod frames;
 pub(crate) mod guard;
+pub mod iterate;
 pub mod live;
 pub mod matchobj;
 pub mod memory;
 pub mod objects;
+pub mod pmap;
 pub mod session;
+pub mod variables;
 
 #[cfg(test)]
 mod tests;
@@ -113,3 +117,26 @@ pub const PMODULE_VARIABLE_TYPE_BOTTOM: c_int = 12;
 pub const PMODULE_VARIABLE_TYPE_FN: c_int = 13;
 /// Variable kind: pointer or C++ reference.
 pub const PMODULE_VARIABLE_TYPE_REFERENCE: c_int = 14;
+
+/// Process state (`pmodule_backtrace_process_state`): running.
+pub const PMODULE_PROCESS_STATE_RUNNING: c_int = 0;
+/// Process state (`pmodule_backtrace_process_state`): interruptible sleep.
+pub const PMODULE_PROCESS_STATE_SLEEPING: c_int = 1;
+/// Process state (`pmodule_backtrace_process_state`): uninterruptible (disk) sleep.
+pub const PMODULE_PROCESS_STATE_DISK: c_int = 2;
+/// Process state (`pmodule_backtrace_process_state`): stopped by a signal.
+pub const PMODULE_PROCESS_STATE_STOPPED: c_int = 3;
+/// Process state (`pmodule_backtrace_process_state`): stopped by a tracer.
+pub const PMODULE_PROCESS_STATE_TRACED: c_int = 4;
+/// Process state (`pmodule_backtrace_process_state`): zombie.
+pub const PMODULE_PROCESS_STATE_ZOMBIE: c_int = 5;
+/// Process state (`pmodule_backtrace_process_state`): dead.
+pub const PMODULE_PROCESS_STATE_DEAD: c_int = 6;
+/// Process state (`pmodule_backtrace_process_state`): idle kernel thread.
+pub const PMODULE_PROCESS_STATE_IDLE: c_int = 7;
+/// Process state (`pmodule_backtrace_process_state`): blocked (paging / waking).
+pub const PMODULE_PROCESS_STATE_BLOCKED: c_int = 8;
+/// Process state (`pmodule_backtrace_process_state`): queued.
+pub const PMODULE_PROCESS_STATE_QUEUED: c_int = 9;
+/// Process state (`pmodule_backtrace_process_state`): anything else.
+pub const PMODULE_PROCESS_STATE_UNKNOWN: c_int = 10;

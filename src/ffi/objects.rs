@@ -5,12 +5,10 @@
 //! handles give NULL, 0 or false.
 
 use super::context::{self, ptrace_backtrace_t, ptrace_frame_t, ptrace_thread_t, ptrace_variable_t};
-use super::guard::ffi_guard;
+use super::guard::{ffi_guard, unusable};
 use super::live;
-use crate::pmodule::values::scalar_value;
-use crate::pmodule::{
-    FrameRef, ProcessState, ScalarValue, SigInfo, ThreadRef, VarOwner, VarPath, VarRef, VariableKind,
-};
+use crate::pmodule::values::{pretty_type_name, scalar_value, value_kind};
+use crate::pmodule::{FrameRef, ProcessState, ScalarValue, SigInfo, ThreadRef, VarOwner, VarPath, VarRef};
 use std::ffi::{c_char, c_int, c_longlong, c_uint};
 
 pub(crate) fn thread_of(t: *const ptrace_thread_t) -> Option<ThreadRef> {
@@ -442,7 +440,7 @@ pub struct pmodule_siginfo_t {
 pub unsafe extern "C" fn pmodule_frame_siginfo(fr: *mut ptrace_frame_t, out: *mut pmodule_siginfo_t) -> bool {
     ffi_guard!(false, {
         let Some(frame) = frame_of(fr) else { return false };
-        if out.is_null() {
+        if unusable(out) {
             return false;
         }
         let info = context::with_scene(|s| {
@@ -495,14 +493,16 @@ pub unsafe extern "C" fn pmodule_variable_name(var: *mut ptrace_variable_t) -> *
     })
 }
 
-/// The variable's type as C writes it (as `pmodule_variable_name`).
+/// The variable's type as Lua's `var:type_name()` writes it: C's text with aggregates written
+/// `struct(name)` (`struct(crash) *`; the snapshot's `type` keeps C's text). As
+/// `pmodule_variable_name`.
 ///
 /// # Safety
 /// `var` is NULL or a pointer libptrace gave.
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_variable_type_name(var: *mut ptrace_variable_t) -> *const c_char {
     ffi_guard!(std::ptr::null(), {
-        context::scoped_str(var_field(var, None, |v| Some(v.type_name.clone())))
+        context::scoped_str(var_field(var, None, |v| Some(pretty_type_name(&v.type_name))))
     })
 }
 
@@ -529,17 +529,16 @@ pub unsafe extern "C" fn pmodule_variable_symbol(var: *mut ptrace_variable_t) ->
     })
 }
 
-/// The variable's kind (a `PMODULE_VARIABLE_TYPE_*` value), or -1 on error.
+/// The kind of the variable's value (a `PMODULE_VARIABLE_TYPE_*` value), as Lua's
+/// `var:type()`: a scalar whose value is not known (optimized out, unreadable, skipped) is
+/// `PMODULE_VARIABLE_TYPE_BOTTOM` (its C type stays in `pmodule_variable_type_name`). -1 on
+/// error.
 ///
 /// # Safety
 /// `var` is NULL or a pointer libptrace gave.
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_variable_type(var: *mut ptrace_variable_t) -> c_int {
-    ffi_guard!(-1, {
-        var_field(var, -1, |v| {
-            VariableKind::from_name(&v.kind).map_or(VariableKind::Bottom.value(), |k| k.value()) as c_int
-        })
-    })
+    ffi_guard!(-1, { var_field(var, -1, |v| value_kind(v).value() as c_int) })
 }
 
 /// The variable's address in the target, 0 when it has none or on error.
@@ -562,7 +561,7 @@ pub unsafe extern "C" fn pmodule_variable_value_ll(
     out: *mut c_longlong,
 ) -> bool {
     ffi_guard!(false, {
-        if out.is_null() {
+        if unusable(out) {
             return false;
         }
         match var_field(var, ScalarValue::None, scalar_value) {
@@ -584,7 +583,7 @@ pub unsafe extern "C" fn pmodule_variable_value_ll(
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_variable_value_dbl(var: *mut ptrace_variable_t, out: *mut f64) -> bool {
     ffi_guard!(false, {
-        if out.is_null() {
+        if unusable(out) {
             return false;
         }
         match var_field(var, ScalarValue::None, scalar_value) {

@@ -243,3 +243,81 @@ fn session_options_by_cli_name_and_null_arguments() {
         ptrace_session_free(s);
     }
 }
+
+#[test]
+fn handle_addresses_are_never_reused_and_freed_slots_are_refused() {
+    let mut seen = std::collections::HashSet::new();
+    for round in 0..200 {
+        let token = live::register(round, 7_000_000 + round as u64);
+        let slot = live::register_slot(round as u64, (), 7_000_000 + round as u64);
+        assert!(!token.is_null() && !slot.is_null());
+        assert!(live::in_token_space(token) && !live::in_slot_space(token));
+        assert!(live::in_slot_space(slot) && !live::in_token_space(slot));
+        assert!(
+            seen.insert(token as usize) && seen.insert(slot as usize),
+            "reused"
+        );
+        assert_eq!(live::get(token), Some(round));
+        assert_eq!(
+            live::with_slot(slot, |v: &mut u64, _: &mut ()| *v),
+            Some(round as u64)
+        );
+        // The wrong view of a handle is refused.
+        assert!(live::with(slot, |_| ()).is_none());
+        assert!(live::with_slot(token, |_: &mut i32, _: &mut ()| ()).is_none());
+        live::free_scope(7_000_000 + round as u64);
+        assert!(live::get(token).is_none());
+        assert!(live::with_slot(slot, |v: &mut u64, _: &mut ()| *v).is_none());
+    }
+}
+
+#[test]
+fn new_functions_give_error_results_outside_callbacks() {
+    use super::frames::*;
+    use super::iterate::*;
+    use super::pmap::*;
+    use super::variables::*;
+    let text = CString::new("x").unwrap();
+    let mut buf = [0 as std::ffi::c_char; 8];
+    // SAFETY: every pointer is NULL or valid; the calls must reject them without touching them.
+    unsafe {
+        assert_eq!(
+            pmodule_variable_state(std::ptr::null_mut()),
+            PTRACE_VARIABLE_S_ERROR
+        );
+        assert!(!pmodule_variable_state_set(
+            std::ptr::null_mut(),
+            PTRACE_VARIABLE_S_SKIP
+        ));
+        assert!(!pmodule_variable_set_enum(std::ptr::null_mut(), 1, text.as_ptr()));
+        assert!(!pmodule_variable_set_cdbl(std::ptr::null_mut(), 1.0, 2.0));
+        assert!(pmodule_frame_create().is_null(), "no callback runs");
+        assert!(!pmodule_frame_set_symbol(std::ptr::null_mut(), text.as_ptr()));
+        assert!(!pmodule_thread_set_name(std::ptr::null_mut(), text.as_ptr()));
+        assert!(!pmodule_pmap_enabled());
+        assert!(!pmodule_pmap_cached());
+        assert_eq!(
+            pmodule_symbol_read_string(buf.as_mut_ptr(), text.as_ptr(), std::ptr::null(), buf.len()),
+            -1
+        );
+        assert!(pmodule_backtrace_variables(std::ptr::null_mut(), std::ptr::null()).is_null());
+        assert!(pmodule_variable_iterator_next(
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut()
+        )
+        .is_null());
+    }
+}
+
+#[test]
+fn process_state_and_pmap_constants_match_the_engine() {
+    use crate::pmodule::{PmapPerm, ProcessState};
+    assert_eq!(PMODULE_PROCESS_STATE_TRACED as i64, ProcessState::Traced.value());
+    assert_eq!(
+        PMODULE_PROCESS_STATE_UNKNOWN as i64,
+        ProcessState::Unknown.value()
+    );
+    assert_eq!(super::pmap::PMODULE_PMAP_PERMS_SH, PmapPerm::Sh.bits());
+    assert_eq!(super::pmap::PMODULE_PMAP_PERMS_ALL, PmapPerm::All.bits());
+}

@@ -232,9 +232,12 @@ impl PmoduleHost {
         self.fire_backtrace(snapshot, Event::Attach, true);
     }
 
-    /// `postattach`: the target runs again and the snapshot is complete.
+    /// `postattach`: the target runs again and the snapshot is complete. Variables modules
+    /// skipped are removed before (and after) it.
     pub fn fire_postattach(&self, snapshot: &mut Snapshot) {
+        super::state::prune_skipped(snapshot);
         self.fire_backtrace(snapshot, Event::Postattach, false);
+        super::state::prune_skipped(snapshot);
     }
 
     /// The variable event of the variable at `path` (a frame, thread-local or global variable

@@ -55,6 +55,7 @@ pub mod module;
 pub mod options;
 pub mod scene;
 pub mod siginfo;
+pub mod state;
 pub mod typed;
 pub mod values;
 
@@ -78,6 +79,7 @@ pub use module::{CallbackFailure, CallbackId, EventArgs, LoadError, ModuleInstan
 pub use options::{ModuleOptionError, ModuleOptions};
 pub use scene::{Insertion, Origin, Scene, SceneError};
 pub use siginfo::SigInfo;
+pub use state::{prune_skipped, VarState};
 pub use values::ScalarValue;
 
 /// A host with every module language this crate has (Lua, native `*.so`), configured by

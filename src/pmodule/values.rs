@@ -107,6 +107,20 @@ pub fn scalar_value(var: &Variable) -> ScalarValue {
     }
 }
 
+/// The kind of `var`'s *value*, as `variable:type()` gives it: a scalar whose value is not known
+/// (optimized out, unreadable) has none, so it is `bottom` (its C type stays in `type_name` and
+/// the snapshot's `kind`); aggregates keep their kind.
+pub fn value_kind(var: &Variable) -> VariableKind {
+    let kind = VariableKind::from_name(&var.kind).unwrap_or(VariableKind::Bottom);
+    let aggregate = matches!(kind, VariableKind::Tuple | VariableKind::Array);
+    let known = matches!(var.state.as_str(), "ok" | "truncated");
+    if known || aggregate {
+        kind
+    } else {
+        VariableKind::Bottom
+    }
+}
+
 /// Whether `var` holds text: a string, or a reference to characters whose text was read.
 pub fn is_string(var: &Variable) -> bool {
     var.kind == VariableKind::String.name()
