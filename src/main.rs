@@ -7,6 +7,7 @@ use ptrace::lua::LuaOptions;
 use ptrace::pmodule::ModuleOptions;
 use ptrace::session::named::parse_kv;
 use ptrace::session::{ExecResult, ModuleSettings, Session, SessionError, SessionOptions};
+use ptrace::snapshot::layout::Layout;
 use ptrace::snapshot::{self, Snapshot};
 use ptrace::tracer::{self, ChildEnd, TracerError};
 use std::ffi::OsString;
@@ -39,6 +40,17 @@ struct Cli {
     /// Write the snapshot into DIR as <application>.<pid>.<unix-time>.json (default: .).
     #[arg(short = 'O', long = "output-dir", value_name = "DIR")]
     output_dir: Option<PathBuf>,
+
+    /// How the JSON file is laid out. rows: the document's structure indented, each variable,
+    /// module and annotation on one line of its own; compact: all on one line (the fewest
+    /// bytes); pretty: every value on its own line. The same JSON document in every layout.
+    #[arg(long, value_enum, value_name = "LAYOUT", default_value_t = Layout::Rows)]
+    layout: Layout,
+
+    /// Record the registers the unwinder recovered in every frame, not only frame 0's (all of
+    /// them, as the thread stopped).
+    #[arg(long)]
+    all_registers: bool,
 
     /// Also print a readable dump (threads, frames with symbol (file:line), the fault first).
     #[arg(long)]
@@ -154,6 +166,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         depth: cli.depth,
         globals: cli.globals.clone(),
         variables: !cli.no_variables,
+        all_registers: cli.all_registers,
         modules: module_settings(&cli)?,
         ..SessionOptions::default()
     };
@@ -175,7 +188,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         let result = session.run_and_catch(program, args).map_err(describe)?;
         return match result {
             ExecResult::Crashed { snapshot, end } => {
-                emit(&cli, &snapshot)?;
+                emit(&cli, *snapshot)?;
                 Ok(exit_code_of(end))
             }
             ExecResult::Ended(end) => {
@@ -194,12 +207,15 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
 
     let pid = cli.pid.ok_or("a PID (or --exec -- PROGRAM) is required")?;
     let snapshot = session.snapshot_pid(pid).map_err(describe)?;
-    emit(&cli, &snapshot)?;
+    emit(&cli, snapshot)?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Writes the snapshot, prints its path (and the dump when asked), and its warnings on stderr.
-fn emit(cli: &Cli, snapshot: &Snapshot) -> Result<(), String> {
+/// The snapshot is then left to the process's exit: freeing a big one piece by piece takes
+/// longer than everything else after the resume but writing it.
+fn emit(cli: &Cli, snapshot: Snapshot) -> Result<(), String> {
+    let snapshot = &*Box::leak(Box::new(snapshot));
     let path = match &cli.output {
         Some(path) => path.clone(),
         None => cli
@@ -208,7 +224,7 @@ fn emit(cli: &Cli, snapshot: &Snapshot) -> Result<(), String> {
             .unwrap_or_else(|| PathBuf::from("."))
             .join(snapshot::output::default_file_name(snapshot)),
     };
-    snapshot::output::write_file(snapshot, &path)
+    snapshot::output::write_file_as(snapshot, &path, cli.layout)
         .map_err(|e| format!("cannot write the snapshot to {}: {e}", path.display()))?;
     for warning in &snapshot.warnings {
         eprintln!("ptrace: warning: {warning}");

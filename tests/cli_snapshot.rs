@@ -235,3 +235,102 @@ fn default_file_name_is_application_pid_time() {
     let expected = dir.path().join(format!("crash.{pid}.{}.json", snap["timestamp"]));
     assert_eq!(printed, expected.to_str().unwrap());
 }
+
+/// The text of the snapshot file whose path the CLI printed.
+fn snapshot_text(output: &std::process::Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let path = stdout.lines().last().expect("a path").trim().to_string();
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {path}: {e}"))
+}
+
+#[test]
+fn layouts_write_the_same_document_with_different_whitespace() {
+    let target = Target::start(&example("crash"), &["hang", "1"]);
+    let pid = target.pid().to_string();
+    let mut documents = Vec::new();
+    let mut texts = Vec::new();
+    let mut dirs = Vec::new();
+    for layout in [None, Some("rows"), Some("compact"), Some("pretty")] {
+        let mut args = vec![pid.as_str()];
+        if let Some(layout) = layout {
+            args.extend(["--layout", layout]);
+        }
+        let (output, dir) = run_ptrace(&args);
+        let text = snapshot_text(&output);
+        let mut document: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        // What differs from one run to the next.
+        document["timing"] = serde_json::Value::Null;
+        document["timestamp"] = serde_json::Value::Null;
+        documents.push(document);
+        texts.push(text);
+        dirs.push(dir);
+    }
+    for document in &documents[1..] {
+        assert_eq!(document, &documents[0]);
+    }
+    // The default is rows: the structure indented, each variable on one line of its own.
+    assert_eq!(texts[0].lines().count(), texts[1].lines().count());
+    assert!(texts[0].contains("\n  \"threads\": [\n"), "{}", texts[0]);
+    let variables = documents[0]["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["frames"].as_array().unwrap())
+        .map(|f| f["variables"].as_array().unwrap().len())
+        .sum::<usize>();
+    assert!(variables > 0);
+    let variable_lines = texts[0]
+        .lines()
+        .filter(|l| l.trim_start().starts_with("{\"name\":"))
+        .count();
+    assert!(
+        variable_lines >= variables,
+        "{variable_lines} lines for {variables} variables"
+    );
+    // compact: one line (and the final newline); pretty: the most lines and bytes.
+    assert_eq!(texts[2].lines().count(), 1);
+    assert!(texts[3].lines().count() > texts[1].lines().count());
+    assert!(texts[3].len() > texts[1].len() && texts[1].len() > texts[2].len());
+    assert_running_untraced(target.pid());
+}
+
+#[test]
+fn caller_frames_record_registers_only_when_asked() {
+    let target = Target::start(&example("crash"), &["hang", "1"]);
+    let pid = target.pid();
+    let recorded = |args: &[&str]| {
+        let mut all = vec![pid.to_string()];
+        all.extend(args.iter().map(|a| a.to_string()));
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        let (output, _dir) = run_ptrace(&all);
+        let snap = snapshot_ok(&output);
+        let frames = thread(&snap, pid)["frames"].as_array().unwrap().clone();
+        assert!(frames.len() > 3, "{frames:?}");
+        assert!(frames[0]["registers"]["rip"].is_string());
+        assert!(frames[0]["registers"]["fs_base"].is_string());
+        frames
+            .iter()
+            .skip(1)
+            .filter(|f| f["cfa"].is_string())
+            .map(|f| {
+                f["registers"]
+                    .as_object()
+                    .expect("registers is always an object")
+                    .len()
+            })
+            .collect::<Vec<_>>()
+    };
+    let default = recorded(&[]);
+    assert!(
+        !default.is_empty() && default.iter().all(|&n| n == 0),
+        "{default:?}"
+    );
+    let all = recorded(&["--all-registers"]);
+    assert!(all.iter().all(|&n| n > 0), "{all:?}");
+    assert_running_untraced(pid);
+}

@@ -196,7 +196,7 @@ pub unsafe extern "C" fn ptrace_string_free(text: *mut c_char) {
 /// Sets option `name` of `session` to `value`, with the names and meanings of the `ptrace`
 /// CLI's long options (the leading `--` is optional): `application`, `thread`, `fault-thread`,
 /// `kv` (`key:value[,key:value...]`), `classifier`, `max-frames`, `depth`, `global`,
-/// `no-variables`, `module-path`, `module-load`, `module` (`id:key,value[,...]`),
+/// `no-variables`, `all-registers`, `module-path`, `module-load`, `module` (`id:key,value[,...]`),
 /// `sandbox-whitelist`, `lua-instruction-budget`, `lua-memory-limit`,
 /// `allow-insecure-modules`. Repeatable options add a value per call; flags take
 /// "true"/"false"/"1"/"0" ("" is true). Modules are (re)loaded by the next

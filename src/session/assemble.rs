@@ -119,39 +119,50 @@ pub fn skeleton(
     }
 }
 
-/// Symbolized entries by (object base, lookup pc): threads running the same code are
-/// symbolized once.
+/// How the frames of the snapshot are built after the resume: the symbolized entries by
+/// (object base, lookup pc), so that threads running the same code are symbolized once, and
+/// which frames record registers.
 #[derive(Default)]
-pub struct SymbolCache {
+pub struct FrameBuilder {
     entries: HashMap<(u64, u64), Vec<SymbolizedFrame>>,
+    all_registers: bool,
 }
 
-impl SymbolCache {
-    fn symbolize(&mut self, object: Option<&Arc<LoadedObject>>, pc: u64) -> Vec<SymbolizedFrame> {
+impl FrameBuilder {
+    /// A builder; with `all_registers`, caller frames record the registers the unwinder
+    /// recovered for them too (frame 0 always records all of them).
+    pub fn new(all_registers: bool) -> Self {
+        Self {
+            entries: HashMap::new(),
+            all_registers,
+        }
+    }
+
+    fn symbolize(&mut self, object: Option<&Arc<LoadedObject>>, pc: u64) -> &[SymbolizedFrame] {
         let Some(object) = object else {
-            return Vec::new();
+            return &[];
         };
         self.entries
             .entry((object.base, pc))
             .or_insert_with(|| object.symbolize(pc))
-            .clone()
     }
 }
 
-/// Adds the captured threads (symbolized, with their variables) and the fault to `snapshot`.
-/// Returns the bt variables of each thread's snapshot frames (empty lists when they were not
-/// kept).
+/// Adds the captured threads (symbolized, with their variables, which are moved out of
+/// `captured`) and the fault to `snapshot`. Returns the bt variables of each thread's snapshot
+/// frames (empty lists when they were not kept), also moved out of `captured`.
 pub fn add_threads(
     snapshot: &mut Snapshot,
-    captured: &[CapturedThread],
+    captured: &mut [CapturedThread],
     info: &ProcessInfo,
     prepared: &PreparedProcess,
     fault: Option<FaultMark>,
-    symbols: &mut SymbolCache,
+    builder: &mut FrameBuilder,
 ) -> Vec<Vec<Vec<BtVariable>>> {
     let fault = fault.map(|f| f.0);
     let fault_tid = fault.as_ref().map(|f| f.tid);
     let mut bt_variables = Vec::new();
+    snapshot.threads.reserve(captured.len());
     for thread in captured {
         let thread_info = info
             .threads
@@ -160,7 +171,7 @@ pub fn add_threads(
             .or_else(|| procinfo::read_thread(snapshot.pid, thread.tid));
         let (name, state) = thread_info.map(|t| (t.name, t.state)).unwrap_or_default();
         let is_fault = fault_tid == Some(thread.tid);
-        let (frames, bts) = frames_of(thread, prepared, is_fault, symbols);
+        let (frames, bts) = frames_of(thread, prepared, is_fault, builder);
         bt_variables.push(bts);
         snapshot.threads.push(Thread {
             tid: thread.tid,
@@ -168,7 +179,7 @@ pub fn add_threads(
             state,
             fault: is_fault,
             frames,
-            variables: thread.thread_locals.clone(),
+            variables: std::mem::take(&mut thread.thread_locals),
             annotations: Vec::new(),
         });
     }
@@ -192,13 +203,13 @@ fn micros(d: Duration) -> u64 {
 /// tail-called their way from its caller to it (found while stopped with the variables, else now).
 /// Also the bt variables of each snapshot frame (empty lists when they were not kept).
 fn frames_of(
-    thread: &CapturedThread,
+    thread: &mut CapturedThread,
     prepared: &PreparedProcess,
     is_fault: bool,
-    symbols: &mut SymbolCache,
+    builder: &mut FrameBuilder,
 ) -> (Vec<Frame>, Vec<Vec<BtVariable>>) {
-    let mut frames = Vec::new();
-    let mut bts = Vec::new();
+    let mut frames = Vec::with_capacity(thread.frames.len());
+    let mut bts = Vec::with_capacity(thread.frames.len());
     let found_later;
     let tail_calls = match &thread.tail_calls {
         Some(found) => found,
@@ -207,65 +218,77 @@ fn frames_of(
             &found_later
         }
     };
+    let no_entry = [SymbolizedFrame {
+        symbol: None,
+        offset: None,
+        file: None,
+        line: None,
+        inlined: false,
+    }];
     for (depth, unwound) in thread.frames.iter().enumerate() {
-        let registers: BTreeMap<String, Address> = if depth == 0 {
+        let mut registers: BTreeMap<String, Address> = if depth == 0 {
             all_registers(&thread.user_regs)
-        } else {
+        } else if builder.all_registers {
             unwound
                 .regs
                 .named()
                 .map(|(name, value)| (name.to_string(), Address(value)))
                 .collect()
+        } else {
+            BTreeMap::new()
         };
         let object = prepared.objects.find(unwound.lookup_pc);
-        let symbolized = symbols.symbolize(object, unwound.lookup_pc);
-        let entries: Vec<_> = if symbolized.is_empty() {
-            vec![crate::debuginfo::SymbolizedFrame {
-                symbol: None,
-                offset: None,
-                file: None,
-                line: None,
-                inlined: false,
-            }]
+        let object_path = object.map(|o| o.path.as_str());
+        let symbolized = builder.symbolize(object, unwound.lookup_pc);
+        let entries = if symbolized.is_empty() {
+            &no_entry[..]
         } else {
             symbolized
         };
-        let levels = thread.variables.get(depth).map(Vec::as_slice).unwrap_or_default();
+        let levels = thread
+            .variables
+            .get_mut(depth)
+            .map(Vec::as_mut_slice)
+            .unwrap_or_default();
         let bt_levels = thread
             .bt_variables
-            .get(depth)
-            .map(Vec::as_slice)
+            .get_mut(depth)
+            .map(Vec::as_mut_slice)
             .unwrap_or_default();
         let entry_count = entries.len();
-        for (i, entry) in entries.into_iter().enumerate() {
-            bts.push(level_variables(bt_levels, i, entry_count));
+        for (i, entry) in entries.iter().enumerate() {
+            bts.push(take_level(bt_levels, i, entry_count));
             frames.push(Frame {
                 index: frames.len(),
                 pc: Address(unwound.pc),
                 cfa: unwound.cfa.map(Address),
-                symbol: entry.symbol,
+                symbol: entry.symbol.clone(),
                 // Offsets are of the lookup address; report them for the pc itself.
                 offset: entry
                     .offset
                     .map(|o| o + unwound.pc.wrapping_sub(unwound.lookup_pc)),
-                object: object.map(|o| o.path.clone()),
-                file: entry.file,
+                object: object_path.map(str::to_string),
+                file: entry.file.clone(),
                 line: entry.line,
                 inlined: entry.inlined,
                 suspect: unwound.suspect,
                 fault: is_fault && depth == 0 && i == 0,
                 signal_frame: unwound.signal_frame,
                 tail_call: false,
-                registers: registers.clone(),
-                variables: level_variables(levels, i, entry_count),
+                registers: if i + 1 == entry_count {
+                    std::mem::take(&mut registers)
+                } else {
+                    registers.clone()
+                },
+                variables: take_level(levels, i, entry_count),
                 annotations: Vec::new(),
             });
         }
         let tails = tail_calls.get(depth).map(Vec::as_slice).unwrap_or_default();
-        let tail_variables = thread.tail_call_variables.get(depth);
-        let tail_bts = thread.tail_call_bt_variables.get(depth);
+        let mut tail_variables = thread.tail_call_variables.get_mut(depth);
+        let mut tail_bts = thread.tail_call_bt_variables.get_mut(depth);
         for (j, tail) in tails.iter().cloned().enumerate() {
-            bts.push(tail_bts.and_then(|list| list.get(j)).cloned().unwrap_or_default());
+            bts.push(take_at(tail_bts.as_deref_mut(), j));
             frames.push(Frame {
                 index: frames.len(),
                 pc: Address(tail.pc),
@@ -281,10 +304,7 @@ fn frames_of(
                 signal_frame: false,
                 tail_call: true,
                 registers: BTreeMap::new(),
-                variables: tail_variables
-                    .and_then(|list| list.get(j))
-                    .cloned()
-                    .unwrap_or_default(),
+                variables: take_at(tail_variables.as_deref_mut(), j),
                 annotations: Vec::new(),
             });
         }
@@ -292,16 +312,24 @@ fn frames_of(
     (frames, bts)
 }
 
-/// The variables of entry `index` of `count` symbolized entries of one unwound frame. Both lists
-/// end with the function itself; when they disagree on the number of inlined levels, they are
-/// matched from that end.
-fn level_variables<T: Clone>(levels: &[Vec<T>], index: usize, count: usize) -> Vec<T> {
+/// Takes the list at `index` of `lists` (an empty list when there is none).
+fn take_at<T>(lists: Option<&mut Vec<Vec<T>>>, index: usize) -> Vec<T> {
+    lists
+        .and_then(|lists| lists.get_mut(index))
+        .map(std::mem::take)
+        .unwrap_or_default()
+}
+
+/// Takes the variables of entry `index` of `count` symbolized entries of one unwound frame. Both
+/// lists end with the function itself; when they disagree on the number of inlined levels, they
+/// are matched from that end.
+fn take_level<T>(levels: &mut [Vec<T>], index: usize, count: usize) -> Vec<T> {
     let from_end = count - index;
     levels
         .len()
         .checked_sub(from_end)
-        .and_then(|i| levels.get(i))
-        .cloned()
+        .and_then(|i| levels.get_mut(i))
+        .map(std::mem::take)
         .unwrap_or_default()
 }
 

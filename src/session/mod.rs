@@ -56,6 +56,9 @@ pub struct SessionOptions {
     pub globals: Vec<String>,
     /// Whether frame variables are extracted at all.
     pub variables: bool,
+    /// Whether every frame records the registers the unwinder recovered for it
+    /// (`--all-registers`); otherwise only frame 0 has registers (all of them).
+    pub all_registers: bool,
     /// The modules to load and how they run.
     pub modules: ModuleSettings,
 }
@@ -74,6 +77,7 @@ impl Default for SessionOptions {
             depth: VariableLimits::default().depth,
             globals: Vec::new(),
             variables: true,
+            all_registers: false,
             modules: ModuleSettings::default(),
         }
     }
@@ -352,8 +356,8 @@ impl Session {
                 assembled: false,
             };
         };
-        let mut symbols = assemble::SymbolCache::default();
-        let bts = assemble::add_threads(snapshot, &captured, info, prepared, fault, &mut symbols);
+        let mut builder = assemble::FrameBuilder::new(self.options.all_registers);
+        let bts = assemble::add_threads(snapshot, &mut captured, info, prepared, fault, &mut builder);
         snapshot.globals.extend(global_values);
         let source = modules::CapturedBtVariables {
             threads: bts
@@ -390,7 +394,7 @@ impl Session {
     fn finish_assembly(
         &self,
         snapshot: &mut Snapshot,
-        after: AfterStop,
+        mut after: AfterStop,
         info: &ProcessInfo,
         prepared: &prepare::PreparedProcess,
         fault: Option<FaultMark>,
@@ -398,8 +402,8 @@ impl Session {
         if after.assembled {
             return;
         }
-        let mut symbols = assemble::SymbolCache::default();
-        assemble::add_threads(snapshot, &after.captured, info, prepared, fault, &mut symbols);
+        let mut builder = assemble::FrameBuilder::new(self.options.all_registers);
+        assemble::add_threads(snapshot, &mut after.captured, info, prepared, fault, &mut builder);
         snapshot.globals.extend(after.global_values);
     }
 

@@ -1,6 +1,7 @@
-//! The snapshot: its data model ([`model`]), the JSON file ([`output`]) and the readable dump
-//! ([`text`]).
+//! The snapshot: its data model ([`model`]), the JSON file ([`output`], laid out as [`layout`])
+//! and the readable dump ([`text`]).
 
+pub mod layout;
 pub mod model;
 pub mod output;
 pub mod text;

@@ -15,7 +15,17 @@ pub struct Address(pub u64);
 
 impl Serialize for Address {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&format!("{:#x}", self.0))
+        // "0x" and at most 16 digits, written on the stack: snapshots hold a lot of addresses.
+        let mut text = [0u8; 18];
+        let digits = (64 - self.0.leading_zeros()).div_ceil(4).max(1) as usize;
+        text[0] = b'0';
+        text[1] = b'x';
+        for (i, byte) in text[2..2 + digits].iter_mut().enumerate() {
+            let nibble = (self.0 >> (4 * (digits - 1 - i))) & 0xf;
+            *byte = b"0123456789abcdef"[nibble as usize];
+        }
+        // ASCII only, so always valid UTF-8.
+        serializer.serialize_str(std::str::from_utf8(&text[..2 + digits]).unwrap_or("0x0"))
     }
 }
 
@@ -262,6 +272,10 @@ mod tests {
         let back: Address = serde_json::from_str(&json).unwrap();
         assert_eq!(back, Address(0x7fff_0000_1234));
         assert!(serde_json::from_str::<Address>("\"1234\"").is_err());
+        for value in [0, 1, 0xf, 0x10, 0xdead_beef, u64::MAX] {
+            let json = serde_json::to_string(&Address(value)).unwrap();
+            assert_eq!(json, format!("\"{value:#x}\""));
+        }
     }
 
     #[test]

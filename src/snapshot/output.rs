@@ -1,8 +1,14 @@
-//! Writing a snapshot as a JSON file: the default file name and an atomic write.
+//! Writing a snapshot as a JSON file: the default file name and an atomic write, serialized
+//! straight from the model into the file.
 
+use super::layout::{Layout, RowsFormatter};
 use super::model::Snapshot;
-use std::io::Write;
+use serde::Serialize;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+
+/// The buffer between the serializer and the file: large writes, few system calls.
+const WRITE_BUFFER: usize = 1 << 20;
 
 /// The default file name of a snapshot: `<application>.<pid>.<unix-time>.json`.
 pub fn default_file_name(snapshot: &Snapshot) -> String {
@@ -14,17 +20,43 @@ pub fn default_file_name(snapshot: &Snapshot) -> String {
     format!("{app}.{}.{}.json", snapshot.pid, snapshot.timestamp)
 }
 
-/// The snapshot as JSON text.
+/// The snapshot as JSON text, indented ([`Layout::Pretty`]).
 pub fn to_json(snapshot: &Snapshot) -> String {
-    // Serialising our own model cannot fail: every map key is a string and no value is a
-    // non-finite float written by us (floats come from target memory later; serde_json writes
-    // them as null).
-    serde_json::to_string_pretty(snapshot).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    let mut text = Vec::new();
+    match write_json(snapshot, &mut text, Layout::Pretty) {
+        // serde_json writes valid UTF-8.
+        Ok(()) => String::from_utf8_lossy(&text).into_owned(),
+        // Serialising our own model into memory cannot fail: every map key is a string and
+        // non-finite floats are written as null.
+        Err(e) => format!("{{\"error\": \"{e}\"}}"),
+    }
 }
 
-/// Writes `snapshot` to `path` atomically (a temporary file in the same directory, then a
-/// rename), so readers never see half a snapshot.
-pub fn write_file(snapshot: &Snapshot, path: &Path) -> std::io::Result<()> {
+/// Serializes `snapshot` as JSON into `writer`, laid out as `layout` (no final newline).
+pub fn write_json<W: Write>(snapshot: &Snapshot, writer: W, layout: Layout) -> io::Result<()> {
+    let result = match layout {
+        Layout::Rows => snapshot.serialize(&mut serde_json::Serializer::with_formatter(
+            writer,
+            RowsFormatter::new(),
+        )),
+        Layout::Compact => snapshot.serialize(&mut serde_json::Serializer::new(writer)),
+        Layout::Pretty => snapshot.serialize(&mut serde_json::Serializer::pretty(writer)),
+    };
+    result.map_err(io::Error::from)
+}
+
+/// Writes `snapshot` to `path` in the default layout; see [`write_file_as`].
+pub fn write_file(snapshot: &Snapshot, path: &Path) -> io::Result<()> {
+    write_file_as(snapshot, path, Layout::default())
+}
+
+/// Writes `snapshot` to `path` laid out as `layout`, atomically: into a temporary file in the
+/// same directory, renamed over `path` once complete, so readers never see half a snapshot.
+///
+/// The file is not synced to disk: a snapshot is a diagnostic of a live process, and waiting for
+/// the disk (tens to hundreds of milliseconds for a big snapshot) would double the run's wall
+/// time; the rename alone keeps readers from ever seeing a partial file.
+pub fn write_file_as(snapshot: &Snapshot, path: &Path, layout: Layout) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -35,14 +67,114 @@ pub fn write_file(snapshot: &Snapshot, path: &Path) -> std::io::Result<()> {
         .unwrap_or_default();
     let tmp: PathBuf = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(to_json(snapshot).as_bytes())?;
-        file.write_all(b"\n")?;
-        file.sync_all()?;
+        let file = std::fs::File::create(&tmp)?;
+        let mut writer = io::BufWriter::with_capacity(WRITE_BUFFER, file);
+        write_json(snapshot, &mut writer, layout)?;
+        writer.write_all(b"\n")?;
+        writer.into_inner().map_err(io::IntoInnerError::into_error)?;
         std::fs::rename(&tmp, path)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{Frame, Thread, Timing, Variable};
+
+    fn snapshot() -> Snapshot {
+        Snapshot {
+            format: crate::snapshot::FORMAT_NAME.into(),
+            version: crate::snapshot::FORMAT_VERSION,
+            pid: 7,
+            application: "app".into(),
+            executable: "/bin/app".into(),
+            process_state: "sleeping".into(),
+            timestamp: 1,
+            fault: None,
+            threads: vec![Thread {
+                tid: 7,
+                name: "app".into(),
+                state: "sleeping".into(),
+                fault: false,
+                frames: vec![Frame {
+                    index: 0,
+                    pc: crate::snapshot::Address(0x10),
+                    cfa: None,
+                    symbol: Some("main".into()),
+                    offset: Some(1),
+                    object: Some("/bin/app".into()),
+                    file: None,
+                    line: None,
+                    inlined: false,
+                    suspect: false,
+                    fault: false,
+                    signal_frame: false,
+                    tail_call: false,
+                    registers: Default::default(),
+                    variables: vec![Variable {
+                        name: "s".into(),
+                        type_name: "struct s".into(),
+                        base_type: "s".into(),
+                        kind: "tuple".into(),
+                        address: Some(crate::snapshot::Address(0x20)),
+                        value: serde_json::Value::Null,
+                        symbol: None,
+                        parameter: false,
+                        state: "ok".into(),
+                        children: Vec::new(),
+                        annotations: Vec::new(),
+                    }],
+                    annotations: Vec::new(),
+                }],
+                variables: Vec::new(),
+                annotations: Vec::new(),
+            }],
+            globals: Vec::new(),
+            attributes: Default::default(),
+            classifiers: Vec::new(),
+            tags: Vec::new(),
+            annotations: Vec::new(),
+            modules: Vec::new(),
+            timing: Timing::default(),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn every_layout_writes_the_same_document() {
+        let snapshot = snapshot();
+        let mut documents = Vec::new();
+        let mut lines = Vec::new();
+        for layout in [Layout::Rows, Layout::Compact, Layout::Pretty] {
+            let mut text = Vec::new();
+            write_json(&snapshot, &mut text, layout).unwrap();
+            lines.push(text.iter().filter(|&&b| b == b'\n').count());
+            documents.push(serde_json::from_slice::<serde_json::Value>(&text).unwrap());
+        }
+        assert_eq!(documents[0], documents[1]);
+        assert_eq!(documents[0], documents[2]);
+        assert_eq!(lines[1], 0, "compact is one line");
+        assert!(lines[0] > 0 && lines[0] < lines[2], "rows: {lines:?}");
+    }
+
+    #[test]
+    fn a_file_is_complete_and_its_temporary_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        std::fs::write(&path, "old").unwrap();
+        write_file_as(&snapshot(), &path, Layout::Compact).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with("}\n"));
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["threads"][0]["frames"][0]["symbol"], "main");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("s.json")]);
+    }
 }
