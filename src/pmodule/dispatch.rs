@@ -81,7 +81,8 @@ pub fn failure_text(module_id: &str, event: Event, failure: &CallbackFailure) ->
 /// callbacks made (in order). The snapshot must be in the scene.
 pub fn dispatch(engine: &Engine, event: Event, mut args: EventArgs) -> Vec<Insertion> {
     let mut all = Vec::new();
-    for registration in engine.listeners(event) {
+    for listener in engine.ready_listeners(event).iter() {
+        let registration = &listener.registration;
         let passes = registration
             .filter
             .as_ref()
@@ -89,7 +90,7 @@ pub fn dispatch(engine: &Engine, event: Event, mut args: EventArgs) -> Vec<Inser
         if !passes {
             continue;
         }
-        let Some(instance) = engine.instance(registration.module) else {
+        let Some(instance) = &listener.instance else {
             continue;
         };
         let result = catch_unwind(AssertUnwindSafe(|| {

@@ -179,6 +179,11 @@ impl PmoduleHost {
         self.wants(Event::Variable)
     }
 
+    /// Whether a variable callback receives bt variables (else the session need not build them).
+    pub fn wants_variable_bt(&self) -> bool {
+        self.engine.wants_bt(Event::Variable)
+    }
+
     /// Whether a registered variable match selects the global `name` of `object` / `cu` by name
     /// (such globals are extracted and get their variable event with no `--global` option).
     pub fn selects_global(&self, name: &str, object: &str, cu: &str) -> bool {
@@ -332,7 +337,11 @@ impl PmoduleHost {
                         };
                         let args = EventArgs::Variable {
                             var: VarRef::Node(VarPath::top(owner, var_position)),
-                            bt: source.frame_variable(thread, extracted, var),
+                            bt: if engine.wants_bt(Event::Variable) {
+                                source.frame_variable(thread, extracted, var)
+                            } else {
+                                None
+                            },
                         };
                         for insertion in dispatch(engine, Event::Variable, args) {
                             follow(&insertion, thread, &mut position, Some(&mut var_position));
@@ -357,7 +366,11 @@ impl PmoduleHost {
                     let owner = VarOwner::ThreadLocal { thread };
                     let args = EventArgs::Variable {
                         var: VarRef::Node(VarPath::top(owner, var_position)),
-                        bt: source.thread_local(thread, var),
+                        bt: if engine.wants_bt(Event::Variable) {
+                            source.thread_local(thread, var)
+                        } else {
+                            None
+                        },
                     };
                     for insertion in dispatch(engine, Event::Variable, args) {
                         if let Insertion::Variable { owner: o, at } = insertion {
