@@ -63,7 +63,6 @@ pub fn failure_of(error: &mlua::Error) -> CallbackFailure {
 
 /// A registered callback, looked up once: its function and whether it can see a second
 /// argument (the bt variable of variable events).
-#[derive(Clone)]
 struct Callback {
     function: Function,
     takes_bt: bool,
@@ -73,7 +72,7 @@ struct Callback {
 pub struct LuaModule {
     lua: Lua,
     ctx: Arc<LuaContext>,
-    callbacks: Mutex<HashMap<u64, Callback>>,
+    callbacks: Mutex<HashMap<u64, Arc<Callback>>>,
 }
 
 impl LuaModule {
@@ -94,7 +93,7 @@ impl LuaModule {
     }
 
     /// Callback `id`: from the cache, else from the registry table (then cached).
-    fn callback(&self, id: CallbackId) -> mlua::Result<Callback> {
+    fn callback(&self, id: CallbackId) -> mlua::Result<Arc<Callback>> {
         let mut cache = self.callbacks.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(callback) = cache.get(&id.0) {
             return Ok(callback.clone());
@@ -102,12 +101,12 @@ impl LuaModule {
         let callbacks: Table = self.lua.named_registry_value(CALLBACKS_KEY)?;
         let function: Function = callbacks.get(id.0 as i64)?;
         let info = function.info();
-        let callback = Callback {
+        let callback = Arc::new(Callback {
             // A Lua function declaring one parameter, not variadic, cannot see a second
             // argument (a C function reports itself variadic).
             takes_bt: info.is_vararg || info.num_params >= 2,
             function,
-        };
+        });
         cache.insert(id.0, callback.clone());
         Ok(callback)
     }

@@ -2,7 +2,7 @@
 //! engine access to the target, fire events on the snapshot under construction.
 
 use super::access::{BtVar, ProcessAccess, TypedMemory};
-use super::dispatch::dispatch;
+use super::dispatch::{dispatch, dispatch_to};
 use super::engine::{Engine, ModuleKey};
 use super::handles::{FrameRef, ThreadRef, VarOwner, VarPath, VarRef};
 use super::kinds::{Event, LogLevel};
@@ -335,15 +335,16 @@ impl PmoduleHost {
                             thread,
                             frame: position,
                         };
+                        let listeners = engine.ready_listeners(Event::Variable);
                         let args = EventArgs::Variable {
                             var: VarRef::Node(VarPath::top(owner, var_position)),
-                            bt: if engine.wants_bt(Event::Variable) {
+                            bt: if listeners.iter().any(|l| l.wants_bt) {
                                 source.frame_variable(thread, extracted, var)
                             } else {
                                 None
                             },
                         };
-                        for insertion in dispatch(engine, Event::Variable, args) {
+                        for insertion in dispatch_to(engine, &listeners, Event::Variable, args) {
                             follow(&insertion, thread, &mut position, Some(&mut var_position));
                         }
                         var_position += 1;
@@ -364,15 +365,16 @@ impl PmoduleHost {
                 let mut var_position = 0usize;
                 for var in 0..tls_count {
                     let owner = VarOwner::ThreadLocal { thread };
+                    let listeners = engine.ready_listeners(Event::Variable);
                     let args = EventArgs::Variable {
                         var: VarRef::Node(VarPath::top(owner, var_position)),
-                        bt: if engine.wants_bt(Event::Variable) {
+                        bt: if listeners.iter().any(|l| l.wants_bt) {
                             source.thread_local(thread, var)
                         } else {
                             None
                         },
                     };
-                    for insertion in dispatch(engine, Event::Variable, args) {
+                    for insertion in dispatch_to(engine, &listeners, Event::Variable, args) {
                         if let Insertion::Variable { owner: o, at } = insertion {
                             if o == owner && at <= var_position {
                                 var_position += 1;

@@ -5,6 +5,33 @@ use crate::pmodule::values::{is_string, pretty_type_name, scalar_value};
 use crate::pmodule::{ScalarValue, Target, VarRef, VarValue, VariableKind};
 use mlua::{Lua, MetaMethod, MultiValue, UserData, UserDataMethods, Value};
 
+/// A copy of a text taken under the scene lock (the Lua string is made after it is released):
+/// short texts, as variable names mostly are, are copied without an allocation.
+enum ShortText {
+    Inline([u8; 48], usize),
+    Heap(String),
+}
+
+impl ShortText {
+    fn of(text: &str) -> Self {
+        let mut bytes = [0u8; 48];
+        match bytes.get_mut(..text.len()) {
+            Some(slot) => {
+                slot.copy_from_slice(text.as_bytes());
+                ShortText::Inline(bytes, text.len())
+            }
+            None => ShortText::Heap(text.to_string()),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            ShortText::Inline(bytes, len) => &bytes[..*len],
+            ShortText::Heap(text) => text.as_bytes(),
+        }
+    }
+}
+
 /// A variable (of the snapshot, or detached).
 #[derive(Clone, Debug)]
 pub struct LuaVariable(pub VarRef);
@@ -16,7 +43,8 @@ fn set(lua: &Lua, this: &LuaVariable, function: &str, value: VarValue) -> mlua::
 impl UserData for LuaVariable {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         getter(methods, "variable:name", |lua, this: &Self, a| {
-            with_scene(lua, a, |s| Ok(s.var(&this.0)?.name.clone()))
+            let name = with_scene(lua, a, |s| Ok(ShortText::of(&s.var(&this.0)?.name)))?;
+            lua.create_string(name.as_bytes())
         });
         getter(methods, "variable:address", |lua, this: &Self, a| {
             with_scene(lua, a, |s| Ok(s.var(&this.0)?.address.map(|x| x.0 as i64)))

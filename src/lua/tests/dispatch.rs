@@ -102,3 +102,54 @@ end }
     // Registered during the first variable's event: called for every later one.
     assert_eq!(int(&snap, "late"), seen - 1);
 }
+
+/// Measures what one callback of `bench/every_variable.lua` costs on ~60k variables (run with
+/// `cargo test --release --lib every_variable_callback_cost -- --ignored --nocapture`); prints,
+/// asserts nothing about time.
+#[test]
+#[ignore]
+fn every_variable_callback_cost() {
+    let t = TestHost::default();
+    let module = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/every_variable.lua");
+    t.host.load_file(&module).unwrap();
+    let mut template = Vec::new();
+    for f in 0..12 {
+        let mut frame = frame("work", "/b/threads", "threads.c");
+        for v in 0..20 {
+            let mut var = variable(&format!("v{f}_{v}"), "int", "int", "ll");
+            var.value = serde_json::json!(v);
+            frame.variables.push(var);
+        }
+        template.push(frame);
+    }
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let mut snap = snapshot(1, (0..256).map(|tid| thread(tid, template.clone())).collect());
+        let count: usize = snap
+            .threads
+            .iter()
+            .flat_map(|t| &t.frames)
+            .map(|f| f.variables.len())
+            .sum();
+        // CPU time of this thread: the machine may be busy with other work.
+        let start = thread_cpu_ns();
+        for thread in 0..snap.threads.len() {
+            t.host.fire_thread_events(&mut snap, thread, &());
+        }
+        let ns = (thread_cpu_ns() - start) as f64 / count as f64;
+        best = best.min(ns);
+        println!("{count} callbacks: {ns:.0} ns each");
+    }
+    println!("best: {best:.0} ns per callback");
+}
+
+/// The CPU time this thread used so far, in nanoseconds.
+fn thread_cpu_ns() -> u128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u128 * 1_000_000_000 + ts.tv_nsec as u128
+}
