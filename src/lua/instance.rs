@@ -10,7 +10,8 @@ use crate::pmodule::{
     CallbackFailure, CallbackId, Engine, Event, EventArgs, LoadError, ModuleInstance, ModuleKey, ModuleLoader,
 };
 use mlua::chunk::ChunkMode;
-use mlua::{Function, Lua, MultiValue, Table, Value};
+use mlua::{Function, Lua, Table, Value};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -60,10 +61,18 @@ pub fn failure_of(error: &mlua::Error) -> CallbackFailure {
     }
 }
 
+/// A registered callback, looked up once: its function and whether it can see a second
+/// argument (the bt variable of variable events).
+struct Callback {
+    function: Function,
+    takes_bt: bool,
+}
+
 /// The modules of one Lua file.
 pub struct LuaModule {
     lua: Lua,
     ctx: Arc<LuaContext>,
+    callbacks: Mutex<HashMap<u64, Arc<Callback>>>,
 }
 
 impl LuaModule {
@@ -83,26 +92,44 @@ impl LuaModule {
         })
     }
 
-    fn args(&self, args: &EventArgs) -> mlua::Result<MultiValue> {
+    /// Callback `id`: from the cache, else from the registry table (then cached).
+    fn callback(&self, id: CallbackId) -> mlua::Result<Arc<Callback>> {
+        let mut cache = self.callbacks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(callback) = cache.get(&id.0) {
+            return Ok(callback.clone());
+        }
+        let callbacks: Table = self.lua.named_registry_value(CALLBACKS_KEY)?;
+        let function: Function = callbacks.get(id.0 as i64)?;
+        let info = function.info();
+        let callback = Arc::new(Callback {
+            // A Lua function declaring one parameter, not variadic, cannot see a second
+            // argument (a C function reports itself variadic).
+            takes_bt: info.is_vararg || info.num_params >= 2,
+            function,
+        });
+        cache.insert(id.0, callback.clone());
+        Ok(callback)
+    }
+
+    /// Calls `callback` with the objects of `args`.
+    fn call(&self, callback: &Callback, args: &EventArgs) -> mlua::Result<()> {
         let lua = &self.lua;
-        Ok(match args {
-            EventArgs::Backtrace => {
-                MultiValue::from_iter([Value::UserData(lua.create_userdata(LuaBacktrace)?)])
-            }
-            EventArgs::Thread(t) => {
-                MultiValue::from_iter([Value::UserData(lua.create_userdata(LuaThread(*t))?)])
-            }
-            EventArgs::Frame(f) => {
-                MultiValue::from_iter([Value::UserData(lua.create_userdata(LuaFrame(*f))?)])
-            }
-            EventArgs::Variable { var, bt } => MultiValue::from_iter([
-                Value::UserData(lua.create_userdata(LuaVariable(var.clone()))?),
+        let function = &callback.function;
+        match args {
+            EventArgs::Backtrace => function.call(lua.create_userdata(LuaBacktrace)?),
+            EventArgs::Thread(t) => function.call(lua.create_userdata(LuaThread(*t))?),
+            EventArgs::Frame(f) => function.call(lua.create_userdata(LuaFrame(*f))?),
+            EventArgs::Variable { var, bt } => {
+                let var = lua.create_userdata(LuaVariable(var.clone()))?;
                 match bt {
-                    Some(bt) => Value::UserData(lua.create_userdata(LuaBtVar(bt.clone()))?),
-                    None => Value::Nil,
-                },
-            ]),
-        })
+                    Some(bt) if callback.takes_bt => {
+                        function.call((var, lua.create_userdata(LuaBtVar(bt.clone()))?))
+                    }
+                    _ if callback.takes_bt => function.call((var, Value::Nil)),
+                    _ => function.call(var),
+                }
+            }
+        }
     }
 
     fn lifecycle(&self, module: ModuleKey, which: &str) -> Result<(), CallbackFailure> {
@@ -129,11 +156,14 @@ impl ModuleInstance for LuaModule {
         _event: Event,
         args: &EventArgs,
     ) -> Result<(), CallbackFailure> {
-        self.run(module, |lua| {
-            let callbacks: Table = lua.named_registry_value(CALLBACKS_KEY)?;
-            let function: Function = callbacks.get(callback.0 as i64)?;
-            function.call::<()>(self.args(args)?)
+        self.run(module, |_| {
+            let callback = self.callback(callback)?;
+            self.call(&callback, args)
         })
+    }
+
+    fn wants_bt(&self, callback: CallbackId) -> bool {
+        self.callback(callback).map_or(true, |c| c.takes_bt)
     }
 
     fn unload(&self, module: ModuleKey) -> Result<(), CallbackFailure> {
@@ -230,7 +260,14 @@ impl ModuleLoader for LuaLoader {
                 "defines no module (pmodule.define was not called)",
             ));
         }
-        engine.attach_instance(&keys, Arc::new(LuaModule { lua, ctx }));
+        engine.attach_instance(
+            &keys,
+            Arc::new(LuaModule {
+                lua,
+                ctx,
+                callbacks: Mutex::new(HashMap::new()),
+            }),
+        );
         Ok(keys)
     }
 }

@@ -4,7 +4,7 @@
 //! the next callback runs), detached objects freed after each callback, and handles kept in
 //! place across the insertions modules make.
 
-use super::engine::Engine;
+use super::engine::{Engine, Listener};
 use super::handles::{FrameRef, VarOwner, VarRef};
 use super::kinds::{Event, LogLevel};
 use super::module::{CallbackFailure, EventArgs};
@@ -79,9 +79,20 @@ pub fn failure_text(module_id: &str, event: Event, failure: &CallbackFailure) ->
 
 /// Runs every callback registered for `event` whose filter passes. Returns the insertions the
 /// callbacks made (in order). The snapshot must be in the scene.
-pub fn dispatch(engine: &Engine, event: Event, mut args: EventArgs) -> Vec<Insertion> {
+pub fn dispatch(engine: &Engine, event: Event, args: EventArgs) -> Vec<Insertion> {
+    dispatch_to(engine, &engine.ready_listeners(event), event, args)
+}
+
+/// [`dispatch`] to `listeners` (those [`Engine::ready_listeners`] gave for `event`).
+pub fn dispatch_to(
+    engine: &Engine,
+    listeners: &[Listener],
+    event: Event,
+    mut args: EventArgs,
+) -> Vec<Insertion> {
     let mut all = Vec::new();
-    for registration in engine.listeners(event) {
+    for listener in listeners {
+        let registration = &listener.registration;
         let passes = registration
             .filter
             .as_ref()
@@ -89,7 +100,7 @@ pub fn dispatch(engine: &Engine, event: Event, mut args: EventArgs) -> Vec<Inser
         if !passes {
             continue;
         }
-        let Some(instance) = engine.instance(registration.module) else {
+        let Some(instance) = &listener.instance else {
             continue;
         };
         let result = catch_unwind(AssertUnwindSafe(|| {

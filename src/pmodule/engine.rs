@@ -10,6 +10,7 @@ use super::matcher::Match;
 use super::module::{CallbackId, ModuleInstance};
 use super::options::ModuleOptions;
 use super::scene::Scene;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 /// A module defined in the engine: its position in definition order.
@@ -64,6 +65,26 @@ struct Registry {
     next_seq: u64,
 }
 
+/// One listener of an event, ready to run: its registration, its module's instance (none for a
+/// module being loaded) and whether the callback takes the bt variable.
+#[derive(Clone)]
+pub struct Listener {
+    /// The registration.
+    pub registration: Registration,
+    /// The instance that runs the callback.
+    pub instance: Option<Arc<dyn ModuleInstance>>,
+    /// Whether the callback receives the bt variable of variable events.
+    pub wants_bt: bool,
+}
+
+/// The listeners of every event, as of the registry's last change.
+#[derive(Default)]
+struct ListenerCache {
+    by_event: HashMap<Event, Arc<[Listener]>>,
+    /// Bumped on every change, so that a list computed across a change is not kept.
+    version: u64,
+}
+
 #[derive(Default, Clone)]
 struct Providers {
     process: Option<Arc<dyn ProcessAccess>>,
@@ -77,6 +98,7 @@ pub struct Engine {
     options: RwLock<ModuleOptions>,
     log: Arc<dyn LogSink>,
     providers: RwLock<Providers>,
+    listeners: Mutex<ListenerCache>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -92,6 +114,7 @@ impl Engine {
             options: RwLock::new(options),
             log,
             providers: RwLock::new(Providers::default()),
+            listeners: Mutex::new(ListenerCache::default()),
         })
     }
 
@@ -100,6 +123,7 @@ impl Engine {
     /// Defines module `id` from `source` (a file path, for messages). Ids are unique among
     /// active modules.
     pub fn define_module(&self, id: &str, source: &str) -> Result<ModuleKey, DefineError> {
+        self.forget_listeners();
         if id.is_empty()
             || id
                 .chars()
@@ -126,6 +150,7 @@ impl Engine {
 
     /// Gives modules `keys` the instance that runs their callbacks.
     pub fn attach_instance(&self, keys: &[ModuleKey], instance: Arc<dyn ModuleInstance>) {
+        self.forget_listeners();
         let mut registry = lock(&self.registry);
         for key in keys {
             if let Some(record) = registry.modules.get_mut(key.0) {
@@ -136,6 +161,7 @@ impl Engine {
 
     /// Drops every module instance (the host is going away; breaks the cycle instance → engine).
     pub fn clear_instances(&self) {
+        self.forget_listeners();
         for record in lock(&self.registry).modules.iter_mut() {
             record.instance = None;
         }
@@ -143,6 +169,7 @@ impl Engine {
 
     /// Removes modules `keys` and their registrations (a file that failed to load).
     pub fn remove_modules(&self, keys: &[ModuleKey]) {
+        self.forget_listeners();
         let mut registry = lock(&self.registry);
         for key in keys {
             if let Some(record) = registry.modules.get_mut(key.0) {
@@ -186,6 +213,7 @@ impl Engine {
 
     /// Registers `callback` of `module` for `event`, filtered by `filter`.
     pub fn register(&self, module: ModuleKey, event: Event, filter: Option<Match>, callback: CallbackId) {
+        self.forget_listeners();
         let mut registry = lock(&self.registry);
         let seq = registry.next_seq;
         registry.next_seq += 1;
@@ -210,6 +238,51 @@ impl Engine {
             .collect();
         list.sort_by_key(|r| (r.module, r.seq));
         list
+    }
+
+    /// The listeners of `event` (as [`Engine::listeners`] orders them) with their instances,
+    /// cached until the registrations or instances change: the per-event dispatch costs one
+    /// lock and no allocation.
+    pub fn ready_listeners(&self, event: Event) -> Arc<[Listener]> {
+        let version = {
+            let cache = lock(&self.listeners);
+            if let Some(list) = cache.by_event.get(&event) {
+                return list.clone();
+            }
+            cache.version
+        };
+        let list: Arc<[Listener]> = self
+            .listeners(event)
+            .into_iter()
+            .map(|registration| {
+                let instance = self.instance(registration.module);
+                let wants_bt = instance
+                    .as_ref()
+                    .is_some_and(|i| i.wants_bt(registration.callback));
+                Listener {
+                    registration,
+                    instance,
+                    wants_bt,
+                }
+            })
+            .collect();
+        let mut cache = lock(&self.listeners);
+        if cache.version == version {
+            cache.by_event.insert(event, list.clone());
+        }
+        list
+    }
+
+    /// Whether a listener of `event` receives bt variables (else the caller need not make them).
+    pub fn wants_bt(&self, event: Event) -> bool {
+        self.ready_listeners(event).iter().any(|l| l.wants_bt)
+    }
+
+    /// Drops the listener cache (the registrations or instances changed).
+    fn forget_listeners(&self) {
+        let mut cache = lock(&self.listeners);
+        cache.by_event.clear();
+        cache.version = cache.version.wrapping_add(1);
     }
 
     /// Whether any active module listens to `event`.

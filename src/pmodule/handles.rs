@@ -51,13 +51,110 @@ pub enum VarOwner {
     DetachedFrame(TempId),
 }
 
+/// The positions of a variable node: in its list, then in each level of children. Up to
+/// [`Indices::INLINE`] of them are held without an allocation (a handle is made for every
+/// variable event).
+#[derive(Clone)]
+pub enum Indices {
+    /// `len` positions in `items`.
+    Inline {
+        /// How many of `items` are used.
+        len: u8,
+        /// The positions (those past `len` are unused).
+        items: [usize; Indices::INLINE],
+    },
+    /// More positions than fit inline.
+    Heap(Vec<usize>),
+}
+
+impl Indices {
+    /// How many positions are held inline.
+    pub const INLINE: usize = 3;
+
+    /// The single position `index`.
+    pub fn one(index: usize) -> Self {
+        Indices::Inline {
+            len: 1,
+            items: [index, 0, 0],
+        }
+    }
+
+    /// Adds a position at the end.
+    pub fn push(&mut self, index: usize) {
+        match self {
+            Indices::Inline { len, items } if usize::from(*len) < Self::INLINE => {
+                items[usize::from(*len)] = index;
+                *len += 1;
+            }
+            Indices::Inline { len, items } => {
+                let mut all = items[..usize::from(*len)].to_vec();
+                all.push(index);
+                *self = Indices::Heap(all);
+            }
+            Indices::Heap(all) => all.push(index),
+        }
+    }
+}
+
+impl From<&[usize]> for Indices {
+    fn from(list: &[usize]) -> Self {
+        match u8::try_from(list.len()) {
+            Ok(len) if list.len() <= Self::INLINE => {
+                let mut items = [0; Self::INLINE];
+                items[..list.len()].copy_from_slice(list);
+                Indices::Inline { len, items }
+            }
+            _ => Indices::Heap(list.to_vec()),
+        }
+    }
+}
+
+impl std::ops::Deref for Indices {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        match self {
+            Indices::Inline { len, items } => &items[..usize::from(*len)],
+            Indices::Heap(all) => all,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Indices {
+    fn deref_mut(&mut self) -> &mut [usize] {
+        match self {
+            Indices::Inline { len, items } => &mut items[..usize::from(*len)],
+            Indices::Heap(all) => all,
+        }
+    }
+}
+
+impl PartialEq for Indices {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Indices {}
+
+impl std::hash::Hash for Indices {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}
+
+impl std::fmt::Debug for Indices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
 /// A variable node: its list, then its position in the list and in each level of children.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct VarPath {
     /// The list of the top-level variable.
     pub owner: VarOwner,
     /// Position in the list, then child positions (never empty).
-    pub indices: Vec<usize>,
+    pub indices: Indices,
 }
 
 impl VarPath {
@@ -65,7 +162,7 @@ impl VarPath {
     pub fn top(owner: VarOwner, index: usize) -> Self {
         VarPath {
             owner,
-            indices: vec![index],
+            indices: Indices::one(index),
         }
     }
 
@@ -83,7 +180,7 @@ impl VarPath {
     pub fn parent(&self) -> Option<Self> {
         (self.indices.len() > 1).then(|| VarPath {
             owner: self.owner,
-            indices: self.indices[..self.indices.len() - 1].to_vec(),
+            indices: Indices::from(&self.indices[..self.indices.len() - 1]),
         })
     }
 }
@@ -95,4 +192,35 @@ pub enum VarRef {
     Node(VarPath),
     /// Made by `create_variable` or `variable_from_bt`.
     Temp(TempId),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indices_keep_their_positions_inline_and_beyond() {
+        let top = VarPath::top(VarOwner::Global, 7);
+        let mut path = top.clone();
+        for i in 0..5 {
+            path = path.child(i);
+        }
+        assert_eq!(&*path.indices, &[7, 0, 1, 2, 3, 4]);
+        assert!(matches!(path.indices, Indices::Heap(_)));
+        let mut up = path.clone();
+        let mut seen = Vec::new();
+        while let Some(parent) = up.parent() {
+            seen.push(parent.indices.to_vec());
+            up = parent;
+        }
+        assert_eq!(seen.last(), Some(&vec![7]));
+        assert_eq!(up, top);
+        // Equal positions are equal handles, however they are held.
+        assert_eq!(Indices::Heap(vec![7, 0]), Indices::from(&[7, 0][..]));
+        let set: std::collections::HashSet<Indices> = [Indices::Heap(vec![1]), Indices::one(1)].into();
+        assert_eq!(set.len(), 1);
+        let mut first = Indices::one(3);
+        first[0] += 1;
+        assert_eq!(&*first, &[4]);
+    }
 }

@@ -2,7 +2,7 @@
 //! engine access to the target, fire events on the snapshot under construction.
 
 use super::access::{BtVar, ProcessAccess, TypedMemory};
-use super::dispatch::dispatch;
+use super::dispatch::{dispatch, dispatch_to};
 use super::engine::{Engine, ModuleKey};
 use super::handles::{FrameRef, ThreadRef, VarOwner, VarPath, VarRef};
 use super::kinds::{Event, LogLevel};
@@ -179,6 +179,11 @@ impl PmoduleHost {
         self.wants(Event::Variable)
     }
 
+    /// Whether a variable callback receives bt variables (else the session need not build them).
+    pub fn wants_variable_bt(&self) -> bool {
+        self.engine.wants_bt(Event::Variable)
+    }
+
     /// Whether a registered variable match selects the global `name` of `object` / `cu` by name
     /// (such globals are extracted and get their variable event with no `--global` option).
     pub fn selects_global(&self, name: &str, object: &str, cu: &str) -> bool {
@@ -333,11 +338,16 @@ impl PmoduleHost {
                             thread,
                             frame: position,
                         };
+                        let listeners = engine.ready_listeners(Event::Variable);
                         let args = EventArgs::Variable {
                             var: VarRef::Node(VarPath::top(owner, var_position)),
-                            bt: source.frame_variable(thread, extracted, var),
+                            bt: if listeners.iter().any(|l| l.wants_bt) {
+                                source.frame_variable(thread, extracted, var)
+                            } else {
+                                None
+                            },
                         };
-                        for insertion in dispatch(engine, Event::Variable, args) {
+                        for insertion in dispatch_to(engine, &listeners, Event::Variable, args) {
                             follow(&insertion, thread, &mut position, Some(&mut var_position));
                         }
                         var_position += 1;
@@ -358,11 +368,16 @@ impl PmoduleHost {
                 let mut var_position = 0usize;
                 for var in 0..tls_count {
                     let owner = VarOwner::ThreadLocal { thread };
+                    let listeners = engine.ready_listeners(Event::Variable);
                     let args = EventArgs::Variable {
                         var: VarRef::Node(VarPath::top(owner, var_position)),
-                        bt: source.thread_local(thread, var),
+                        bt: if listeners.iter().any(|l| l.wants_bt) {
+                            source.thread_local(thread, var)
+                        } else {
+                            None
+                        },
                     };
-                    for insertion in dispatch(engine, Event::Variable, args) {
+                    for insertion in dispatch_to(engine, &listeners, Event::Variable, args) {
                         if let Insertion::Variable { owner: o, at } = insertion {
                             if o == owner && at <= var_position {
                                 var_position += 1;

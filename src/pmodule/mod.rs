@@ -69,8 +69,8 @@ pub use access::{
 };
 pub use annotate::{make_annotation, AnnotationError};
 pub use edit::{FrameField, Target, VarValue};
-pub use engine::{DefineError, Engine, ModuleKey, Registration};
-pub use handles::{FrameRef, TempId, ThreadRef, VarOwner, VarPath, VarRef};
+pub use engine::{DefineError, Engine, Listener, ModuleKey, Registration};
+pub use handles::{FrameRef, Indices, TempId, ThreadRef, VarOwner, VarPath, VarRef};
 pub use host::{PmoduleHost, VariableSource};
 pub use kinds::{AnnotationKind, Event, LogLevel, MatchType, PmapPerm, ProcessState, VariableKind};
 pub use log::{LogRecord, LogSink, MemorySink, StderrSink};

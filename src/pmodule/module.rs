@@ -60,6 +60,12 @@ pub trait ModuleInstance: Send + Sync {
         event: Event,
         args: &EventArgs,
     ) -> Result<(), CallbackFailure>;
+    /// Whether callback `callback` receives the bt variable of variable events (a callback that
+    /// cannot see it spares the host making one).
+    fn wants_bt(&self, callback: CallbackId) -> bool {
+        let _ = callback;
+        true
+    }
     /// Runs the module's `unload` function, if it has one.
     fn unload(&self, module: ModuleKey) -> Result<(), CallbackFailure>;
     /// Runs the module's `reset` function, if it has one.

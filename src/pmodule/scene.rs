@@ -364,6 +364,10 @@ impl Scene {
 
     /// The variable.
     pub fn var(&self, var: &VarRef) -> Result<&Variable, SceneError> {
+        // The common case (a node of the snapshot) without copying the handle.
+        if let VarRef::Node(path) = var {
+            return get_var(self.owner_list(path.owner)?, &path.indices).ok_or(SceneError::Stale("variable"));
+        }
         match self.resolve_var(var)? {
             VarRef::Node(path) => {
                 get_var(self.owner_list(path.owner)?, &path.indices).ok_or(SceneError::Stale("variable"))

@@ -26,7 +26,7 @@ pub use access::TargetAccess;
 pub use assemble::FaultMark;
 pub use modules::ModuleSettings;
 
-use crate::pmodule::{Event, LogSink, PmoduleHost, StderrSink};
+use crate::pmodule::{LogSink, PmoduleHost, StderrSink};
 use crate::procinfo::ProcessInfo;
 use crate::variables::GlobalVariable;
 use std::sync::Arc;
@@ -336,7 +336,7 @@ impl Session {
             }
         }
         let limits = self.options.variable_limits();
-        let with_bt = host.is_some_and(|h| h.wants(Event::Variable));
+        let with_bt = host.is_some_and(modules::wants_bt_variables);
         if self.options.variables {
             capture::capture_variables(
                 stopped,
@@ -359,28 +359,27 @@ impl Session {
         let mut builder = assemble::FrameBuilder::new(self.options.all_registers);
         let bts = assemble::add_threads(snapshot, &mut captured, info, prepared, fault, &mut builder);
         snapshot.globals.extend(global_values);
-        let source = modules::CapturedBtVariables {
-            threads: bts
-                .into_iter()
-                .map(|frames| frames.into_iter().map(modules::wrap_all).collect())
-                .collect(),
-            thread_locals: captured
+        let source = modules::CapturedBtVariables::new(
+            bts,
+            captured
                 .iter_mut()
-                .map(|thread| modules::wrap_all(std::mem::take(&mut thread.thread_local_bt_variables)))
+                .map(|thread| std::mem::take(&mut thread.thread_local_bt_variables))
                 .collect(),
-            thread_local_origins: wanted.thread_locals.iter().map(modules::origin_of).collect(),
-        };
+            wanted.thread_locals.iter().map(modules::origin_of).collect(),
+        );
         for thread in 0..snapshot.threads.len() {
             host.fire_thread_events(snapshot, thread, &source);
         }
         for (index, global) in wanted.globals.iter().enumerate() {
-            let bt = access::wrap(capture::global_bt_variable(
-                stopped,
-                prepared,
-                global,
-                wanted.tls_thread,
-            ));
-            host.fire_global(snapshot, index, modules::origin_of(global), Some(bt));
+            let bt = with_bt.then(|| {
+                access::wrap(capture::global_bt_variable(
+                    stopped,
+                    prepared,
+                    global,
+                    wanted.tls_thread,
+                ))
+            });
+            host.fire_global(snapshot, index, modules::origin_of(global), bt);
         }
         AfterStop {
             captured: Vec::new(),

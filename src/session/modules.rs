@@ -8,6 +8,7 @@ use crate::lua::LuaOptions;
 use crate::pmodule::{BtVar, Match, MatchType};
 use crate::pmodule::{Event, LogLevel, LogSink, ModuleOptions, Origin, PmoduleHost, VariableSource};
 use crate::variables::{self, GlobalVariable, ProcessVariables};
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -63,6 +64,11 @@ pub fn load_host(settings: &ModuleSettings, log: Arc<dyn LogSink>) -> PmoduleHos
         }
     }
     host
+}
+
+/// Whether variable callbacks receive bt variables (only then are they kept while extracting).
+pub fn wants_bt_variables(host: &PmoduleHost) -> bool {
+    host.wants(Event::Variable) && host.wants_variable_bt()
 }
 
 /// Whether modules listen to the events fired while the target is stopped (variables, frames,
@@ -131,32 +137,54 @@ pub fn origin_of(global: &GlobalVariable) -> Origin {
 }
 
 /// The bt variables of the extracted frame variables of every thread, by snapshot frame, and of
-/// every thread's thread-local variables.
+/// every thread's thread-local variables. Each is wrapped for the modules when its event asks for
+/// it, once: a second request for the same variable gets none.
 #[derive(Default)]
 pub struct CapturedBtVariables {
     /// Thread (snapshot order) → frame (snapshot order) → variable.
-    pub threads: Vec<Vec<Vec<BtVar>>>,
+    threads: RefCell<Vec<Vec<Vec<Option<variables::BtVariable>>>>>,
     /// Thread (snapshot order) → thread-local variable.
-    pub thread_locals: Vec<Vec<BtVar>>,
+    thread_locals: RefCell<Vec<Vec<Option<variables::BtVariable>>>>,
     /// Where each thread-local variable is defined (the same list in every thread).
-    pub thread_local_origins: Vec<Origin>,
+    thread_local_origins: Vec<Origin>,
+}
+
+impl CapturedBtVariables {
+    /// The bt variables of the frame variables (thread → snapshot frame → variable) and of the
+    /// thread-local variables (thread → variable), and where each thread-local is defined.
+    pub fn new(
+        threads: Vec<Vec<Vec<variables::BtVariable>>>,
+        thread_locals: Vec<Vec<variables::BtVariable>>,
+        thread_local_origins: Vec<Origin>,
+    ) -> Self {
+        let some = |list: Vec<variables::BtVariable>| list.into_iter().map(Some).collect::<Vec<_>>();
+        CapturedBtVariables {
+            threads: RefCell::new(
+                threads
+                    .into_iter()
+                    .map(|frames| frames.into_iter().map(some).collect())
+                    .collect(),
+            ),
+            thread_locals: RefCell::new(thread_locals.into_iter().map(some).collect()),
+            thread_local_origins,
+        }
+    }
 }
 
 impl VariableSource for CapturedBtVariables {
     fn frame_variable(&self, thread: usize, frame: usize, var: usize) -> Option<BtVar> {
-        self.threads.get(thread)?.get(frame)?.get(var).cloned()
+        let mut threads = self.threads.borrow_mut();
+        let bt = threads.get_mut(thread)?.get_mut(frame)?.get_mut(var)?.take()?;
+        Some(wrap(bt))
     }
 
     fn thread_local(&self, thread: usize, var: usize) -> Option<BtVar> {
-        self.thread_locals.get(thread)?.get(var).cloned()
+        let mut locals = self.thread_locals.borrow_mut();
+        let bt = locals.get_mut(thread)?.get_mut(var)?.take()?;
+        Some(wrap(bt))
     }
 
     fn thread_local_origin(&self, _thread: usize, var: usize) -> Option<Origin> {
         self.thread_local_origins.get(var).cloned()
     }
-}
-
-/// Wraps the bt variables of one snapshot frame.
-pub fn wrap_all(list: Vec<variables::BtVariable>) -> Vec<BtVar> {
-    list.into_iter().map(wrap).collect()
 }

@@ -31,10 +31,28 @@ pub(crate) fn with_scene<R>(
     function: &str,
     f: impl FnOnce(&mut Scene) -> Result<R, SceneError>,
 ) -> mlua::Result<R> {
-    let ctx = context(lua)?;
+    // Borrowed, not cloned: this runs on every method call.
+    let ctx = lua
+        .app_data_ref::<std::sync::Arc<super::context::LuaContext>>()
+        .ok_or_else(|| mlua::Error::runtime("pmodule: this Lua state has no module context"))?;
     ctx.engine
         .with_scene(f)
         .map_err(|e| mlua::Error::runtime(format!("{function}: {e}")))
+}
+
+/// Adds method `label` that takes no argument (extra arguments are ignored, as with
+/// [`method`]) without collecting the arguments: the getters modules call on every object.
+pub(crate) fn getter<T, R, M>(
+    methods: &mut M,
+    label: &'static str,
+    f: fn(&Lua, &T, &'static str) -> mlua::Result<R>,
+) where
+    T: UserData + 'static,
+    R: mlua::IntoLuaMulti + 'static,
+    M: UserDataMethods<T>,
+{
+    let name = label.rsplit(':').next().unwrap_or(label);
+    methods.add_method(name, move |lua, this, ()| f(lua, this, label));
 }
 
 /// Adds method `label` (`"thread:add_frame"`: the part after `:` is the method's name) whose

@@ -1,9 +1,36 @@
 //! The pmodule variable object.
 
-use super::{annotate, method, with_scene, LuaBacktrace, LuaFrame, LuaThread};
+use super::{annotate, getter, method, with_scene, LuaBacktrace, LuaFrame, LuaThread};
 use crate::pmodule::values::{is_string, pretty_type_name, scalar_value};
 use crate::pmodule::{ScalarValue, Target, VarRef, VarValue, VariableKind};
 use mlua::{Lua, MetaMethod, MultiValue, UserData, UserDataMethods, Value};
+
+/// A copy of a text taken under the scene lock (the Lua string is made after it is released):
+/// short texts, as variable names mostly are, are copied without an allocation.
+enum ShortText {
+    Inline([u8; 48], usize),
+    Heap(String),
+}
+
+impl ShortText {
+    fn of(text: &str) -> Self {
+        let mut bytes = [0u8; 48];
+        match bytes.get_mut(..text.len()) {
+            Some(slot) => {
+                slot.copy_from_slice(text.as_bytes());
+                ShortText::Inline(bytes, text.len())
+            }
+            None => ShortText::Heap(text.to_string()),
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            ShortText::Inline(bytes, len) => &bytes[..*len],
+            ShortText::Heap(text) => text.as_bytes(),
+        }
+    }
+}
 
 /// A variable (of the snapshot, or detached).
 #[derive(Clone, Debug)]
@@ -15,20 +42,19 @@ fn set(lua: &Lua, this: &LuaVariable, function: &str, value: VarValue) -> mlua::
 
 impl UserData for LuaVariable {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        method(methods, "variable:name", |lua, this: &Self, a| {
-            with_scene(lua, a.function(), |s| Ok(s.var(&this.0)?.name.clone()))
+        getter(methods, "variable:name", |lua, this: &Self, a| {
+            let name = with_scene(lua, a, |s| Ok(ShortText::of(&s.var(&this.0)?.name)))?;
+            lua.create_string(name.as_bytes())
         });
-        method(methods, "variable:address", |lua, this: &Self, a| {
-            with_scene(lua, a.function(), |s| {
-                Ok(s.var(&this.0)?.address.map(|x| x.0 as i64))
-            })
+        getter(methods, "variable:address", |lua, this: &Self, a| {
+            with_scene(lua, a, |s| Ok(s.var(&this.0)?.address.map(|x| x.0 as i64)))
         });
         // The kind of the variable's *value*: a scalar whose value is not known (optimized out,
         // unreadable) has none, so it is `bottom` here (its C type stays in `type_name()` and the
         // snapshot's `kind`). Modules written for the original, like the tutorial's, format
         // `value()` of every `reference` with %x and must not meet a nil.
-        method(methods, "variable:type", |lua, this: &Self, a| {
-            with_scene(lua, a.function(), |s| {
+        getter(methods, "variable:type", |lua, this: &Self, a| {
+            with_scene(lua, a, |s| {
                 let var = s.var(&this.0)?;
                 let kind = VariableKind::from_name(&var.kind).unwrap_or(VariableKind::Bottom);
                 let aggregate = matches!(kind, VariableKind::Tuple | VariableKind::Array);
@@ -41,19 +67,17 @@ impl UserData for LuaVariable {
                 .value())
             })
         });
-        method(methods, "variable:type_name", |lua, this: &Self, a| {
-            with_scene(lua, a.function(), |s| {
-                Ok(pretty_type_name(&s.var(&this.0)?.type_name))
-            })
+        getter(methods, "variable:type_name", |lua, this: &Self, a| {
+            with_scene(lua, a, |s| Ok(pretty_type_name(&s.var(&this.0)?.type_name)))
         });
-        method(methods, "variable:base_type", |lua, this: &Self, a| {
-            with_scene(lua, a.function(), |s| Ok(s.var(&this.0)?.base_type.clone()))
+        getter(methods, "variable:base_type", |lua, this: &Self, a| {
+            with_scene(lua, a, |s| Ok(s.var(&this.0)?.base_type.clone()))
         });
-        method(methods, "variable:symbol", |lua, this: &Self, a| {
-            with_scene(lua, a.function(), |s| Ok(s.var(&this.0)?.symbol.clone()))
+        getter(methods, "variable:symbol", |lua, this: &Self, a| {
+            with_scene(lua, a, |s| Ok(s.var(&this.0)?.symbol.clone()))
         });
-        method(methods, "variable:value", |lua, this: &Self, a| {
-            let value = with_scene(lua, a.function(), |s| Ok(scalar_value(s.var(&this.0)?)))?;
+        getter(methods, "variable:value", |lua, this: &Self, a| {
+            let value = with_scene(lua, a, |s| Ok(scalar_value(s.var(&this.0)?)))?;
             Ok(match value {
                 ScalarValue::Int(i) => MultiValue::from_iter([Value::Integer(i)]),
                 ScalarValue::Float(f) => MultiValue::from_iter([Value::Number(f)]),
@@ -61,41 +85,41 @@ impl UserData for LuaVariable {
                 ScalarValue::None => MultiValue::from_iter([Value::Nil]),
             })
         });
-        method(
+        getter(
             methods,
             "variable:owner",
-            |lua, this: &Self, a| match with_scene(lua, a.function(), |s| s.var_owner(&this.0))? {
+            |lua, this: &Self, a| match with_scene(lua, a, |s| s.var_owner(&this.0))? {
                 Some(v) => Ok(Value::UserData(lua.create_userdata(LuaVariable(v))?)),
                 None => Ok(Value::Nil),
             },
         );
-        method(
+        getter(
             methods,
             "variable:frame",
-            |lua, this: &Self, a| match with_scene(lua, a.function(), |s| s.var_frame(&this.0))? {
+            |lua, this: &Self, a| match with_scene(lua, a, |s| s.var_frame(&this.0))? {
                 Some(f) => Ok(Value::UserData(lua.create_userdata(LuaFrame(f))?)),
                 None => Ok(Value::Nil),
             },
         );
-        method(
+        getter(
             methods,
             "variable:thread",
-            |lua, this: &Self, a| match with_scene(lua, a.function(), |s| s.var_thread(&this.0))? {
+            |lua, this: &Self, a| match with_scene(lua, a, |s| s.var_thread(&this.0))? {
                 Some(t) => Ok(Value::UserData(lua.create_userdata(LuaThread(t))?)),
                 None => Ok(Value::Nil),
             },
         );
         method(methods, "variable:backtrace", |_, _: &Self, _| Ok(LuaBacktrace));
-        method(methods, "variable:fprm_offset", |lua, this: &Self, a| {
-            with_scene(lua, a.function(), |s| s.fprm_offset(&this.0))
+        getter(methods, "variable:fprm_offset", |lua, this: &Self, a| {
+            with_scene(lua, a, |s| s.fprm_offset(&this.0))
         });
-        method(methods, "variable:resolved", |lua, this: &Self, a| {
-            with_scene(lua, a.function(), |s| {
+        getter(methods, "variable:resolved", |lua, this: &Self, a| {
+            with_scene(lua, a, |s| {
                 Ok(matches!(s.var(&this.0)?.state.as_str(), "ok" | "truncated"))
             })
         });
-        method(methods, "variable:is_string", |lua, this: &Self, a| {
-            with_scene(lua, a.function(), |s| Ok(is_string(s.var(&this.0)?)))
+        getter(methods, "variable:is_string", |lua, this: &Self, a| {
+            with_scene(lua, a, |s| Ok(is_string(s.var(&this.0)?)))
         });
         method(methods, "variable:set_struct", |lua, this: &Self, a| {
             set(lua, this, a.function(), VarValue::Struct)

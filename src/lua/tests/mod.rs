@@ -3,6 +3,7 @@
 //! typed memory of [`double`].
 
 mod api;
+mod dispatch;
 mod double;
 mod hostile;
 mod real;

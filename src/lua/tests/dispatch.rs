@@ -1,0 +1,155 @@
+//! How variable callbacks are called: which ones receive the bt variable, and registrations made
+//! while events fire.
+
+use super::double::Fake;
+use super::*;
+use crate::pmodule::{VarOwner, VarPath};
+use crate::snapshot::AttributeValue;
+
+fn int(snap: &Snapshot, key: &str) -> i64 {
+    match snap.attributes.get(key) {
+        Some(AttributeValue::Int(n)) => *n,
+        other => panic!("attribute {key}: {other:?}"),
+    }
+}
+
+#[test]
+fn variadic_and_two_parameter_variable_callbacks_get_the_bt_variable() {
+    let t = TestHost::default();
+    t.load(
+        "one.lua",
+        r#"
+local calls = 0
+pmodule.define{ id = "one", load = function()
+    pmodule.register(pmodule.event.variable, function(var) calls = calls + 1 end)
+    pmodule.register(pmodule.event.postattach, function(bt) bt:add_kv_int("one", calls) end)
+end }
+"#,
+    )
+    .unwrap();
+    // Only a callback that cannot see a second argument: no bt variable is needed.
+    assert!(!t.host.wants_variable_bt());
+    t.load(
+        "two.lua",
+        r#"
+local two, args, vararg_bt = 0, 0, 0
+pmodule.define{ id = "two", load = function()
+    pmodule.register(pmodule.event.variable, function(var, bt)
+        if bt ~= nil and tostring(bt):find("some_struct_g") then two = two + 1 end
+    end)
+    pmodule.register(pmodule.event.variable, function(...)
+        args = select('#', ...)
+        local _, bt = ...
+        if bt ~= nil then vararg_bt = vararg_bt + 1 end
+    end)
+    pmodule.register(pmodule.event.postattach, function(bt)
+        bt:add_kv_int("two", two)
+        bt:add_kv_int("args", args)
+        bt:add_kv_int("vararg_bt", vararg_bt)
+    end)
+end }
+"#,
+    )
+    .unwrap();
+    assert!(t.host.wants_variable_bt());
+    let fake = Fake::tutorial(&[100, 101]);
+    let mut snap = crash_snapshot(false);
+    snap.globals.push(fake.global_variable("some_struct_g"));
+    t.host.fire_variable(
+        &mut snap,
+        VarPath::top(VarOwner::Global, 0),
+        Some(fake.global_bt("some_struct_g")),
+    );
+    t.host.fire_postattach(&mut snap);
+    assert!(!t.log().contains("error"), "{}", t.log());
+    assert_eq!(int(&snap, "one"), 1);
+    assert_eq!(int(&snap, "two"), 1);
+    assert_eq!(int(&snap, "args"), 2);
+    assert_eq!(int(&snap, "vararg_bt"), 1);
+}
+
+#[test]
+fn a_variable_callback_registered_during_the_events_runs_for_the_next_variables() {
+    let t = TestHost::default();
+    t.load(
+        "late.lua",
+        r#"
+local seen, late = 0, 0
+pmodule.define{ id = "late", load = function()
+    pmodule.register(pmodule.event.variable, function(var)
+        seen = seen + 1
+        if seen == 1 then
+            pmodule.register(pmodule.event.variable, function(var, bt) late = late + 1 end)
+        end
+    end)
+    pmodule.register(pmodule.event.postattach, function(bt)
+        bt:add_kv_int("seen", seen)
+        bt:add_kv_int("late", late)
+    end)
+end }
+"#,
+    )
+    .unwrap();
+    let mut snap = crash_snapshot(false);
+    t.host.fire_attach(&mut snap);
+    for thread in 0..snap.threads.len() {
+        t.host.fire_thread_events(&mut snap, thread, &());
+    }
+    t.host.fire_postattach(&mut snap);
+    assert!(!t.log().contains("error"), "{}", t.log());
+    let seen = int(&snap, "seen");
+    assert_eq!(seen, 18, "three variables in each of six frames");
+    // Registered during the first variable's event: called for every later one.
+    assert_eq!(int(&snap, "late"), seen - 1);
+}
+
+/// Measures what one callback of `bench/every_variable.lua` costs on ~60k variables (run with
+/// `cargo test --release --lib every_variable_callback_cost -- --ignored --nocapture`); prints,
+/// asserts nothing about time.
+#[test]
+#[ignore]
+fn every_variable_callback_cost() {
+    let t = TestHost::default();
+    let module = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/every_variable.lua");
+    t.host.load_file(&module).unwrap();
+    let mut template = Vec::new();
+    for f in 0..12 {
+        let mut frame = frame("work", "/b/threads", "threads.c");
+        for v in 0..20 {
+            let mut var = variable(&format!("v{f}_{v}"), "int", "int", "ll");
+            var.value = serde_json::json!(v);
+            frame.variables.push(var);
+        }
+        template.push(frame);
+    }
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let mut snap = snapshot(1, (0..256).map(|tid| thread(tid, template.clone())).collect());
+        let count: usize = snap
+            .threads
+            .iter()
+            .flat_map(|t| &t.frames)
+            .map(|f| f.variables.len())
+            .sum();
+        // CPU time of this thread: the machine may be busy with other work.
+        let start = thread_cpu_ns();
+        for thread in 0..snap.threads.len() {
+            t.host.fire_thread_events(&mut snap, thread, &());
+        }
+        let ns = (thread_cpu_ns() - start) as f64 / count as f64;
+        best = best.min(ns);
+        println!("{count} callbacks: {ns:.0} ns each");
+    }
+    println!("best: {best:.0} ns per callback");
+}
+
+/// The CPU time this thread used so far, in nanoseconds.
+fn thread_cpu_ns() -> u128 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u128 * 1_000_000_000 + ts.tv_nsec as u128
+}
