@@ -8,7 +8,7 @@ use gimli::{AttributeValue, DwAt, DwLang, Reader as _, UnitOffset};
 
 use super::call_sites::CallSite;
 use super::image::Missing;
-use super::names::NameIndex;
+use super::names::{GlobalEntry, NameIndex};
 use super::types::TypeNode;
 use super::units::{DieRef, Entry, Unit, UnitTable};
 use super::VariablesError;
@@ -35,6 +35,8 @@ pub struct ObjectDebug {
     scopes: Mutex<HashMap<usize, Arc<ScopeMap>>>,
     /// Globals and types by name, built on first lookup.
     names: OnceLock<NameIndex>,
+    /// The thread-local variables, found on first use (without the name index).
+    thread_locals: OnceLock<Vec<GlobalEntry>>,
     /// The source language of each unit, read on first use.
     languages: Vec<OnceLock<Option<DwLang>>>,
     /// The call sites of functions, read on first use.
@@ -65,6 +67,7 @@ impl ObjectDebug {
             types: Mutex::new(HashMap::new()),
             scopes: Mutex::new(HashMap::new()),
             names: OnceLock::new(),
+            thread_locals: OnceLock::new(),
         }))
     }
 
@@ -308,6 +311,20 @@ impl ObjectDebug {
     /// DIEs of every unit.
     pub(crate) fn names(&self) -> &NameIndex {
         self.names.get_or_init(|| NameIndex::build(self))
+    }
+
+    /// Whether the name index was built (tests check what does not build it).
+    #[cfg(test)]
+    pub(crate) fn names_built(&self) -> bool {
+        self.names.get().is_some()
+    }
+
+    /// The thread-local variable definitions, in unit and DIE order, found on first use by a walk
+    /// that reads only the locations of unit- and namespace-level variables (see
+    /// [`tls_scan`](super::tls_scan)).
+    pub(crate) fn thread_locals(&self) -> &[GlobalEntry] {
+        self.thread_locals
+            .get_or_init(|| super::tls_scan::thread_locals(self))
     }
 
     /// Runtime address of ELF virtual address `address`.

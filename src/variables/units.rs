@@ -178,6 +178,11 @@ impl UnitTable {
         self.slots.len()
     }
 
+    /// The header of unit `index` (read before the stop; parsing nothing more).
+    pub fn header(&self, index: usize) -> Option<&UnitHeader<DwarfReader>> {
+        self.slots.get(index).map(|slot| &slot.header)
+    }
+
     /// Which section unit `index` is in.
     pub fn section(&self, index: usize) -> Option<UnitSection> {
         self.slots.get(index).map(|slot| slot.section)
