@@ -15,6 +15,7 @@ It prints one table of medians with the ratios to gdb. Nothing here asserts on t
 
 Usage: python3 bench/run.py [--cases threads,bigdwarf] [--threads 1,64,256,1024] [--depth 20]
                             [--runs 5] [--builds O0,O2] [--big-threads 1,256] [--ptrace PATH]
+                            [--tools ptrace,gdb,eu-stack]
 """
 
 import argparse
@@ -131,6 +132,7 @@ def main():
     parser.add_argument("--cases", default="threads,bigdwarf", help="threads, bigdwarf or both")
     parser.add_argument("--big-threads", default="1,256", help="bigdwarf case: thread counts")
     parser.add_argument("--json", help="also write the raw medians here")
+    parser.add_argument("--tools", help="only the tools whose label starts with one of these (e.g. ptrace,gdb)")
     parser.add_argument("--ptrace", help="measure this ptrace binary (not built) instead of target/release/ptrace")
     args = parser.parse_args()
 
@@ -149,6 +151,8 @@ def main():
         targets += [("big", binary, int(n)) for n in args.big_threads.split(",")]
     outdir = tempfile.mkdtemp(prefix="bench.")
     configs = tools(outdir)
+    if args.tools:
+        configs = [c for c in configs if any(c[0].startswith(t) for t in args.tools.split(","))]
     rows = []
     for opt, binary, n in targets:
         target = Target(binary, n, args.depth)
