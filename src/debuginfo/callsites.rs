@@ -83,9 +83,21 @@ pub struct UnitCallSites {
     pub sites: HashMap<u64, CallSite>,
     /// Functions by entry address.
     pub functions: HashMap<u64, FunctionCalls>,
+    /// The code ranges of the functions (not inlined calls), with their entry addresses.
+    pub code: Vec<(std::ops::Range<u64>, u64)>,
 }
 
 impl UnitCallSites {
+    /// The entry address of the function (not an inlined call) whose code holds `address`: the
+    /// one with the smallest range holding it.
+    pub fn function_entry(&self, address: u64) -> Option<u64> {
+        self.code
+            .iter()
+            .filter(|(range, _)| range.contains(&address))
+            .min_by_key(|(range, _)| range.end - range.start)
+            .map(|(_, entry)| *entry)
+    }
+
     /// The tail-call sites of the function whose entry is `entry`: `None` when no function of this
     /// unit starts there; empty when its call list is not complete.
     pub fn tail_calls_of(&self, entry: u64) -> Option<Vec<CallSite>> {
@@ -114,6 +126,11 @@ pub struct CallSiteCache {
 }
 
 impl CallSiteCache {
+    /// The call sites of the unit at `.debug_info` offset `offset`, if parsed already.
+    pub fn parsed(&self, offset: usize) -> Option<Arc<UnitCallSites>> {
+        self.units.get(&offset).cloned()
+    }
+
     /// The call sites of `unit`, parsed now if they were not yet.
     pub fn unit(&mut self, unit: UnitRef<'_>) -> Arc<UnitCallSites> {
         let key = unit_key(unit.unit);
@@ -227,6 +244,13 @@ fn walk_unit(
                 if let Some(address) = entry_address {
                     let complete = is_complete(place, entry, foreign);
                     parsed.functions.entry(address).or_default().complete |= complete;
+                    if let Ok(mut ranges) = place.unit.die_ranges(entry) {
+                        while let Ok(Some(range)) = ranges.next() {
+                            if range.begin < range.end {
+                                parsed.code.push((range.begin..range.end, address));
+                            }
+                        }
+                    }
                 }
                 functions.push(entry_address);
                 walk_unit(place, child, functions, parsed, foreign, depth + 1);
