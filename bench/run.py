@@ -1,15 +1,21 @@
 #!/usr/bin/env python3
 """Stop-time benchmark: ptrace next to gdb and eu-stack on the same targets.
 
-For the `threads` example (-O0 and -O2 builds, N threads each DEPTH frames deep, parked) it runs
-each tool several times and measures, per run:
+Two cases (`--cases`):
+  - threads: the `threads` example (-O0 and -O2 builds, N threads each DEPTH frames deep, parked);
+  - bigdwarf: a generated C++ program whose executable and shared libraries carry >= 300 MB of
+    DWARF (bench/bigdwarf.py builds it once, cached under bench/build/), N threads each DEPTH
+    frames deep through DEPTH different units, parked (build column "big").
+For each, it runs each tool several times and measures, per run:
   - wall time and peak RSS of the tool (GNU time),
   - the target's pause as seen from inside the target: the example's ticker thread timestamps
     itself every ~20 us and records the longest gap (THREADS_PAUSE_FILE),
   - for ptrace, also its own `timing.stopped_us`.
 It prints one table of medians with the ratios to gdb. Nothing here asserts on time: it reports.
 
-Usage: python3 bench/run.py [--threads 1,64,256,1024] [--depth 20] [--runs 5] [--builds O0,O2]
+Usage: python3 bench/run.py [--cases threads,bigdwarf] [--threads 1,64,256,1024] [--depth 20]
+                            [--runs 5] [--builds O0,O2] [--big-threads 1,256] [--ptrace PATH]
+                            [--tools ptrace,gdb,eu-stack]
 """
 
 import argparse
@@ -24,6 +30,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import bigdwarf  # noqa: E402
 PTRACE = os.path.join(ROOT, "target", "release", "ptrace")
 EVERY_VARIABLE_MODULE = os.path.join(ROOT, "bench", "every_variable.lua")
 
@@ -32,8 +40,9 @@ def sh(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
 
-def build():
-    sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
+def build(build_ptrace=True):
+    if build_ptrace:
+        sh(["cargo", "build", "--release", "--quiet"], cwd=ROOT)
     sh(["make", "-s", "-C", os.path.join(ROOT, "c-examples")])
     if shutil.which("eu-stack") is None:
         print("installing elfutils for eu-stack ...", file=sys.stderr)
@@ -119,28 +128,44 @@ def main():
     parser.add_argument("--threads", default="1,64,256,1024")
     parser.add_argument("--depth", type=int, default=20)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--builds", default="O0,O2")
+    parser.add_argument("--builds", default="O0,O2", help="threads case: which builds")
+    parser.add_argument("--cases", default="threads,bigdwarf", help="threads, bigdwarf or both")
+    parser.add_argument("--big-threads", default="1,256", help="bigdwarf case: thread counts")
     parser.add_argument("--json", help="also write the raw medians here")
+    parser.add_argument("--tools", help="only the tools whose label starts with one of these (e.g. ptrace,gdb)")
+    parser.add_argument("--ptrace", help="measure this ptrace binary (not built) instead of target/release/ptrace")
     args = parser.parse_args()
 
-    build()
+    global PTRACE
+    if args.ptrace:
+        PTRACE = os.path.abspath(args.ptrace)
+    build(build_ptrace=not args.ptrace)
+    cases = args.cases.split(",")
+    targets = []
+    if "threads" in cases:
+        for opt in args.builds.split(","):
+            binary = os.path.join(ROOT, "c-examples", "build", "threads" + ("-O2" if opt == "O2" else ""))
+            targets += [(opt, binary, int(n)) for n in args.threads.split(",")]
+    if "bigdwarf" in cases:
+        binary = bigdwarf.build()
+        targets += [("big", binary, int(n)) for n in args.big_threads.split(",")]
     outdir = tempfile.mkdtemp(prefix="bench.")
     configs = tools(outdir)
+    if args.tools:
+        configs = [c for c in configs if any(c[0].startswith(t) for t in args.tools.split(","))]
     rows = []
-    for opt in args.builds.split(","):
-        binary = os.path.join(ROOT, "c-examples", "build", "threads" + ("-O2" if opt == "O2" else ""))
-        for n in [int(x) for x in args.threads.split(",")]:
-            target = Target(binary, n, args.depth)
-            try:
-                for label, make_argv in configs:
-                    samples = [measure(make_argv(target.proc.pid), target) for _ in range(args.runs)]
-                    med = lambda i: statistics.median(s[i] for s in samples) if samples[0][i] is not None else None
-                    rows.append(
-                        {"build": opt, "threads": n, "tool": label, "wall_s": med(0), "rss_mb": med(1),
-                         "pause_ms": med(2), "stopped_ms": med(3)}
-                    )
-            finally:
-                target.close()
+    for opt, binary, n in targets:
+        target = Target(binary, n, args.depth)
+        try:
+            for label, make_argv in configs:
+                samples = [measure(make_argv(target.proc.pid), target) for _ in range(args.runs)]
+                med = lambda i: statistics.median(s[i] for s in samples) if samples[0][i] is not None else None
+                rows.append(
+                    {"build": opt, "threads": n, "tool": label, "wall_s": med(0), "rss_mb": med(1),
+                     "pause_ms": med(2), "stopped_ms": med(3)}
+                )
+        finally:
+            target.close()
 
     gdb = {(r["build"], r["threads"]): r for r in rows if r["tool"] == "gdb bt full"}
     print(f"{'build':5} {'threads':>7} {'tool':16} {'wall s':>8} {'pause ms':>9} {'stopped ms':>10} {'RSS MB':>7} {'gdb/pause':>9} {'gdb/wall':>8}")

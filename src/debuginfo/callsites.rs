@@ -83,9 +83,21 @@ pub struct UnitCallSites {
     pub sites: HashMap<u64, CallSite>,
     /// Functions by entry address.
     pub functions: HashMap<u64, FunctionCalls>,
+    /// The code ranges of the functions (not inlined calls), with their entry addresses.
+    pub code: Vec<(std::ops::Range<u64>, u64)>,
 }
 
 impl UnitCallSites {
+    /// The entry address of the function (not an inlined call) whose code holds `address`: the
+    /// one with the smallest range holding it.
+    pub fn function_entry(&self, address: u64) -> Option<u64> {
+        self.code
+            .iter()
+            .filter(|(range, _)| range.contains(&address))
+            .min_by_key(|(range, _)| range.end - range.start)
+            .map(|(_, entry)| *entry)
+    }
+
     /// The tail-call sites of the function whose entry is `entry`: `None` when no function of this
     /// unit starts there; empty when its call list is not complete.
     pub fn tail_calls_of(&self, entry: u64) -> Option<Vec<CallSite>> {
@@ -114,6 +126,11 @@ pub struct CallSiteCache {
 }
 
 impl CallSiteCache {
+    /// The call sites of the unit at `.debug_info` offset `offset`, if parsed already.
+    pub fn parsed(&self, offset: usize) -> Option<Arc<UnitCallSites>> {
+        self.units.get(&offset).cloned()
+    }
+
     /// The call sites of `unit`, parsed now if they were not yet.
     pub fn unit(&mut self, unit: UnitRef<'_>) -> Arc<UnitCallSites> {
         let key = unit_key(unit.unit);
@@ -152,37 +169,100 @@ pub fn entry_pc(unit: UnitRef<'_>, entry: &Entry) -> Option<u64> {
     None
 }
 
+/// How deep the DIE tree is followed (a guard against hostile nesting).
+const MAX_DEPTH: usize = 256;
+
 /// Reads every call site and function of `unit` (a unit of the main file). Malformed entries
 /// are skipped; a unit that stops parsing keeps what was read before.
+///
+/// In C and C++ units, type definitions outside functions are jumped over whole (through
+/// `DW_AT_sibling`): they hold no code there — gcc and clang put the definitions of member
+/// functions, and of the call operators of lambdas at namespace scope, outside the class, with
+/// `DW_AT_specification` — while a unit of a large C++ program can hold thousands of them. Inside
+/// a function they are read (gcc nests a local lambda's call operator, with its code, in the
+/// closure type), and in other languages everywhere (Rust nests methods in their type).
 fn parse_unit(unit: UnitRef<'_>, foreign: &mut ForeignUnits) -> UnitCallSites {
     let place = Place {
         unit,
         file: MAIN_FILE,
     };
     let mut parsed = UnitCallSites::default();
-    // The enclosing subprograms, innermost last: (depth, entry), entry None for one without code.
-    let mut functions: Vec<(isize, Option<u64>)> = Vec::new();
-    let mut cursor = unit.entries();
-    while let Ok(Some(entry)) = cursor.next_dfs() {
-        let depth = entry.depth();
-        while functions.last().is_some_and(|(d, _)| *d >= depth) {
-            functions.pop();
-        }
+    let Ok(mut tree) = unit.entries_tree(None) else {
+        return parsed;
+    };
+    let Ok(root) = tree.root() else {
+        return parsed;
+    };
+    let types_hold_code = !matches!(
+        root.entry().attr_value(gimli::DW_AT_language),
+        Some(AttributeValue::Language(language)) if is_c_family(language)
+    );
+    // A C or C++ unit's types hold code only inside functions: say so by an enclosing "function".
+    let mut functions = if types_hold_code { vec![None] } else { Vec::new() };
+    walk_unit(place, root, &mut functions, &mut parsed, foreign, 0);
+    parsed
+}
+
+/// C and C++ (every standard version): languages whose compilers define no code inside types
+/// outside functions.
+fn is_c_family(language: gimli::DwLang) -> bool {
+    matches!(
+        language,
+        gimli::DW_LANG_C
+            | gimli::DW_LANG_C89
+            | gimli::DW_LANG_C99
+            | gimli::DW_LANG_C11
+            | gimli::DW_LANG_C17
+            | gimli::DW_LANG_C_plus_plus
+            | gimli::DW_LANG_C_plus_plus_03
+            | gimli::DW_LANG_C_plus_plus_11
+            | gimli::DW_LANG_C_plus_plus_14
+            | gimli::DW_LANG_C_plus_plus_17
+            | gimli::DW_LANG_C_plus_plus_20
+    )
+}
+
+/// Reads the call sites and functions under `node`; `functions` holds the entry addresses of the
+/// enclosing subprograms, innermost last (None for one without code).
+fn walk_unit(
+    place: Place<'_>,
+    node: gimli::EntriesTreeNode<'_, '_, DwarfReader>,
+    functions: &mut Vec<Option<u64>>,
+    parsed: &mut UnitCallSites,
+    foreign: &mut ForeignUnits,
+    depth: usize,
+) {
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let mut children = node.children();
+    while let Ok(Some(child)) = children.next() {
+        let entry = child.entry();
         match entry.tag() {
             gimli::DW_TAG_subprogram => {
-                let entry_address = entry_pc(unit, entry);
+                let entry_address = entry_pc(place.unit, entry);
                 if let Some(address) = entry_address {
                     let complete = is_complete(place, entry, foreign);
                     parsed.functions.entry(address).or_default().complete |= complete;
+                    if let Ok(mut ranges) = place.unit.die_ranges(entry) {
+                        while let Ok(Some(range)) = ranges.next() {
+                            if range.begin < range.end {
+                                parsed.code.push((range.begin..range.end, address));
+                            }
+                        }
+                    }
                 }
-                functions.push((depth, entry_address));
+                functions.push(entry_address);
+                walk_unit(place, child, functions, parsed, foreign, depth + 1);
+                functions.pop();
             }
             gimli::DW_TAG_call_site | gimli::DW_TAG_GNU_call_site => {
+                // Its children are its parameters: nothing to read there.
                 let Some(site) = read_call_site(place, entry, foreign) else {
                     continue;
                 };
                 // A tail call inside inlined code belongs to the function it was inlined into.
-                if let (true, Some((_, Some(function)))) = (site.tail_call, functions.last()) {
+                if let (true, Some(Some(function))) = (site.tail_call, functions.last()) {
                     parsed
                         .functions
                         .entry(*function)
@@ -192,10 +272,15 @@ fn parse_unit(unit: UnitRef<'_>, foreign: &mut ForeignUnits) -> UnitCallSites {
                 }
                 parsed.sites.insert(site.return_pc, site);
             }
+            gimli::DW_TAG_structure_type
+            | gimli::DW_TAG_class_type
+            | gimli::DW_TAG_union_type
+            | gimli::DW_TAG_enumeration_type
+                if functions.is_empty() => {}
+            _ if entry.has_children() => walk_unit(place, child, functions, parsed, foreign, depth + 1),
             _ => {}
         }
     }
-    parsed
 }
 
 /// Reads one call-site entry; `None` without a return address.

@@ -29,6 +29,11 @@ pub struct SymbolizedFrame {
 pub struct DwarfIndex {
     context: Mutex<addr2line::Context<DwarfReader>>,
     call_sites: Mutex<CallSiteCache>,
+    dwarf: Arc<Dwarf>,
+    /// The units' code ranges from `.debug_aranges`, sorted by start: finding the unit of an
+    /// address this way, while the target is stopped, spares addr2line's reading of every DIE of
+    /// the unit to list its functions.
+    aranges: Vec<(std::ops::Range<u64>, gimli::DebugInfoOffset<usize>)>,
 }
 
 /// What DWARF says about one frame at an address (ELF virtual address space).
@@ -45,10 +50,52 @@ impl DwarfIndex {
     /// Indexes `dwarf`'s unit address ranges (the unit contents are parsed on first use). The
     /// sections are shared, not copied: other readers of the same DWARF hold the same `Arc`.
     pub fn new(dwarf: Arc<Dwarf>) -> Result<Self, gimli::Error> {
+        let mut aranges = Vec::new();
+        let mut headers = dwarf.debug_aranges.headers();
+        while let Ok(Some(header)) = headers.next() {
+            let unit = header.debug_info_offset();
+            let mut entries = header.entries();
+            while let Ok(Some(entry)) = entries.next() {
+                let range = entry.range();
+                if range.begin < range.end {
+                    aranges.push((range.begin..range.end, unit));
+                }
+            }
+        }
+        aranges.sort_by_key(|(range, _)| (range.start, range.end));
         Ok(Self {
-            context: Mutex::new(addr2line::Context::from_arc_dwarf(dwarf)?),
+            context: Mutex::new(addr2line::Context::from_arc_dwarf(dwarf.clone())?),
             call_sites: Mutex::new(CallSiteCache::default()),
+            dwarf,
+            aranges,
         })
+    }
+
+    /// The unit whose `.debug_aranges` ranges hold ELF address `probe`.
+    fn arange_unit(&self, probe: u64) -> Option<gimli::DebugInfoOffset<usize>> {
+        let end = self.aranges.partition_point(|(range, _)| range.start <= probe);
+        // Ranges are sorted by start; overlapping ones are rare, so look back a little.
+        self.aranges[end.saturating_sub(8)..end]
+            .iter()
+            .rev()
+            .find(|(range, _)| range.contains(&probe))
+            .map(|(_, unit)| *unit)
+    }
+
+    /// The call sites of the unit `.debug_aranges` says holds `probe`, read on first use;
+    /// `None` when the aranges do not cover it (or the unit is unreadable).
+    fn arange_call_sites(&self, probe: u64) -> Option<Arc<UnitCallSites>> {
+        let offset = self.arange_unit(probe)?;
+        let mut cache = self
+            .call_sites
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(parsed) = cache.parsed(offset.0) {
+            return Some(parsed);
+        }
+        let header = self.dwarf.debug_info.header_from_offset(offset).ok()?;
+        let unit = self.dwarf.unit(header).ok()?;
+        Some(cache.unit(gimli::UnitRef::new(&self.dwarf, &unit)))
     }
 
     /// The context, locked. A poisoned lock only means another lookup panicked; the context's
@@ -65,6 +112,9 @@ impl DwarfIndex {
         if probe == u64::MAX {
             return None;
         }
+        if let Some(sites) = self.arange_call_sites(probe) {
+            return sites.function_entry(probe);
+        }
         let context = self.context();
         let mut iter = context.find_frames(probe).skip_all_loads().ok()?;
         let mut outer_die = None;
@@ -79,6 +129,9 @@ impl DwarfIndex {
     pub fn unit_call_sites(&self, probe: u64) -> Option<Arc<UnitCallSites>> {
         if probe == u64::MAX {
             return None;
+        }
+        if let Some(sites) = self.arange_call_sites(probe) {
+            return Some(sites);
         }
         let context = self.context();
         let unit = context.find_dwarf_and_unit(probe).skip_all_loads()?;

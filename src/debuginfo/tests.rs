@@ -722,6 +722,45 @@ fn prepare_builds_the_indexes_before_any_lookup() {
 }
 
 #[test]
+fn call_sites_are_found_in_lambdas_members_and_functions_alike() {
+    // The call-site walk jumps over type definitions outside functions, but not inside them: gcc
+    // nests a local lambda's call operator, with its code and calls, in the closure type.
+    let dir = tempfile::tempdir().unwrap();
+    let binary = build(
+        dir.path(),
+        "g++",
+        "lambda_calls.cpp",
+        "lambda_calls",
+        &["-g", "-O2", "-fno-inline"],
+    );
+    let dump = run("readelf", &["--debug-dump=info", binary.to_str().unwrap()]);
+    let return_pcs: Vec<u64> = dump
+        .lines()
+        .filter_map(|line| line.split("DW_AT_call_return_pc:").nth(1))
+        .map(|value| u64::from_str_radix(value.trim().trim_start_matches("0x"), 16).unwrap())
+        .collect();
+    assert!(
+        return_pcs.len() >= 8,
+        "the fixture has its call sites: {return_pcs:x?}"
+    );
+    let object = LoadedObject::open_file(&binary, 0, &DebugSearch::default()).unwrap();
+    for pc in &return_pcs {
+        assert!(
+            object.call_site(*pc).is_some(),
+            "call site returning to {pc:#x} not found"
+        );
+    }
+    // The local lambda's calls are among them: its call operator is a function of its own.
+    let (lambda, _) = nm_symbol(&binary, "_ZZ3runiENKUliE_clEi", false);
+    assert!(
+        return_pcs
+            .iter()
+            .any(|pc| object.function_entry(pc - 1) == Some(lambda)),
+        "no call site inside the local lambda"
+    );
+}
+
+#[test]
 fn corrupt_objects_never_panic() {
     let dir = tempfile::tempdir().unwrap();
     let binary = build(dir.path(), "cc", "target.c", "victim", &["-g", "-O2"]);

@@ -2,11 +2,12 @@
 //! opened and indexed, the unwinder's CFI tables built, and the TLS modules of the objects found
 //! (for thread-local variables).
 
-use crate::debuginfo::{self, MapEntry, ProcessObjects};
+use crate::debuginfo::{self, LoadedObject, MapEntry, ProcessObjects};
 use crate::tls::TlsResolver;
 use crate::tracer::ProcessMemory;
 use crate::unwind::{CfiMapping, ObjectCfi, Unwinder};
 use crate::variables::{GlobalVariable, ProcessVariables};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 /// Most thread-local variables read in each thread (they are read in every thread, so their
@@ -37,12 +38,20 @@ impl PreparedProcess {
         let memory = ProcessMemory::new(pid);
         let objects = ProcessObjects::load(&maps, &memory)?;
         let mut warnings: Vec<String> = objects.warnings().to_vec();
-        let mut mappings = Vec::new();
-        for object in objects.objects() {
+        // Every object's symbols, DWARF (inflated, unit ranges indexed) and CFI, the objects
+        // shared between two threads.
+        let cfis = on_two_threads(objects.objects(), |object| {
             object.prepare();
-            let Some(elf) = &object.elf else { continue };
-            match ObjectCfi::parse(elf, object.debug.as_ref()) {
-                Ok(cfi) => {
+            object
+                .elf
+                .as_ref()
+                .map(|elf| ObjectCfi::parse(elf, object.debug.as_ref()))
+        });
+        let mut mappings = Vec::new();
+        for (object, cfi) in objects.objects().iter().zip(cfis) {
+            match cfi {
+                None => {}
+                Some(Ok(cfi)) => {
                     let cfi = Arc::new(cfi);
                     for range in &object.executable_ranges {
                         mappings.push(CfiMapping {
@@ -52,7 +61,9 @@ impl PreparedProcess {
                         });
                     }
                 }
-                Err(e) => warnings.push(format!("{}: call frame information unusable: {e}", object.path)),
+                Some(Err(e)) => {
+                    warnings.push(format!("{}: call frame information unusable: {e}", object.path))
+                }
             }
         }
         let variables = ProcessVariables::new(&objects);
@@ -128,4 +139,45 @@ impl PreparedProcess {
             .map(|m| m.start..m.end)
             .collect()
     }
+}
+
+/// `work` applied to every object, on the calling thread and one more (each takes the next
+/// object not yet taken, the largest first); the results in the order of `objects`.
+fn on_two_threads<T: Send>(
+    objects: &[Arc<LoadedObject>],
+    work: impl Fn(&LoadedObject) -> T + Sync,
+) -> Vec<T> {
+    let size = |object: &LoadedObject| {
+        object.debug.as_ref().map_or(0, |b| b.len()) + object.elf.as_ref().map_or(0, |b| b.len())
+    };
+    let mut order: Vec<usize> = (0..objects.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(objects.get(i).map_or(0, |o| size(o))));
+    let next = AtomicUsize::new(0);
+    let run = || {
+        let mut done = Vec::new();
+        while let Some(&index) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
+            if let Some(object) = objects.get(index) {
+                done.push((index, work(object)));
+            }
+        }
+        done
+    };
+    let mut results: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let helper = (objects.len() > 1).then(|| scope.spawn(run));
+        let mut results = run();
+        if let Some(helper) = helper {
+            // A panicking helper (a bug) leaves its objects to be done here.
+            results.extend(helper.join().unwrap_or_default());
+        }
+        results
+    });
+    if results.len() < objects.len() {
+        for (index, object) in objects.iter().enumerate() {
+            if !results.iter().any(|(i, _)| *i == index) {
+                results.push((index, work(object)));
+            }
+        }
+    }
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
 }

@@ -26,7 +26,8 @@
 //! - Thread-local variables are located through a [`TlsResolver`] (the TLS block of an object in
 //!   a thread; the session adapts [`tls::TlsResolver`](crate::tls::TlsResolver) to it per thread);
 //!   without one they are `optimized_out` with the reason "TLS unavailable".
-//!   [`ProcessVariables::thread_locals`] lists those of chosen objects (from the name index).
+//!   [`ProcessVariables::thread_locals`] lists those of chosen objects (a light walk of their
+//!   unit-level DIEs, no name index).
 //!
 //! Values become [`snapshot::Variable`](crate::snapshot::Variable)s: kind, C type name, base type,
 //! value (integers as numbers up to 53 bits, else decimal strings; addresses as hex strings;
@@ -48,6 +49,7 @@ mod render;
 mod scope;
 mod self_tail;
 mod stack;
+mod tls_scan;
 mod type_dies;
 mod type_name;
 mod types;

@@ -1,7 +1,8 @@
 //! Global variables and named types of one object, found by reading the unit-level DIEs (and
 //! those of namespaces) of its units: the per-unit listing the lazy enumeration walks, and the
-//! by-name index built from all units on the first lookup (which also lists the thread-local
-//! variables, so that listing them costs no second pass).
+//! by-name index built from all units on the first lookup (`--global`, modules looking up
+//! globals or types). Thread-local variables are found without it (see
+//! [`tls_scan`](super::tls_scan)).
 
 use std::collections::HashMap;
 
@@ -19,16 +20,6 @@ pub(crate) struct GlobalEntry {
     pub name: String,
     /// The defining DIE (the one with the location).
     pub die: DieRef,
-}
-
-impl GlobalEntry {
-    /// Whether its location (a single expression) uses a TLS operation.
-    fn thread_local(&self, debug: &ObjectDebug, encoding: gimli::Encoding) -> bool {
-        debug
-            .entry(self.die)
-            .and_then(|(_, entry)| entry.attr_value(gimli::DW_AT_location))
-            .is_some_and(|location| location_uses_tls(location, encoding))
-    }
 }
 
 /// Whether a location attribute is a single expression with a TLS operation
@@ -60,8 +51,6 @@ struct TypeEntry {
 pub(crate) struct NameIndex {
     globals: HashMap<String, Vec<DieRef>>,
     types: HashMap<String, Vec<TypeEntry>>,
-    /// The thread-local variable definitions, in unit and DIE order.
-    thread_locals: Vec<GlobalEntry>,
 }
 
 impl NameIndex {
@@ -69,14 +58,8 @@ impl NameIndex {
     pub fn build(debug: &ObjectDebug) -> Self {
         let mut index = Self::default();
         for unit in debug.units.compilation_units() {
-            let encoding = debug.unit(unit).map(|u| u.encoding());
             scan_unit(debug, unit, &mut |item| match item {
-                Named::Global(global) => {
-                    if encoding.is_some_and(|e| global.thread_local(debug, e)) {
-                        index.thread_locals.push(global.clone());
-                    }
-                    index.globals.entry(global.name).or_default().push(global.die)
-                }
+                Named::Global(global) => index.globals.entry(global.name).or_default().push(global.die),
                 Named::Type { name, kind, die } => {
                     index.types.entry(name).or_default().push(TypeEntry { kind, die });
                 }
@@ -88,12 +71,6 @@ impl NameIndex {
     /// The definitions of globals named `name`, in unit order.
     pub fn globals(&self, name: &str) -> &[DieRef] {
         self.globals.get(name).map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    /// The thread-local variables (their locations use `DW_OP_form_tls_address` or
-    /// `DW_OP_GNU_push_tls_address`), in unit and DIE order.
-    pub fn thread_locals(&self) -> &[GlobalEntry] {
-        &self.thread_locals
     }
 
     /// A complete definition of the struct, class, union or enum `name` (a typedef does not

@@ -8,15 +8,12 @@ use gimli::{AttributeValue, DwAt, DwLang, Reader as _, UnitOffset};
 
 use super::call_sites::CallSite;
 use super::image::Missing;
-use super::names::NameIndex;
+use super::names::{GlobalEntry, NameIndex};
 use super::types::TypeNode;
 use super::units::{DieRef, Entry, Unit, UnitTable};
 use super::VariablesError;
 use crate::debuginfo::{Dwarf, LoadedObject};
 use crate::reader::DwarfReader;
-
-/// Qualified-name prefixes of the DIEs of one unit, by offset.
-type ScopeMap = HashMap<UnitOffset<usize>, Arc<str>>;
 
 /// How many `DW_AT_abstract_origin` / `DW_AT_specification` links are followed at most.
 const MAX_ORIGIN_HOPS: usize = 8;
@@ -30,11 +27,12 @@ pub struct ObjectDebug {
     pub(crate) units: UnitTable,
     /// Parsed types, by DIE.
     types: Mutex<HashMap<DieRef, Arc<TypeNode>>>,
-    /// Qualified-name prefixes (`ns::Class::`) of DIEs nested in namespaces and classes, per C++
-    /// unit, built on first use.
-    scopes: Mutex<HashMap<usize, Arc<ScopeMap>>>,
+    /// Qualified-name prefixes (`ns::Class::`) of the DIEs asked about, found on first use.
+    scopes: Mutex<HashMap<DieRef, Arc<str>>>,
     /// Globals and types by name, built on first lookup.
     names: OnceLock<NameIndex>,
+    /// The thread-local variables, found on first use (without the name index).
+    thread_locals: OnceLock<Vec<GlobalEntry>>,
     /// The source language of each unit, read on first use.
     languages: Vec<OnceLock<Option<DwLang>>>,
     /// The call sites of functions, read on first use.
@@ -65,6 +63,7 @@ impl ObjectDebug {
             types: Mutex::new(HashMap::new()),
             scopes: Mutex::new(HashMap::new()),
             names: OnceLock::new(),
+            thread_locals: OnceLock::new(),
         }))
     }
 
@@ -207,35 +206,35 @@ impl ObjectDebug {
     }
 
     /// The `ns::Class::` prefix of a DIE nested in namespaces or classes of a C++ unit (empty
-    /// at unit level or in other languages).
+    /// at unit level or in other languages). Found by descending from the unit's root to the
+    /// DIE, jumping over the subtrees that cannot hold it (`DW_AT_sibling`): a unit of a large
+    /// C++ program holds thousands of types, only a few of which are ever named.
     pub(crate) fn scope_prefix(&self, die: DieRef) -> Arc<str> {
         if !self.is_cplusplus(die.unit) {
             return Arc::from("");
         }
-        let map = {
-            let cached = self
-                .scopes
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .get(&die.unit)
-                .cloned();
-            match cached {
-                Some(map) => map,
-                None => {
-                    let built = Arc::new(
-                        self.unit(die.unit)
-                            .map(|u| scope_map(self, die.unit, &u))
-                            .unwrap_or_default(),
-                    );
-                    self.scopes
-                        .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .insert(die.unit, built.clone());
-                    built
-                }
-            }
-        };
-        map.get(&die.offset).cloned().unwrap_or_else(|| Arc::from(""))
+        let cached = self
+            .scopes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&die)
+            .cloned();
+        if let Some(prefix) = cached {
+            return prefix;
+        }
+        let found: Arc<str> = self
+            .unit(die.unit)
+            .and_then(|unit| {
+                let mut tree = unit.entries_tree(None).ok()?;
+                let root = tree.root().ok()?;
+                find_prefix(self, die, root, Arc::from(""), 0)
+            })
+            .unwrap_or_else(|| Arc::from(""));
+        self.scopes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(die, found.clone());
+        found
     }
 
     /// The cached type node of `die`, if parsed already.
@@ -310,6 +309,20 @@ impl ObjectDebug {
         self.names.get_or_init(|| NameIndex::build(self))
     }
 
+    /// Whether the name index was built (tests check what does not build it).
+    #[cfg(test)]
+    pub(crate) fn names_built(&self) -> bool {
+        self.names.get().is_some()
+    }
+
+    /// The thread-local variable definitions, in unit and DIE order, found on first use by a walk
+    /// that reads only the locations of unit- and namespace-level variables (see
+    /// [`tls_scan`](super::tls_scan)).
+    pub(crate) fn thread_locals(&self) -> &[GlobalEntry] {
+        self.thread_locals
+            .get_or_init(|| super::tls_scan::thread_locals(self))
+    }
+
     /// Runtime address of ELF virtual address `address`.
     pub(crate) fn runtime_address(&self, address: u64) -> u64 {
         address.wrapping_add(self.object.bias)
@@ -340,35 +353,37 @@ pub(crate) fn root_offset(unit: &Unit) -> Option<UnitOffset<usize>> {
 /// How deep namespaces and classes are followed when building qualified names.
 const MAX_SCOPE_DEPTH: usize = 32;
 
-/// For every DIE nested in a namespace or class of `unit`: the qualified prefix of its scope.
-fn scope_map(debug: &ObjectDebug, unit_index: usize, unit: &Unit) -> HashMap<UnitOffset<usize>, Arc<str>> {
-    let mut map = HashMap::new();
-    let Ok(mut tree) = unit.entries_tree(None) else {
-        return map;
-    };
-    let Ok(root) = tree.root() else {
-        return map;
-    };
-    walk_scopes(debug, unit_index, root, Arc::from(""), &mut map, 0);
-    map
-}
-
-fn walk_scopes(
+/// The scope prefix of `target` among the descendants of `node`, whose children have the prefix
+/// `prefix`; `None` when it is not there.
+fn find_prefix(
     debug: &ObjectDebug,
-    unit_index: usize,
+    target: DieRef,
     node: gimli::EntriesTreeNode<'_, '_, DwarfReader>,
     prefix: Arc<str>,
-    map: &mut HashMap<UnitOffset<usize>, Arc<str>>,
     depth: usize,
-) {
+) -> Option<Arc<str>> {
     if depth > MAX_SCOPE_DEPTH {
-        return;
+        return None;
     }
     let mut children = node.children();
     while let Ok(Some(child)) = children.next() {
         let entry = child.entry();
-        if !prefix.is_empty() {
-            map.insert(entry.offset(), prefix.clone());
+        let offset = entry.offset();
+        if offset == target.offset {
+            return Some(prefix);
+        }
+        if offset > target.offset {
+            // Children come in offset order: it was inside an earlier one, or nowhere.
+            return None;
+        }
+        if !entry.has_children() {
+            continue;
+        }
+        if let Some(gimli::AttributeValue::UnitRef(sibling)) = entry.attr_value(gimli::DW_AT_sibling) {
+            if target.offset >= sibling {
+                // Not in this subtree: the iteration jumps over it.
+                continue;
+            }
         }
         let nests = matches!(
             entry.tag(),
@@ -378,12 +393,13 @@ fn walk_scopes(
                 | gimli::DW_TAG_union_type
                 | gimli::DW_TAG_enumeration_type
         );
-        if !nests || !entry.has_children() {
-            continue;
+        if !nests {
+            // Inside a function (or another scope that names nothing): no prefix.
+            return Some(Arc::from(""));
         }
         let name = entry
             .attr_value(gimli::DW_AT_name)
-            .and_then(|value| debug.string(unit_index, value));
+            .and_then(|value| debug.string(target.unit, value));
         let inner: Arc<str> = match (entry.tag(), name) {
             // An anonymous namespace's members are named as if it were not there (gdb writes
             // `(anonymous namespace)::`; the bare name is what users type).
@@ -393,6 +409,9 @@ fn walk_scopes(
             (_, Some(name)) => Arc::from(format!("{prefix}{name}::")),
             (_, None) => prefix.clone(),
         };
-        walk_scopes(debug, unit_index, child, inner, map, depth + 1);
+        if let Some(found) = find_prefix(debug, target, child, inner, depth + 1) {
+            return Some(found);
+        }
     }
+    None
 }

@@ -368,15 +368,13 @@ impl ProcessVariables {
     }
 
     /// The thread-local variables defined by the objects `wanted` accepts (e.g. those with a TLS
-    /// block), objects by ascending base address, then in unit and DIE order. Builds the name
-    /// index of those objects (one pass over their unit-level DIEs, shared with
-    /// [`find_global`](Self::find_global)); no value is read.
+    /// block), objects by ascending base address, then in unit and DIE order. One light walk over
+    /// the unit-level DIEs of those objects (no name index is built); no value is read.
     pub fn thread_locals(&self, wanted: &dyn Fn(&LoadedObject) -> bool) -> Vec<GlobalVariable> {
         self.debug_objects()
             .filter(|debug| wanted(debug.object()))
             .flat_map(|debug| {
                 debug
-                    .names()
                     .thread_locals()
                     .iter()
                     .map(|entry| GlobalVariable::new(debug.clone(), entry.clone()))

@@ -425,6 +425,37 @@ fn globals_are_enumerated_lazily_with_filters() {
     assert!(environ.is_ok(), "{environ:?}");
 }
 
+#[test]
+fn thread_locals_are_listed_without_building_the_name_index() {
+    let running = start_types();
+    let engine = Engine::new(running.child.id() as i32);
+    let wanted = |path: &str| path.ends_with("fixture") || path.contains("libc.so");
+    let listed: Vec<(String, String)> = engine
+        .variables
+        .thread_locals(&|object| wanted(&object.path))
+        .iter()
+        .map(|g| (g.object_path().to_string(), g.name().to_string()))
+        .collect();
+    // The light walk finds what the full enumeration finds, in the same order.
+    let enumerated: Vec<(String, String)> = engine
+        .variables
+        .globals(GlobalFilter {
+            thread_local: Some(true),
+            ..GlobalFilter::default()
+        })
+        .filter(|g| wanted(g.object_path()))
+        .map(|g| (g.object_path().to_string(), g.name().to_string()))
+        .collect();
+    assert_eq!(listed, enumerated);
+    let names: Vec<&str> = listed.iter().map(|(_, name)| name.as_str()).collect();
+    assert!(names.starts_with(&["tls_counter", "tls_node"]), "{names:?}");
+    assert!(names.contains(&"errno"), "libc's thread-locals: {names:?}");
+    assert!(
+        engine.variables.debug_objects().all(|debug| !debug.names_built()),
+        "listing thread-locals built a name index"
+    );
+}
+
 /// A TLS resolver that puts every object's TLS block at one address.
 struct FixedTls(u64);
 

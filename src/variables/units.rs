@@ -178,6 +178,11 @@ impl UnitTable {
         self.slots.len()
     }
 
+    /// The header of unit `index` (read before the stop; parsing nothing more).
+    pub fn header(&self, index: usize) -> Option<&UnitHeader<DwarfReader>> {
+        self.slots.get(index).map(|slot| &slot.header)
+    }
+
     /// Which section unit `index` is in.
     pub fn section(&self, index: usize) -> Option<UnitSection> {
         self.slots.get(index).map(|slot| slot.section)
@@ -305,6 +310,11 @@ impl UnitSlot {
 
 /// The code ranges of every subprogram of `unit` (including those nested in namespaces and
 /// classes), sorted by start.
+///
+/// In C and C++ units classes are not searched: gcc and clang define member functions (and the
+/// call operators of namespace-scope lambdas) outside them, with `DW_AT_specification`, and a
+/// unit of a large C++ program holds thousands of classes whose members would all be read.
+/// Other languages' classes are (Rust nests methods in their type).
 fn index_functions(dwarf: &Dwarf, unit: &Unit) -> Vec<FunctionRange> {
     let mut out = Vec::new();
     let Ok(mut tree) = unit.entries_tree(None) else {
@@ -313,7 +323,11 @@ fn index_functions(dwarf: &Dwarf, unit: &Unit) -> Vec<FunctionRange> {
     let Ok(root) = tree.root() else {
         return out;
     };
-    collect_functions(dwarf, unit, root, &mut out, 0);
+    let classes_hold_code = !matches!(
+        root.entry().attr_value(gimli::DW_AT_language),
+        Some(gimli::AttributeValue::Language(language)) if is_c_family(language)
+    );
+    collect_functions(dwarf, unit, root, &mut out, 0, classes_hold_code);
     out.sort_by_key(|f| (f.range.start, std::cmp::Reverse(f.range.end)));
     out
 }
@@ -327,6 +341,7 @@ fn collect_functions(
     node: gimli::EntriesTreeNode<'_, '_, DwarfReader>,
     out: &mut Vec<FunctionRange>,
     depth: usize,
+    classes_hold_code: bool,
 ) {
     if depth > MAX_NESTING {
         return;
@@ -350,12 +365,33 @@ fn collect_functions(
                 // A function's own subtree is not searched: compilers put the out-of-line
                 // definitions of member functions and lambdas at unit or namespace level.
             }
-            gimli::DW_TAG_namespace
-            | gimli::DW_TAG_structure_type
-            | gimli::DW_TAG_class_type
-            | gimli::DW_TAG_union_type
-            | gimli::DW_TAG_module => collect_functions(dwarf, unit, child, out, depth + 1),
+            gimli::DW_TAG_namespace | gimli::DW_TAG_module => {
+                collect_functions(dwarf, unit, child, out, depth + 1, classes_hold_code)
+            }
+            gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type | gimli::DW_TAG_union_type
+                if classes_hold_code =>
+            {
+                collect_functions(dwarf, unit, child, out, depth + 1, classes_hold_code)
+            }
             _ => {}
         }
     }
+}
+
+/// C and C++ (every standard version).
+fn is_c_family(language: gimli::DwLang) -> bool {
+    matches!(
+        language,
+        gimli::DW_LANG_C
+            | gimli::DW_LANG_C89
+            | gimli::DW_LANG_C99
+            | gimli::DW_LANG_C11
+            | gimli::DW_LANG_C17
+            | gimli::DW_LANG_C_plus_plus
+            | gimli::DW_LANG_C_plus_plus_03
+            | gimli::DW_LANG_C_plus_plus_11
+            | gimli::DW_LANG_C_plus_plus_14
+            | gimli::DW_LANG_C_plus_plus_17
+            | gimli::DW_LANG_C_plus_plus_20
+    )
 }
