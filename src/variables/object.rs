@@ -2,7 +2,7 @@
 //! DIE references across units and files, strings, and the caches of types and names.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use gimli::{AttributeValue, DwAt, DwLang, Reader as _, UnitOffset};
 
@@ -29,19 +29,19 @@ pub struct ObjectDebug {
     dwarf: Arc<Dwarf>,
     pub(crate) units: UnitTable,
     /// Parsed types, by DIE.
-    types: Mutex<HashMap<DieRef, Arc<TypeNode>>>,
+    types: RwLock<HashMap<DieRef, Arc<TypeNode>>>,
     /// Qualified-name prefixes (`ns::Class::`) of DIEs nested in namespaces and classes, per C++
     /// unit, built on first use.
-    scopes: Mutex<HashMap<usize, Arc<ScopeMap>>>,
+    scopes: RwLock<HashMap<usize, Arc<ScopeMap>>>,
     /// Globals and types by name, built on first lookup.
     names: OnceLock<NameIndex>,
     /// The source language of each unit, read on first use.
     languages: Vec<OnceLock<Option<DwLang>>>,
     /// The call sites of functions, read on first use.
-    call_sites: Mutex<HashMap<DieRef, Arc<Vec<CallSite>>>>,
+    call_sites: RwLock<HashMap<DieRef, Arc<Vec<CallSite>>>>,
     /// Whether functions may reach themselves through tail calls (why, when they may), checked
     /// on first use.
-    self_tail_calls: Mutex<HashMap<DieRef, Result<(), Missing>>>,
+    self_tail_calls: RwLock<HashMap<DieRef, Result<(), Missing>>>,
 }
 
 impl ObjectDebug {
@@ -59,11 +59,11 @@ impl ObjectDebug {
             object,
             dwarf,
             languages,
-            call_sites: Mutex::new(HashMap::new()),
-            self_tail_calls: Mutex::new(HashMap::new()),
+            call_sites: RwLock::new(HashMap::new()),
+            self_tail_calls: RwLock::new(HashMap::new()),
             units,
-            types: Mutex::new(HashMap::new()),
-            scopes: Mutex::new(HashMap::new()),
+            types: RwLock::new(HashMap::new()),
+            scopes: RwLock::new(HashMap::new()),
             names: OnceLock::new(),
         }))
     }
@@ -215,7 +215,7 @@ impl ObjectDebug {
         let map = {
             let cached = self
                 .scopes
-                .lock()
+                .read()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .get(&die.unit)
                 .cloned();
@@ -228,7 +228,7 @@ impl ObjectDebug {
                             .unwrap_or_default(),
                     );
                     self.scopes
-                        .lock()
+                        .write()
                         .unwrap_or_else(|poisoned| poisoned.into_inner())
                         .insert(die.unit, built.clone());
                     built
@@ -241,7 +241,7 @@ impl ObjectDebug {
     /// The cached type node of `die`, if parsed already.
     pub(crate) fn cached_type(&self, die: DieRef) -> Option<Arc<TypeNode>> {
         self.types
-            .lock()
+            .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get(&die)
             .cloned()
@@ -250,7 +250,7 @@ impl ObjectDebug {
     /// Caches a parsed type node (the first one stored wins).
     pub(crate) fn cache_type(&self, die: DieRef, node: Arc<TypeNode>) -> Arc<TypeNode> {
         self.types
-            .lock()
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .entry(die)
             .or_insert(node)
@@ -265,7 +265,7 @@ impl ObjectDebug {
     ) -> Arc<Vec<CallSite>> {
         if let Some(found) = self
             .call_sites
-            .lock()
+            .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(&function)
         {
@@ -273,7 +273,7 @@ impl ObjectDebug {
         }
         let sites = Arc::new(read());
         self.call_sites
-            .lock()
+            .write()
             .unwrap_or_else(|p| p.into_inner())
             .entry(function)
             .or_insert(sites)
@@ -289,7 +289,7 @@ impl ObjectDebug {
     ) -> Result<(), Missing> {
         if let Some(found) = self
             .self_tail_calls
-            .lock()
+            .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(&function)
         {
@@ -297,7 +297,7 @@ impl ObjectDebug {
         }
         let result = check();
         self.self_tail_calls
-            .lock()
+            .write()
             .unwrap_or_else(|p| p.into_inner())
             .entry(function)
             .or_insert(result)
