@@ -197,7 +197,7 @@ pub(crate) fn evaluate(
     let parsed = debug
         .unit(unit)
         .ok_or_else(|| Missing::optimized_out("its unit cannot be parsed"))?;
-    if let Some(plan) = LocationPlan::simple(debug, &expression, parsed.encoding()) {
+    if let Some(plan) = LocationPlan::simple(&expression, parsed.encoding(), &|a| debug.runtime_address(a)) {
         return plan.run(debug, env, entry_value);
     }
     let bad = |e: gimli::Error| Missing::optimized_out(format!("cannot evaluate its location: {e}"));
@@ -322,14 +322,18 @@ impl LocationPlan {
     /// The plan of `expression` of unit `unit`; `None` when the unit cannot be parsed.
     pub(crate) fn new(debug: &ObjectDebug, unit: usize, expression: Expression<DwarfReader>) -> Option<Self> {
         let encoding = debug.unit(unit)?.encoding();
-        Some(Self::simple(debug, &expression, encoding).unwrap_or(LocationPlan::General(expression, unit)))
+        let relocate = |address| debug.runtime_address(address);
+        Some(
+            Self::simple(&expression, encoding, &relocate).unwrap_or(LocationPlan::General(expression, unit)),
+        )
     }
 
-    /// The plan of a common short expression, `None` for any other.
+    /// The plan of a common short expression, `None` for any other; `relocate` gives the runtime
+    /// address of an ELF address.
     fn simple(
-        debug: &ObjectDebug,
         expression: &Expression<DwarfReader>,
         encoding: gimli::Encoding,
+        relocate: &dyn Fn(u64) -> u64,
     ) -> Option<Self> {
         use gimli::Operation;
         let mut operations = expression.clone().operations(encoding);
@@ -357,7 +361,7 @@ impl LocationPlan {
                 },
                 Some(Operation::StackValue),
             ) if base_type.0 == 0 => LocationPlan::RegisterOffsetValue(register.0, offset),
-            (Operation::Address { address }, None) => LocationPlan::Address(debug.runtime_address(address)),
+            (Operation::Address { address }, None) => LocationPlan::Address(relocate(address)),
             (Operation::CallFrameCFA, None) => LocationPlan::Cfa,
             (Operation::UnsignedConstant { value }, Some(Operation::StackValue)) => {
                 LocationPlan::Constant(value)
@@ -653,5 +657,85 @@ fn value_bytes(value: Value) -> Vec<u8> {
         Value::U32(v) => v.to_le_bytes().to_vec(),
         Value::F32(v) => v.to_le_bytes().to_vec(),
         Value::F64(v) => v.to_le_bytes().to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan of the expression `bytes` (64-bit DWARF 5), relocating by `0x1000`.
+    fn plan(bytes: &[u8]) -> Option<LocationPlan> {
+        let encoding = gimli::Encoding {
+            address_size: 8,
+            format: gimli::Format::Dwarf32,
+            version: 5,
+        };
+        let reader = DwarfReader::new(
+            crate::reader::SharedBytes::from_vec(bytes.to_vec()),
+            gimli::RunTimeEndian::Little,
+        );
+        LocationPlan::simple(&Expression(reader), encoding, &|a| a + 0x1000)
+    }
+
+    #[test]
+    fn common_expressions_are_planned_without_gimli() {
+        // DW_OP_fbreg -24
+        assert!(matches!(
+            plan(&[0x91, 0x68]),
+            Some(LocationPlan::FrameOffset(-24))
+        ));
+        // DW_OP_reg5 (rdi)
+        assert!(matches!(
+            plan(&[0x55]),
+            Some(LocationPlan::Register(gimli::Register(5)))
+        ));
+        // DW_OP_breg7 (rsp) 8
+        assert!(matches!(
+            plan(&[0x77, 0x08]),
+            Some(LocationPlan::RegisterOffset(7, 8))
+        ));
+        // DW_OP_breg3 (rbx) 1; DW_OP_stack_value
+        assert!(matches!(
+            plan(&[0x73, 0x01, 0x9f]),
+            Some(LocationPlan::RegisterOffsetValue(3, 1))
+        ));
+        // DW_OP_addr 0x2000, relocated
+        let addr = [0x03, 0x00, 0x20, 0, 0, 0, 0, 0, 0];
+        assert!(matches!(plan(&addr), Some(LocationPlan::Address(0x3000))));
+        // DW_OP_call_frame_cfa
+        assert!(matches!(plan(&[0x9c]), Some(LocationPlan::Cfa)));
+        // DW_OP_lit7; DW_OP_stack_value, and DW_OP_lit7 alone (an address)
+        assert!(matches!(plan(&[0x37, 0x9f]), Some(LocationPlan::Constant(7))));
+        assert!(matches!(plan(&[0x37]), Some(LocationPlan::Literal(7))));
+        // DW_OP_consts -1; DW_OP_stack_value
+        assert!(matches!(
+            plan(&[0x11, 0x7f, 0x9f]),
+            Some(LocationPlan::Constant(u64::MAX))
+        ));
+        // DW_OP_entry_value(DW_OP_reg5); DW_OP_stack_value, and without DW_OP_stack_value
+        assert!(matches!(
+            plan(&[0xa3, 0x01, 0x55, 0x9f]),
+            Some(LocationPlan::EntryRegisterValue(5))
+        ));
+        assert!(matches!(
+            plan(&[0xa3, 0x01, 0x55]),
+            Some(LocationPlan::EntryRegister(5))
+        ));
+        // DW_OP_const8u 0x10; DW_OP_GNU_push_tls_address
+        let tls = [0x0e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0xe0];
+        assert!(matches!(plan(&tls), Some(LocationPlan::Tls(0x10))));
+    }
+
+    #[test]
+    fn other_expressions_are_left_to_gimli() {
+        // DW_OP_entry_value(DW_OP_breg5 0): not a register alone
+        assert!(plan(&[0xa3, 0x02, 0x75, 0x00, 0x9f]).is_none());
+        // DW_OP_reg5; DW_OP_piece 4: pieces
+        assert!(plan(&[0x55, 0x93, 0x04]).is_none());
+        // DW_OP_breg7 0; DW_OP_deref; DW_OP_stack_value: three operations
+        assert!(plan(&[0x77, 0x00, 0x06, 0x9f]).is_none());
+        // An empty expression.
+        assert!(plan(&[]).is_none());
     }
 }
