@@ -12,7 +12,7 @@ use crate::memory::{LayeredMemory, MemoryReader};
 use crate::snapshot::{Annotation, AnnotationLevel, Variable};
 use crate::tracer::{StoppedProcess, StoppedThread};
 use crate::unwind::{Unwinder, UnwoundFrame};
-use crate::variables::{BtVariable, GlobalVariable, TlsResolver, VariableLimits};
+use crate::variables::{BtVariable, GlobalPlan, GlobalVariable, TlsResolver, VariableLimits};
 
 /// One thread as captured while stopped.
 pub struct CapturedThread {
@@ -78,49 +78,75 @@ pub fn capture_variables(
     limits: &VariableLimits,
     with_bt: bool,
 ) {
+    let planned: Vec<GlobalPlan> = thread_locals.iter().map(GlobalVariable::plan).collect();
     let mut tail_cache = TailCallCache::new();
     for captured in threads.iter_mut() {
-        let Some(thread) = stopped.threads().iter().find(|t| t.tid == captured.tid) else {
-            continue;
-        };
-        let stack = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
-        let tls = thread_tls(prepared, thread, &stack);
-        let blocks = match (&tls, thread_locals.is_empty()) {
-            (Some(tls), false) => tls.block_copies(&prepared.objects),
-            _ => Vec::new(),
-        };
-        let memory = LayeredMemory::new(&blocks, Some(&stack));
-        let tls = tls.as_ref().map(|t| t as &dyn TlsResolver);
-        let tail_calls = all_tail_calls(&captured.frames, &prepared.objects, &mut tail_cache);
-        let pcs: Vec<Vec<u64>> = tail_calls
-            .iter()
-            .map(|frames| frames.iter().map(|f| f.pc).collect())
-            .collect();
-        if with_bt {
-            let paired =
-                prepared
-                    .variables
-                    .thread_variables_with_bt(&captured.frames, &pcs, &memory, tls, limits);
-            (captured.variables, captured.bt_variables) = split_bt(paired.frames);
-            (captured.tail_call_variables, captured.tail_call_bt_variables) = split_bt(paired.tail_calls);
-        } else {
-            let read = prepared
+        thread_variables(
+            stopped,
+            captured,
+            prepared,
+            &planned,
+            limits,
+            with_bt,
+            &mut tail_cache,
+        );
+    }
+}
+
+/// Reads the variables of one captured thread (see [`capture_variables`]).
+fn thread_variables(
+    stopped: &StoppedProcess,
+    captured: &mut CapturedThread,
+    prepared: &PreparedProcess,
+    thread_locals: &[GlobalPlan],
+    limits: &VariableLimits,
+    with_bt: bool,
+    tail_cache: &mut TailCallCache,
+) {
+    let Some(thread) = stopped.threads().iter().find(|t| t.tid == captured.tid) else {
+        return;
+    };
+    let stack = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
+    let tls = thread_tls(prepared, thread, &stack);
+    let blocks = match (&tls, thread_locals.is_empty()) {
+        (Some(tls), false) => tls.block_copies(&prepared.objects),
+        _ => Vec::new(),
+    };
+    let memory = LayeredMemory::new(&blocks, Some(&stack));
+    let tls = tls.as_ref().map(|t| t as &dyn TlsResolver);
+    let tail_calls = all_tail_calls(&captured.frames, &prepared.objects, tail_cache);
+    let pcs: Vec<Vec<u64>> = tail_calls
+        .iter()
+        .map(|frames| frames.iter().map(|f| f.pc).collect())
+        .collect();
+    if with_bt {
+        let paired =
+            prepared
                 .variables
-                .thread_variables(&captured.frames, &pcs, &memory, tls, limits);
-            captured.variables = read.frames;
-            captured.tail_call_variables = read.tail_calls;
-        }
-        captured.tail_calls = Some(tail_calls);
-        captured.thread_locals = thread_locals
+                .thread_variables_with_bt(&captured.frames, &pcs, &memory, tls, limits);
+        (captured.variables, captured.bt_variables) = split_bt(paired.frames);
+        (captured.tail_call_variables, captured.tail_call_bt_variables) = split_bt(paired.tail_calls);
+    } else {
+        let read = prepared
+            .variables
+            .thread_variables(&captured.frames, &pcs, &memory, tls, limits);
+        captured.variables = read.frames;
+        captured.tail_call_variables = read.tail_calls;
+    }
+    captured.tail_calls = Some(tail_calls);
+    captured.thread_locals = thread_locals
+        .iter()
+        .map(|global| {
+            prepared
+                .variables
+                .read_planned_global(global, &memory, tls, limits)
+        })
+        .collect();
+    if with_bt {
+        captured.thread_local_bt_variables = thread_locals
             .iter()
-            .map(|global| prepared.variables.read_global(global, &memory, tls, limits))
+            .map(|global| BtVariable::from_global(global.global(), &memory, tls))
             .collect();
-        if with_bt {
-            captured.thread_local_bt_variables = thread_locals
-                .iter()
-                .map(|global| BtVariable::from_global(global, &memory, tls))
-                .collect();
-        }
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use gimli::{AttributeValue, Expression};
 
+use super::location::LocationPlan;
 use super::object::ObjectDebug;
 use super::units::{DieRef, Entry};
 use crate::reader::DwarfReader;
@@ -25,8 +26,8 @@ pub(crate) struct CallSite {
     pub origin_definition: Option<DieRef>,
     /// `DW_AT_call_target` (GNU: `DW_AT_GNU_call_site_target`): where an indirect call goes.
     pub target: Option<AttributeValue<DwarfReader>>,
-    /// The parameters passed in registers: DWARF register and value expression.
-    pub params: Vec<(u16, Expression<DwarfReader>)>,
+    /// The parameters passed in registers: DWARF register and value expression (planned once).
+    pub params: Vec<(u16, LocationPlan)>,
 }
 
 /// How deep a function's blocks are searched for call sites.
@@ -93,8 +94,10 @@ pub(crate) fn read_call_sites(debug: &ObjectDebug, function: DieRef) -> Vec<Call
             }
             continue;
         }
-        if let (Some(site), Some(parameter)) = (sites.last_mut(), register_parameter(&unit, entry)) {
-            site.params.push(parameter);
+        if let (Some(site), Some((register, value))) = (sites.last_mut(), register_parameter(&unit, entry)) {
+            let plan = LocationPlan::new(debug, function.unit, value.clone())
+                .unwrap_or(LocationPlan::General(value, function.unit));
+            site.params.push((register, plan));
         }
     }
     sites
@@ -139,7 +142,7 @@ fn expression(value: AttributeValue<DwarfReader>) -> Option<Expression<DwarfRead
 
 impl CallSite {
     /// The value expression of the parameter passed in DWARF register `register`.
-    pub fn value_of(&self, register: u16) -> Option<&Expression<DwarfReader>> {
+    pub fn value_of(&self, register: u16) -> Option<&LocationPlan> {
         self.params.iter().find(|(r, _)| *r == register).map(|(_, e)| e)
     }
 }

@@ -41,6 +41,15 @@ pub(crate) fn resolve_entry_value(
         .frame
         .ok_or_else(|| Missing::optimized_out("an entry value needs a frame"))?;
     let register = entry_value_register(&frame.debug, frame, expression)?;
+    resolve_entry_register(register, env)
+}
+
+/// The value DWARF register `register` held on entry to the frame's function (see
+/// [`resolve_entry_value`]).
+pub(crate) fn resolve_entry_register(register: u16, env: &Env<'_>) -> Result<u64, Missing> {
+    let frame = env
+        .frame
+        .ok_or_else(|| Missing::optimized_out("an entry value needs a frame"))?;
     if env.depth >= MAX_ENTRY_VALUE_DEPTH {
         return Err(Missing::optimized_out("entry values nest too deeply"));
     }
@@ -85,20 +94,14 @@ pub(crate) fn resolve_entry_value(
     if let Some(function) = frame.function {
         verify_no_self_tail_call(&frame.debug, function, stack, env.memory)?;
     }
-    let value_expression = site.value_of(register).cloned().ok_or_else(|| {
+    let value_expression = site.value_of(register).ok_or_else(|| {
         Missing::optimized_out(format!(
             "entry value: the call site does not say what {} held",
             register_name(register)
         ))
     })?;
     let mut nested = false;
-    let pieces = evaluate(
-        &caller_debug,
-        site.die.unit,
-        value_expression,
-        &caller_env,
-        &mut nested,
-    )?;
+    let pieces = value_expression.run(&caller_debug, &caller_env, &mut nested)?;
     single_value(&pieces, &caller_env)
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use gimli::{AttributeValue, Reader as _};
 
 use super::image::{Missing, ValueImage};
-use super::location::{locate, Env};
+use super::location::{expression_at, locate, locate_plan, Env, LocationPlan};
 use super::names::{unit_globals, GlobalEntry};
 use super::object::ObjectDebug;
 use super::types::Type;
@@ -143,6 +143,87 @@ impl GlobalVariable {
             },
             None => ValueImage::missing(size, Missing::optimized_out("its DWARF entry is unreadable")),
         }
+    }
+}
+
+impl GlobalVariable {
+    /// Its type and location looked up once, for reading it in many threads
+    /// ([`GlobalPlan::read`] gives what [`read`](Self::read) gives).
+    pub fn plan(&self) -> GlobalPlan {
+        let ty = self.ty();
+        let size = ty.size().and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
+        let source = match self.debug.entry(self.die) {
+            Some((_, entry)) => match entry.attr_value(gimli::DW_AT_location) {
+                Some(location) => match expression_at(&self.debug, self.die.unit, location, None) {
+                    Ok(expression) => match LocationPlan::new(&self.debug, self.die.unit, expression) {
+                        Some(plan) => Ok(plan),
+                        None => Err(ValueImage::missing(
+                            size,
+                            Missing::optimized_out("its unit cannot be parsed"),
+                        )),
+                    },
+                    Err(missing) => Err(ValueImage::missing(size, missing)),
+                },
+                None => Err(self.image(&ty, &crate::memory::LayeredMemory::new(&[], None), None)),
+            },
+            None => Err(ValueImage::missing(
+                size,
+                Missing::optimized_out("its DWARF entry is unreadable"),
+            )),
+        };
+        GlobalPlan {
+            global: self.clone(),
+            ty,
+            size,
+            source,
+        }
+    }
+}
+
+/// A [`GlobalVariable`] with its type and location looked up (see [`GlobalVariable::plan`]).
+pub struct GlobalPlan {
+    global: GlobalVariable,
+    ty: Type,
+    size: usize,
+    /// The location, or the bytes when they do not depend on memory (a constant, or missing).
+    source: Result<LocationPlan, ValueImage>,
+}
+
+impl GlobalPlan {
+    /// The variable planned.
+    pub fn global(&self) -> &GlobalVariable {
+        &self.global
+    }
+
+    /// Reads the variable (see [`GlobalVariable::read`]).
+    pub fn read(
+        &self,
+        memory: &dyn MemoryReader,
+        tls: Option<&dyn TlsResolver>,
+        limits: &VariableLimits,
+        symbolize: &dyn Fn(u64) -> Option<String>,
+    ) -> Variable {
+        let env = Env {
+            memory,
+            tls,
+            frame: None,
+            stack: None,
+            depth: 0,
+        };
+        let located;
+        let image = match &self.source {
+            Ok(plan) => {
+                located = locate_plan(&self.global.debug, plan, &env, self.size);
+                &located
+            }
+            Err(image) => image,
+        };
+        let builder = Builder {
+            limits,
+            memory,
+            symbolize,
+        };
+        builder.variable(&self.global.name, &self.ty, image, false)
     }
 }
 

@@ -197,8 +197,8 @@ pub(crate) fn evaluate(
     let parsed = debug
         .unit(unit)
         .ok_or_else(|| Missing::optimized_out("its unit cannot be parsed"))?;
-    if let Some(simple) = evaluate_simple(debug, &expression, parsed.encoding(), env, entry_value) {
-        return simple;
+    if let Some(plan) = LocationPlan::simple(&expression, parsed.encoding(), &|a| debug.runtime_address(a)) {
+        return plan.run(debug, env, entry_value);
     }
     let bad = |e: gimli::Error| Missing::optimized_out(format!("cannot evaluate its location: {e}"));
     let mut evaluation = expression.evaluation(parsed.encoding());
@@ -287,52 +287,187 @@ pub(crate) fn evaluate(
     }
 }
 
-/// The pieces of a one-operation expression, the most common kind (`DW_OP_fbreg`, `DW_OP_regN`,
-/// `DW_OP_bregN`, `DW_OP_addr`, `DW_OP_call_frame_cfa`), computed without a gimli evaluation;
-/// `None` for any other expression.
-fn evaluate_simple(
-    debug: &ObjectDebug,
-    expression: &Expression<DwarfReader>,
-    encoding: gimli::Encoding,
-    env: &Env<'_>,
-    entry_value: &mut bool,
-) -> Option<Result<Vec<Piece<DwarfReader>>, Missing>> {
-    let mut operations = expression.clone().operations(encoding);
-    let operation = operations.next().ok()??;
-    if !matches!(operations.next(), Ok(None)) {
-        return None;
+/// A location expression decoded once (per object and pc, shared by every thread at that pc):
+/// the common shapes computed directly, anything else left to a gimli evaluation.
+#[derive(Clone, Debug)]
+pub(crate) enum LocationPlan {
+    /// `DW_OP_fbreg offset`.
+    FrameOffset(i64),
+    /// `DW_OP_regN`.
+    Register(gimli::Register),
+    /// `DW_OP_bregN offset` (an address).
+    RegisterOffset(u16, i64),
+    /// `DW_OP_bregN offset; DW_OP_stack_value`.
+    RegisterOffsetValue(u16, i64),
+    /// `DW_OP_addr` (relocated to its runtime address).
+    Address(u64),
+    /// `DW_OP_call_frame_cfa`.
+    Cfa,
+    /// A constant (`DW_OP_litN`, `DW_OP_constNu/s`) then `DW_OP_stack_value`.
+    Constant(u64),
+    /// `DW_OP_entry_value(DW_OP_regN); DW_OP_stack_value`.
+    EntryRegisterValue(u16),
+    /// `DW_OP_entry_value(DW_OP_regN)` (the value taken as an address).
+    EntryRegister(u16),
+    /// A constant alone (taken as an address).
+    Literal(u64),
+    /// A constant then `DW_OP_form_tls_address` / `DW_OP_GNU_push_tls_address`: an offset in
+    /// the object's TLS block.
+    Tls(u64),
+    /// Any other expression (evaluated by gimli, with the unit it belongs to).
+    General(Expression<DwarfReader>, usize),
+}
+
+impl LocationPlan {
+    /// The plan of `expression` of unit `unit`; `None` when the unit cannot be parsed.
+    pub(crate) fn new(debug: &ObjectDebug, unit: usize, expression: Expression<DwarfReader>) -> Option<Self> {
+        let encoding = debug.unit(unit)?.encoding();
+        let relocate = |address| debug.runtime_address(address);
+        Some(
+            Self::simple(&expression, encoding, &relocate).unwrap_or(LocationPlan::General(expression, unit)),
+        )
     }
-    let address = |address: u64| {
-        vec![Piece {
-            size_in_bits: None,
-            bit_offset: None,
-            location: Location::Address { address },
-        }]
+
+    /// The plan of a common short expression, `None` for any other; `relocate` gives the runtime
+    /// address of an ELF address.
+    fn simple(
+        expression: &Expression<DwarfReader>,
+        encoding: gimli::Encoding,
+        relocate: &dyn Fn(u64) -> u64,
+    ) -> Option<Self> {
+        use gimli::Operation;
+        let mut operations = expression.clone().operations(encoding);
+        let first = operations.next().ok()??;
+        let second = operations.next().ok()?;
+        if second.is_some() && !matches!(operations.next(), Ok(None)) {
+            return None;
+        }
+        Some(match (first, second) {
+            (Operation::FrameOffset { offset }, None) => LocationPlan::FrameOffset(offset),
+            (Operation::Register { register }, None) => LocationPlan::Register(register),
+            (
+                Operation::RegisterOffset {
+                    register,
+                    offset,
+                    base_type,
+                },
+                None,
+            ) if base_type.0 == 0 => LocationPlan::RegisterOffset(register.0, offset),
+            (
+                Operation::RegisterOffset {
+                    register,
+                    offset,
+                    base_type,
+                },
+                Some(Operation::StackValue),
+            ) if base_type.0 == 0 => LocationPlan::RegisterOffsetValue(register.0, offset),
+            (Operation::Address { address }, None) => LocationPlan::Address(relocate(address)),
+            (Operation::CallFrameCFA, None) => LocationPlan::Cfa,
+            (Operation::UnsignedConstant { value }, Some(Operation::StackValue)) => {
+                LocationPlan::Constant(value)
+            }
+            (Operation::SignedConstant { value }, Some(Operation::StackValue)) => {
+                LocationPlan::Constant(value as u64)
+            }
+            (Operation::UnsignedConstant { value }, None) => LocationPlan::Literal(value),
+            (Operation::SignedConstant { value }, None) => LocationPlan::Literal(value as u64),
+            (Operation::UnsignedConstant { value }, Some(Operation::TLS)) => LocationPlan::Tls(value),
+            (Operation::EntryValue { expression: inner }, then @ (None | Some(Operation::StackValue))) => {
+                let mut inner = Expression(inner).operations(encoding);
+                match (inner.next(), inner.next(), then) {
+                    (Ok(Some(Operation::Register { register })), Ok(None), None) => {
+                        LocationPlan::EntryRegister(register.0)
+                    }
+                    (Ok(Some(Operation::Register { register })), Ok(None), Some(_)) => {
+                        LocationPlan::EntryRegisterValue(register.0)
+                    }
+                    _ => return None,
+                }
+            }
+            _ => return None,
+        })
+    }
+
+    /// The pieces the location gives in the frame of `env`.
+    pub(crate) fn run(
+        &self,
+        debug: &Arc<ObjectDebug>,
+        env: &Env<'_>,
+        entry_value: &mut bool,
+    ) -> Result<Vec<Piece<DwarfReader>>, Missing> {
+        let piece = |location: Location<DwarfReader>| {
+            vec![Piece {
+                size_in_bits: None,
+                bit_offset: None,
+                location,
+            }]
+        };
+        let address = |address: u64| piece(Location::Address { address });
+        let value = |value: u64| {
+            piece(Location::Value {
+                value: Value::Generic(value),
+            })
+        };
+        match self {
+            LocationPlan::FrameOffset(offset) => {
+                frame_base(env, entry_value).map(|base| address(base.wrapping_add_signed(*offset)))
+            }
+            LocationPlan::Register(register) => Ok(piece(Location::Register { register: *register })),
+            LocationPlan::RegisterOffset(register, offset) => {
+                register_value(env, *register).map(|v| address(v.wrapping_add_signed(*offset)))
+            }
+            LocationPlan::RegisterOffsetValue(register, offset) => {
+                register_value(env, *register).map(|v| value(v.wrapping_add_signed(*offset)))
+            }
+            LocationPlan::Address(at) => Ok(address(*at)),
+            LocationPlan::Cfa => env
+                .frame
+                .and_then(|f| f.cfa)
+                .map(address)
+                .ok_or_else(|| Missing::optimized_out("needs the frame's CFA, which is unknown")),
+            LocationPlan::Constant(constant) => Ok(value(*constant)),
+            LocationPlan::EntryRegisterValue(register) => {
+                let resolved = super::entry_value::resolve_entry_register(*register, env)?;
+                *entry_value = true;
+                Ok(value(resolved))
+            }
+            LocationPlan::EntryRegister(register) => {
+                let resolved = super::entry_value::resolve_entry_register(*register, env)?;
+                *entry_value = true;
+                Ok(address(resolved))
+            }
+            LocationPlan::Literal(constant) => Ok(address(*constant)),
+            LocationPlan::Tls(offset) => {
+                let block = env
+                    .tls
+                    .and_then(|tls| tls.tls_block(debug.object()))
+                    .ok_or_else(|| Missing::optimized_out("TLS unavailable"))?;
+                Ok(address(block.wrapping_add(*offset)))
+            }
+            LocationPlan::General(expression, unit) => {
+                evaluate(debug, *unit, expression.clone(), env, entry_value)
+            }
+        }
+    }
+}
+
+/// Locates a value of `size` bytes with a planned location (see [`locate_expression`]).
+pub(crate) fn locate_plan(
+    debug: &Arc<ObjectDebug>,
+    plan: &LocationPlan,
+    env: &Env<'_>,
+    size: usize,
+) -> ValueImage {
+    let mut entry_value = false;
+    let result = plan
+        .run(debug, env, &mut entry_value)
+        .map(|pieces| compose(debug, &pieces, size, env));
+    let mut image = match result {
+        Ok(image) => image,
+        Err(missing) => ValueImage::missing(size, missing),
     };
-    Some(match operation {
-        gimli::Operation::FrameOffset { offset } => {
-            frame_base(env, entry_value).map(|base| address(base.wrapping_add_signed(offset)))
-        }
-        gimli::Operation::Register { register } => Ok(vec![Piece {
-            size_in_bits: None,
-            bit_offset: None,
-            location: Location::Register { register },
-        }]),
-        gimli::Operation::RegisterOffset {
-            register,
-            offset,
-            base_type,
-        } if base_type.0 == 0 => {
-            register_value(env, register.0).map(|value| address(value.wrapping_add_signed(offset)))
-        }
-        gimli::Operation::Address { address: elf } => Ok(address(debug.runtime_address(elf))),
-        gimli::Operation::CallFrameCFA => env
-            .frame
-            .and_then(|f| f.cfa)
-            .map(address)
-            .ok_or_else(|| Missing::optimized_out("needs the frame's CFA, which is unknown")),
-        _ => return None,
-    })
+    image.from_entry_value = entry_value;
+    image
 }
 
 /// `raw` as a value of the base type at `offset` (0: the generic type).
@@ -522,5 +657,85 @@ fn value_bytes(value: Value) -> Vec<u8> {
         Value::U32(v) => v.to_le_bytes().to_vec(),
         Value::F32(v) => v.to_le_bytes().to_vec(),
         Value::F64(v) => v.to_le_bytes().to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan of the expression `bytes` (64-bit DWARF 5), relocating by `0x1000`.
+    fn plan(bytes: &[u8]) -> Option<LocationPlan> {
+        let encoding = gimli::Encoding {
+            address_size: 8,
+            format: gimli::Format::Dwarf32,
+            version: 5,
+        };
+        let reader = DwarfReader::new(
+            crate::reader::SharedBytes::from_vec(bytes.to_vec()),
+            gimli::RunTimeEndian::Little,
+        );
+        LocationPlan::simple(&Expression(reader), encoding, &|a| a + 0x1000)
+    }
+
+    #[test]
+    fn common_expressions_are_planned_without_gimli() {
+        // DW_OP_fbreg -24
+        assert!(matches!(
+            plan(&[0x91, 0x68]),
+            Some(LocationPlan::FrameOffset(-24))
+        ));
+        // DW_OP_reg5 (rdi)
+        assert!(matches!(
+            plan(&[0x55]),
+            Some(LocationPlan::Register(gimli::Register(5)))
+        ));
+        // DW_OP_breg7 (rsp) 8
+        assert!(matches!(
+            plan(&[0x77, 0x08]),
+            Some(LocationPlan::RegisterOffset(7, 8))
+        ));
+        // DW_OP_breg3 (rbx) 1; DW_OP_stack_value
+        assert!(matches!(
+            plan(&[0x73, 0x01, 0x9f]),
+            Some(LocationPlan::RegisterOffsetValue(3, 1))
+        ));
+        // DW_OP_addr 0x2000, relocated
+        let addr = [0x03, 0x00, 0x20, 0, 0, 0, 0, 0, 0];
+        assert!(matches!(plan(&addr), Some(LocationPlan::Address(0x3000))));
+        // DW_OP_call_frame_cfa
+        assert!(matches!(plan(&[0x9c]), Some(LocationPlan::Cfa)));
+        // DW_OP_lit7; DW_OP_stack_value, and DW_OP_lit7 alone (an address)
+        assert!(matches!(plan(&[0x37, 0x9f]), Some(LocationPlan::Constant(7))));
+        assert!(matches!(plan(&[0x37]), Some(LocationPlan::Literal(7))));
+        // DW_OP_consts -1; DW_OP_stack_value
+        assert!(matches!(
+            plan(&[0x11, 0x7f, 0x9f]),
+            Some(LocationPlan::Constant(u64::MAX))
+        ));
+        // DW_OP_entry_value(DW_OP_reg5); DW_OP_stack_value, and without DW_OP_stack_value
+        assert!(matches!(
+            plan(&[0xa3, 0x01, 0x55, 0x9f]),
+            Some(LocationPlan::EntryRegisterValue(5))
+        ));
+        assert!(matches!(
+            plan(&[0xa3, 0x01, 0x55]),
+            Some(LocationPlan::EntryRegister(5))
+        ));
+        // DW_OP_const8u 0x10; DW_OP_GNU_push_tls_address
+        let tls = [0x0e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0xe0];
+        assert!(matches!(plan(&tls), Some(LocationPlan::Tls(0x10))));
+    }
+
+    #[test]
+    fn other_expressions_are_left_to_gimli() {
+        // DW_OP_entry_value(DW_OP_breg5 0): not a register alone
+        assert!(plan(&[0xa3, 0x02, 0x75, 0x00, 0x9f]).is_none());
+        // DW_OP_reg5; DW_OP_piece 4: pieces
+        assert!(plan(&[0x55, 0x93, 0x04]).is_none());
+        // DW_OP_breg7 0; DW_OP_deref; DW_OP_stack_value: three operations
+        assert!(plan(&[0x77, 0x00, 0x06, 0x9f]).is_none());
+        // An empty expression.
+        assert!(plan(&[]).is_none());
     }
 }

@@ -2,7 +2,7 @@
 //! DIE references across units and files, strings, and the caches of types and names.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use gimli::{AttributeValue, DwAt, DwLang, Reader as _, UnitOffset};
 
@@ -26,9 +26,9 @@ pub struct ObjectDebug {
     dwarf: Arc<Dwarf>,
     pub(crate) units: UnitTable,
     /// Parsed types, by DIE.
-    types: Mutex<HashMap<DieRef, Arc<TypeNode>>>,
+    types: RwLock<HashMap<DieRef, Arc<TypeNode>>>,
     /// Qualified-name prefixes (`ns::Class::`) of the DIEs asked about, found on first use.
-    scopes: Mutex<HashMap<DieRef, Arc<str>>>,
+    scopes: RwLock<HashMap<DieRef, Arc<str>>>,
     /// Globals and types by name, built on first lookup.
     names: OnceLock<NameIndex>,
     /// The thread-local variables, found on first use (without the name index).
@@ -36,10 +36,10 @@ pub struct ObjectDebug {
     /// The source language of each unit, read on first use.
     languages: Vec<OnceLock<Option<DwLang>>>,
     /// The call sites of functions, read on first use.
-    call_sites: Mutex<HashMap<DieRef, Arc<Vec<CallSite>>>>,
+    call_sites: RwLock<HashMap<DieRef, Arc<Vec<CallSite>>>>,
     /// Whether functions may reach themselves through tail calls (why, when they may), checked
     /// on first use.
-    self_tail_calls: Mutex<HashMap<DieRef, Result<(), Missing>>>,
+    self_tail_calls: RwLock<HashMap<DieRef, Result<(), Missing>>>,
 }
 
 impl ObjectDebug {
@@ -57,11 +57,11 @@ impl ObjectDebug {
             object,
             dwarf,
             languages,
-            call_sites: Mutex::new(HashMap::new()),
-            self_tail_calls: Mutex::new(HashMap::new()),
+            call_sites: RwLock::new(HashMap::new()),
+            self_tail_calls: RwLock::new(HashMap::new()),
             units,
-            types: Mutex::new(HashMap::new()),
-            scopes: Mutex::new(HashMap::new()),
+            types: RwLock::new(HashMap::new()),
+            scopes: RwLock::new(HashMap::new()),
             names: OnceLock::new(),
             thread_locals: OnceLock::new(),
         }))
@@ -215,7 +215,7 @@ impl ObjectDebug {
         }
         let cached = self
             .scopes
-            .lock()
+            .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get(&die)
             .cloned();
@@ -231,7 +231,7 @@ impl ObjectDebug {
             })
             .unwrap_or_else(|| Arc::from(""));
         self.scopes
-            .lock()
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .insert(die, found.clone());
         found
@@ -240,7 +240,7 @@ impl ObjectDebug {
     /// The cached type node of `die`, if parsed already.
     pub(crate) fn cached_type(&self, die: DieRef) -> Option<Arc<TypeNode>> {
         self.types
-            .lock()
+            .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .get(&die)
             .cloned()
@@ -249,7 +249,7 @@ impl ObjectDebug {
     /// Caches a parsed type node (the first one stored wins).
     pub(crate) fn cache_type(&self, die: DieRef, node: Arc<TypeNode>) -> Arc<TypeNode> {
         self.types
-            .lock()
+            .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .entry(die)
             .or_insert(node)
@@ -264,7 +264,7 @@ impl ObjectDebug {
     ) -> Arc<Vec<CallSite>> {
         if let Some(found) = self
             .call_sites
-            .lock()
+            .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(&function)
         {
@@ -272,7 +272,7 @@ impl ObjectDebug {
         }
         let sites = Arc::new(read());
         self.call_sites
-            .lock()
+            .write()
             .unwrap_or_else(|p| p.into_inner())
             .entry(function)
             .or_insert(sites)
@@ -288,7 +288,7 @@ impl ObjectDebug {
     ) -> Result<(), Missing> {
         if let Some(found) = self
             .self_tail_calls
-            .lock()
+            .read()
             .unwrap_or_else(|p| p.into_inner())
             .get(&function)
         {
@@ -296,7 +296,7 @@ impl ObjectDebug {
         }
         let result = check();
         self.self_tail_calls
-            .lock()
+            .write()
             .unwrap_or_else(|p| p.into_inner())
             .entry(function)
             .or_insert(result)

@@ -2,14 +2,14 @@
 //! for unwound frames, globals by name or enumerated, types by name.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use super::globals::{GlobalFilter, GlobalIter, GlobalVariable};
 use super::image::{Missing, ValueImage};
-use super::location::{locate_expression, CallerFrames, Env};
+use super::location::{locate_plan, CallerFrames, Env, LocationPlan};
 use super::navigate::BtVariable;
 use super::object::ObjectDebug;
-use super::scope::{scopes_at, ScopeLevel, ScopedVariable};
+use super::scope::{scopes_at, ScopedVariable};
 use super::stack::Stack;
 use super::types::Type;
 use super::value::{Builder, VariableLimits};
@@ -19,8 +19,62 @@ use crate::memory::MemoryReader;
 use crate::snapshot::Variable;
 use crate::unwind::UnwoundFrame;
 
-/// The scopes of a pc, cached: (object index, ELF pc) -> levels, innermost first.
-type ScopeCache = HashMap<(usize, u64), Arc<Vec<ScopeLevel>>>;
+/// The variables in scope at a pc, planned once: (object index, ELF pc) -> levels, innermost
+/// first, each with the plans of its variables.
+type ScopeCache = HashMap<(usize, u64), Arc<Vec<Vec<VariablePlan>>>>;
+
+/// A parameter or local in scope at a pc, with everything about it that does not depend on the
+/// thread: its name, type and size, and its location decoded (or its value, when constant or
+/// missing at that pc).
+struct VariablePlan {
+    name: String,
+    parameter: bool,
+    ty: Type,
+    size: usize,
+    source: Source,
+}
+
+/// Where a planned variable's bytes come from.
+enum Source {
+    /// Its location, evaluated in each frame.
+    Location(LocationPlan),
+    /// The same bytes in every frame (a constant, or missing at this pc).
+    Fixed(ValueImage),
+}
+
+impl VariablePlan {
+    /// The plan of `variable` of `debug`.
+    fn new(debug: &Arc<ObjectDebug>, variable: &ScopedVariable) -> Self {
+        let ty = Type::at(debug, variable.ty);
+        let size = ty.size().and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
+        let source = match (&variable.expression, &variable.const_value) {
+            (Some(Ok(expression)), _) => {
+                match LocationPlan::new(debug, variable.die.unit, expression.clone()) {
+                    Some(plan) => Source::Location(plan),
+                    None => Source::Fixed(ValueImage::missing(
+                        size,
+                        Missing::optimized_out("its unit cannot be parsed"),
+                    )),
+                }
+            }
+            (Some(Err(missing)), _) => Source::Fixed(ValueImage::missing(size, missing.clone())),
+            (None, Some((unit, value))) => {
+                Source::Fixed(super::globals::const_image(debug, *unit, value, size))
+            }
+            (None, None) => Source::Fixed(ValueImage::missing(
+                size,
+                Missing::optimized_out("optimized out (no location)"),
+            )),
+        };
+        Self {
+            name: variable.name.clone().unwrap_or_default(),
+            parameter: variable.parameter,
+            ty,
+            size,
+            source,
+        }
+    }
+}
 
 /// The variables of one thread's frames (see [`ProcessVariables::thread_variables`]); `T` is
 /// [`Variable`], or `(Variable, BtVariable)` from
@@ -53,7 +107,7 @@ impl<T> Default for ThreadVariables<T> {
 pub struct ProcessVariables {
     /// Every object, by ascending base address, with its DWARF when it has some.
     objects: Vec<(Arc<LoadedObject>, Option<Arc<ObjectDebug>>)>,
-    scopes: Mutex<ScopeCache>,
+    scopes: RwLock<ScopeCache>,
     warnings: Vec<String>,
 }
 
@@ -83,7 +137,7 @@ impl ProcessVariables {
             .collect();
         Self {
             objects,
-            scopes: Mutex::new(HashMap::new()),
+            scopes: RwLock::new(HashMap::new()),
             warnings,
         }
     }
@@ -159,7 +213,7 @@ impl ProcessVariables {
         limits: &VariableLimits,
     ) -> Vec<Vec<Variable>> {
         let stack = Stack::new(self, frames, &[]);
-        without_bt(self.frame_variables_in(&stack, index, memory, tls, limits))
+        self.frame_variables_in(&stack, index, memory, tls, limits, &only_variable)
     }
 
     /// [`frame_variables`](Self::frame_variables), each variable with the [`BtVariable`] that
@@ -173,7 +227,7 @@ impl ProcessVariables {
         limits: &VariableLimits,
     ) -> Vec<Vec<(Variable, BtVariable)>> {
         let stack = Stack::new(self, frames, &[]);
-        self.frame_variables_in(&stack, index, memory, tls, limits)
+        self.frame_variables_in(&stack, index, memory, tls, limits, &with_bt_variable)
     }
 
     /// The variables of every frame of one thread: each physical frame of `frames` (what
@@ -190,11 +244,7 @@ impl ProcessVariables {
         tls: Option<&dyn TlsResolver>,
         limits: &VariableLimits,
     ) -> ThreadVariables {
-        let paired = self.thread_variables_with_bt(frames, tail_calls, memory, tls, limits);
-        ThreadVariables {
-            frames: paired.frames.into_iter().map(without_bt).collect(),
-            tail_calls: paired.tail_calls.into_iter().map(without_bt).collect(),
-        }
+        self.thread_variables_as(frames, tail_calls, memory, tls, limits, &only_variable)
     }
 
     /// [`thread_variables`](Self::thread_variables), each variable with the [`BtVariable`]
@@ -208,9 +258,22 @@ impl ProcessVariables {
         tls: Option<&dyn TlsResolver>,
         limits: &VariableLimits,
     ) -> ThreadVariables<(Variable, BtVariable)> {
+        self.thread_variables_as(frames, tail_calls, memory, tls, limits, &with_bt_variable)
+    }
+
+    /// [`thread_variables`](Self::thread_variables), each variable made into a `T` by `make`.
+    fn thread_variables_as<T>(
+        &self,
+        frames: &[UnwoundFrame],
+        tail_calls: &[Vec<u64>],
+        memory: &dyn MemoryReader,
+        tls: Option<&dyn TlsResolver>,
+        limits: &VariableLimits,
+        make: &Make<T>,
+    ) -> ThreadVariables<T> {
         let stack = Stack::new(self, frames, tail_calls);
         let physical = (0..frames.len())
-            .map(|index| self.frame_variables_in(&stack, index, memory, tls, limits))
+            .map(|index| self.frame_variables_in(&stack, index, memory, tls, limits, make))
             .collect();
         let tail_calls = (0..frames.len())
             .map(|callee| {
@@ -218,7 +281,7 @@ impl ProcessVariables {
                     .tail_frames_of(callee)
                     .map(|index| {
                         // A tail-call frame is named by the innermost function at its jump.
-                        self.frame_variables_in(&stack, index, memory, tls, limits)
+                        self.frame_variables_in(&stack, index, memory, tls, limits, make)
                             .into_iter()
                             .next()
                             .unwrap_or_default()
@@ -232,14 +295,15 @@ impl ProcessVariables {
         }
     }
 
-    fn frame_variables_in(
+    fn frame_variables_in<T>(
         &self,
         stack: &Stack<'_>,
         index: usize,
         memory: &dyn MemoryReader,
         tls: Option<&dyn TlsResolver>,
         limits: &VariableLimits,
-    ) -> Vec<Vec<(Variable, BtVariable)>> {
+        make: &Make<T>,
+    ) -> Vec<Vec<T>> {
         let Some(frame) = stack.frame_state(index) else {
             return Vec::new();
         };
@@ -267,9 +331,8 @@ impl ProcessVariables {
             .iter()
             .map(|level| {
                 level
-                    .variables
                     .iter()
-                    .map(|v| scoped_variable(&frame.debug, v, &env, &builder))
+                    .map(|v| planned_variable(&frame.debug, v, &env, &builder, make))
                     .collect()
             })
             .collect()
@@ -279,17 +342,28 @@ impl ProcessVariables {
     fn scopes_cached(
         &self,
         object_index: usize,
-        debug: &ObjectDebug,
+        debug: &Arc<ObjectDebug>,
         function: super::units::DieRef,
         elf_pc: u64,
-    ) -> Arc<Vec<ScopeLevel>> {
+    ) -> Arc<Vec<Vec<VariablePlan>>> {
         let key = (object_index, elf_pc);
-        if let Some(found) = self.scopes.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        if let Some(found) = self.scopes.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return found.clone();
         }
-        let levels = Arc::new(scopes_at(debug, function, elf_pc));
+        let levels: Arc<Vec<Vec<VariablePlan>>> = Arc::new(
+            scopes_at(debug, function, elf_pc)
+                .iter()
+                .map(|level| {
+                    level
+                        .variables
+                        .iter()
+                        .map(|v| VariablePlan::new(debug, v))
+                        .collect()
+                })
+                .collect(),
+        );
         self.scopes
-            .lock()
+            .write()
             .unwrap_or_else(|p| p.into_inner())
             .insert(key, levels.clone());
         levels
@@ -394,6 +468,18 @@ impl ProcessVariables {
         global.read(memory, tls, limits, &|address| self.symbolize_function(address))
     }
 
+    /// Reads a planned global (a thread-local variable read in every thread) as a snapshot
+    /// variable.
+    pub fn read_planned_global(
+        &self,
+        global: &super::globals::GlobalPlan,
+        memory: &dyn MemoryReader,
+        tls: Option<&dyn TlsResolver>,
+        limits: &VariableLimits,
+    ) -> Variable {
+        global.read(memory, tls, limits, &|address| self.symbolize_function(address))
+    }
+
     /// The value of type `ty` at runtime `address` as a snapshot variable named `name` (a typed
     /// view of memory, for navigation and for variables synthesized by modules).
     pub fn read_typed(
@@ -462,29 +548,35 @@ impl std::fmt::Debug for ProcessVariables {
     }
 }
 
-/// The variables of a frame without their bt variables.
-fn without_bt(levels: Vec<Vec<(Variable, BtVariable)>>) -> Vec<Vec<Variable>> {
-    levels
-        .into_iter()
-        .map(|level| level.into_iter().map(|(variable, _)| variable).collect())
-        .collect()
+/// What a frame's variable is made into: from its name, type, bytes and snapshot variable.
+type Make<T> = dyn Fn(&str, &Type, &ValueImage, Variable) -> T;
+
+/// The snapshot variable alone.
+fn only_variable(_: &str, _: &Type, _: &ValueImage, variable: Variable) -> Variable {
+    variable
 }
 
-/// The snapshot variable of a parameter or local, with its bt variable.
-fn scoped_variable(
+/// The snapshot variable with its bt variable.
+fn with_bt_variable(name: &str, ty: &Type, image: &ValueImage, variable: Variable) -> (Variable, BtVariable) {
+    (variable, BtVariable::from_image(name, ty.clone(), image))
+}
+
+/// The snapshot variable of a planned parameter or local, made into a `T` by `make`.
+fn planned_variable<T>(
     debug: &Arc<ObjectDebug>,
-    variable: &ScopedVariable,
+    variable: &VariablePlan,
     env: &Env<'_>,
     builder: &Builder<'_>,
-) -> (Variable, BtVariable) {
-    let ty = Type::at(debug, variable.ty);
-    let size = ty.size().and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
-    let image = match (&variable.expression, &variable.const_value) {
-        (Some(expression), _) => locate_expression(debug, variable.die.unit, expression.clone(), env, size),
-        (None, Some((unit, value))) => super::globals::const_image(debug, *unit, value, size),
-        (None, None) => ValueImage::missing(size, Missing::optimized_out("optimized out (no location)")),
+    make: &Make<T>,
+) -> T {
+    let located;
+    let image = match &variable.source {
+        Source::Location(plan) => {
+            located = locate_plan(debug, plan, env, variable.size);
+            &located
+        }
+        Source::Fixed(image) => image,
     };
-    let name = variable.name.as_deref().unwrap_or("");
-    let extracted = builder.variable(name, &ty, &image, variable.parameter);
-    (extracted, BtVariable::from_image(name, ty, &image))
+    let extracted = builder.variable(&variable.name, &variable.ty, image, variable.parameter);
+    make(&variable.name, &variable.ty, image, extracted)
 }

@@ -227,7 +227,10 @@ impl Type {
 
     /// The type as C writes it: `struct somestruct *`, `const char *`, `int [4]`, `int (*)(int)`.
     pub fn name(&self) -> String {
-        self.rendered().0
+        if self.skip_dims > 0 {
+            return type_name::render(self);
+        }
+        self.rendered_whole().0.clone()
     }
 
     /// Name and base name, cached on the node for whole types.
@@ -235,17 +238,29 @@ impl Type {
         if self.skip_dims > 0 {
             return (type_name::render(self), type_name::base_name(self));
         }
+        self.rendered_whole().clone()
+    }
+
+    /// Name and base name of a whole type (`skip_dims == 0`), rendered once.
+    fn rendered_whole(&self) -> &(String, String) {
         self.node
             .rendered
             .get_or_init(|| (type_name::render(self), type_name::base_name(self)))
-            .clone()
+    }
+
+    /// [`name`](Self::name) and [`base_name`](Self::base_name) at once.
+    pub(crate) fn names(&self) -> (String, String) {
+        self.rendered()
     }
 
     /// The name with qualifiers, pointers, references, arrays and typedefs stripped
     /// (`somestruct` for `struct somestruct **`); an anonymous struct reached through a typedef
     /// is named after the typedef.
     pub fn base_name(&self) -> String {
-        self.rendered().1
+        if self.skip_dims > 0 {
+            return type_name::base_name(self);
+        }
+        self.rendered_whole().1.clone()
     }
 
     /// What the type is.

@@ -465,10 +465,11 @@ impl Builder<'_> {
 
 /// A variable with its names and kind, no value yet.
 fn skeleton(name: &str, ty: &Type, stripped: &Type, address: Option<u64>) -> Variable {
+    let (type_name, base_type) = ty.names();
     Variable {
         name: name.to_string(),
-        type_name: ty.name(),
-        base_type: ty.base_name(),
+        type_name,
+        base_type,
         kind: kind_of(stripped).to_string(),
         address: address.map(Address),
         value: Value::Null,
