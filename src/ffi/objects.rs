@@ -489,7 +489,7 @@ fn var_field<R>(
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_variable_name(var: *mut ptrace_variable_t) -> *const c_char {
     ffi_guard!(std::ptr::null(), {
-        context::scoped_str(var_field(var, None, |v| Some(v.name.clone())))
+        context::scoped_str(var_field(var, None, |v| Some(v.name.to_string())))
     })
 }
 
@@ -513,7 +513,7 @@ pub unsafe extern "C" fn pmodule_variable_type_name(var: *mut ptrace_variable_t)
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_variable_base_type(var: *mut ptrace_variable_t) -> *const c_char {
     ffi_guard!(std::ptr::null(), {
-        context::scoped_str(var_field(var, None, |v| Some(v.base_type.clone())))
+        context::scoped_str(var_field(var, None, |v| Some(v.base_type.to_string())))
     })
 }
 

@@ -13,7 +13,7 @@ use super::handles::{FrameRef, TempId, ThreadRef, VarPath, VarRef};
 use super::kinds::{AnnotationKind, VariableKind};
 use super::scene::{Insertion, Scene, SceneError, TempSlot};
 use super::values::{base_type_of, encode_address, encode_float, encode_integer};
-use crate::snapshot::{Address, AttributeValue, Frame, Variable};
+use crate::snapshot::{Address, AttributeValue, Frame, SharedStr, Variable};
 use std::collections::BTreeMap;
 
 /// What a module annotates.
@@ -205,12 +205,12 @@ impl Scene {
                 None,
             ),
         };
-        v.kind = kind.name().to_string();
+        v.kind = kind.name().into();
         v.value = json;
         if symbol.is_some() || !matches!(kind, VariableKind::Tuple | VariableKind::Array) {
             v.symbol = symbol;
         }
-        v.state = "ok".to_string();
+        v.state = "ok".into();
         Ok(())
     }
 
@@ -244,15 +244,15 @@ impl Scene {
             name.to_string()
         };
         let var = Variable {
-            name,
-            type_name: type_name.to_string(),
-            base_type: base_type_of(type_name),
-            kind: VariableKind::Bottom.name().to_string(),
+            name: name.into(),
+            type_name: SharedStr::copy_of(type_name),
+            base_type: base_type_of(type_name).into(),
+            kind: VariableKind::Bottom.name().into(),
             address: (address != 0).then_some(Address(address)),
             value: serde_json::Value::Null,
             symbol: None,
             parameter: false,
-            state: "ok".to_string(),
+            state: "ok".into(),
             children: Vec::new(),
             annotations: Vec::new(),
         };

@@ -6,7 +6,7 @@
 
 use super::handles::VarRef;
 use super::scene::{Scene, SceneError};
-use crate::snapshot::{Snapshot, Variable};
+use crate::snapshot::{SharedStr, Snapshot, Variable};
 
 /// What marks a skipped variable's `state` (followed by its real state) until it is pruned.
 const SKIP_MARK: &str = "skip:";
@@ -52,9 +52,9 @@ impl Scene {
         }
         let v = self.var_mut(var)?;
         v.state = if skip {
-            format!("{SKIP_MARK}{word}")
+            format!("{SKIP_MARK}{word}").into()
         } else {
-            word.to_string()
+            SharedStr::copy_of(word)
         };
         Ok(())
     }

@@ -1,15 +1,15 @@
 //! Snapshot pieces for unit tests.
 
-use crate::snapshot::{Address, Frame, Snapshot, Thread, Timing, Variable};
+use crate::snapshot::{Address, Frame, SharedStr, Snapshot, Thread, Timing, Variable};
 use std::collections::BTreeMap;
 
 /// A variable with a name, C type, base type and kind, value null.
 pub fn variable(name: &str, type_name: &str, base_type: &str, kind: &str) -> Variable {
     Variable {
-        name: name.into(),
-        type_name: type_name.into(),
-        base_type: base_type.into(),
-        kind: kind.into(),
+        name: SharedStr::copy_of(name),
+        type_name: SharedStr::copy_of(type_name),
+        base_type: SharedStr::copy_of(base_type),
+        kind: SharedStr::copy_of(kind),
         address: Some(Address(0x1000)),
         value: serde_json::Value::Null,
         symbol: None,

@@ -13,7 +13,7 @@ use crate::memory::MemoryReader;
 use crate::pmodule::{
     BtError, BtHandle, BtVar, GlobalEntry, GlobalFilter, PmapEntry, ProcessAccess, TypedMemory, VariableKind,
 };
-use crate::snapshot::{Address, Variable};
+use crate::snapshot::{Address, SharedStr, Variable};
 use crate::tracer::ProcessMemory;
 use crate::variables::{self, BtVariable, GlobalVariable, VariableLimits};
 use std::collections::HashMap;
@@ -282,15 +282,15 @@ impl TypedMemory for TargetAccess {
         match unwrap(var) {
             Ok(bt) => bt.value(&self.prepared.variables, &self.memory, &self.limits),
             Err(e) => Variable {
-                name: var.name.clone(),
-                type_name: var.type_name.clone(),
-                base_type: crate::pmodule::values::base_type_of(&var.type_name),
-                kind: variables::kind::BOTTOM.to_string(),
+                name: SharedStr::copy_of(&var.name),
+                type_name: SharedStr::copy_of(&var.type_name),
+                base_type: crate::pmodule::values::base_type_of(&var.type_name).into(),
+                kind: variables::kind::BOTTOM.into(),
                 address: var.address.map(Address),
                 value: serde_json::Value::Null,
                 symbol: None,
                 parameter: false,
-                state: format!("{}: {e}", variables::state::OPTIMIZED_OUT),
+                state: format!("{}: {e}", variables::state::OPTIMIZED_OUT).into(),
                 children: Vec::new(),
                 annotations: Vec::new(),
             },

@@ -4,6 +4,8 @@
 pub mod layout;
 pub mod model;
 pub mod output;
+pub mod shared_str;
 pub mod text;
 
 pub use model::*;
+pub use shared_str::SharedStr;

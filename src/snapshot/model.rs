@@ -3,6 +3,8 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
+use super::SharedStr;
+
 /// The `format` value of every snapshot document.
 pub const FORMAT_NAME: &str = "ptrace-snapshot";
 /// The `version` of the document layout written by this crate.
@@ -163,14 +165,14 @@ pub struct Frame {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Variable {
     /// Name as written in the source.
-    pub name: String,
+    pub name: SharedStr,
     /// Type as C would write it.
     #[serde(rename = "type")]
-    pub type_name: String,
+    pub type_name: SharedStr,
     /// Type with qualifiers, pointers and typedefs stripped.
-    pub base_type: String,
+    pub base_type: SharedStr,
     /// One of the `variable_type` names of `shared/pmodule-api.md`.
-    pub kind: String,
+    pub kind: SharedStr,
     /// Where it lives in the target.
     pub address: Option<Address>,
     /// Its value (number, hex string for references, or null).
@@ -180,7 +182,7 @@ pub struct Variable {
     /// A formal parameter.
     pub parameter: bool,
     /// `ok`, `optimized_out`, `unreadable` or `truncated`.
-    pub state: String,
+    pub state: SharedStr,
     /// Members / elements.
     pub children: Vec<Variable>,
     /// Annotations on the variable.

@@ -17,7 +17,7 @@ use super::TlsResolver;
 use crate::debuginfo::LoadedObject;
 use crate::memory::MemoryReader;
 use crate::reader::DwarfReader;
-use crate::snapshot::Variable;
+use crate::snapshot::{SharedStr, Variable};
 
 /// A global (or file-static, or thread-local) variable of one object: its name, type and
 /// location, without its value. Cheap to clone; its value is read on demand with
@@ -26,7 +26,7 @@ use crate::snapshot::Variable;
 pub struct GlobalVariable {
     pub(crate) debug: Arc<ObjectDebug>,
     pub(crate) die: DieRef,
-    name: String,
+    name: SharedStr,
 }
 
 impl GlobalVariable {
@@ -34,7 +34,7 @@ impl GlobalVariable {
         Self {
             debug,
             die: entry.die,
-            name: entry.name,
+            name: entry.name.into(),
         }
     }
 

@@ -16,7 +16,7 @@ use super::value::{Builder, VariableLimits};
 use super::{TlsResolver, VariablesError};
 use crate::debuginfo::{LoadedObject, ProcessObjects};
 use crate::memory::MemoryReader;
-use crate::snapshot::Variable;
+use crate::snapshot::{SharedStr, Variable};
 use crate::unwind::UnwoundFrame;
 
 /// The variables in scope at a pc, planned once: (object index, ELF pc) -> levels, innermost
@@ -27,7 +27,7 @@ type ScopeCache = HashMap<(usize, u64), Arc<Vec<Vec<VariablePlan>>>>;
 /// thread: its name, type and size, and its location decoded (or its value, when constant or
 /// missing at that pc).
 struct VariablePlan {
-    name: String,
+    name: SharedStr,
     parameter: bool,
     ty: Type,
     size: usize,
@@ -67,7 +67,7 @@ impl VariablePlan {
             )),
         };
         Self {
-            name: variable.name.clone().unwrap_or_default(),
+            name: variable.name.clone().map(SharedStr::from).unwrap_or_default(),
             parameter: variable.parameter,
             ty,
             size,
@@ -498,7 +498,7 @@ impl ProcessVariables {
             memory,
             symbolize: &symbolize,
         };
-        builder.variable(name, ty, &image, false)
+        builder.variable(&SharedStr::copy_of(name), ty, &image, false)
     }
 
     /// The type named `name` (`struct foo`, `foo`, a typedef, a base type), in the first object

@@ -95,10 +95,10 @@ mod tests {
 
     fn scalar(name: &str, kind: &str, value: Value, symbol: Option<&str>) -> Variable {
         Variable {
-            name: name.into(),
+            name: crate::snapshot::SharedStr::copy_of(name),
             type_name: "t".into(),
             base_type: "t".into(),
-            kind: kind.into(),
+            kind: crate::snapshot::SharedStr::copy_of(kind),
             address: Some(Address(0x10)),
             value,
             symbol: symbol.map(str::to_string),

@@ -180,6 +180,7 @@ fn read_member(debug: &Arc<ObjectDebug>, die: DieRef, entry: &Entry, base: bool)
         entry
             .attr_value(gimli::DW_AT_name)
             .and_then(|v| debug.string(die.unit, v))
+            .map(crate::snapshot::SharedStr::from)
     };
     let ty = debug.attr_ref(die.unit, entry, gimli::DW_AT_type);
     let location = entry.attr_value(gimli::DW_AT_data_member_location);

@@ -7,6 +7,7 @@ use super::object::ObjectDebug;
 use super::type_name;
 use super::units::DieRef;
 use crate::debuginfo::LoadedObject;
+use crate::snapshot::SharedStr;
 
 /// Size of pointers and references on the target (x86-64).
 pub const POINTER_SIZE: u64 = 8;
@@ -100,7 +101,7 @@ pub struct Enumerator {
 /// A parsed member of a struct, union or class.
 #[derive(Clone, Debug)]
 pub(crate) struct MemberNode {
-    pub name: Option<String>,
+    pub name: Option<SharedStr>,
     pub ty: Option<DieRef>,
     /// Byte offset in the struct; `None` when it is computed at run time (virtual base).
     pub offset: Option<u64>,
@@ -138,7 +139,7 @@ pub(crate) struct TypeNode {
     /// The class of a pointer to member.
     pub containing: Option<DieRef>,
     /// The C name and base name, rendered on first use.
-    pub rendered: std::sync::OnceLock<(String, String)>,
+    pub rendered: std::sync::OnceLock<(SharedStr, SharedStr)>,
     /// The node of `target`, resolved on first use.
     target_node: std::sync::OnceLock<Arc<TypeNode>>,
     /// The size, computed on first use.
@@ -178,7 +179,7 @@ impl TypeNode {
 #[derive(Clone, Debug)]
 pub struct Member {
     /// Its name (`None` for an anonymous struct or union member).
-    pub name: Option<String>,
+    pub name: Option<SharedStr>,
     /// Its type.
     pub ty: Type,
     /// Byte offset in the containing type (`None` when only known at run time: virtual bases).
@@ -230,27 +231,23 @@ impl Type {
         if self.skip_dims > 0 {
             return type_name::render(self);
         }
-        self.rendered_whole().0.clone()
-    }
-
-    /// Name and base name, cached on the node for whole types.
-    fn rendered(&self) -> (String, String) {
-        if self.skip_dims > 0 {
-            return (type_name::render(self), type_name::base_name(self));
-        }
-        self.rendered_whole().clone()
+        self.rendered_whole().0.to_string()
     }
 
     /// Name and base name of a whole type (`skip_dims == 0`), rendered once.
-    fn rendered_whole(&self) -> &(String, String) {
+    fn rendered_whole(&self) -> &(SharedStr, SharedStr) {
         self.node
             .rendered
-            .get_or_init(|| (type_name::render(self), type_name::base_name(self)))
+            .get_or_init(|| (type_name::render(self).into(), type_name::base_name(self).into()))
     }
 
-    /// [`name`](Self::name) and [`base_name`](Self::base_name) at once.
-    pub(crate) fn names(&self) -> (String, String) {
-        self.rendered()
+    /// [`name`](Self::name) and [`base_name`](Self::base_name) at once, shared with the type's
+    /// cache for whole types (no allocation).
+    pub(crate) fn names(&self) -> (SharedStr, SharedStr) {
+        if self.skip_dims > 0 {
+            return (type_name::render(self).into(), type_name::base_name(self).into());
+        }
+        self.rendered_whole().clone()
     }
 
     /// The name with qualifiers, pointers, references, arrays and typedefs stripped
@@ -260,7 +257,7 @@ impl Type {
         if self.skip_dims > 0 {
             return type_name::base_name(self);
         }
-        self.rendered_whole().1.clone()
+        self.rendered_whole().1.to_string()
     }
 
     /// What the type is.

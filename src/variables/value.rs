@@ -10,7 +10,7 @@ use super::image::{ByteState, ValueImage};
 use super::location::MAX_IMAGE_BYTES;
 use super::types::{BaseEncoding, Type, TypeKind};
 use crate::memory::MemoryReader;
-use crate::snapshot::{Address, Annotation, AnnotationLevel, Variable};
+use crate::snapshot::{Address, Annotation, AnnotationLevel, SharedStr, Variable};
 
 /// Bounds of what is extracted for one variable.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,7 +98,7 @@ enum Part<'b> {
 
 impl Builder<'_> {
     /// The variable `name` of type `ty`, whose bytes are `image`.
-    pub fn variable(&self, name: &str, ty: &Type, image: &ValueImage, parameter: bool) -> Variable {
+    pub fn variable(&self, name: &SharedStr, ty: &Type, image: &ValueImage, parameter: bool) -> Variable {
         let mut variable = self.build(name, ty, image, 0, 0);
         variable.parameter = parameter;
         if image.from_entry_value && variable.state == state::OK {
@@ -111,7 +111,14 @@ impl Builder<'_> {
     }
 
     /// Builds the variable at `offset` bytes into `image`, `level` levels below the top.
-    fn build(&self, name: &str, ty: &Type, image: &ValueImage, offset: usize, level: usize) -> Variable {
+    fn build(
+        &self,
+        name: &SharedStr,
+        ty: &Type,
+        image: &ValueImage,
+        offset: usize,
+        level: usize,
+    ) -> Variable {
         let stripped = ty.resolved();
         let mut variable = skeleton(
             name,
@@ -307,14 +314,14 @@ impl Builder<'_> {
         level: usize,
     ) {
         if level >= self.limits.depth {
-            variable.state = state::TRUNCATED.to_string();
+            variable.state = state::TRUNCATED.into();
             return;
         }
         for member in ty.members() {
             let name = match (&member.name, member.is_base) {
                 (Some(name), _) => name.clone(),
-                (None, true) => format!("<{}>", member.ty.name()),
-                (None, false) => String::new(),
+                (None, true) => SharedStr::from(format!("<{}>", member.ty.name())),
+                (None, false) => SharedStr::default(),
             };
             let Some(member_offset) = member.offset.and_then(|o| usize::try_from(o).ok()) else {
                 let mut child = self.build(&name, &member.ty, &ValueImage::default(), 0, level + 1);
@@ -337,7 +344,7 @@ impl Builder<'_> {
 
     fn bit_field(
         &self,
-        name: &str,
+        name: &SharedStr,
         ty: &Type,
         image: &ValueImage,
         struct_offset: usize,
@@ -408,7 +415,7 @@ impl Builder<'_> {
         let count = ty.element_count();
         if let (Some(width), Some(count)) = (char_width(&element), count) {
             if stripped_element.kind() != TypeKind::Array {
-                variable.kind = kind::STRING.to_string();
+                variable.kind = kind::STRING.into();
                 let len = usize::try_from(count)
                     .unwrap_or(usize::MAX)
                     .saturating_mul(width)
@@ -419,7 +426,7 @@ impl Builder<'_> {
                     if (len as u64) < count.saturating_mul(width as u64)
                         && !bytes.chunks(width).any(|c| c.iter().all(|b| *b == 0))
                     {
-                        variable.state = state::TRUNCATED.to_string();
+                        variable.state = state::TRUNCATED.into();
                     }
                 }
                 return;
@@ -429,7 +436,7 @@ impl Builder<'_> {
             return;
         };
         if level >= self.limits.depth {
-            variable.state = state::TRUNCATED.to_string();
+            variable.state = state::TRUNCATED.into();
             return;
         }
         let element_size = element.size().and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
@@ -454,28 +461,46 @@ impl Builder<'_> {
         };
         for index in 0..shown {
             let child_offset = base.saturating_add(index.saturating_mul(element_size));
-            let child = self.build(&format!("[{index}]"), &element, source, child_offset, level + 1);
+            let child = self.build(&element_name(index), &element, source, child_offset, level + 1);
             variable.children.push(child);
         }
         if (shown as u64) < count {
-            variable.state = state::TRUNCATED.to_string();
+            variable.state = state::TRUNCATED.into();
         }
     }
 }
 
+/// How many array element names (`[0]`, `[1]`...) are made once and shared.
+const SHARED_ELEMENT_NAMES: usize = 256;
+
+/// The name of array element `index`: shared for the first [`SHARED_ELEMENT_NAMES`] indexes,
+/// which every array of a snapshot uses.
+fn element_name(index: usize) -> SharedStr {
+    static NAMES: std::sync::OnceLock<Vec<SharedStr>> = std::sync::OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        (0..SHARED_ELEMENT_NAMES)
+            .map(|i| SharedStr::from(format!("[{i}]")))
+            .collect()
+    });
+    match names.get(index) {
+        Some(name) => name.clone(),
+        None => SharedStr::from(format!("[{index}]")),
+    }
+}
+
 /// A variable with its names and kind, no value yet.
-fn skeleton(name: &str, ty: &Type, stripped: &Type, address: Option<u64>) -> Variable {
+fn skeleton(name: &SharedStr, ty: &Type, stripped: &Type, address: Option<u64>) -> Variable {
     let (type_name, base_type) = ty.names();
     Variable {
-        name: name.to_string(),
+        name: name.clone(),
         type_name,
         base_type,
-        kind: kind_of(stripped).to_string(),
+        kind: kind_of(stripped).into(),
         address: address.map(Address),
         value: Value::Null,
         symbol: None,
         parameter: false,
-        state: state::OK.to_string(),
+        state: state::OK.into(),
         children: Vec::new(),
         annotations: Vec::new(),
     }
@@ -503,7 +528,7 @@ fn mark_missing(variable: &mut Variable, missing: ByteState, reason: Option<Stri
         ByteState::Unreadable => state::UNREADABLE,
         _ => state::OPTIMIZED_OUT,
     }
-    .to_string();
+    .into();
     if let Some(reason) = reason {
         variable.annotations.push(Annotation::Text {
             level: AnnotationLevel::Comment,
@@ -656,6 +681,21 @@ fn le_signed(bytes: &[u8]) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn element_names_are_shared_then_made() {
+        assert_eq!(element_name(0), "[0]");
+        assert_eq!(
+            element_name(SHARED_ELEMENT_NAMES - 1).as_str(),
+            format!("[{}]", SHARED_ELEMENT_NAMES - 1)
+        );
+        assert_eq!(
+            element_name(SHARED_ELEMENT_NAMES).as_str(),
+            format!("[{SHARED_ELEMENT_NAMES}]")
+        );
+        assert_eq!(element_name(100_000), "[100000]");
+        assert!(std::ptr::eq(element_name(7).as_str(), element_name(7).as_str()));
+    }
 
     #[test]
     fn integers_extend() {

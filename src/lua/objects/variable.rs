@@ -71,7 +71,7 @@ impl UserData for LuaVariable {
             with_scene(lua, a, |s| Ok(pretty_type_name(&s.var(&this.0)?.type_name)))
         });
         getter(methods, "variable:base_type", |lua, this: &Self, a| {
-            with_scene(lua, a, |s| Ok(s.var(&this.0)?.base_type.clone()))
+            with_scene(lua, a, |s| Ok(s.var(&this.0)?.base_type.to_string()))
         });
         getter(methods, "variable:symbol", |lua, this: &Self, a| {
             with_scene(lua, a, |s| Ok(s.var(&this.0)?.symbol.clone()))

@@ -304,10 +304,10 @@ impl Fake {
         let type_name = self.type_name(ty);
         let kind = self.kind_of(ty);
         let mut v = Variable {
-            name: name.to_string(),
-            base_type: base_type_of(&type_name),
-            type_name,
-            kind: kind.name().to_string(),
+            name: crate::snapshot::SharedStr::copy_of(name),
+            base_type: base_type_of(&type_name).into(),
+            type_name: type_name.into(),
+            kind: kind.name().into(),
             address: address.map(Address),
             value: serde_json::Value::Null,
             symbol: None,

@@ -253,7 +253,8 @@ impl BtVariable {
             }
             (Place::Value(bytes), None) => ValueImage::known(bytes.to_vec()),
         };
-        let mut variable = builder.variable(&self.name, &self.ty, &image, false);
+        let name = crate::snapshot::SharedStr::copy_of(&self.name);
+        let mut variable = builder.variable(&name, &self.ty, &image, false);
         if self.bits.is_some() {
             variable.address = self.address().map(Address);
         }
