@@ -70,6 +70,7 @@ pub fn install(lua: &Lua) -> mlua::Result<()> {
         enum_table(lua, PmapPerm::ALL.iter().map(|e| (e.name(), e.value())))?,
     )?;
 
+    super::objects::event_var::install(lua)?;
     add(lua, &pm, "pmodule.define", define)?;
     add(lua, &pm, "pmodule.register", register)?;
     add(lua, &pm, "pmodule.event_register", register)?;
@@ -339,9 +340,7 @@ fn create_variable(lua: &Lua, a: &Args) -> mlua::Result<LuaVariable> {
     let name = a.string(2, "name")?;
     let address = a.address(3, "addr")?;
     let offset = a.integer(4, "offset")?;
-    let owner = a
-        .opt_userdata::<LuaVariable>(5, "owner", "variable")?
-        .map(|v| v.0.clone());
+    let owner = super::objects::event_var::opt_variable_arg(lua, a, 5, "owner")?;
     let var = context(lua)?
         .engine
         .with_scene(|s| s.create_variable(&type_name, &name, address, offset, owner))

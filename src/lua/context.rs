@@ -73,6 +73,11 @@ pub struct LuaContext {
     pub next_callback: AtomicU64,
     /// Most bytes one read may return (bounded by the state's memory limit).
     pub max_read: usize,
+    /// The variable of the variable callback running now, with the number its light handle
+    /// carries (see `objects::event_var`).
+    pub event_var: Mutex<Option<(u64, crate::pmodule::VarRef)>>,
+    /// The number the next variable callback's handle carries.
+    pub next_event_var: AtomicU64,
 }
 
 impl LuaContext {

@@ -3,7 +3,7 @@
 
 use super::api::{self, CALLBACKS_KEY, LIFECYCLE_KEY};
 use super::context::{Budget, LuaContext};
-use super::objects::{LuaBacktrace, LuaBtVar, LuaFrame, LuaThread, LuaVariable};
+use super::objects::{event_var, LuaBacktrace, LuaBtVar, LuaFrame, LuaThread};
 use super::options::LuaOptions;
 use super::sandbox;
 use crate::pmodule::{
@@ -120,14 +120,17 @@ impl LuaModule {
             EventArgs::Thread(t) => function.call(lua.create_userdata(LuaThread(*t))?),
             EventArgs::Frame(f) => function.call(lua.create_userdata(LuaFrame(*f))?),
             EventArgs::Variable { var, bt } => {
-                let var = lua.create_userdata(LuaVariable(var.clone()))?;
-                match bt {
-                    Some(bt) if callback.takes_bt => {
-                        function.call((var, lua.create_userdata(LuaBtVar(bt.clone()))?))
-                    }
+                // The variable as a light handle, valid until the callback returns.
+                let (var, bound) = event_var::bind(&self.ctx, var.clone());
+                let result = match bt {
+                    Some(bt) if callback.takes_bt => lua
+                        .create_userdata(LuaBtVar(bt.clone()))
+                        .and_then(|bt| function.call((var, bt))),
                     _ if callback.takes_bt => function.call((var, Value::Nil)),
                     _ => function.call(var),
-                }
+                };
+                event_var::unbind(&self.ctx, bound);
+                result
             }
         }
     }
@@ -223,6 +226,8 @@ impl ModuleLoader for LuaLoader {
             budget: budget.clone(),
             next_callback: AtomicU64::new(1),
             max_read: MAX_READ.min(self.options.memory_limit),
+            event_var: Mutex::new(None),
+            next_event_var: AtomicU64::new(1),
         });
         let lua = sandbox::new_state(&self.options, budget.clone()).map_err(|e| {
             Self::error(

@@ -4,6 +4,7 @@
 
 mod backtrace;
 pub(crate) mod btvar;
+pub(crate) mod event_var;
 mod frame;
 mod globals;
 mod matchobj;

@@ -2,12 +2,12 @@
 
 use super::{annotate, getter, method, with_scene, LuaBacktrace, LuaFrame, LuaThread};
 use crate::pmodule::values::{is_string, pretty_type_name, scalar_value};
-use crate::pmodule::{ScalarValue, Target, VarRef, VarValue, VariableKind};
+use crate::pmodule::{ScalarValue, Scene, SceneError, Target, VarRef, VarValue, VariableKind};
 use mlua::{Lua, MetaMethod, MultiValue, UserData, UserDataMethods, Value};
 
 /// A copy of a text taken under the scene lock (the Lua string is made after it is released):
 /// short texts, as variable names mostly are, are copied without an allocation.
-enum ShortText {
+pub(super) enum ShortText {
     Inline([u8; 48], usize),
     Heap(String),
 }
@@ -24,7 +24,7 @@ impl ShortText {
         }
     }
 
-    fn as_bytes(&self) -> &[u8] {
+    pub(super) fn as_bytes(&self) -> &[u8] {
         match self {
             ShortText::Inline(bytes, len) => &bytes[..*len],
             ShortText::Heap(text) => text.as_bytes(),
@@ -36,6 +36,43 @@ impl ShortText {
 #[derive(Clone, Debug)]
 pub struct LuaVariable(pub VarRef);
 
+/// The name of `var` (copied under the scene lock, without an allocation when short).
+pub(super) fn var_name(s: &mut Scene, var: &VarRef) -> Result<ShortText, SceneError> {
+    Ok(ShortText::of(&s.var(var)?.name))
+}
+
+/// `variable:type()`: the kind of the variable's *value*. A scalar whose value is not known
+/// (optimized out, unreadable) has none, so it is `bottom` here (its C type stays in
+/// `type_name()` and the snapshot's `kind`). Modules written for the original, like the
+/// tutorial's, format `value()` of every `reference` with %x and must not meet a nil.
+pub(super) fn var_type(s: &mut Scene, var: &VarRef) -> Result<i64, SceneError> {
+    let var = s.var(var)?;
+    let kind = VariableKind::from_name(&var.kind).unwrap_or(VariableKind::Bottom);
+    let aggregate = matches!(kind, VariableKind::Tuple | VariableKind::Array);
+    let known = matches!(var.state.as_str(), "ok" | "truncated");
+    Ok(if known || aggregate {
+        kind
+    } else {
+        VariableKind::Bottom
+    }
+    .value())
+}
+
+/// The scalar value of `var`.
+pub(super) fn var_value(s: &mut Scene, var: &VarRef) -> Result<ScalarValue, SceneError> {
+    Ok(scalar_value(s.var(var)?))
+}
+
+/// `variable:value()`'s results: one value, or two for a complex number.
+pub(super) fn value_to_lua(value: ScalarValue) -> MultiValue {
+    match value {
+        ScalarValue::Int(i) => MultiValue::from_iter([Value::Integer(i)]),
+        ScalarValue::Float(f) => MultiValue::from_iter([Value::Number(f)]),
+        ScalarValue::Complex(re, im) => MultiValue::from_iter([Value::Number(re), Value::Number(im)]),
+        ScalarValue::None => MultiValue::from_iter([Value::Nil]),
+    }
+}
+
 fn set(lua: &Lua, this: &LuaVariable, function: &str, value: VarValue) -> mlua::Result<()> {
     with_scene(lua, function, |s| s.set_var_value(&this.0, value))
 }
@@ -43,7 +80,7 @@ fn set(lua: &Lua, this: &LuaVariable, function: &str, value: VarValue) -> mlua::
 impl UserData for LuaVariable {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         getter(methods, "variable:name", |lua, this: &Self, a| {
-            let name = with_scene(lua, a, |s| Ok(ShortText::of(&s.var(&this.0)?.name)))?;
+            let name = with_scene(lua, a, |s| var_name(s, &this.0))?;
             lua.create_string(name.as_bytes())
         });
         getter(methods, "variable:address", |lua, this: &Self, a| {
@@ -54,18 +91,7 @@ impl UserData for LuaVariable {
         // snapshot's `kind`). Modules written for the original, like the tutorial's, format
         // `value()` of every `reference` with %x and must not meet a nil.
         getter(methods, "variable:type", |lua, this: &Self, a| {
-            with_scene(lua, a, |s| {
-                let var = s.var(&this.0)?;
-                let kind = VariableKind::from_name(&var.kind).unwrap_or(VariableKind::Bottom);
-                let aggregate = matches!(kind, VariableKind::Tuple | VariableKind::Array);
-                let known = matches!(var.state.as_str(), "ok" | "truncated");
-                Ok(if known || aggregate {
-                    kind
-                } else {
-                    VariableKind::Bottom
-                }
-                .value())
-            })
+            with_scene(lua, a, |s| var_type(s, &this.0))
         });
         getter(methods, "variable:type_name", |lua, this: &Self, a| {
             with_scene(lua, a, |s| Ok(pretty_type_name(&s.var(&this.0)?.type_name)))
@@ -77,13 +103,8 @@ impl UserData for LuaVariable {
             with_scene(lua, a, |s| Ok(s.var(&this.0)?.symbol.clone()))
         });
         getter(methods, "variable:value", |lua, this: &Self, a| {
-            let value = with_scene(lua, a, |s| Ok(scalar_value(s.var(&this.0)?)))?;
-            Ok(match value {
-                ScalarValue::Int(i) => MultiValue::from_iter([Value::Integer(i)]),
-                ScalarValue::Float(f) => MultiValue::from_iter([Value::Number(f)]),
-                ScalarValue::Complex(re, im) => MultiValue::from_iter([Value::Number(re), Value::Number(im)]),
-                ScalarValue::None => MultiValue::from_iter([Value::Nil]),
-            })
+            let value = with_scene(lua, a, |s| var_value(s, &this.0))?;
+            Ok(value_to_lua(value))
         });
         getter(
             methods,

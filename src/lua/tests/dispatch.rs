@@ -153,3 +153,64 @@ fn thread_cpu_ns() -> u128 {
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     ts.tv_sec as u128 * 1_000_000_000 + ts.tv_nsec as u128
 }
+
+#[test]
+fn the_event_variable_answers_every_method_and_is_no_longer_valid_after_its_callback() {
+    let t = TestHost::default();
+    t.load(
+        "kept.lua",
+        r#"
+local kept, same, later, forwarded = nil, 0, "", 0
+pmodule.define{ id = "kept", load = function()
+    pmodule.register(pmodule.event.variable, function(var)
+        if kept == nil then
+            kept = var
+        else
+            local ok, err = pcall(function() return kept:name() end)
+            if not ok then later = tostring(err) end
+        end
+        local text = tostring(var)
+        if type(var) == "userdata" and var:type_name() ~= nil and var:resolved() ~= nil
+            and text:find(var:name(), 1, true) and var:frame() ~= nil then
+            forwarded = forwarded + 1
+        end
+        if var == var then same = same + 1 end
+    end)
+    pmodule.register(pmodule.event.postattach, function(bt)
+        local ok, err = pcall(function() return kept:type_name() end)
+        bt:add_kv_int("kept_ok", ok and 1 or 0)
+        bt:add_kv_string("kept_err", tostring(err))
+        bt:add_kv_string("later", later)
+        bt:add_kv_string("kept_text", tostring(kept))
+        bt:add_kv_int("forwarded", forwarded)
+        bt:add_kv_int("same", same)
+    end)
+end }
+"#,
+    )
+    .unwrap();
+    let mut snap = crash_snapshot(false);
+    for thread in 0..snap.threads.len() {
+        t.host.fire_thread_events(&mut snap, thread, &());
+    }
+    t.host.fire_postattach(&mut snap);
+    assert!(!t.log().contains("error"), "{}", t.log());
+    assert_eq!(int(&snap, "forwarded"), 18);
+    assert_eq!(int(&snap, "same"), 18);
+    assert_eq!(int(&snap, "kept_ok"), 0);
+    let text = |key: &str| match snap.attributes.get(key) {
+        Some(AttributeValue::Text(s)) => s.clone(),
+        other => panic!("attribute {key}: {other:?}"),
+    };
+    assert!(
+        text("kept_err").contains("no longer valid"),
+        "{}",
+        text("kept_err")
+    );
+    assert!(
+        text("later").contains("variable:name: the variable is no longer valid"),
+        "{}",
+        text("later")
+    );
+    assert_eq!(text("kept_text"), "variable (stale)");
+}
