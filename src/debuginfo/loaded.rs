@@ -239,14 +239,24 @@ impl LoadedObject {
     /// The function symbol named `name` (runtime address), from the debug file's and the
     /// object's symbol tables.
     pub(crate) fn function_named(&self, name: &str) -> Option<NamedFunction> {
-        let names = self.function_names.get_or_init(|| {
-            let images: Vec<&[u8]> = self.debug.iter().chain(self.elf.iter()).map(|b| &b[..]).collect();
-            FunctionNames::from_images(&images)
-        });
-        names.get(name).map(|found| NamedFunction {
+        self.function_names().get(name).map(|found| NamedFunction {
             address: found.address.wrapping_add(self.bias),
             external: found.external,
         })
+    }
+
+    /// The table of function symbols by name, built on first use.
+    fn function_names(&self) -> &FunctionNames {
+        self.function_names.get_or_init(|| {
+            let images: Vec<&[u8]> = self.debug.iter().chain(self.elf.iter()).map(|b| &b[..]).collect();
+            FunctionNames::from_images(&images)
+        })
+    }
+
+    /// Builds the table of function symbols by name (tail-call targets are looked up in it) —
+    /// called before the target is stopped when tail calls will be searched.
+    pub fn prepare_function_names(&self) {
+        self.function_names();
     }
 
     /// Has DWARF debug info (own or separate)?

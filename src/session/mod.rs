@@ -216,6 +216,10 @@ impl Session {
         let mut snapshot = assemble::skeleton(&self.options, pid, &info, &prepared);
         let globals = self.globals_to_read(&prepared, &mut snapshot);
         let thread_locals = self.thread_locals(&prepared, &mut snapshot);
+        if self.options.variables {
+            // Tail calls are then searched while stopped.
+            prepared.prepare_function_names();
+        }
         let access = self.connect_modules(pid, &prepared);
         if let Some(host) = self.active_host() {
             host.fire_preattach(&mut snapshot);
@@ -424,6 +428,10 @@ impl Session {
         let mut snapshot = assemble::skeleton(&self.options, pid, &info, &prepared);
         let globals = self.globals_to_read(&prepared, &mut snapshot);
         let thread_locals = self.thread_locals(&prepared, &mut snapshot);
+        if self.options.variables {
+            // Tail calls are then searched while stopped.
+            prepared.prepare_function_names();
+        }
         let access = self.connect_modules(pid, &prepared);
         if let Some(host) = self.active_host() {
             host.fire_preattach(&mut snapshot);

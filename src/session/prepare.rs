@@ -131,6 +131,12 @@ impl PreparedProcess {
         (found, warnings)
     }
 
+    /// Builds every object's table of function symbols by name, which the tail-call search
+    /// consults (variables only): before the stop rather than on first use while stopped.
+    pub fn prepare_function_names(&self) {
+        on_two_threads(self.objects.objects(), |object| object.prepare_function_names());
+    }
+
     /// Readable and writable anonymous-or-stack mappings: where thread stacks can be.
     pub fn stack_regions(&self) -> Vec<std::ops::Range<u64>> {
         self.maps

@@ -1,9 +1,12 @@
 //! [`ObjectCfi`]: the call-frame information of one object file, parsed and indexed before the
 //! target is stopped, so that finding the FDE for an address is a binary search.
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
 use gimli::{
     BaseAddresses, DebugFrame, EhFrame, FrameDescriptionEntry, ParsedEhFrameHdr, Reader, UnwindContext,
-    UnwindSection,
+    UnwindSection, UnwindTableRow,
 };
 
 use super::error::UnwindError;
@@ -119,7 +122,13 @@ struct CfiSection<S> {
     bases: BaseAddresses,
     /// How FDEs are found.
     search: FdeSearch,
+    /// The FDE and unwind row found for each address already unwound (`None`: no FDE covers
+    /// it): the threads of a process stop at the same pcs.
+    rows: RwLock<HashMap<u64, Option<Arc<FoundRow>>>>,
 }
+
+/// The unwind row of an address, with the FDE it comes from.
+type FoundRow = (UnwindTableRow<usize>, FrameDescriptionEntry<DwarfReader>);
 
 impl CfiSection<EhFrame<DwarfReader>> {
     /// Prepares `.eh_frame` for lookups: through `.eh_frame_hdr`'s table when it has a usable
@@ -148,6 +157,7 @@ impl CfiSection<EhFrame<DwarfReader>> {
             section,
             bases,
             search,
+            rows: RwLock::new(HashMap::new()),
         }
         .non_empty())
     }
@@ -165,6 +175,7 @@ impl CfiSection<DebugFrame<DwarfReader>> {
             section,
             bases,
             search: FdeSearch::Index(index),
+            rows: RwLock::new(HashMap::new()),
         }
         .non_empty())
     }
@@ -225,12 +236,10 @@ impl<S: UnwindSection<DwarfReader>> CfiSection<S> {
         regs: &RegisterSet,
         memory: &dyn MemoryReader,
     ) -> Result<Option<FrameStep>, UnwindError> {
-        let Some(fde) = self.find_fde(address)? else {
+        let Some(found) = self.row_at(ctx, address)? else {
             return Ok(None);
         };
-        let row = fde
-            .unwind_info_for_address(&self.section, &self.bases, ctx, address)
-            .map_err(|source| UnwindError::Evaluation { address, source })?;
+        let (row, fde) = &*found;
         let env = step::RowEnvironment {
             section: &self.section,
             encoding: fde.cie().encoding(),
@@ -238,7 +247,33 @@ impl<S: UnwindSection<DwarfReader>> CfiSection<S> {
             regs,
             memory,
         };
-        step::apply_row(row, &fde, &env).map(Some)
+        step::apply_row(row, fde, &env).map(Some)
+    }
+
+    /// The FDE and unwind row for `address` (cached; errors are not).
+    fn row_at(
+        &self,
+        ctx: &mut UnwindContext<usize>,
+        address: u64,
+    ) -> Result<Option<Arc<FoundRow>>, UnwindError> {
+        if let Some(found) = self.rows.read().unwrap_or_else(|p| p.into_inner()).get(&address) {
+            return Ok(found.clone());
+        }
+        let found = match self.find_fde(address)? {
+            None => None,
+            Some(fde) => {
+                let row = fde
+                    .unwind_info_for_address(&self.section, &self.bases, ctx, address)
+                    .map_err(|source| UnwindError::Evaluation { address, source })?
+                    .clone();
+                Some(Arc::new((row, fde)))
+            }
+        };
+        self.rows
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(address, found.clone());
+        Ok(found)
     }
 }
 

@@ -67,13 +67,6 @@ pub(crate) fn resolve_entry_register(register: u16, env: &Env<'_>) -> Result<u64
         .ok_or_else(|| Missing::optimized_out("entry value: the caller's function is unknown"))?;
     let caller_debug = caller.debug.clone();
     let return_pc = caller_debug.elf_address(caller.pc);
-    let sites = call_sites(&caller_debug, caller_function);
-    let site = sites
-        .iter()
-        .find(|s| s.return_pc == Some(return_pc))
-        .ok_or_else(|| {
-            Missing::optimized_out("entry value: no call site in the caller at its return address")
-        })?;
     let caller_env = Env {
         memory: env.memory,
         tls: env.tls,
@@ -81,19 +74,39 @@ pub(crate) fn resolve_entry_register(register: u16, env: &Env<'_>) -> Result<u64
         stack: env.stack,
         depth: env.depth + 1,
     };
-    let target = call_site_callee(&caller_debug, site, &caller_env);
-    let calls_this = match &target {
-        Some((debug, function)) => is_function_of(frame, debug, *function),
-        None => site.target.is_none() && origin_names_match(&caller_debug, site, frame),
+    let key = SiteKey {
+        caller_function,
+        return_pc,
+        callee_object: Arc::as_ptr(&frame.debug) as usize,
+        callee_function: frame.function,
     };
-    if !calls_this {
-        return Err(not_called(&caller_debug, site, target.as_ref()));
-    }
-    // The call proves the values a call of this function was entered with; this frame is that
-    // call unless the function may have jumped back into itself since.
-    if let Some(function) = frame.function {
-        verify_no_self_tail_call(&frame.debug, function, stack, env.memory)?;
-    }
+    let proof = frame.entry_site.get_or_init(|| {
+        caller_debug.entry_site(key, || {
+            prove_site(
+                &caller_debug,
+                caller_function,
+                return_pc,
+                frame,
+                &caller_env,
+                stack,
+            )
+        })
+    });
+    let (sites, index) = match proof {
+        SiteProof::Refused(missing) => return Err(missing.clone()),
+        SiteProof::Proven(sites, index) => (sites, *index),
+        SiteProof::Indirect(sites, index) => {
+            // Where an indirect call goes depends on the caller frame's registers.
+            let site = sites
+                .get(*index)
+                .ok_or_else(|| Missing::optimized_out("entry value: call site lost"))?;
+            check_call(&caller_debug, site, frame, &caller_env, stack)?;
+            (sites, *index)
+        }
+    };
+    let site = sites
+        .get(index)
+        .ok_or_else(|| Missing::optimized_out("entry value: call site lost"))?;
     let value_expression = site.value_of(register).ok_or_else(|| {
         Missing::optimized_out(format!(
             "entry value: the call site does not say what {} held",
@@ -103,6 +116,88 @@ pub(crate) fn resolve_entry_register(register: u16, env: &Env<'_>) -> Result<u64
     let mut nested = false;
     let pieces = value_expression.run(&caller_debug, &caller_env, &mut nested)?;
     single_value(&pieces, &caller_env)
+}
+
+/// What proves (or refutes) a callee's entry values at a caller's call site: the caller's
+/// function, the ELF address the call returns to, and the callee's object and function. The
+/// answer is the same for every thread stopped there, except for an indirect call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct SiteKey {
+    /// The caller's function.
+    pub caller_function: DieRef,
+    /// The ELF address (in the caller's object) the call returns to.
+    pub return_pc: u64,
+    /// The callee's [`ObjectDebug`], by address.
+    pub callee_object: usize,
+    /// The callee's function.
+    pub callee_function: Option<DieRef>,
+}
+
+/// What a caller's call site proves about a callee's entry values (see [`SiteKey`]), found
+/// once: the call site, by index in the caller function's call sites.
+#[derive(Clone, Debug)]
+pub(crate) enum SiteProof {
+    /// The call site calls the callee, which cannot have reached itself through tail calls: its
+    /// parameter values are the callee's entry values.
+    Proven(Arc<Vec<CallSite>>, usize),
+    /// An indirect call: whether it calls the callee is checked in each caller frame (its
+    /// target expression needs the frame's registers).
+    Indirect(Arc<Vec<CallSite>>, usize),
+    /// Not proven, and why.
+    Refused(Missing),
+}
+
+/// Finds the call site of `caller_function` returning to `return_pc` and whether it proves the
+/// entry values of `frame`'s function (see [`SiteProof`]).
+fn prove_site(
+    caller_debug: &Arc<ObjectDebug>,
+    caller_function: DieRef,
+    return_pc: u64,
+    frame: &FrameState,
+    caller_env: &Env<'_>,
+    stack: &dyn CallerFrames,
+) -> SiteProof {
+    let sites = call_sites(caller_debug, caller_function);
+    let Some(index) = sites.iter().position(|s| s.return_pc == Some(return_pc)) else {
+        return SiteProof::Refused(Missing::optimized_out(
+            "entry value: no call site in the caller at its return address",
+        ));
+    };
+    let Some(site) = sites.get(index) else {
+        return SiteProof::Refused(Missing::optimized_out("entry value: call site lost"));
+    };
+    if site.origin_definition.is_none() && site.target.is_some() {
+        return SiteProof::Indirect(sites, index);
+    }
+    match check_call(caller_debug, site, frame, caller_env, stack) {
+        Ok(()) => SiteProof::Proven(sites, index),
+        Err(missing) => SiteProof::Refused(missing),
+    }
+}
+
+/// `Ok` when `site` (of the caller in `caller_env`) is shown to call `frame`'s function and that
+/// function cannot have reached itself through tail calls since; otherwise why not.
+fn check_call(
+    caller_debug: &Arc<ObjectDebug>,
+    site: &CallSite,
+    frame: &FrameState,
+    caller_env: &Env<'_>,
+    stack: &dyn CallerFrames,
+) -> Result<(), Missing> {
+    let target = call_site_callee(caller_debug, site, caller_env);
+    let calls_this = match &target {
+        Some((debug, function)) => is_function_of(frame, debug, *function),
+        None => site.target.is_none() && origin_names_match(caller_debug, site, frame),
+    };
+    if !calls_this {
+        return Err(not_called(caller_debug, site, target.as_ref()));
+    }
+    // The call proves the values a call of this function was entered with; this frame is that
+    // call unless the function may have jumped back into itself since.
+    if let Some(function) = frame.function {
+        verify_no_self_tail_call(&frame.debug, function, stack, caller_env.memory)?;
+    }
+    Ok(())
 }
 
 /// Why the caller's call site is not shown to call the frame's function.

@@ -47,6 +47,9 @@ pub(crate) struct FrameState {
     pub tail_call: bool,
     /// The frame base, computed on first use (and whether it needed an entry value).
     pub frame_base: std::cell::OnceCell<Result<(u64, bool), Missing>>,
+    /// What the caller's call site proves about this frame's entry values, found on the first
+    /// entry value (every entry value of the frame goes through the same call site).
+    pub entry_site: std::cell::OnceCell<super::entry_value::SiteProof>,
 }
 
 /// The frames of a thread, for looking up a caller.
@@ -521,21 +524,57 @@ fn frame_base(env: &Env<'_>, entry_value: &mut bool) -> Result<u64, Missing> {
     Ok(base)
 }
 
-/// Evaluates the `DW_AT_frame_base` of the frame's function.
+/// Evaluates the `DW_AT_frame_base` of the frame's function (decoded once per function).
 fn compute_frame_base(frame: &FrameState, env: &Env<'_>, entry_value: &mut bool) -> Result<u64, Missing> {
     let function = frame
         .function
         .ok_or_else(|| Missing::optimized_out("needs a frame base but the function is unknown"))?;
     let debug = &frame.debug;
-    let (_, entry) = debug
-        .entry(function)
-        .ok_or_else(|| Missing::optimized_out("the function's DWARF entry is unreadable"))?;
-    let attr = entry
-        .attr_value(gimli::DW_AT_frame_base)
-        .ok_or_else(|| Missing::optimized_out("the function has no frame base"))?;
-    let expression = expression_at(debug, function.unit, attr, Some(frame.elf_pc))?;
-    let pieces = evaluate(debug, function.unit, expression, env, entry_value)?;
+    let plan = debug.frame_base_plan(function, || FrameBasePlan::new(debug, function))?;
+    let pieces = match plan {
+        // Its own frame base: it would need itself to be computed.
+        FrameBasePlan::Expression(LocationPlan::FrameOffset(_)) => {
+            return Err(Missing::optimized_out(
+                "the frame base is given relative to itself",
+            ))
+        }
+        FrameBasePlan::Expression(plan) => plan.run(debug, env, entry_value)?,
+        FrameBasePlan::List(attr) => {
+            let expression = expression_at(debug, function.unit, attr, Some(frame.elf_pc))?;
+            evaluate(debug, function.unit, expression, env, entry_value)?
+        }
+    };
     single_value(&pieces, env)
+}
+
+/// A function's `DW_AT_frame_base`, decoded once per function.
+#[derive(Clone, Debug)]
+pub(crate) enum FrameBasePlan {
+    /// One expression for the whole function, planned.
+    Expression(LocationPlan),
+    /// A location list: the expression depends on the pc.
+    List(AttributeValue<DwarfReader>),
+}
+
+impl FrameBasePlan {
+    /// The frame base of function DIE `function`, or why it has none.
+    pub(crate) fn new(debug: &ObjectDebug, function: DieRef) -> Result<Self, Missing> {
+        let (_, entry) = debug
+            .entry(function)
+            .ok_or_else(|| Missing::optimized_out("the function's DWARF entry is unreadable"))?;
+        let attr = entry
+            .attr_value(gimli::DW_AT_frame_base)
+            .ok_or_else(|| Missing::optimized_out("the function has no frame base"))?;
+        let expression = match attr {
+            AttributeValue::Exprloc(expression) => expression,
+            AttributeValue::Block(bytes) => Expression(bytes),
+            list => return Ok(FrameBasePlan::List(list)),
+        };
+        Ok(FrameBasePlan::Expression(
+            LocationPlan::new(debug, function.unit, expression.clone())
+                .unwrap_or(LocationPlan::General(expression, function.unit)),
+        ))
+    }
 }
 
 /// The value a one-piece DWARF expression computes: an address, a register's contents, or a

@@ -7,7 +7,9 @@ use std::sync::{Arc, OnceLock, RwLock};
 use gimli::{AttributeValue, DwAt, DwLang, Reader as _, UnitOffset};
 
 use super::call_sites::CallSite;
+use super::entry_value::{SiteKey, SiteProof};
 use super::image::Missing;
+use super::location::FrameBasePlan;
 use super::names::{GlobalEntry, NameIndex};
 use super::types::TypeNode;
 use super::units::{DieRef, Entry, Unit, UnitTable};
@@ -40,6 +42,11 @@ pub struct ObjectDebug {
     /// Whether functions may reach themselves through tail calls (why, when they may), checked
     /// on first use.
     self_tail_calls: RwLock<HashMap<DieRef, Result<(), Missing>>>,
+    /// What this object's call sites prove about their callees' entry values, found on first
+    /// use.
+    entry_sites: RwLock<HashMap<SiteKey, SiteProof>>,
+    /// The frame bases of functions, decoded on first use.
+    frame_bases: RwLock<HashMap<DieRef, Result<FrameBasePlan, Missing>>>,
 }
 
 impl ObjectDebug {
@@ -59,6 +66,8 @@ impl ObjectDebug {
             languages,
             call_sites: RwLock::new(HashMap::new()),
             self_tail_calls: RwLock::new(HashMap::new()),
+            entry_sites: RwLock::new(HashMap::new()),
+            frame_bases: RwLock::new(HashMap::new()),
             units,
             types: RwLock::new(HashMap::new()),
             scopes: RwLock::new(HashMap::new()),
@@ -300,6 +309,49 @@ impl ObjectDebug {
             .unwrap_or_else(|p| p.into_inner())
             .entry(function)
             .or_insert(result)
+            .clone()
+    }
+
+    /// What the call site of `key` proves about its callee's entry values, found with `prove` on
+    /// first use.
+    pub(crate) fn entry_site(&self, key: SiteKey, prove: impl FnOnce() -> SiteProof) -> SiteProof {
+        if let Some(found) = self
+            .entry_sites
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+        {
+            return found.clone();
+        }
+        let proof = prove();
+        self.entry_sites
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key)
+            .or_insert(proof)
+            .clone()
+    }
+
+    /// The frame base of `function`, decoded with `plan` on first use.
+    pub(crate) fn frame_base_plan(
+        &self,
+        function: DieRef,
+        plan: impl FnOnce() -> Result<FrameBasePlan, Missing>,
+    ) -> Result<FrameBasePlan, Missing> {
+        if let Some(found) = self
+            .frame_bases
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&function)
+        {
+            return found.clone();
+        }
+        let planned = plan();
+        self.frame_bases
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(function)
+            .or_insert(planned)
             .clone()
     }
 

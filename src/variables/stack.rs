@@ -112,6 +112,7 @@ impl<'a> Stack<'a> {
             caller_index: self.callers.get(index).copied(),
             tail_call: false,
             frame_base: OnceCell::new(),
+            entry_site: OnceCell::new(),
         })
     }
 
@@ -142,6 +143,7 @@ impl<'a> Stack<'a> {
             caller_index: Some(slot.caller),
             tail_call: true,
             frame_base: OnceCell::new(),
+            entry_site: OnceCell::new(),
         })
     }
 }
