@@ -513,15 +513,58 @@ fn frame_base(env: &Env<'_>, entry_value: &mut bool) -> Result<u64, Missing> {
     let frame = env
         .frame
         .ok_or_else(|| Missing::optimized_out("needs a frame base but there is no frame"))?;
+    if frame.frame_base.get().is_none() {
+        // Computed outside the cell: a malformed frame base that refers to itself (DW_OP_fbreg
+        // nested in an expression gimli evaluates) comes back here for the same frame, and
+        // must get an error, not re-enter the cell's initialisation (which would deadlock).
+        let Some(_computing) = FrameBaseGuard::enter(frame as *const FrameState as usize) else {
+            return Err(Missing::optimized_out(
+                "the frame base is given relative to itself",
+            ));
+        };
+        let mut used = false;
+        let computed = compute_frame_base(frame, env, &mut used).map(|base| (base, used));
+        // Another evaluation may have set it meanwhile; either value is the same.
+        let _ = frame.frame_base.set(computed);
+    }
     let (base, used_entry_value) = frame
         .frame_base
-        .get_or_init(|| {
-            let mut used = false;
-            compute_frame_base(frame, env, &mut used).map(|base| (base, used))
-        })
-        .clone()?;
+        .get()
+        .cloned()
+        .unwrap_or_else(|| Err(Missing::optimized_out("the frame base could not be computed")))?;
     *entry_value |= used_entry_value;
     Ok(base)
+}
+
+thread_local! {
+    /// The frames whose frame base this thread is computing now (by address).
+    static FRAME_BASES_IN_PROGRESS: std::cell::RefCell<Vec<usize>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Marks a frame's frame base as being computed on this thread, until dropped.
+struct FrameBaseGuard(usize);
+
+impl FrameBaseGuard {
+    /// None when the frame base of the frame at address `key` is already being computed on
+    /// this thread (a self-reference).
+    fn enter(key: usize) -> Option<Self> {
+        FRAME_BASES_IN_PROGRESS.with(|frames| {
+            let mut frames = frames.borrow_mut();
+            if frames.contains(&key) {
+                None
+            } else {
+                frames.push(key);
+                Some(FrameBaseGuard(key))
+            }
+        })
+    }
+}
+
+impl Drop for FrameBaseGuard {
+    fn drop(&mut self) {
+        FRAME_BASES_IN_PROGRESS.with(|frames| frames.borrow_mut().retain(|key| *key != self.0));
+    }
 }
 
 /// Evaluates the `DW_AT_frame_base` of the frame's function (decoded once per function).
@@ -764,6 +807,19 @@ mod tests {
         // DW_OP_const8u 0x10; DW_OP_GNU_push_tls_address
         let tls = [0x0e, 0x10, 0, 0, 0, 0, 0, 0, 0, 0xe0];
         assert!(matches!(plan(&tls), Some(LocationPlan::Tls(0x10))));
+    }
+
+    #[test]
+    fn a_frame_base_needing_itself_is_refused_not_reentered() {
+        let outer = FrameBaseGuard::enter(0x1000).expect("first computation of the frame base");
+        // The same frame again (its frame base refers to itself): refused.
+        assert!(FrameBaseGuard::enter(0x1000).is_none());
+        // Another frame (an entry value evaluated in the caller) may compute its own.
+        let caller = FrameBaseGuard::enter(0x2000).expect("the caller's frame base");
+        drop(caller);
+        drop(outer);
+        // Done: the frame can be computed again (e.g. by a later snapshot).
+        assert!(FrameBaseGuard::enter(0x1000).is_some());
     }
 
     #[test]
