@@ -146,6 +146,8 @@ pub(crate) struct TypeNode {
     size_cache: std::sync::OnceLock<Option<u64>>,
     /// The node with typedefs and qualifiers stripped, on first use.
     stripped: std::sync::OnceLock<Arc<TypeNode>>,
+    /// The node stripped and completed (see [`Type::resolved`]), on first use.
+    resolved: std::sync::OnceLock<Arc<TypeNode>>,
 }
 
 impl TypeNode {
@@ -171,6 +173,7 @@ impl TypeNode {
             target_node: std::sync::OnceLock::new(),
             size_cache: std::sync::OnceLock::new(),
             stripped: std::sync::OnceLock::new(),
+            resolved: std::sync::OnceLock::new(),
         }
     }
 }
@@ -402,6 +405,23 @@ impl Type {
     /// class, union or enum, its definition found by name in the object (the first time, this
     /// reads the names of every unit of the object).
     pub fn resolved(&self) -> Type {
+        if self.skip_dims > 0 {
+            return self.compute_resolved();
+        }
+        // Same object either way: only the node changes, found once per type.
+        let node = self
+            .node
+            .resolved
+            .get_or_init(|| self.compute_resolved().node)
+            .clone();
+        Type {
+            debug: self.debug.clone(),
+            node,
+            skip_dims: 0,
+        }
+    }
+
+    fn compute_resolved(&self) -> Type {
         let stripped = self.strip_typedefs();
         if !stripped.node.declaration {
             return stripped;
