@@ -205,7 +205,7 @@ fn parse_unit(unit: UnitRef<'_>, foreign: &mut ForeignUnits) -> UnitCallSites {
 
 /// C and C++ (every standard version): languages whose compilers define no code inside types
 /// outside functions.
-fn is_c_family(language: gimli::DwLang) -> bool {
+pub(crate) fn is_c_family(language: gimli::DwLang) -> bool {
     matches!(
         language,
         gimli::DW_LANG_C

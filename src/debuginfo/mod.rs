@@ -9,6 +9,7 @@
 
 mod bias;
 mod callsites;
+pub(crate) use callsites::is_c_family;
 mod debuglink;
 mod dwarf;
 mod elf;

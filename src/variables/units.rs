@@ -325,7 +325,7 @@ fn index_functions(dwarf: &Dwarf, unit: &Unit) -> Vec<FunctionRange> {
     };
     let classes_hold_code = !matches!(
         root.entry().attr_value(gimli::DW_AT_language),
-        Some(gimli::AttributeValue::Language(language)) if is_c_family(language)
+        Some(gimli::AttributeValue::Language(language)) if crate::debuginfo::is_c_family(language)
     );
     collect_functions(dwarf, unit, root, &mut out, 0, classes_hold_code);
     out.sort_by_key(|f| (f.range.start, std::cmp::Reverse(f.range.end)));
@@ -376,22 +376,4 @@ fn collect_functions(
             _ => {}
         }
     }
-}
-
-/// C and C++ (every standard version).
-fn is_c_family(language: gimli::DwLang) -> bool {
-    matches!(
-        language,
-        gimli::DW_LANG_C
-            | gimli::DW_LANG_C89
-            | gimli::DW_LANG_C99
-            | gimli::DW_LANG_C11
-            | gimli::DW_LANG_C17
-            | gimli::DW_LANG_C_plus_plus
-            | gimli::DW_LANG_C_plus_plus_03
-            | gimli::DW_LANG_C_plus_plus_11
-            | gimli::DW_LANG_C_plus_plus_14
-            | gimli::DW_LANG_C_plus_plus_17
-            | gimli::DW_LANG_C_plus_plus_20
-    )
 }
