@@ -340,39 +340,10 @@ fn the_c_tutorial_built_with_address_sanitizer_runs_in_the_cli() {
     assert_eq!(annotations(&snapshot), annotations(&plain));
 }
 
-/// Compiles `tests/fixtures/native/<name>.c` into `<dir>/<name>.so` the way the original's
-/// modules are built (strict C11, no -lptrace).
-fn fixture_module(dir: &Path, name: &str) -> String {
-    let out = dir.join(format!("{name}.so"));
-    let output = std::process::Command::new("cc")
-        .args([
-            "-std=c11",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-shared",
-            "-fPIC",
-            "-I",
-        ])
-        .arg(repo().join("include"))
-        .arg(repo().join(format!("tests/fixtures/native/{name}.c")))
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .expect("run cc");
-    assert!(
-        output.status.success(),
-        "{name}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    out.display().to_string()
-}
-
 #[test]
 fn the_c_api_mirrors_lua_state_setters_synthesis_pmap_symbols_and_iterators() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let module = fixture_module(dir.path(), "api");
+    let module = common::fixture_module(dir.path(), "api").display().to_string();
     let (snapshot, log) = exec_segv(&module, &[]);
     let attributes = &snapshot["attributes"];
     let int = |key: &str| {
@@ -473,7 +444,7 @@ fn the_c_api_mirrors_lua_state_setters_synthesis_pmap_symbols_and_iterators() {
 #[test]
 fn handles_kept_past_their_callback_give_errors_and_addresses_are_never_reused() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let module = fixture_module(dir.path(), "stale");
+    let module = common::fixture_module(dir.path(), "stale").display().to_string();
     let (snapshot, log) = exec_segv(&module, &[]);
     let attributes = &snapshot["attributes"];
     let int = |key: &str| {

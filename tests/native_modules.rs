@@ -12,38 +12,8 @@ use ptrace::pmodule::{standard_host, MemorySink, ModuleOptions};
 use ptrace::session::{ExecResult, Session, SessionOptions};
 use ptrace::snapshot::{Annotation, AttributeValue, Snapshot};
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::Arc;
-
-/// Compiles `tests/fixtures/native/<name>.c` into `<dir>/<name>.so`.
-fn build_module(dir: &Path, name: &str) -> PathBuf {
-    let source = common::repo().join(format!("tests/fixtures/native/{name}.c"));
-    let out = dir.join(format!("{name}.so"));
-    let output = Command::new("cc")
-        .args([
-            "-std=c11",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-shared",
-            "-fPIC",
-            "-I",
-        ])
-        .arg(common::repo().join("include"))
-        .arg(&source)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .expect("run cc");
-    assert!(
-        output.status.success(),
-        "{name}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    out
-}
 
 fn crash_snapshot() -> Snapshot {
     let program = common::example("crash");
@@ -78,7 +48,7 @@ fn texts(annotations: &[Annotation]) -> Vec<String> {
 fn hostile_modules_are_refused_with_one_line_and_the_good_one_runs_on_a_real_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["good", "no_descriptor", "wrong_abi", "unresolved", "load_false"] {
-        build_module(dir.path(), name);
+        common::fixture_module(dir.path(), name);
     }
     std::fs::write(dir.path().join("not_elf.so"), "this is text, not ELF\n").unwrap();
     // A Lua module in the same directory still loads beside them.

@@ -244,3 +244,33 @@ pub fn gdb_backtraces(pid: i32) -> std::collections::HashMap<i32, Vec<String>> {
     }
     result
 }
+
+/// Compiles `tests/fixtures/native/<name>.c` into `<dir>/<name>.so` the way the original's
+/// modules are built (strict C11, `cc -shared -fPIC`, no -lptrace).
+#[allow(dead_code)]
+pub fn fixture_module(dir: &Path, name: &str) -> PathBuf {
+    let out = dir.join(format!("{name}.so"));
+    let output = Command::new("cc")
+        .args([
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-shared",
+            "-fPIC",
+            "-I",
+        ])
+        .arg(repo().join("include"))
+        .arg(repo().join(format!("tests/fixtures/native/{name}.c")))
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .expect("run cc");
+    assert!(
+        output.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    out
+}
