@@ -213,17 +213,12 @@ impl Session {
             }
             other => other.into(),
         })?);
-        let mut snapshot = assemble::skeleton(&self.options, pid, &info, &prepared);
-        let globals = self.globals_to_read(&prepared, &mut snapshot);
-        let thread_locals = self.thread_locals(&prepared, &mut snapshot);
-        if self.options.variables {
-            // Tail calls are then searched while stopped.
-            prepared.prepare_function_names();
-        }
-        let access = self.connect_modules(pid, &prepared);
-        if let Some(host) = self.active_host() {
-            host.fire_preattach(&mut snapshot);
-        }
+        let Staged {
+            mut snapshot,
+            globals,
+            thread_locals,
+            access,
+        } = self.stage(pid, &info, &prepared);
         let stopped = StoppedProcess::stop(pid, &self.stop_options(&prepared), &self.abort)?;
         let fault = self.options.fault_thread.map(FaultMark::marked_thread);
         let after = self.stopped_phase(
@@ -248,6 +243,29 @@ impl Session {
             self.disconnect_modules();
         }
         Ok(snapshot)
+    }
+
+    /// Everything between loading the debug info and the stop: the snapshot's skeleton, the
+    /// globals and thread-locals to read, the function-name tables the stopped phase searches,
+    /// the modules' access to the process, and `preattach`.
+    fn stage(&self, pid: i32, info: &ProcessInfo, prepared: &Arc<prepare::PreparedProcess>) -> Staged {
+        let mut snapshot = assemble::skeleton(&self.options, pid, info, prepared);
+        let globals = self.globals_to_read(prepared, &mut snapshot);
+        let thread_locals = self.thread_locals(prepared, &mut snapshot);
+        if self.options.variables {
+            // Tail calls are then searched while stopped.
+            prepared.prepare_function_names();
+        }
+        let access = self.connect_modules(pid, prepared);
+        if let Some(host) = self.active_host() {
+            host.fire_preattach(&mut snapshot);
+        }
+        Staged {
+            snapshot,
+            globals,
+            thread_locals,
+            access,
+        }
     }
 
     /// The globals asked for with `--global` (warnings for those not found go into the
@@ -425,17 +443,12 @@ impl Session {
         // The program is stopped at its fault: what is read now cannot change any more.
         let info = procinfo::read_process(pid)?;
         let prepared = Arc::new(prepare::PreparedProcess::load(pid)?);
-        let mut snapshot = assemble::skeleton(&self.options, pid, &info, &prepared);
-        let globals = self.globals_to_read(&prepared, &mut snapshot);
-        let thread_locals = self.thread_locals(&prepared, &mut snapshot);
-        if self.options.variables {
-            // Tail calls are then searched while stopped.
-            prepared.prepare_function_names();
-        }
-        let access = self.connect_modules(pid, &prepared);
-        if let Some(host) = self.active_host() {
-            host.fire_preattach(&mut snapshot);
-        }
+        let Staged {
+            mut snapshot,
+            globals,
+            thread_locals,
+            access,
+        } = self.stage(pid, &info, &prepared);
         let fault = FaultMark::from_tracer(&crash.fault);
         let after = self.stopped_phase(
             &crash.stopped,
@@ -502,6 +515,14 @@ impl Drop for Session {
             host.unload();
         }
     }
+}
+
+/// What [`Session::stage`] prepared before the stop.
+struct Staged {
+    snapshot: Snapshot,
+    globals: Vec<GlobalVariable>,
+    thread_locals: Vec<GlobalVariable>,
+    access: Option<Arc<TargetAccess>>,
 }
 
 /// The variables a run reads besides the frames': globals asked for, thread-local variables, and
