@@ -126,6 +126,11 @@ struct Cli {
     /// Test hook: keep the target stopped this many milliseconds after capturing it.
     #[arg(long, hide = true, value_name = "MS")]
     hold_stopped_ms: Option<u64>,
+
+    /// Comparison hook: build every variable while the target is stopped (as when modules watch
+    /// variables) instead of after the resume; the snapshot is the same, the stop longer.
+    #[arg(long, hide = true)]
+    build_while_stopped: bool,
 }
 
 fn main() -> ExitCode {
@@ -168,6 +173,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         variables: !cli.no_variables,
         all_registers: cli.all_registers,
         modules: module_settings(&cli)?,
+        build_while_stopped: cli.build_while_stopped,
         ..SessionOptions::default()
     };
     let session = Session::new(options);

@@ -647,3 +647,52 @@ fn optimised_locals_in_pieces_constants_and_entry_values() {
     assert_eq!(p["state"], "optimized_out");
     assert!(p["value"].is_null() && p["children"].as_array().unwrap().is_empty());
 }
+
+/// A snapshot without what differs from one run to the next (times).
+fn without_times(mut snap: Value) -> Value {
+    if let Some(object) = snap.as_object_mut() {
+        object.remove("timing");
+        object.remove("timestamp");
+    }
+    snap
+}
+
+#[test]
+fn variables_built_after_the_resume_are_those_built_while_stopped() {
+    // Frame variables are only located while the target is stopped, and the strings they point
+    // to copied; they are built after the resume. Building them all while stopped (as when
+    // modules watch variables) must give the same snapshot: strings in struct members and
+    // arrays, entry values, classes and templates, thread-locals.
+    let cases: [(&str, &[&str]); 4] = [
+        ("crash", &["hang", "2"]),
+        ("crash-O2", &["hang", "2"]),
+        ("cpp_example-O2", &["hang"]),
+        ("threads-O2", &["3", "4"]),
+    ];
+    for (program, args) in cases {
+        let target = Target::start(&example(program), args);
+        let pid = target.pid().to_string();
+        let global = ["--global", "global_version", "--global", "invalid_write_message"];
+        let globals: &[&str] = if program.starts_with("crash") {
+            &global
+        } else {
+            &[]
+        };
+        let after = [globals, &[pid.as_str()]].concat();
+        let (output, _dir) = run_ptrace(&after);
+        let built_after = without_times(snapshot_ok(&output));
+        let during = [globals, &["--build-while-stopped", pid.as_str()]].concat();
+        let (output, _dir) = run_ptrace(&during);
+        let built_during = without_times(snapshot_ok(&output));
+        assert_running_untraced(target.pid());
+        let strings = built_after.to_string().matches("\"kind\":\"string\"").count()
+            + built_after.to_string().matches("\"symbol\":").count();
+        assert!(strings > 0, "{program}: no symbol or string at all");
+        assert!(
+            built_after == built_during,
+            "{program}: the snapshots differ:\n{}\n----\n{}",
+            built_after,
+            built_during
+        );
+    }
+}

@@ -1,7 +1,8 @@
 //! The work done while the target is stopped: unwinding every thread from its registers and its
 //! stack copy, then reading the variables of every frame (tail-call frames included), each
 //! thread's thread-local variables and the globals asked for. Symbols and lines are resolved
-//! after the resume.
+//! after the resume, and so are frame variables built unless modules watch them while stopped
+//! ([`Extraction`]).
 
 use std::collections::HashMap;
 
@@ -12,7 +13,9 @@ use crate::memory::{LayeredMemory, MemoryReader};
 use crate::snapshot::{Annotation, AnnotationLevel, Variable};
 use crate::tracer::{StoppedProcess, StoppedThread};
 use crate::unwind::{Unwinder, UnwoundFrame};
-use crate::variables::{BtVariable, GlobalPlan, GlobalVariable, TlsResolver, VariableLimits};
+use crate::variables::{
+    BtVariable, GlobalPlan, GlobalVariable, PendingVariable, StringCopies, TlsResolver, VariableLimits,
+};
 
 /// One thread as captured while stopped.
 pub struct CapturedThread {
@@ -36,6 +39,10 @@ pub struct CapturedThread {
     /// The bt variable of each variable of those tail-call frames (same shape as
     /// `tail_call_variables`), when modules listen to variable events; empty otherwise.
     pub tail_call_bt_variables: Vec<Vec<Vec<BtVariable>>>,
+    /// The variables of each unwound frame and of each tail-call frame (same shapes as
+    /// `variables` and `tail_call_variables`) when they are built after the resume
+    /// ([`Extraction::Pending`]); `None` otherwise.
+    pub pending: Option<(Levels<PendingVariable>, Levels<PendingVariable>)>,
     /// The thread's thread-local variables.
     pub thread_locals: Vec<Variable>,
     /// The bt variable of each thread-local variable (same index as `thread_locals`), when
@@ -59,6 +66,7 @@ pub fn capture(stopped: &StoppedProcess, unwinder: &Unwinder, max_frames: usize)
                 tail_calls: None,
                 tail_call_variables: Vec::new(),
                 tail_call_bt_variables: Vec::new(),
+                pending: None,
                 thread_locals: Vec::new(),
                 thread_local_bt_variables: Vec::new(),
             }
@@ -66,17 +74,29 @@ pub fn capture(stopped: &StoppedProcess, unwinder: &Unwinder, max_frames: usize)
         .collect()
 }
 
+/// How the frame variables are read while the target is stopped.
+#[derive(Clone, Copy)]
+pub enum Extraction<'a> {
+    /// Built into snapshot variables now.
+    Built,
+    /// Built now, each with its bt variable (for the variable events of modules).
+    BuiltWithBt,
+    /// Located now, their strings copied into the copies; built after the resume
+    /// ([`build_pending`]).
+    Pending(&'a StringCopies),
+}
+
 /// Reads the variables of every frame of every captured thread — the tail-call frames between
 /// them found first, as their entry values resolve through them — and the thread-local variables
 /// `thread_locals` in each thread (from copies of the thread's stack and TLS blocks, else live
-/// memory); with `with_bt`, keeps the bt variable of each frame variable as well.
+/// memory), as `extraction` says.
 pub fn capture_variables(
     stopped: &StoppedProcess,
     threads: &mut [CapturedThread],
     prepared: &PreparedProcess,
     thread_locals: &[GlobalVariable],
     limits: &VariableLimits,
-    with_bt: bool,
+    extraction: Extraction<'_>,
 ) {
     let planned: Vec<GlobalPlan> = thread_locals.iter().map(GlobalVariable::plan).collect();
     let mut tail_cache = TailCallCache::new();
@@ -87,7 +107,7 @@ pub fn capture_variables(
             prepared,
             &planned,
             limits,
-            with_bt,
+            extraction,
             &mut tail_cache,
         );
     }
@@ -100,7 +120,7 @@ fn thread_variables(
     prepared: &PreparedProcess,
     thread_locals: &[GlobalPlan],
     limits: &VariableLimits,
-    with_bt: bool,
+    extraction: Extraction<'_>,
     tail_cache: &mut TailCallCache,
 ) {
     let Some(thread) = stopped.threads().iter().find(|t| t.tid == captured.tid) else {
@@ -119,19 +139,23 @@ fn thread_variables(
         .iter()
         .map(|frames| frames.iter().map(|f| f.pc).collect())
         .collect();
-    if with_bt {
-        let paired =
-            prepared
-                .variables
-                .thread_variables_with_bt(&captured.frames, &pcs, &memory, tls, limits);
-        (captured.variables, captured.bt_variables) = split_bt(paired.frames);
-        (captured.tail_call_variables, captured.tail_call_bt_variables) = split_bt(paired.tail_calls);
-    } else {
-        let read = prepared
-            .variables
-            .thread_variables(&captured.frames, &pcs, &memory, tls, limits);
-        captured.variables = read.frames;
-        captured.tail_call_variables = read.tail_calls;
+    let variables = &prepared.variables;
+    match extraction {
+        Extraction::BuiltWithBt => {
+            let paired = variables.thread_variables_with_bt(&captured.frames, &pcs, &memory, tls, limits);
+            (captured.variables, captured.bt_variables) = split_bt(paired.frames);
+            (captured.tail_call_variables, captured.tail_call_bt_variables) = split_bt(paired.tail_calls);
+        }
+        Extraction::Built => {
+            let read = variables.thread_variables(&captured.frames, &pcs, &memory, tls, limits);
+            captured.variables = read.frames;
+            captured.tail_call_variables = read.tail_calls;
+        }
+        Extraction::Pending(copies) => {
+            let read =
+                variables.thread_variables_pending(&captured.frames, &pcs, &memory, tls, limits, copies);
+            captured.pending = Some((read.frames, read.tail_calls));
+        }
     }
     captured.tail_calls = Some(tail_calls);
     captured.thread_locals = thread_locals
@@ -142,7 +166,7 @@ fn thread_variables(
                 .read_planned_global(global, &memory, tls, limits)
         })
         .collect();
-    if with_bt {
+    if matches!(extraction, Extraction::BuiltWithBt) {
         captured.thread_local_bt_variables = thread_locals
             .iter()
             .map(|global| BtVariable::from_global(global.global(), &memory, tls))
@@ -151,7 +175,38 @@ fn thread_variables(
 }
 
 /// Per frame, per list (inline level or tail-call frame), the variables.
-type Levels<T> = Vec<Vec<Vec<T>>>;
+pub type Levels<T> = Vec<Vec<Vec<T>>>;
+
+/// After the resume: builds the variables left pending by [`Extraction::Pending`] from their
+/// located bytes and the strings `copies` copied while the target was stopped.
+pub fn build_pending(
+    threads: &mut [CapturedThread],
+    prepared: &PreparedProcess,
+    limits: &VariableLimits,
+    copies: &StringCopies,
+) {
+    let build = |levels: Levels<PendingVariable>| -> Levels<Variable> {
+        levels
+            .into_iter()
+            .map(|lists| {
+                lists
+                    .into_iter()
+                    .map(|list| {
+                        list.into_iter()
+                            .map(|pending| prepared.variables.build_pending(pending, copies, limits))
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    for thread in threads {
+        if let Some((frames, tail_calls)) = thread.pending.take() {
+            thread.variables = build(frames);
+            thread.tail_call_variables = build(tail_calls);
+        }
+    }
+}
 
 /// Splits variables paired with their bt variables into two lists of the same shape.
 fn split_bt(paired: Levels<(Variable, BtVariable)>) -> (Levels<Variable>, Levels<BtVariable>) {

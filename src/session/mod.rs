@@ -28,7 +28,7 @@ pub use modules::ModuleSettings;
 
 use crate::pmodule::{LogSink, PmoduleHost, StderrSink};
 use crate::procinfo::ProcessInfo;
-use crate::variables::GlobalVariable;
+use crate::variables::{GlobalVariable, StringCopies};
 use std::sync::Arc;
 
 /// Options of a snapshot run (the CLI's options, minus where the output goes).
@@ -61,6 +61,10 @@ pub struct SessionOptions {
     pub all_registers: bool,
     /// The modules to load and how they run.
     pub modules: ModuleSettings,
+    /// Build every frame variable while the target is stopped, as when modules watch them,
+    /// rather than only locating them then and building them after the resume (the same
+    /// snapshot, a longer stop): for comparisons.
+    pub build_while_stopped: bool,
 }
 
 impl Default for SessionOptions {
@@ -79,6 +83,7 @@ impl Default for SessionOptions {
             variables: true,
             all_registers: false,
             modules: ModuleSettings::default(),
+            build_while_stopped: false,
         }
     }
 }
@@ -147,6 +152,8 @@ struct AfterStop {
     global_values: Vec<crate::snapshot::Variable>,
     /// Whether the threads and globals are in the snapshot already (modules saw them).
     assembled: bool,
+    /// The strings the variables left to build point to, copied while stopped.
+    strings: StringCopies,
 }
 
 impl Session {
@@ -359,6 +366,16 @@ impl Session {
         }
         let limits = self.options.variable_limits();
         let with_bt = host.is_some_and(modules::wants_bt_variables);
+        let strings = StringCopies::new();
+        // Modules that see variables while stopped need them built now; otherwise they are only
+        // located now and built after the resume.
+        let extraction = if with_bt {
+            capture::Extraction::BuiltWithBt
+        } else if host.is_some_and(modules::wants_stopped_events) || self.options.build_while_stopped {
+            capture::Extraction::Built
+        } else {
+            capture::Extraction::Pending(&strings)
+        };
         if self.options.variables {
             capture::capture_variables(
                 stopped,
@@ -366,7 +383,7 @@ impl Session {
                 prepared,
                 wanted.thread_locals,
                 &limits,
-                with_bt,
+                extraction,
             );
         }
         let global_values =
@@ -376,6 +393,7 @@ impl Session {
                 captured,
                 global_values,
                 assembled: false,
+                strings,
             };
         };
         let mut builder = assemble::FrameBuilder::new(self.options.all_registers);
@@ -407,6 +425,7 @@ impl Session {
             captured: Vec::new(),
             global_values: Vec::new(),
             assembled: true,
+            strings,
         }
     }
 
@@ -423,6 +442,12 @@ impl Session {
         if after.assembled {
             return;
         }
+        capture::build_pending(
+            &mut after.captured,
+            prepared,
+            &self.options.variable_limits(),
+            &after.strings,
+        );
         let mut builder = assemble::FrameBuilder::new(self.options.all_registers);
         assemble::add_threads(snapshot, &mut after.captured, info, prepared, fault, &mut builder);
         snapshot.globals.extend(after.global_values);

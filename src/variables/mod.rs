@@ -13,6 +13,10 @@
 //!   through the caller's call site (a tail-call frame's jump included) only when that call is
 //!   shown to call the function and the function cannot have reached itself through tail calls
 //!   since, as gdb requires; otherwise it is `optimized_out`, with the reason.
+//!   [`ProcessVariables::thread_variables_pending`] does only the part that needs the target
+//!   stopped: each variable located (its bytes copied) and the strings its value points to copied
+//!   into [`StringCopies`]; [`ProcessVariables::build_pending`] builds the snapshot variables
+//!   from those copies after the resume (the same variables, most of the work out of the stop).
 //! - Globals: [`ProcessVariables::find_global`] (name, optional object and unit substrings) gives
 //!   a [`GlobalVariable`] handle (object, type, address), [`GlobalVariable::read`] its value;
 //!   [`ProcessVariables::globals`] enumerates them lazily.
@@ -35,6 +39,7 @@
 //! and children down to [`VariableLimits::depth`]. Pointers are not followed.
 
 mod call_sites;
+mod deferred;
 mod encode;
 mod entry_value;
 mod error;
@@ -59,6 +64,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
+pub use deferred::StringCopies;
 pub use encode::{float as encode_float, integer as encode_integer};
 pub use error::VariablesError;
 pub use globals::{GlobalFilter, GlobalIter, GlobalPlan, GlobalVariable};
@@ -67,7 +73,7 @@ pub use navigate::{
     BtVariable, MAX_POINTER_DEPTH,
 };
 pub use object::ObjectDebug;
-pub use process::{find_type_in, ProcessVariables, ThreadVariables};
+pub use process::{find_type_in, PendingVariable, ProcessVariables, ThreadVariables};
 pub use render::render_value;
 pub use types::{BaseEncoding, BitField, Enumerator, Member, Type, TypeKind, POINTER_SIZE};
 pub use value::{kind, state, VariableLimits};

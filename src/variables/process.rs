@@ -2,8 +2,9 @@
 //! for unwound frames, globals by name or enumerated, types by name.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
+use super::deferred::{string_slots, StringCopies, StringSlot};
 use super::globals::{GlobalFilter, GlobalIter, GlobalVariable};
 use super::image::{Missing, ValueImage};
 use super::location::{locate_plan, CallerFrames, Env, LocationPlan};
@@ -21,7 +22,7 @@ use crate::unwind::UnwoundFrame;
 
 /// The variables in scope at a pc, planned once: (object index, ELF pc) -> levels, innermost
 /// first, each with the plans of its variables.
-type ScopeCache = HashMap<(usize, u64), Arc<Vec<Vec<VariablePlan>>>>;
+type ScopeCache = HashMap<(usize, u64), Arc<Vec<Vec<Arc<VariablePlan>>>>>;
 
 /// A parameter or local in scope at a pc, with everything about it that does not depend on the
 /// thread: its name, type and size, and its location decoded (or its value, when constant or
@@ -31,7 +32,12 @@ struct VariablePlan {
     parameter: bool,
     ty: Type,
     size: usize,
+    /// How many bytes building the value reads (its size, or its completed type's).
+    needed: usize,
     source: Source,
+    /// The string pointers building the value follows, for the limits they were walked with
+    /// (depth, elements shown).
+    slots: OnceLock<(usize, usize, Vec<StringSlot>)>,
 }
 
 /// Where a planned variable's bytes come from.
@@ -66,12 +72,59 @@ impl VariablePlan {
                 Missing::optimized_out("optimized out (no location)"),
             )),
         };
+        let resolved_size = ty
+            .resolved()
+            .size()
+            .and_then(|s| usize::try_from(s).ok())
+            .unwrap_or(0);
         Self {
             name: variable.name.clone().map(SharedStr::from).unwrap_or_default(),
             parameter: variable.parameter,
+            needed: size.max(resolved_size),
             ty,
             size,
             source,
+            slots: OnceLock::new(),
+        }
+    }
+
+    /// The string pointers building the value with `limits` follows.
+    fn string_slots(&self, limits: &VariableLimits) -> std::borrow::Cow<'_, [StringSlot]> {
+        let (depth, elements, slots) = self
+            .slots
+            .get_or_init(|| (limits.depth, limits.max_elements, string_slots(&self.ty, limits)));
+        if (*depth, *elements) == (limits.depth, limits.max_elements) {
+            std::borrow::Cow::Borrowed(slots)
+        } else {
+            std::borrow::Cow::Owned(string_slots(&self.ty, limits))
+        }
+    }
+
+    /// The snapshot variable of this plan whose bytes are `image`.
+    fn build(&self, image: &ValueImage, builder: &Builder<'_>) -> Variable {
+        builder.variable(&self.name, &self.ty, image, self.parameter)
+    }
+}
+
+/// A frame variable read while the target was stopped: built then, or only located (its bytes
+/// and the strings it points to copied) and built after the resume by
+/// [`ProcessVariables::build_pending`].
+pub struct PendingVariable(Pending);
+
+enum Pending {
+    Built(Variable),
+    Located {
+        plan: Arc<VariablePlan>,
+        /// The located bytes; `None`: the plan's fixed ones.
+        image: Option<ValueImage>,
+    },
+}
+
+impl std::fmt::Debug for PendingVariable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Pending::Built(variable) => f.debug_tuple("Built").field(&variable.name).finish(),
+            Pending::Located { plan, .. } => f.debug_tuple("Located").field(&plan.name).finish(),
         }
     }
 }
@@ -261,6 +314,49 @@ impl ProcessVariables {
         self.thread_variables_as(frames, tail_calls, memory, tls, limits, &with_bt_variable)
     }
 
+    /// [`thread_variables`](Self::thread_variables) for building after the resume: each variable
+    /// located now, and the strings its value points to copied into `copies`, but its snapshot
+    /// variable built later by [`build_pending`](Self::build_pending) (most of the cost of a
+    /// variable, and none of it needs the target stopped). A variable whose building would read
+    /// more target memory than that is built now.
+    pub fn thread_variables_pending(
+        &self,
+        frames: &[UnwoundFrame],
+        tail_calls: &[Vec<u64>],
+        memory: &dyn MemoryReader,
+        tls: Option<&dyn TlsResolver>,
+        limits: &VariableLimits,
+        copies: &StringCopies,
+    ) -> ThreadVariables<PendingVariable> {
+        let make = |plan: &Arc<VariablePlan>, located: Option<ValueImage>, builder: &Builder<'_>| {
+            pending_variable(copies, plan, located, builder)
+        };
+        self.thread_variables_as(frames, tail_calls, memory, tls, limits, &make)
+    }
+
+    /// The snapshot variable of `pending` (see
+    /// [`thread_variables_pending`](Self::thread_variables_pending)), built with the strings
+    /// `copies` copied while the target was stopped (and no other target memory).
+    pub fn build_pending(
+        &self,
+        pending: PendingVariable,
+        copies: &StringCopies,
+        limits: &VariableLimits,
+    ) -> Variable {
+        match pending.0 {
+            Pending::Built(variable) => variable,
+            Pending::Located { plan, image } => {
+                let symbolize = |address: u64| self.symbolize_function(address);
+                let builder = Builder {
+                    limits,
+                    memory: copies,
+                    symbolize: &symbolize,
+                };
+                plan.build(plan.image(&image), &builder)
+            }
+        }
+    }
+
     /// [`thread_variables`](Self::thread_variables), each variable made into a `T` by `make`.
     fn thread_variables_as<T>(
         &self,
@@ -269,7 +365,7 @@ impl ProcessVariables {
         memory: &dyn MemoryReader,
         tls: Option<&dyn TlsResolver>,
         limits: &VariableLimits,
-        make: &Make<T>,
+        make: &Make<'_, T>,
     ) -> ThreadVariables<T> {
         let stack = Stack::new(self, frames, tail_calls);
         let physical = (0..frames.len())
@@ -302,7 +398,7 @@ impl ProcessVariables {
         memory: &dyn MemoryReader,
         tls: Option<&dyn TlsResolver>,
         limits: &VariableLimits,
-        make: &Make<T>,
+        make: &Make<'_, T>,
     ) -> Vec<Vec<T>> {
         let Some(frame) = stack.frame_state(index) else {
             return Vec::new();
@@ -345,19 +441,19 @@ impl ProcessVariables {
         debug: &Arc<ObjectDebug>,
         function: super::units::DieRef,
         elf_pc: u64,
-    ) -> Arc<Vec<Vec<VariablePlan>>> {
+    ) -> Arc<Vec<Vec<Arc<VariablePlan>>>> {
         let key = (object_index, elf_pc);
         if let Some(found) = self.scopes.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return found.clone();
         }
-        let levels: Arc<Vec<Vec<VariablePlan>>> = Arc::new(
+        let levels: Arc<Vec<Vec<Arc<VariablePlan>>>> = Arc::new(
             scopes_at(debug, function, elf_pc)
                 .iter()
                 .map(|level| {
                     level
                         .variables
                         .iter()
-                        .map(|v| VariablePlan::new(debug, v))
+                        .map(|v| Arc::new(VariablePlan::new(debug, v)))
                         .collect()
                 })
                 .collect(),
@@ -548,35 +644,83 @@ impl std::fmt::Debug for ProcessVariables {
     }
 }
 
-/// What a frame's variable is made into: from its name, type, bytes and snapshot variable.
-type Make<T> = dyn Fn(&str, &Type, &ValueImage, Variable) -> T;
+/// What a frame's variable is made into: from its plan, its bytes located now (`None`: the
+/// plan's fixed bytes) and the builder of the frame.
+type Make<'m, T> = dyn Fn(&Arc<VariablePlan>, Option<ValueImage>, &Builder<'_>) -> T + 'm;
+
+/// No bytes (what an unlocated plan would show).
+static NO_IMAGE: ValueImage = ValueImage {
+    address: None,
+    bytes: Vec::new(),
+    states: Vec::new(),
+    reason: None,
+    from_entry_value: false,
+};
+
+impl VariablePlan {
+    /// The bytes of the value: those located, else the plan's fixed ones.
+    fn image<'a>(&'a self, located: &'a Option<ValueImage>) -> &'a ValueImage {
+        match (located, &self.source) {
+            (Some(image), _) => image,
+            (None, Source::Fixed(image)) => image,
+            (None, Source::Location(_)) => &NO_IMAGE,
+        }
+    }
+}
 
 /// The snapshot variable alone.
-fn only_variable(_: &str, _: &Type, _: &ValueImage, variable: Variable) -> Variable {
-    variable
+fn only_variable(plan: &Arc<VariablePlan>, located: Option<ValueImage>, builder: &Builder<'_>) -> Variable {
+    plan.build(plan.image(&located), builder)
 }
 
 /// The snapshot variable with its bt variable.
-fn with_bt_variable(name: &str, ty: &Type, image: &ValueImage, variable: Variable) -> (Variable, BtVariable) {
-    (variable, BtVariable::from_image(name, ty.clone(), image))
+fn with_bt_variable(
+    plan: &Arc<VariablePlan>,
+    located: Option<ValueImage>,
+    builder: &Builder<'_>,
+) -> (Variable, BtVariable) {
+    let image = plan.image(&located);
+    (
+        plan.build(image, builder),
+        BtVariable::from_image(&plan.name, plan.ty.clone(), image),
+    )
 }
 
-/// The snapshot variable of a planned parameter or local, made into a `T` by `make`.
+/// The variable located, its strings copied into `copies`, to be built after the resume; built
+/// now when building would read memory beyond its bytes.
+fn pending_variable(
+    copies: &StringCopies,
+    plan: &Arc<VariablePlan>,
+    located: Option<ValueImage>,
+    builder: &Builder<'_>,
+) -> PendingVariable {
+    let image = plan.image(&located);
+    if image.address.is_some() && image.len() < plan.needed {
+        return PendingVariable(Pending::Built(plan.build(image, builder)));
+    }
+    copies.copy_from(
+        image,
+        &plan.string_slots(builder.limits),
+        builder.memory,
+        builder.limits,
+    );
+    PendingVariable(Pending::Located {
+        plan: plan.clone(),
+        image: located,
+    })
+}
+
+/// The plan `plan` located in the frame of `env`, made into a `T` by `make`.
 fn planned_variable<T>(
     debug: &Arc<ObjectDebug>,
-    variable: &VariablePlan,
+    plan: &Arc<VariablePlan>,
     env: &Env<'_>,
     builder: &Builder<'_>,
-    make: &Make<T>,
+    make: &Make<'_, T>,
 ) -> T {
-    let located;
-    let image = match &variable.source {
-        Source::Location(plan) => {
-            located = locate_plan(debug, plan, env, variable.size);
-            &located
-        }
-        Source::Fixed(image) => image,
+    let located = match &plan.source {
+        Source::Location(location) => Some(locate_plan(debug, location, env, plan.size)),
+        Source::Fixed(_) => None,
     };
-    let extracted = builder.variable(&variable.name, &variable.ty, image, variable.parameter);
-    make(&variable.name, &variable.ty, image, extracted)
+    make(plan, located, builder)
 }
