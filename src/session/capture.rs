@@ -14,7 +14,8 @@ use crate::snapshot::{Annotation, AnnotationLevel, Variable};
 use crate::tracer::{StoppedProcess, StoppedThread};
 use crate::unwind::{Unwinder, UnwoundFrame};
 use crate::variables::{
-    BtVariable, GlobalPlan, GlobalVariable, PendingVariable, StringCopies, TlsResolver, VariableLimits,
+    BtVariable, GlobalPlan, GlobalVariable, PendingGlobal, PendingVariable, StringCopies, TlsResolver,
+    VariableLimits,
 };
 
 /// One thread as captured while stopped.
@@ -43,6 +44,9 @@ pub struct CapturedThread {
     /// `variables` and `tail_call_variables`) when they are built after the resume
     /// ([`Extraction::Pending`]); `None` otherwise.
     pub pending: Option<(Levels<PendingVariable>, Levels<PendingVariable>)>,
+    /// The thread-local variables (same order as the plans read) when they are built after the
+    /// resume ([`Extraction::Pending`]); `None` otherwise.
+    pub pending_thread_locals: Option<Vec<PendingGlobal>>,
     /// The thread's thread-local variables.
     pub thread_locals: Vec<Variable>,
     /// The bt variable of each thread-local variable (same index as `thread_locals`), when
@@ -67,6 +71,7 @@ pub fn capture(stopped: &StoppedProcess, unwinder: &Unwinder, max_frames: usize)
                 tail_call_variables: Vec::new(),
                 tail_call_bt_variables: Vec::new(),
                 pending: None,
+                pending_thread_locals: None,
                 thread_locals: Vec::new(),
                 thread_local_bt_variables: Vec::new(),
             }
@@ -94,18 +99,17 @@ pub fn capture_variables(
     stopped: &StoppedProcess,
     threads: &mut [CapturedThread],
     prepared: &PreparedProcess,
-    thread_locals: &[GlobalVariable],
+    thread_locals: &[GlobalPlan],
     limits: &VariableLimits,
     extraction: Extraction<'_>,
 ) {
-    let planned: Vec<GlobalPlan> = thread_locals.iter().map(GlobalVariable::plan).collect();
     let mut tail_cache = TailCallCache::new();
     for captured in threads.iter_mut() {
         thread_variables(
             stopped,
             captured,
             prepared,
-            &planned,
+            thread_locals,
             limits,
             extraction,
             &mut tail_cache,
@@ -158,14 +162,20 @@ fn thread_variables(
         }
     }
     captured.tail_calls = Some(tail_calls);
-    captured.thread_locals = thread_locals
-        .iter()
-        .map(|global| {
-            prepared
-                .variables
-                .read_planned_global(global, &memory, tls, limits)
-        })
-        .collect();
+    if let Extraction::Pending(copies) = extraction {
+        let symbolize = |address: u64| variables.symbolize_function(address);
+        captured.pending_thread_locals = Some(
+            thread_locals
+                .iter()
+                .map(|global| global.read_pending(&memory, tls, limits, copies, &symbolize))
+                .collect(),
+        );
+    } else {
+        captured.thread_locals = thread_locals
+            .iter()
+            .map(|global| variables.read_planned_global(global, &memory, tls, limits))
+            .collect();
+    }
     if matches!(extraction, Extraction::BuiltWithBt) {
         captured.thread_local_bt_variables = thread_locals
             .iter()
@@ -178,13 +188,16 @@ fn thread_variables(
 pub type Levels<T> = Vec<Vec<Vec<T>>>;
 
 /// After the resume: builds the variables left pending by [`Extraction::Pending`] from their
-/// located bytes and the strings `copies` copied while the target was stopped.
+/// located bytes and the strings `copies` copied while the target was stopped
+/// (`thread_locals`: the plans the thread-local variables were read with).
 pub fn build_pending(
     threads: &mut [CapturedThread],
     prepared: &PreparedProcess,
     limits: &VariableLimits,
     copies: &StringCopies,
+    thread_locals: &[GlobalPlan],
 ) {
+    let symbolize = |address: u64| prepared.variables.symbolize_function(address);
     let build = |levels: Levels<PendingVariable>| -> Levels<Variable> {
         levels
             .into_iter()
@@ -204,6 +217,13 @@ pub fn build_pending(
         if let Some((frames, tail_calls)) = thread.pending.take() {
             thread.variables = build(frames);
             thread.tail_call_variables = build(tail_calls);
+        }
+        if let Some(pending) = thread.pending_thread_locals.take() {
+            thread.thread_locals = thread_locals
+                .iter()
+                .zip(pending)
+                .map(|(plan, pending)| plan.build_pending(pending, copies, limits, &symbolize))
+                .collect();
         }
     }
 }

@@ -13,6 +13,7 @@ mod modules;
 pub mod named;
 mod prepare;
 mod thread_tls;
+mod warm;
 
 use crate::debuginfo::DebugInfoError;
 use crate::procinfo::{self, ProcInfoError};
@@ -28,7 +29,7 @@ pub use modules::ModuleSettings;
 
 use crate::pmodule::{LogSink, PmoduleHost, StderrSink};
 use crate::procinfo::ProcessInfo;
-use crate::variables::{GlobalVariable, StringCopies};
+use crate::variables::{GlobalPlan, GlobalVariable, StringCopies};
 use std::sync::Arc;
 
 /// Options of a snapshot run (the CLI's options, minus where the output goes).
@@ -224,8 +225,18 @@ impl Session {
             mut snapshot,
             globals,
             thread_locals,
+            thread_local_plans,
             access,
         } = self.stage(pid, &info, &prepared);
+        if self.options.variables {
+            // What the stop will read of the DWARF, guessed from the running threads' stacks.
+            warm::prepare_stopped_code(
+                pid,
+                &prepared,
+                &self.options.variable_limits(),
+                self.options.stack_limit,
+            );
+        }
         let stopped = StoppedProcess::stop(pid, &self.stop_options(&prepared), &self.abort)?;
         let fault = self.options.fault_thread.map(FaultMark::marked_thread);
         let after = self.stopped_phase(
@@ -236,6 +247,7 @@ impl Session {
             &Wanted {
                 globals: &globals,
                 thread_locals: &thread_locals,
+                thread_local_plans: &thread_local_plans,
                 tls_thread: self.options.fault_thread.unwrap_or(pid),
             },
             fault.clone(),
@@ -243,7 +255,7 @@ impl Session {
         );
         self.hold_if_asked()?;
         let stopped_for = stopped.resume()?;
-        self.finish_assembly(&mut snapshot, after, &info, &prepared, fault);
+        self.finish_assembly(&mut snapshot, after, &info, &prepared, fault, &thread_local_plans);
         assemble::set_timing(&mut snapshot, stopped_for, started);
         if let Some(host) = self.active_host() {
             host.fire_postattach(&mut snapshot);
@@ -259,6 +271,7 @@ impl Session {
         let mut snapshot = assemble::skeleton(&self.options, pid, info, prepared);
         let globals = self.globals_to_read(prepared, &mut snapshot);
         let thread_locals = self.thread_locals(prepared, &mut snapshot);
+        let thread_local_plans = thread_locals.iter().map(GlobalVariable::plan).collect();
         if self.options.variables {
             // Tail calls are then searched while stopped.
             prepared.prepare_function_names();
@@ -271,6 +284,7 @@ impl Session {
             snapshot,
             globals,
             thread_locals,
+            thread_local_plans,
             access,
         }
     }
@@ -381,7 +395,7 @@ impl Session {
                 stopped,
                 &mut captured,
                 prepared,
-                wanted.thread_locals,
+                wanted.thread_local_plans,
                 &limits,
                 extraction,
             );
@@ -438,6 +452,7 @@ impl Session {
         info: &ProcessInfo,
         prepared: &prepare::PreparedProcess,
         fault: Option<FaultMark>,
+        thread_local_plans: &[GlobalPlan],
     ) {
         if after.assembled {
             return;
@@ -447,6 +462,7 @@ impl Session {
             prepared,
             &self.options.variable_limits(),
             &after.strings,
+            thread_local_plans,
         );
         let mut builder = assemble::FrameBuilder::new(self.options.all_registers);
         assemble::add_threads(snapshot, &mut after.captured, info, prepared, fault, &mut builder);
@@ -472,6 +488,7 @@ impl Session {
             mut snapshot,
             globals,
             thread_locals,
+            thread_local_plans,
             access,
         } = self.stage(pid, &info, &prepared);
         let fault = FaultMark::from_tracer(&crash.fault);
@@ -483,6 +500,7 @@ impl Session {
             &Wanted {
                 globals: &globals,
                 thread_locals: &thread_locals,
+                thread_local_plans: &thread_local_plans,
                 tls_thread: crash.fault.tid,
             },
             Some(fault.clone()),
@@ -490,7 +508,14 @@ impl Session {
         );
         self.hold_if_asked()?;
         let stopped_for = crash.stopped.stopped_at().elapsed();
-        self.finish_assembly(&mut snapshot, after, &info, &prepared, Some(fault));
+        self.finish_assembly(
+            &mut snapshot,
+            after,
+            &info,
+            &prepared,
+            Some(fault),
+            &thread_local_plans,
+        );
         assemble::set_timing(&mut snapshot, stopped_for, started);
         // Letting the fatal signal through ends the program: `postattach` runs before, while its
         // memory can still be read.
@@ -547,6 +572,8 @@ struct Staged {
     snapshot: Snapshot,
     globals: Vec<GlobalVariable>,
     thread_locals: Vec<GlobalVariable>,
+    /// The plans of `thread_locals`, same order.
+    thread_local_plans: Vec<GlobalPlan>,
     access: Option<Arc<TargetAccess>>,
 }
 
@@ -555,6 +582,8 @@ struct Staged {
 struct Wanted<'a> {
     globals: &'a [GlobalVariable],
     thread_locals: &'a [GlobalVariable],
+    /// The plans of `thread_locals`, same order.
+    thread_local_plans: &'a [GlobalPlan],
     tls_thread: i32,
 }
 

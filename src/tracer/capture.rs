@@ -60,7 +60,7 @@ pub(crate) fn stack_range(sp: u64, regions: &[Range<u64>], limit: usize) -> Rang
 }
 
 /// Copies `range` with a single read; keeps the readable prefix.
-fn copy_memory(memory: &ProcessMemory, range: Range<u64>) -> MemorySnapshot {
+pub(crate) fn copy_memory(memory: &ProcessMemory, range: Range<u64>) -> MemorySnapshot {
     let Ok(len) = usize::try_from(range.end - range.start) else {
         return MemorySnapshot {
             base: range.start,

@@ -4,8 +4,10 @@
 //! copies once the target runs again. Building is most of the cost of a variable, and none of it
 //! needs the target stopped when every byte it reads was copied.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use super::image::{ByteState, ValueImage};
 use super::types::{Type, TypeKind};
@@ -118,6 +120,34 @@ fn collect_slots(
         }
         _ => {}
     }
+}
+
+/// The string pointers of one type, walked once for the limits first asked with (depth,
+/// elements shown).
+#[derive(Debug, Default)]
+pub(crate) struct SlotCache {
+    walked: OnceLock<(usize, usize, Vec<StringSlot>)>,
+}
+
+impl SlotCache {
+    /// The string pointers of `ty` (always the same type for one cache) with `limits`.
+    pub fn slots(&self, ty: &Type, limits: &VariableLimits) -> Cow<'_, [StringSlot]> {
+        let (depth, elements, slots) = self
+            .walked
+            .get_or_init(|| (limits.depth, limits.max_elements, string_slots(ty, limits)));
+        if (*depth, *elements) == (limits.depth, limits.max_elements) {
+            Cow::Borrowed(slots)
+        } else {
+            Cow::Owned(string_slots(ty, limits))
+        }
+    }
+}
+
+/// Whether building a value of `needed` bytes located as `image` reads no target memory beyond
+/// the image but the strings it points to: the image holds all of it, or the value is not in
+/// memory (what it lacks is missing, not read).
+pub(crate) fn builds_from_image(image: &ValueImage, needed: usize) -> bool {
+    image.address.is_none() || image.len() >= needed
 }
 
 /// The strings values point to, copied while the target was stopped (by address), and read back

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use gimli::{AttributeValue, Reader as _};
 
-use super::image::{Missing, ValueImage};
+use super::deferred::{builds_from_image, SlotCache, StringCopies};
+use super::image::{Missing, ValueImage, NO_IMAGE};
 use super::location::{expression_at, locate, locate_plan, Env, LocationPlan};
 use super::names::{unit_globals, GlobalEntry};
 use super::object::ObjectDebug;
@@ -171,10 +172,18 @@ impl GlobalVariable {
                 Missing::optimized_out("its DWARF entry is unreadable"),
             )),
         };
+        let needed = ty
+            .resolved()
+            .size()
+            .and_then(|s| usize::try_from(s).ok())
+            .unwrap_or(0)
+            .max(size);
         GlobalPlan {
             global: self.clone(),
             ty,
             size,
+            needed,
+            slots: SlotCache::default(),
             source,
         }
     }
@@ -185,6 +194,10 @@ pub struct GlobalPlan {
     global: GlobalVariable,
     ty: Type,
     size: usize,
+    /// How many bytes building the value reads (its size, or its completed type's).
+    needed: usize,
+    /// The string pointers building the value follows.
+    slots: SlotCache,
     /// The location, or the bytes when they do not depend on memory (a constant, or missing).
     source: Result<LocationPlan, ValueImage>,
 }
@@ -203,6 +216,48 @@ impl GlobalPlan {
         limits: &VariableLimits,
         symbolize: &dyn Fn(u64) -> Option<String>,
     ) -> Variable {
+        let located = self.locate(memory, tls);
+        self.build(self.image(&located), memory, limits, symbolize)
+    }
+
+    /// Locates the variable now (its bytes copied, and the strings its value points to copied
+    /// into `copies`), to be built after the resume by [`build_pending`](Self::build_pending);
+    /// built now when building would read more target memory than that.
+    pub fn read_pending(
+        &self,
+        memory: &dyn MemoryReader,
+        tls: Option<&dyn TlsResolver>,
+        limits: &VariableLimits,
+        copies: &StringCopies,
+        symbolize: &dyn Fn(u64) -> Option<String>,
+    ) -> PendingGlobal {
+        let located = self.locate(memory, tls);
+        let image = self.image(&located);
+        if !builds_from_image(image, self.needed) {
+            return PendingGlobal(Err(self.build(image, memory, limits, symbolize)));
+        }
+        copies.copy_from(image, &self.slots.slots(&self.ty, limits), memory, limits);
+        PendingGlobal(Ok(located))
+    }
+
+    /// The variable of `pending` (from [`read_pending`](Self::read_pending) of this plan),
+    /// built with the strings `copies` copied while the target was stopped.
+    pub fn build_pending(
+        &self,
+        pending: PendingGlobal,
+        copies: &StringCopies,
+        limits: &VariableLimits,
+        symbolize: &dyn Fn(u64) -> Option<String>,
+    ) -> Variable {
+        match pending.0 {
+            Ok(located) => self.build(self.image(&located), copies, limits, symbolize),
+            Err(built) => built,
+        }
+    }
+
+    /// The variable's bytes located with `memory` and `tls`; `None` when they do not depend on
+    /// them (see [`image`](Self::image)).
+    fn locate(&self, memory: &dyn MemoryReader, tls: Option<&dyn TlsResolver>) -> Option<ValueImage> {
         let env = Env {
             memory,
             tls,
@@ -210,14 +265,27 @@ impl GlobalPlan {
             stack: None,
             depth: 0,
         };
-        let located;
-        let image = match &self.source {
-            Ok(plan) => {
-                located = locate_plan(&self.global.debug, plan, &env, self.size);
-                &located
-            }
-            Err(image) => image,
-        };
+        match &self.source {
+            Ok(plan) => Some(locate_plan(&self.global.debug, plan, &env, self.size)),
+            Err(_) => None,
+        }
+    }
+
+    /// The bytes located, else the fixed ones.
+    fn image<'a>(&'a self, located: &'a Option<ValueImage>) -> &'a ValueImage {
+        match (located, &self.source) {
+            (Some(image), _) | (None, Err(image)) => image,
+            (None, Ok(_)) => &NO_IMAGE,
+        }
+    }
+
+    fn build(
+        &self,
+        image: &ValueImage,
+        memory: &dyn MemoryReader,
+        limits: &VariableLimits,
+        symbolize: &dyn Fn(u64) -> Option<String>,
+    ) -> Variable {
         let builder = Builder {
             limits,
             memory,
@@ -226,6 +294,11 @@ impl GlobalPlan {
         builder.variable(&self.global.name, &self.ty, image, false)
     }
 }
+
+/// A thread-local or global variable read while the target was stopped: located (built after
+/// the resume by [`GlobalPlan::build_pending`]), or already built.
+#[derive(Debug)]
+pub struct PendingGlobal(Result<Option<ValueImage>, Variable>);
 
 impl std::fmt::Debug for GlobalVariable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

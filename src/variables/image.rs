@@ -55,6 +55,15 @@ pub(crate) struct ValueImage {
     pub from_entry_value: bool,
 }
 
+/// No bytes (what a plan not located shows).
+pub(crate) static NO_IMAGE: ValueImage = ValueImage {
+    address: None,
+    bytes: Vec::new(),
+    states: Vec::new(),
+    reason: None,
+    from_entry_value: false,
+};
+
 impl ValueImage {
     /// A value of `size` bytes that is entirely missing (at most
     /// [`MAX_IMAGE_BYTES`](super::location::MAX_IMAGE_BYTES) are held: the rest is missing too).

@@ -67,7 +67,7 @@ mod tests;
 pub use deferred::StringCopies;
 pub use encode::{float as encode_float, integer as encode_integer};
 pub use error::VariablesError;
-pub use globals::{GlobalFilter, GlobalIter, GlobalPlan, GlobalVariable};
+pub use globals::{GlobalFilter, GlobalIter, GlobalPlan, GlobalVariable, PendingGlobal};
 pub use navigate::{
     base_type, find_type, gcc_spelling, template_arguments, template_nth_argument, type_pp, BitSpan, BtError,
     BtVariable, MAX_POINTER_DEPTH,

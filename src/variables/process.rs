@@ -2,11 +2,11 @@
 //! for unwound frames, globals by name or enumerated, types by name.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
-use super::deferred::{string_slots, StringCopies, StringSlot};
+use super::deferred::{builds_from_image, SlotCache, StringCopies, StringSlot};
 use super::globals::{GlobalFilter, GlobalIter, GlobalVariable};
-use super::image::{Missing, ValueImage};
+use super::image::{Missing, ValueImage, NO_IMAGE};
 use super::location::{locate_plan, CallerFrames, Env, LocationPlan};
 use super::navigate::BtVariable;
 use super::object::ObjectDebug;
@@ -35,9 +35,8 @@ struct VariablePlan {
     /// How many bytes building the value reads (its size, or its completed type's).
     needed: usize,
     source: Source,
-    /// The string pointers building the value follows, for the limits they were walked with
-    /// (depth, elements shown).
-    slots: OnceLock<(usize, usize, Vec<StringSlot>)>,
+    /// The string pointers building the value follows.
+    slots: SlotCache,
 }
 
 /// Where a planned variable's bytes come from.
@@ -84,20 +83,13 @@ impl VariablePlan {
             ty,
             size,
             source,
-            slots: OnceLock::new(),
+            slots: SlotCache::default(),
         }
     }
 
     /// The string pointers building the value with `limits` follows.
     fn string_slots(&self, limits: &VariableLimits) -> std::borrow::Cow<'_, [StringSlot]> {
-        let (depth, elements, slots) = self
-            .slots
-            .get_or_init(|| (limits.depth, limits.max_elements, string_slots(&self.ty, limits)));
-        if (*depth, *elements) == (limits.depth, limits.max_elements) {
-            std::borrow::Cow::Borrowed(slots)
-        } else {
-            std::borrow::Cow::Owned(string_slots(&self.ty, limits))
-        }
+        self.slots.slots(&self.ty, limits)
     }
 
     /// The snapshot variable of this plan whose bytes are `image`.
@@ -434,6 +426,37 @@ impl ProcessVariables {
             .collect()
     }
 
+    /// Reads now, for a frame whose lookup pc is `pc` (a return address - 1, or the innermost
+    /// pc), what extracting its variables with `limits` would read of the DWARF: the function
+    /// and scopes at `pc`, the plans of the variables in scope with their types and string
+    /// pointers, and the function's call sites (entry values are proven there). Returns whether
+    /// `pc` is in a function with DWARF. Before the stop, this leaves the stop only the reads
+    /// of target memory.
+    pub fn prepare_at(&self, pc: u64, limits: &VariableLimits) -> bool {
+        let Some(object_index) = self.object_index_at(pc) else {
+            return false;
+        };
+        let Some((_, Some(debug))) = self.objects.get(object_index) else {
+            return false;
+        };
+        let elf_pc = debug.elf_address(pc);
+        let Some(function) = debug.function_at(elf_pc) else {
+            return false;
+        };
+        let levels = self.scopes_cached(object_index, debug, function, elf_pc);
+        for plan in levels.iter().flatten() {
+            plan.string_slots(limits);
+        }
+        super::call_sites::call_sites(debug, function);
+        true
+    }
+
+    /// How many (object, pc) keys have their scopes planned.
+    #[cfg(test)]
+    pub(crate) fn planned_scopes(&self) -> usize {
+        self.scopes.read().map(|scopes| scopes.len()).unwrap_or(0)
+    }
+
     /// The scope levels at a pc, parsed once per (object, pc).
     fn scopes_cached(
         &self,
@@ -648,15 +671,6 @@ impl std::fmt::Debug for ProcessVariables {
 /// plan's fixed bytes) and the builder of the frame.
 type Make<'m, T> = dyn Fn(&Arc<VariablePlan>, Option<ValueImage>, &Builder<'_>) -> T + 'm;
 
-/// No bytes (what an unlocated plan would show).
-static NO_IMAGE: ValueImage = ValueImage {
-    address: None,
-    bytes: Vec::new(),
-    states: Vec::new(),
-    reason: None,
-    from_entry_value: false,
-};
-
 impl VariablePlan {
     /// The bytes of the value: those located, else the plan's fixed ones.
     fn image<'a>(&'a self, located: &'a Option<ValueImage>) -> &'a ValueImage {
@@ -695,7 +709,7 @@ fn pending_variable(
     builder: &Builder<'_>,
 ) -> PendingVariable {
     let image = plan.image(&located);
-    if image.address.is_some() && image.len() < plan.needed {
+    if !builds_from_image(image, plan.needed) {
         return PendingVariable(Pending::Built(plan.build(image, builder)));
     }
     copies.copy_from(

@@ -1,0 +1,156 @@
+//! Before the stop: the DWARF the stop will most likely read, read now. Each thread blocked in
+//! the kernel is looked at while it runs (its pc, and its stack read racily); its pc and every
+//! word of its stack that points into code (the return addresses among them) name the functions
+//! its frames will be in. For each, the function tables and call sites of its unit, the
+//! variables in scope with their plans and types, and its call sites are read and cached, so
+//! that the stop itself mostly reads target memory. A guess that misses costs only time before
+//! the stop; the stop reads whatever was not guessed.
+
+use std::collections::HashSet;
+
+use super::prepare::PreparedProcess;
+use crate::tracer::{peek_threads, PeekedThread};
+use crate::variables::VariableLimits;
+
+/// At most this many threads are looked at.
+const MAX_THREADS: usize = 4096;
+
+/// At most this many distinct code addresses are prepared.
+const MAX_ADDRESSES: usize = 4096;
+
+/// What [`prepare_stopped_code`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Prepared {
+    /// Threads seen blocked.
+    pub threads: usize,
+    /// Distinct code addresses found on their stacks (and their pcs).
+    pub addresses: usize,
+    /// Those in a function with DWARF, now prepared.
+    pub functions: usize,
+}
+
+/// Looks at the threads of `pid` (at most `stack_limit` bytes of each stack) and prepares what
+/// extracting their frames' variables with `limits` will read of the DWARF.
+pub fn prepare_stopped_code(
+    pid: i32,
+    prepared: &PreparedProcess,
+    limits: &VariableLimits,
+    stack_limit: usize,
+) -> Prepared {
+    let threads = peek_threads(pid, stack_limit, MAX_THREADS);
+    let lookups = code_addresses(&threads, prepared);
+    let mut functions = 0;
+    for &lookup in &lookups {
+        if let Some(object) = prepared.objects.find(lookup) {
+            // The call sites of its unit: the tail-call search reads them.
+            object.function_entry(lookup);
+        }
+        if prepared.variables.prepare_at(lookup, limits) {
+            functions += 1;
+        }
+    }
+    Prepared {
+        threads: threads.len(),
+        addresses: lookups.len(),
+        functions,
+    }
+}
+
+/// The lookup pcs the frames of `threads` will likely have: each thread's pc, and for each
+/// aligned stack word inside an object's executable mapping, that word - 1 (a return address
+/// is looked up at the call before it). In order of discovery, without repeats.
+fn code_addresses(threads: &[PeekedThread], prepared: &PreparedProcess) -> Vec<u64> {
+    let mut seen = HashSet::new();
+    let mut lookups = Vec::new();
+    let mut add = |lookup: u64| {
+        if lookups.len() < MAX_ADDRESSES && seen.insert(lookup) {
+            lookups.push(lookup);
+        }
+    };
+    for thread in threads {
+        if is_code(prepared, thread.pc) {
+            add(thread.pc);
+        }
+        let start = thread.stack.base.next_multiple_of(8);
+        let skip = usize::try_from(start - thread.stack.base).unwrap_or(usize::MAX);
+        for word in thread.stack.bytes.get(skip..).unwrap_or_default().chunks_exact(8) {
+            let mut raw = [0u8; 8];
+            raw.copy_from_slice(word);
+            let value = u64::from_le_bytes(raw);
+            if value > 0 && is_code(prepared, value) {
+                add(value - 1);
+            }
+        }
+    }
+    lookups
+}
+
+/// Whether `address` lies in the executable mapping of an object of the process.
+fn is_code(prepared: &PreparedProcess, address: u64) -> bool {
+    prepared
+        .objects
+        .find(address)
+        .is_some_and(|object| object.is_executable_address(address))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::path::PathBuf;
+    use std::process::{Command, Stdio};
+
+    /// `threads` of c-examples, built into `dir`.
+    fn build_threads(dir: &std::path::Path) -> PathBuf {
+        let program = dir.join("threads-O2");
+        let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("c-examples");
+        let output = Command::new("make")
+            .arg("-C")
+            .arg(&examples)
+            .arg(format!("BUILD={}", dir.display()))
+            .arg(&program)
+            .output()
+            .expect("make runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        program
+    }
+
+    #[test]
+    fn the_code_on_parked_threads_stacks_is_prepared_before_the_stop() {
+        let build = tempfile::tempdir().expect("temp dir");
+        let program = build_threads(build.path());
+        let mut child = Command::new(&program)
+            .args(["3", "5"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start threads");
+        let mut line = String::new();
+        if let Some(stdout) = child.stdout.take() {
+            let _ = BufReader::new(stdout).read_line(&mut line);
+        }
+        let pid = child.id() as i32;
+        let prepared = PreparedProcess::load(pid);
+        let limits = VariableLimits::default();
+        let result = prepared.as_ref().map(|p| {
+            (
+                p.variables.planned_scopes(),
+                prepare_stopped_code(pid, p, &limits, 1 << 20),
+            )
+        });
+        let after = prepared.as_ref().map(|p| p.variables.planned_scopes());
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(line.trim(), "ready");
+        let (before, done) = result.expect("the process loads");
+        // The main thread and three parked threads, each five threads_recurse frames deep (the
+        // same return address), inside pthread_cond_wait / pthread_join.
+        assert!(done.threads >= 4, "{done:?}");
+        assert!(done.functions >= 3, "{done:?}");
+        assert_eq!(before, 0);
+        assert!(after.unwrap_or(0) >= done.functions, "{done:?} planned {after:?}");
+    }
+}
