@@ -93,11 +93,12 @@ mod tests {
             .spawn()
             .expect("start sleep");
         let pid = child.id() as i32;
-        // Wait until it sleeps in the kernel.
+        // Wait until it sleeps in the kernel (while it still execs, its memory changes under
+        // the reads).
         let mut peeked = Vec::new();
-        for _ in 0..200 {
+        for _ in 0..300 {
             peeked = peek_threads(pid, 64 * 1024, 16);
-            if !peeked.is_empty() {
+            if peeked.first().is_some_and(|t| !t.stack.bytes.is_empty()) {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));

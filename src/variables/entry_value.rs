@@ -107,15 +107,28 @@ pub(crate) fn resolve_entry_register(register: u16, env: &Env<'_>) -> Result<u64
     let site = sites
         .get(index)
         .ok_or_else(|| Missing::optimized_out("entry value: call site lost"))?;
-    let value_expression = site.value_of(register).ok_or_else(|| {
-        Missing::optimized_out(format!(
-            "entry value: the call site does not say what {} held",
-            register_name(register)
-        ))
-    })?;
+    let value_expression = site.value_of(register).ok_or_else(|| unsaid(register))?;
     let mut nested = false;
     let pieces = value_expression.run(&caller_debug, &caller_env, &mut nested)?;
     single_value(&pieces, &caller_env)
+}
+
+/// Why an entry value of `register` is unknown when the call site does not give it (the texts
+/// of the usual registers made once: the stop meets this often).
+fn unsaid(register: u16) -> Missing {
+    static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let texts = TEXTS.get_or_init(|| (0..=40).map(unsaid_text).collect());
+    match texts.get(usize::from(register)) {
+        Some(text) => Missing::optimized_out(text.as_str()),
+        None => Missing::optimized_out(unsaid_text(register)),
+    }
+}
+
+fn unsaid_text(register: u16) -> String {
+    format!(
+        "entry value: the call site does not say what {} held",
+        register_name(register)
+    )
 }
 
 /// What proves (or refutes) a callee's entry values at a caller's call site: the caller's

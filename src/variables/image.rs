@@ -1,6 +1,8 @@
 //! [`ValueImage`]: the bytes of a value as located, with what is known of each byte (read,
 //! optimized out, unreadable), and why.
 
+use std::borrow::Cow;
+
 /// What is known of one byte of a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ByteState {
@@ -17,13 +19,13 @@ pub(crate) enum ByteState {
 pub(crate) struct Missing {
     /// Optimized out or unreadable.
     pub state: ByteState,
-    /// Why, for the annotation.
-    pub reason: String,
+    /// Why, for the annotation (most reasons are fixed texts, not allocated).
+    pub reason: Cow<'static, str>,
 }
 
 impl Missing {
     /// An optimized-out value.
-    pub fn optimized_out(reason: impl Into<String>) -> Self {
+    pub fn optimized_out(reason: impl Into<Cow<'static, str>>) -> Self {
         Self {
             state: ByteState::OptimizedOut,
             reason: reason.into(),
@@ -31,7 +33,7 @@ impl Missing {
     }
 
     /// An unreadable value.
-    pub fn unreadable(reason: impl Into<String>) -> Self {
+    pub fn unreadable(reason: impl Into<Cow<'static, str>>) -> Self {
         Self {
             state: ByteState::Unreadable,
             reason: reason.into(),
@@ -50,7 +52,7 @@ pub(crate) struct ValueImage {
     /// One state per byte.
     pub states: Vec<ByteState>,
     /// Why some bytes are optimized out or unreadable.
-    pub reason: Option<String>,
+    pub reason: Option<Cow<'static, str>>,
     /// The value (or part of it) was recovered from the caller's call site (`DW_OP_entry_value`).
     pub from_entry_value: bool,
 }
@@ -98,7 +100,8 @@ impl ValueImage {
         states.resize(len, ByteState::Unreadable);
         Self {
             address: Some(address),
-            reason: (read < len).then(|| format!("memory at {:#x} is not readable", address + read as u64)),
+            reason: (read < len)
+                .then(|| Cow::Owned(format!("memory at {:#x} is not readable", address + read as u64))),
             bytes,
             states,
             from_entry_value: false,

@@ -3,6 +3,7 @@
 //! memory and TLS; the pieces it yields are put together into a [`ValueImage`].
 //! `DW_OP_entry_value(DW_OP_regN)` is resolved through the caller frame's call site.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use gimli::{AttributeValue, EvaluationResult, Expression, Location, Piece, Reader as _, Value, ValueType};
@@ -643,9 +644,10 @@ fn compose(debug: &ObjectDebug, pieces: &[Piece<DwarfReader>], size: usize, env:
             return whole_piece(debug, piece, size, env);
         }
     }
-    let mut image = ValueImage::missing(size, Missing::optimized_out("not in any piece of its location"));
+    // Every byte no piece covers stays optimized out; the reason is set below.
+    let mut image = ValueImage::missing(size, Missing::optimized_out(String::new()));
     let mut bit = 0u64;
-    let mut reasons: Vec<String> = Vec::new();
+    let mut reasons: Vec<Cow<'static, str>> = Vec::new();
     for piece in pieces {
         let bits = piece.size_in_bits.unwrap_or((size as u64).saturating_mul(8));
         let offset = piece.bit_offset.unwrap_or(0);
@@ -661,9 +663,11 @@ fn compose(debug: &ObjectDebug, pieces: &[Piece<DwarfReader>], size: usize, env:
     }
     reasons.dedup();
     image.reason = if reasons.is_empty() {
-        (bit < (size as u64) * 8).then(|| "partly described by its location".to_string())
+        (bit < (size as u64) * 8).then_some(Cow::Borrowed("partly described by its location"))
+    } else if let [reason] = reasons.as_mut_slice() {
+        Some(std::mem::take(reason))
     } else {
-        Some(reasons.join("; "))
+        Some(Cow::Owned(reasons.join("; ")))
     };
     let _ = debug;
     image
@@ -680,12 +684,17 @@ fn whole_piece(debug: &ObjectDebug, piece: &Piece<DwarfReader>, size: usize, env
             let bits = (size as u64).saturating_mul(8);
             match piece_bytes(piece, bits, env) {
                 Ok(bytes) => {
-                    let mut image = ValueImage::missing(
-                        size,
-                        Missing::optimized_out(format!("only {} bytes of it are known", bytes.len())),
-                    );
+                    let complete = bytes.len() >= size;
+                    // The reason is only written when some bytes are missing (most register
+                    // values are whole: no formatting for them).
+                    let reason = if complete {
+                        String::new()
+                    } else {
+                        format!("only {} bytes of it are known", bytes.len())
+                    };
+                    let mut image = ValueImage::missing(size, Missing::optimized_out(reason));
                     image.put_bits(&bytes, 0, 0, bits.min(bytes.len() as u64 * 8), ByteState::Known);
-                    if bytes.len() >= size {
+                    if complete {
                         image.reason = None;
                     }
                     let _ = debug;

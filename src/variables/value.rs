@@ -143,8 +143,9 @@ impl Builder<'_> {
             if let Some(missing) = missing {
                 let reason = image
                     .reason
-                    .clone()
-                    .unwrap_or_else(|| "its location is smaller than its type".to_string());
+                    .as_deref()
+                    .unwrap_or("its location is smaller than its type")
+                    .to_string();
                 mark_missing(&mut variable, missing, Some(reason));
                 return variable;
             }
@@ -176,10 +177,7 @@ impl Builder<'_> {
             Some(ByteState::Known) => Part::Known(Cow::Borrowed(&image.bytes[offset..offset + len])),
             Some(state) => Part::Missing(
                 state,
-                image
-                    .reason
-                    .clone()
-                    .unwrap_or_else(|| "not available".to_string()),
+                image.reason.as_deref().unwrap_or("not available").to_string(),
             ),
             None => match image.address {
                 Some(address) => {
@@ -196,8 +194,9 @@ impl Builder<'_> {
                     ByteState::OptimizedOut,
                     image
                         .reason
-                        .clone()
-                        .unwrap_or_else(|| "its location is smaller than its type".to_string()),
+                        .as_deref()
+                        .unwrap_or("its location is smaller than its type")
+                        .to_string(),
                 ),
             },
         }

@@ -167,8 +167,9 @@ impl BtVariable {
         }
         let reason = image
             .reason
-            .clone()
-            .unwrap_or_else(|| "its value is not (entirely) known here".to_string());
+            .as_deref()
+            .unwrap_or("its value is not (entirely) known here")
+            .to_string();
         Self::unavailable(name, ty, reason)
     }
 
