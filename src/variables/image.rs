@@ -3,6 +3,14 @@
 
 use std::borrow::Cow;
 
+use smallvec::{smallvec, SmallVec};
+
+/// How many bytes of a value are held without allocating.
+pub(crate) const INLINE_BYTES: usize = 16;
+
+/// The bytes of a value image.
+pub(crate) type ImageBytes = SmallVec<[u8; INLINE_BYTES]>;
+
 /// What is known of one byte of a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ByteState {
@@ -47,10 +55,10 @@ impl Missing {
 pub(crate) struct ValueImage {
     /// Runtime address of the value, when it all lies in memory.
     pub address: Option<u64>,
-    /// The bytes.
-    pub bytes: Vec<u8>,
+    /// The bytes (most values are small: held inline, not allocated).
+    pub bytes: ImageBytes,
     /// One state per byte.
-    pub states: Vec<ByteState>,
+    pub states: SmallVec<[ByteState; INLINE_BYTES]>,
     /// Why some bytes are optimized out or unreadable.
     pub reason: Option<Cow<'static, str>>,
     /// The value (or part of it) was recovered from the caller's call site (`DW_OP_entry_value`).
@@ -60,8 +68,8 @@ pub(crate) struct ValueImage {
 /// No bytes (what a plan not located shows).
 pub(crate) static NO_IMAGE: ValueImage = ValueImage {
     address: None,
-    bytes: Vec::new(),
-    states: Vec::new(),
+    bytes: SmallVec::new_const(),
+    states: SmallVec::new_const(),
     reason: None,
     from_entry_value: false,
 };
@@ -73,16 +81,17 @@ impl ValueImage {
         let size = size.min(super::location::MAX_IMAGE_BYTES);
         Self {
             address: None,
-            bytes: vec![0; size],
-            states: vec![missing.state; size],
+            bytes: smallvec![0; size],
+            states: smallvec![missing.state; size],
             reason: Some(missing.reason),
             from_entry_value: false,
         }
     }
 
     /// A value known from `bytes`.
-    pub fn known(bytes: Vec<u8>) -> Self {
-        let states = vec![ByteState::Known; bytes.len()];
+    pub fn known(bytes: impl Into<ImageBytes>) -> Self {
+        let bytes = bytes.into();
+        let states = smallvec![ByteState::Known; bytes.len()];
         Self {
             address: None,
             bytes,
@@ -94,9 +103,9 @@ impl ValueImage {
 
     /// `len` bytes of memory at `address` as read (a partial read leaves the rest unreadable).
     pub fn from_memory(address: u64, len: usize, memory: &dyn crate::memory::MemoryReader) -> Self {
-        let mut bytes = vec![0; len];
+        let mut bytes: ImageBytes = smallvec![0; len];
         let read = memory.read_at(address, &mut bytes).min(len);
-        let mut states = vec![ByteState::Known; read];
+        let mut states: SmallVec<[ByteState; INLINE_BYTES]> = smallvec![ByteState::Known; read];
         states.resize(len, ByteState::Unreadable);
         Self {
             address: Some(address),
@@ -199,7 +208,7 @@ mod tests {
         let mut image = ValueImage::missing(2, Missing::optimized_out("x"));
         // 4 bits 0b1011 from bit 4 of 0xb0 land at bit 6 (straddling the two bytes).
         image.put_bits(&[0xb0], 4, 6, 4, ByteState::Known);
-        assert_eq!(image.bytes, vec![0b1100_0000, 0b10]);
+        assert_eq!(image.bytes.as_slice(), &[0b1100_0000, 0b10]);
         assert_eq!(image.state_of(0, 2), Some(ByteState::Known));
     }
 

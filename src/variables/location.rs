@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use gimli::{AttributeValue, EvaluationResult, Expression, Location, Piece, Reader as _, Value, ValueType};
 
-use super::image::{ByteState, Missing, ValueImage};
+use super::image::{ByteState, ImageBytes, Missing, ValueImage};
 use super::object::ObjectDebug;
 use super::units::DieRef;
 use super::TlsResolver;
@@ -707,7 +707,7 @@ fn whole_piece(debug: &ObjectDebug, piece: &Piece<DwarfReader>, size: usize, env
 }
 
 /// The bytes of one piece (at least `bits` bits when available).
-fn piece_bytes(piece: &Piece<DwarfReader>, bits: u64, env: &Env<'_>) -> Result<Vec<u8>, Missing> {
+fn piece_bytes(piece: &Piece<DwarfReader>, bits: u64, env: &Env<'_>) -> Result<ImageBytes, Missing> {
     let len = usize::try_from(
         bits.div_ceil(8)
             .saturating_add(piece.bit_offset.unwrap_or(0) / 8 + 1),
@@ -716,7 +716,9 @@ fn piece_bytes(piece: &Piece<DwarfReader>, bits: u64, env: &Env<'_>) -> Result<V
     .min(MAX_IMAGE_BYTES);
     match &piece.location {
         Location::Empty => Err(Missing::optimized_out("optimized out at this pc")),
-        Location::Register { register } => Ok(register_value(env, register.0)?.to_le_bytes().to_vec()),
+        Location::Register { register } => Ok(ImageBytes::from_slice(
+            &register_value(env, register.0)?.to_le_bytes(),
+        )),
         Location::Address { address } => {
             let image = ValueImage::from_memory(*address, len, env.memory);
             let need = usize::try_from(bits.div_ceil(8)).unwrap_or(usize::MAX).min(len);
@@ -728,7 +730,10 @@ fn piece_bytes(piece: &Piece<DwarfReader>, bits: u64, env: &Env<'_>) -> Result<V
             }
         }
         Location::Value { value } => Ok(value_bytes(*value)),
-        Location::Bytes { value } => Ok(value.to_slice().map(|b| b.into_owned()).unwrap_or_default()),
+        Location::Bytes { value } => Ok(value
+            .to_slice()
+            .map(|b| ImageBytes::from_slice(&b))
+            .unwrap_or_default()),
         Location::ImplicitPointer { .. } => Err(Missing::optimized_out(
             "an implicit pointer: what it points to has no address",
         )),
@@ -736,18 +741,18 @@ fn piece_bytes(piece: &Piece<DwarfReader>, bits: u64, env: &Env<'_>) -> Result<V
 }
 
 /// The little-endian bytes of a DWARF stack value.
-fn value_bytes(value: Value) -> Vec<u8> {
+fn value_bytes(value: Value) -> ImageBytes {
     match value {
-        Value::Generic(v) | Value::U64(v) => v.to_le_bytes().to_vec(),
-        Value::I64(v) => v.to_le_bytes().to_vec(),
-        Value::I8(v) => v.to_le_bytes().to_vec(),
-        Value::U8(v) => v.to_le_bytes().to_vec(),
-        Value::I16(v) => v.to_le_bytes().to_vec(),
-        Value::U16(v) => v.to_le_bytes().to_vec(),
-        Value::I32(v) => v.to_le_bytes().to_vec(),
-        Value::U32(v) => v.to_le_bytes().to_vec(),
-        Value::F32(v) => v.to_le_bytes().to_vec(),
-        Value::F64(v) => v.to_le_bytes().to_vec(),
+        Value::Generic(v) | Value::U64(v) => ImageBytes::from_slice(&v.to_le_bytes()),
+        Value::I64(v) => ImageBytes::from_slice(&v.to_le_bytes()),
+        Value::I8(v) => ImageBytes::from_slice(&v.to_le_bytes()),
+        Value::U8(v) => ImageBytes::from_slice(&v.to_le_bytes()),
+        Value::I16(v) => ImageBytes::from_slice(&v.to_le_bytes()),
+        Value::U16(v) => ImageBytes::from_slice(&v.to_le_bytes()),
+        Value::I32(v) => ImageBytes::from_slice(&v.to_le_bytes()),
+        Value::U32(v) => ImageBytes::from_slice(&v.to_le_bytes()),
+        Value::F32(v) => ImageBytes::from_slice(&v.to_le_bytes()),
+        Value::F64(v) => ImageBytes::from_slice(&v.to_le_bytes()),
     }
 }
 
