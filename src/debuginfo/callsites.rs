@@ -7,7 +7,7 @@
 //! function's entry), and what was read is kept per object: nothing here looks at the whole
 //! program. Addresses are ELF virtual addresses of the image the DWARF describes.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::Arc;
 
 use gimli::{AttributeValue, DebugInfoOffset, Reader as _};

@@ -3,8 +3,8 @@
 //! to the per-thread [`variables::TlsResolver`](crate::variables::TlsResolver) trait, with the
 //! thread's thread pointer (`fs_base`).
 
+use rustc_hash::FxHashMap as HashMap;
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use crate::debuginfo::{LoadedObject, ProcessObjects};
 use crate::memory::{MemoryReader, MemorySnapshot};
@@ -29,7 +29,7 @@ impl<'a> ThreadTls<'a> {
             resolver,
             thread_pointer,
             memory,
-            blocks: RefCell::new(HashMap::new()),
+            blocks: RefCell::new(HashMap::default()),
         }
     }
 }

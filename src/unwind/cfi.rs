@@ -1,7 +1,7 @@
 //! [`ObjectCfi`]: the call-frame information of one object file, parsed and indexed before the
 //! target is stopped, so that finding the FDE for an address is a binary search.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::{Arc, RwLock};
 
 use gimli::{
@@ -157,7 +157,7 @@ impl CfiSection<EhFrame<DwarfReader>> {
             section,
             bases,
             search,
-            rows: RwLock::new(HashMap::new()),
+            rows: RwLock::new(HashMap::default()),
         }
         .non_empty())
     }
@@ -175,7 +175,7 @@ impl CfiSection<DebugFrame<DwarfReader>> {
             section,
             bases,
             search: FdeSearch::Index(index),
-            rows: RwLock::new(HashMap::new()),
+            rows: RwLock::new(HashMap::default()),
         }
         .non_empty())
     }

@@ -1,7 +1,7 @@
 //! [`ObjectDebug`]: the DWARF of one loaded object as the variables engine reads it — its units,
 //! DIE references across units and files, strings, and the caches of types and names.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::{Arc, OnceLock, RwLock};
 
 use gimli::{AttributeValue, DwAt, DwLang, Reader as _, UnitOffset};
@@ -64,13 +64,13 @@ impl ObjectDebug {
             object,
             dwarf,
             languages,
-            call_sites: RwLock::new(HashMap::new()),
-            self_tail_calls: RwLock::new(HashMap::new()),
-            entry_sites: RwLock::new(HashMap::new()),
-            frame_bases: RwLock::new(HashMap::new()),
+            call_sites: RwLock::new(HashMap::default()),
+            self_tail_calls: RwLock::new(HashMap::default()),
+            entry_sites: RwLock::new(HashMap::default()),
+            frame_bases: RwLock::new(HashMap::default()),
             units,
-            types: RwLock::new(HashMap::new()),
-            scopes: RwLock::new(HashMap::new()),
+            types: RwLock::new(HashMap::default()),
+            scopes: RwLock::new(HashMap::default()),
             names: OnceLock::new(),
             thread_locals: OnceLock::new(),
         }))
