@@ -30,3 +30,6 @@ pub mod tls;
 pub mod tracer;
 pub mod unwind;
 pub mod variables;
+
+#[cfg(test)]
+mod test_support;

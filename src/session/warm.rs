@@ -97,32 +97,12 @@ fn is_code(prepared: &PreparedProcess, address: u64) -> bool {
 mod tests {
     use super::*;
     use std::io::{BufRead, BufReader};
-    use std::path::PathBuf;
     use std::process::{Command, Stdio};
-
-    /// `threads` of c-examples, built into `dir`.
-    fn build_threads(dir: &std::path::Path) -> PathBuf {
-        let program = dir.join("threads-O2");
-        let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("c-examples");
-        let output = Command::new("make")
-            .arg("-C")
-            .arg(&examples)
-            .arg(format!("BUILD={}", dir.display()))
-            .arg(&program)
-            .output()
-            .expect("make runs");
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        program
-    }
 
     #[test]
     fn the_code_on_parked_threads_stacks_is_prepared_before_the_stop() {
         let build = tempfile::tempdir().expect("temp dir");
-        let program = build_threads(build.path());
+        let program = crate::test_support::build_example(build.path(), "threads-O2");
         let mut child = Command::new(&program)
             .args(["3", "5"])
             .stdout(Stdio::piped())

@@ -6,30 +6,11 @@
 use super::*;
 use crate::session::{ExecResult, Session, SessionOptions};
 use std::ffi::OsString;
-use std::process::Command;
-
-fn build_crash(dir: &std::path::Path) -> PathBuf {
-    let program = dir.join("crash");
-    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("c-examples");
-    let output = Command::new("make")
-        .arg("-C")
-        .arg(&examples)
-        .arg(format!("BUILD={}", dir.display()))
-        .arg(&program)
-        .output()
-        .expect("make runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    program
-}
 
 #[test]
 fn pmodule_lua_on_a_real_crash_segv_snapshot() {
     let build = tempfile::tempdir().unwrap();
-    let program = build_crash(build.path());
+    let program = crate::test_support::build_example(build.path(), "crash");
     let session = Session::new(SessionOptions::default());
     let result = session
         .run_and_catch(program.as_os_str(), &[OsString::from("segv")])

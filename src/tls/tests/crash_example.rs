@@ -3,8 +3,6 @@
 //! thread's own `hang_tls_state`.
 
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::process::Command;
 
 use super::gdb::tls_addresses;
 use super::target::{object_named, tls_symbol_offset, Target};
@@ -15,20 +13,7 @@ use crate::tracer::{AbortFlag, StopOptions, StoppedProcess};
 #[test]
 fn hang_tls_counter_in_every_thread() {
     let build = tempfile::tempdir().unwrap();
-    let program = build.path().join("crash");
-    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("c-examples");
-    let output = Command::new("make")
-        .arg("-C")
-        .arg(&examples)
-        .arg(format!("BUILD={}", build.path().display()))
-        .arg(&program)
-        .output()
-        .expect("make runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let program = crate::test_support::build_example(build.path(), "crash");
 
     let target = Target::start(&program, &["hang", "2"]);
     let pid = target.pid();
