@@ -37,10 +37,12 @@ pub fn prepare_stopped_code(
     limits: &VariableLimits,
     stack_limit: usize,
 ) -> Prepared {
-    let threads = peek_threads(pid, stack_limit, MAX_THREADS);
-    let lookups = code_addresses(&threads, prepared);
+    let mut lookups = CodeAddresses::default();
+    let threads = peek_threads(pid, stack_limit, MAX_THREADS, |thread| {
+        lookups.add_thread(&thread, prepared);
+    });
     let mut functions = 0;
-    for &lookup in &lookups {
+    for &lookup in &lookups.found {
         if let Some(object) = prepared.objects.find(lookup) {
             // The call sites of its unit: the tail-call search reads them.
             object.function_entry(lookup);
@@ -50,39 +52,46 @@ pub fn prepare_stopped_code(
         }
     }
     Prepared {
-        threads: threads.len(),
-        addresses: lookups.len(),
+        threads,
+        addresses: lookups.found.len(),
         functions,
     }
 }
 
-/// The lookup pcs the frames of `threads` will likely have: each thread's pc, and for each
-/// aligned stack word inside an object's executable mapping, that word - 1 (a return address
-/// is looked up at the call before it). In order of discovery, without repeats.
-fn code_addresses(threads: &[PeekedThread], prepared: &PreparedProcess) -> Vec<u64> {
-    let mut seen = HashSet::new();
-    let mut lookups = Vec::new();
-    let mut add = |lookup: u64| {
-        if lookups.len() < MAX_ADDRESSES && seen.insert(lookup) {
-            lookups.push(lookup);
+/// The lookup pcs the frames of the threads seen will likely have: each thread's pc, and for
+/// each aligned stack word inside an object's executable mapping, that word - 1 (a return
+/// address is looked up at the call before it). In order of discovery, without repeats.
+#[derive(Default)]
+struct CodeAddresses {
+    seen: HashSet<u64>,
+    found: Vec<u64>,
+}
+
+impl CodeAddresses {
+    fn add(&mut self, lookup: u64) {
+        if self.found.len() < MAX_ADDRESSES && self.seen.insert(lookup) {
+            self.found.push(lookup);
         }
-    };
-    for thread in threads {
+    }
+
+    /// Adds the pc of `thread` and the code addresses on its stack.
+    fn add_thread(&mut self, thread: &PeekedThread, prepared: &PreparedProcess) {
         if is_code(prepared, thread.pc) {
-            add(thread.pc);
+            self.add(thread.pc);
         }
-        let start = thread.stack.base.next_multiple_of(8);
+        let Some(start) = thread.stack.base.checked_next_multiple_of(8) else {
+            return;
+        };
         let skip = usize::try_from(start - thread.stack.base).unwrap_or(usize::MAX);
         for word in thread.stack.bytes.get(skip..).unwrap_or_default().chunks_exact(8) {
             let mut raw = [0u8; 8];
             raw.copy_from_slice(word);
             let value = u64::from_le_bytes(raw);
             if value > 0 && is_code(prepared, value) {
-                add(value - 1);
+                self.add(value - 1);
             }
         }
     }
-    lookups
 }
 
 /// Whether `address` lies in the executable mapping of an object of the process.

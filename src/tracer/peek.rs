@@ -21,29 +21,42 @@ pub struct PeekedThread {
     pub stack: MemorySnapshot,
 }
 
-/// The threads of `pid` blocked in the kernel (at most `max_threads` of them), each with its pc
-/// and at most `stack_limit` bytes of its stack. Threads that are running, that vanish or that
+/// Calls `visit` with each thread of `pid` blocked in the kernel (at most `max_threads` of them),
+/// with its pc and at most `stack_limit` bytes of its stack, one at a time (one stack copy held
+/// at once); returns how many were visited. Threads that are running, that vanish or that
 /// cannot be read are left out: this is a guess, never an error.
-pub fn peek_threads(pid: i32, stack_limit: usize, max_threads: usize) -> Vec<PeekedThread> {
+pub fn peek_threads(
+    pid: i32,
+    stack_limit: usize,
+    max_threads: usize,
+    mut visit: impl FnMut(PeekedThread),
+) -> usize {
     let Ok(tids) = proc_files::task_ids(pid) else {
-        return Vec::new();
+        return 0;
     };
     let Ok(regions) = proc_files::writable_regions(pid) else {
-        return Vec::new();
+        return 0;
     };
     let memory = ProcessMemory::new(pid);
-    tids.into_iter()
-        .filter_map(|tid| {
-            let text = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall")).ok()?;
-            let (sp, pc) = blocked_at(&text)?;
-            Some(PeekedThread {
-                tid,
-                pc,
-                stack: copy_memory(&memory, peek_range(sp, &regions, stack_limit)),
-            })
-        })
-        .take(max_threads)
-        .collect()
+    let mut visited = 0;
+    for tid in tids {
+        if visited >= max_threads {
+            break;
+        }
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/syscall")) else {
+            continue;
+        };
+        let Some((sp, pc)) = blocked_at(&text) else {
+            continue;
+        };
+        visit(PeekedThread {
+            tid,
+            pc,
+            stack: copy_memory(&memory, peek_range(sp, &regions, stack_limit)),
+        });
+        visited += 1;
+    }
+    visited
 }
 
 /// The stack from `sp` up (no red zone: what lies below `sp` is not part of any frame).
@@ -97,7 +110,8 @@ mod tests {
         // the reads).
         let mut peeked = Vec::new();
         for _ in 0..300 {
-            peeked = peek_threads(pid, 64 * 1024, 16);
+            peeked.clear();
+            peek_threads(pid, 64 * 1024, 16, |thread| peeked.push(thread));
             if peeked.first().is_some_and(|t| !t.stack.bytes.is_empty()) {
                 break;
             }
