@@ -10,7 +10,6 @@ use super::matcher::Match;
 use super::module::{CallbackId, ModuleInstance};
 use super::options::ModuleOptions;
 use super::scene::Scene;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 /// A module defined in the engine: its position in definition order.
@@ -80,7 +79,8 @@ pub struct Listener {
 /// The listeners of every event, as of the registry's last change.
 #[derive(Default)]
 struct ListenerCache {
-    by_event: HashMap<Event, Arc<[Listener]>>,
+    /// A few events, searched in order: cheaper than hashing, as this is asked per variable.
+    by_event: Vec<(Event, Arc<[Listener]>)>,
     /// Bumped on every change, so that a list computed across a change is not kept.
     version: u64,
 }
@@ -246,7 +246,7 @@ impl Engine {
     pub fn ready_listeners(&self, event: Event) -> Arc<[Listener]> {
         let version = {
             let cache = lock(&self.listeners);
-            if let Some(list) = cache.by_event.get(&event) {
+            if let Some((_, list)) = cache.by_event.iter().find(|(e, _)| *e == event) {
                 return list.clone();
             }
             cache.version
@@ -267,8 +267,8 @@ impl Engine {
             })
             .collect();
         let mut cache = lock(&self.listeners);
-        if cache.version == version {
-            cache.by_event.insert(event, list.clone());
+        if cache.version == version && !cache.by_event.iter().any(|(e, _)| *e == event) {
+            cache.by_event.push((event, list.clone()));
         }
         list
     }
