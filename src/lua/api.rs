@@ -340,7 +340,7 @@ fn create_variable(lua: &Lua, a: &Args) -> mlua::Result<LuaVariable> {
     let name = a.string(2, "name")?;
     let address = a.address(3, "addr")?;
     let offset = a.integer(4, "offset")?;
-    let owner = super::objects::event_var::opt_variable_arg(lua, a, 5, "owner")?;
+    let owner = super::objects::event_var::opt_variable_arg(a, 5, "owner")?;
     let var = context(lua)?
         .engine
         .with_scene(|s| s.create_variable(&type_name, &name, address, offset, owner))

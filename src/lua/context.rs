@@ -3,7 +3,7 @@
 
 use crate::pmodule::{Engine, LogLevel, ModuleKey};
 use mlua::Lua;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The instruction budget of one callback: the hook charges it every few instructions; once it
@@ -57,14 +57,18 @@ impl Budget {
     }
 }
 
+/// The value of [`LuaContext::current`] when no module's code runs.
+pub const NO_MODULE: usize = usize::MAX;
+
 /// The context of one Lua state (one module file).
 pub struct LuaContext {
     /// The engine.
     pub engine: Arc<Engine>,
     /// The file, for messages (its path).
     pub file: String,
-    /// The module whose code runs now (its `load`, or one of its callbacks).
-    pub current: Mutex<Option<ModuleKey>>,
+    /// The module whose code runs now (its `load`, or one of its callbacks): its key, or
+    /// [`NO_MODULE`]. An atomic, not a lock: it is set twice per callback.
+    pub current: AtomicUsize,
     /// The modules this file defined.
     pub defined: Mutex<Vec<ModuleKey>>,
     /// The instruction budget.
@@ -73,25 +77,22 @@ pub struct LuaContext {
     pub next_callback: AtomicU64,
     /// Most bytes one read may return (bounded by the state's memory limit).
     pub max_read: usize,
-    /// The variable of the variable callback running now, with the number its light handle
-    /// carries (see `objects::event_var`).
-    pub event_var: Mutex<Option<(u64, crate::pmodule::VarRef)>>,
-    /// The number the next variable callback's handle carries.
-    pub next_event_var: AtomicU64,
 }
 
 impl LuaContext {
     /// The module running now.
     pub fn current_module(&self) -> Option<ModuleKey> {
-        *self.current.lock().unwrap_or_else(|e| e.into_inner())
+        Some(self.current.load(Ordering::Relaxed))
+            .filter(|&key| key != NO_MODULE)
+            .map(ModuleKey)
     }
 
     /// Makes `module` the running one; returns the previous one.
     pub fn set_current(&self, module: Option<ModuleKey>) -> Option<ModuleKey> {
-        std::mem::replace(
-            &mut *self.current.lock().unwrap_or_else(|e| e.into_inner()),
-            module,
-        )
+        let previous = self
+            .current
+            .swap(module.map_or(NO_MODULE, |key| key.0), Ordering::Relaxed);
+        Some(previous).filter(|&key| key != NO_MODULE).map(ModuleKey)
     }
 
     /// The name log lines carry: the running module's id, else the file's base name.

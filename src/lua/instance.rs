@@ -2,7 +2,7 @@
 //! callbacks under the budget; [`LuaLoader`] makes them from files.
 
 use super::api::{self, CALLBACKS_KEY, LIFECYCLE_KEY};
-use super::context::{Budget, LuaContext};
+use super::context::{Budget, LuaContext, NO_MODULE};
 use super::objects::{event_var, LuaBacktrace, LuaBtVar, LuaFrame, LuaThread};
 use super::options::LuaOptions;
 use super::sandbox;
@@ -11,9 +11,8 @@ use crate::pmodule::{
 };
 use mlua::chunk::ChunkMode;
 use mlua::{Function, Lua, Table, Value};
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex};
 
 /// Most bytes one memory read may return.
@@ -72,7 +71,9 @@ struct Callback {
 pub struct LuaModule {
     lua: Lua,
     ctx: Arc<LuaContext>,
-    callbacks: Mutex<HashMap<u64, Arc<Callback>>>,
+    /// The callbacks looked up so far, by id (a few: searched in order, cheaper than hashing
+    /// on every call).
+    callbacks: Mutex<Vec<(u64, Arc<Callback>)>>,
 }
 
 impl LuaModule {
@@ -95,7 +96,7 @@ impl LuaModule {
     /// Callback `id`: from the cache, else from the registry table (then cached).
     fn callback(&self, id: CallbackId) -> mlua::Result<Arc<Callback>> {
         let mut cache = self.callbacks.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(callback) = cache.get(&id.0) {
+        if let Some((_, callback)) = cache.iter().find(|(known, _)| *known == id.0) {
             return Ok(callback.clone());
         }
         let callbacks: Table = self.lua.named_registry_value(CALLBACKS_KEY)?;
@@ -107,7 +108,7 @@ impl LuaModule {
             takes_bt: info.is_vararg || info.num_params >= 2,
             function,
         });
-        cache.insert(id.0, callback.clone());
+        cache.push((id.0, callback.clone()));
         Ok(callback)
     }
 
@@ -129,7 +130,7 @@ impl LuaModule {
                     _ if callback.takes_bt => function.call((var, Value::Nil)),
                     _ => function.call(var),
                 };
-                event_var::unbind(&self.ctx, bound);
+                event_var::unbind(bound);
                 result
             }
         }
@@ -221,13 +222,11 @@ impl ModuleLoader for LuaLoader {
         let ctx = Arc::new(LuaContext {
             engine: engine.clone(),
             file: path.display().to_string(),
-            current: Mutex::new(None),
+            current: AtomicUsize::new(NO_MODULE),
             defined: Mutex::new(Vec::new()),
             budget: budget.clone(),
             next_callback: AtomicU64::new(1),
             max_read: MAX_READ.min(self.options.memory_limit),
-            event_var: Mutex::new(None),
-            next_event_var: AtomicU64::new(1),
         });
         let lua = sandbox::new_state(&self.options, budget.clone()).map_err(|e| {
             Self::error(
@@ -270,7 +269,7 @@ impl ModuleLoader for LuaLoader {
             Arc::new(LuaModule {
                 lua,
                 ctx,
-                callbacks: Mutex::new(HashMap::new()),
+                callbacks: Mutex::new(Vec::new()),
             }),
         );
         Ok(keys)

@@ -10,7 +10,7 @@ use super::matcher::Match;
 use super::module::{CallbackId, ModuleInstance};
 use super::options::ModuleOptions;
 use super::scene::Scene;
-use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 /// A module defined in the engine: its position in definition order.
@@ -80,7 +80,8 @@ pub struct Listener {
 /// The listeners of every event, as of the registry's last change.
 #[derive(Default)]
 struct ListenerCache {
-    by_event: HashMap<Event, Arc<[Listener]>>,
+    /// A few events, searched in order: cheaper than hashing, as this is asked per variable.
+    by_event: Vec<(Event, Arc<[Listener]>)>,
     /// Bumped on every change, so that a list computed across a change is not kept.
     version: u64,
 }
@@ -99,6 +100,8 @@ pub struct Engine {
     log: Arc<dyn LogSink>,
     providers: RwLock<Providers>,
     listeners: Mutex<ListenerCache>,
+    /// Bumped with the listener cache's version, readable without its lock.
+    listeners_version: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -115,6 +118,7 @@ impl Engine {
             log,
             providers: RwLock::new(Providers::default()),
             listeners: Mutex::new(ListenerCache::default()),
+            listeners_version: AtomicU64::new(0),
         })
     }
 
@@ -246,7 +250,7 @@ impl Engine {
     pub fn ready_listeners(&self, event: Event) -> Arc<[Listener]> {
         let version = {
             let cache = lock(&self.listeners);
-            if let Some(list) = cache.by_event.get(&event) {
+            if let Some((_, list)) = cache.by_event.iter().find(|(e, _)| *e == event) {
                 return list.clone();
             }
             cache.version
@@ -267,8 +271,8 @@ impl Engine {
             })
             .collect();
         let mut cache = lock(&self.listeners);
-        if cache.version == version {
-            cache.by_event.insert(event, list.clone());
+        if cache.version == version && !cache.by_event.iter().any(|(e, _)| *e == event) {
+            cache.by_event.push((event, list.clone()));
         }
         list
     }
@@ -283,6 +287,13 @@ impl Engine {
         let mut cache = lock(&self.listeners);
         cache.by_event.clear();
         cache.version = cache.version.wrapping_add(1);
+        self.listeners_version.store(cache.version, Ordering::Release);
+    }
+
+    /// Changes whenever the registrations or instances change: a list from
+    /// [`Engine::ready_listeners`] taken when it had this value is still current while it keeps it.
+    pub fn listeners_version(&self) -> u64 {
+        self.listeners_version.load(Ordering::Acquire)
     }
 
     /// Whether any active module listens to `event`.

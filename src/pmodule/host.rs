@@ -3,7 +3,7 @@
 
 use super::access::{BtVar, ProcessAccess, TypedMemory};
 use super::dispatch::{dispatch, dispatch_to};
-use super::engine::{Engine, ModuleKey};
+use super::engine::{Engine, Listener, ModuleKey};
 use super::handles::{FrameRef, ThreadRef, VarOwner, VarPath, VarRef};
 use super::kinds::{Event, LogLevel};
 use super::log::LogSink;
@@ -46,6 +46,33 @@ pub struct PmoduleHost {
 }
 
 /// An empty snapshot, left in the caller's place while the real one is in the scene.
+/// The listeners of one event, taken again only when the registrations change (a callback may
+/// register or unregister): the variable events ask for them once per variable.
+struct CurrentListeners {
+    event: Event,
+    version: u64,
+    list: Arc<[Listener]>,
+}
+
+impl CurrentListeners {
+    fn new(engine: &Engine, event: Event) -> Self {
+        let version = engine.listeners_version();
+        CurrentListeners {
+            event,
+            version,
+            list: engine.ready_listeners(event),
+        }
+    }
+
+    /// The listeners as the registrations are now.
+    fn current(&mut self, engine: &Engine) -> &[Listener] {
+        if engine.listeners_version() != self.version {
+            *self = CurrentListeners::new(engine, self.event);
+        }
+        &self.list
+    }
+}
+
 fn placeholder_snapshot() -> Snapshot {
     Snapshot {
         format: String::new(),
@@ -321,6 +348,7 @@ impl PmoduleHost {
             });
             let frame_count =
                 engine.with_scene(|s| s.thread(ThreadRef(thread)).map(|t| t.frames.len()).unwrap_or(0));
+            let mut variable_listeners = CurrentListeners::new(engine, Event::Variable);
             let mut position = 0usize;
             for extracted in 0..frame_count {
                 if wants_vars {
@@ -338,7 +366,7 @@ impl PmoduleHost {
                             thread,
                             frame: position,
                         };
-                        let listeners = engine.ready_listeners(Event::Variable);
+                        let listeners = variable_listeners.current(engine);
                         let args = EventArgs::Variable {
                             var: VarRef::Node(VarPath::top(owner, var_position)),
                             bt: if listeners.iter().any(|l| l.wants_bt) {
@@ -347,7 +375,7 @@ impl PmoduleHost {
                                 None
                             },
                         };
-                        for insertion in dispatch_to(engine, &listeners, Event::Variable, args) {
+                        for insertion in dispatch_to(engine, listeners, Event::Variable, args) {
                             follow(&insertion, thread, &mut position, Some(&mut var_position));
                         }
                         var_position += 1;
@@ -368,7 +396,7 @@ impl PmoduleHost {
                 let mut var_position = 0usize;
                 for var in 0..tls_count {
                     let owner = VarOwner::ThreadLocal { thread };
-                    let listeners = engine.ready_listeners(Event::Variable);
+                    let listeners = variable_listeners.current(engine);
                     let args = EventArgs::Variable {
                         var: VarRef::Node(VarPath::top(owner, var_position)),
                         bt: if listeners.iter().any(|l| l.wants_bt) {
@@ -377,7 +405,7 @@ impl PmoduleHost {
                             None
                         },
                     };
-                    for insertion in dispatch_to(engine, &listeners, Event::Variable, args) {
+                    for insertion in dispatch_to(engine, listeners, Event::Variable, args) {
                         if let Insertion::Variable { owner: o, at } = insertion {
                             if o == owner && at <= var_position {
                                 var_position += 1;

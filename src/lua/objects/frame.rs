@@ -123,7 +123,7 @@ impl UserData for LuaFrame {
             set_field(lua, this, a, FrameField::DeclLine(line_arg(a)?))
         });
         method(methods, "frame:add_variable", |lua, this: &Self, a| {
-            let var = super::event_var::variable_arg(lua, a, 1, "variable")?;
+            let var = super::event_var::variable_arg(a, 1, "variable")?;
             let insert_after = a.opt_boolean(2, "insert_after", true)?;
             with_scene(lua, a.function(), |s| {
                 s.frame_add_variable(this.0, &var, insert_after)
@@ -145,7 +145,7 @@ impl UserData for LuaFrame {
         methods.add_meta_method(MetaMethod::Call, |lua, this, args: MultiValue| {
             let args = Args::new("frame iterator", args);
             let filter = args.opt_userdata::<LuaMatch>(1, "match", "match")?;
-            let prev = match super::event_var::opt_variable_arg(lua, &args, 2, "previous")? {
+            let prev = match super::event_var::opt_variable_arg(&args, 2, "previous")? {
                 None => None,
                 Some(v) => {
                     let (resolved, owner) = with_scene(lua, args.function(), |s| {

@@ -214,3 +214,91 @@ end }
     );
     assert_eq!(text("kept_text"), "variable (stale)");
 }
+
+#[test]
+fn the_event_variable_answers_name_type_and_value_as_the_full_variable_does() {
+    let t = TestHost::default();
+    t.load(
+        "answers.lua",
+        r##"
+local same, differ, bad_arg = 0, "", ""
+pmodule.define{ id = "answers", load = function()
+    pmodule.register(pmodule.event.variable, function(var)
+        local ok, err = pcall(var.name, 42)
+        if ok then bad_arg = "no error" elseif bad_arg == "" then bad_arg = tostring(err) end
+        for p in var:frame():fprm() do
+            if p:name() == var:name(1, 2) then
+                local a1, a2 = var:value()
+                local b1, b2 = p:value()
+                local n = select("#", var:value())
+                if p:type() == var:type() and a1 == b1 and a2 == b2 and n == select("#", p:value())
+                    and math.type(a1) == math.type(b1) then
+                    same = same + 1
+                else
+                    differ = differ .. var:name() .. " "
+                end
+            end
+        end
+    end)
+    pmodule.register(pmodule.event.postattach, function(bt)
+        bt:add_kv_int("same", same)
+        bt:add_kv_string("differ", differ)
+        bt:add_kv_string("bad_arg", bad_arg)
+    end)
+end }
+"##,
+    )
+    .unwrap();
+    let long_name = "a_parameter_name_longer_than_the_inline_copy_of_forty_eight_bytes";
+    let mut params = vec![
+        (long_name, "int", "ll", serde_json::json!(-7), "ok"),
+        (
+            "c",
+            "double _Complex",
+            "cdbl",
+            serde_json::json!([1.5, -2.0]),
+            "ok",
+        ),
+        ("d", "double", "dbl", serde_json::json!(0.25), "ok"),
+        (
+            "p",
+            "char *",
+            "reference",
+            serde_json::json!("0xfffffffffffffff0"),
+            "ok",
+        ),
+        ("gone", "long", "ll", serde_json::Value::Null, "optimized_out"),
+        ("s", "struct s", "tuple", serde_json::Value::Null, "ok"),
+    ]
+    .into_iter()
+    .map(|(name, type_name, kind, value, state)| {
+        let mut v = variable(name, type_name, type_name, kind);
+        v.parameter = true;
+        v.value = value;
+        v.state = state.into();
+        v
+    })
+    .collect::<Vec<_>>();
+    let mut snap = crash_snapshot(true);
+    snap.threads[0].frames[0].variables.append(&mut params);
+    let count = snap.threads[0].frames[0].variables.len();
+    t.host.fire_thread_events(&mut snap, 0, &());
+    t.host.fire_postattach(&mut snap);
+    assert!(!t.log().contains("error"), "{}", t.log());
+    let text = |key: &str| match snap.attributes.get(key) {
+        Some(AttributeValue::Text(s)) => s.clone(),
+        other => panic!("attribute {key}: {other:?}"),
+    };
+    assert_eq!(text("differ"), "");
+    assert!(text("bad_arg").contains("bad argument #1"), "{}", text("bad_arg"));
+    // Every parameter of the thread's frames: the crash snapshot's own (`n`, `ctx`) and the
+    // added ones.
+    let parameters = snap.threads[0]
+        .frames
+        .iter()
+        .flat_map(|f| &f.variables)
+        .filter(|v| v.parameter)
+        .count();
+    assert_eq!(parameters, 6 * 2 + count - 3);
+    assert_eq!(int(&snap, "same") as usize, parameters);
+}
