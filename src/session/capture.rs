@@ -50,28 +50,71 @@ pub struct CapturedThread {
     pub thread_local_bt_variables: Vec<BtVariable>,
 }
 
-/// Unwinds every stopped thread.
-pub fn capture(stopped: &StoppedProcess, unwinder: &Unwinder, max_frames: usize) -> Vec<CapturedThread> {
-    stopped
+/// Unwinds every stopped thread; on two CPUs when `parallel` and the threads are many (see
+/// [`in_halves`]).
+pub fn capture(
+    stopped: &StoppedProcess,
+    unwinder: &Unwinder,
+    max_frames: usize,
+    parallel: bool,
+) -> Vec<CapturedThread> {
+    let mut captured: Vec<CapturedThread> = stopped
         .threads()
         .iter()
-        .map(|thread| {
-            let memory = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
-            CapturedThread {
-                tid: thread.tid,
-                user_regs: thread.user_regs,
-                frames: unwinder.unwind(&thread.regs, &memory, max_frames),
-                variables: Vec::new(),
-                bt_variables: Vec::new(),
-                tail_calls: None,
-                tail_call_variables: Vec::new(),
-                tail_call_bt_variables: Vec::new(),
-                pending: None,
-                thread_locals: Vec::new(),
-                thread_local_bt_variables: Vec::new(),
-            }
+        .map(|thread| CapturedThread {
+            tid: thread.tid,
+            user_regs: thread.user_regs,
+            frames: Vec::new(),
+            variables: Vec::new(),
+            bt_variables: Vec::new(),
+            tail_calls: None,
+            tail_call_variables: Vec::new(),
+            tail_call_bt_variables: Vec::new(),
+            pending: None,
+            thread_locals: Vec::new(),
+            thread_local_bt_variables: Vec::new(),
         })
-        .collect()
+        .collect();
+    in_halves(&mut captured, parallel, |first, half| {
+        for (captured, thread) in half.iter_mut().zip(&stopped.threads()[first..]) {
+            let memory = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
+            captured.frames = unwinder.unwind(&thread.regs, &memory, max_frames);
+        }
+    });
+    captured
+}
+
+/// With at least this many threads, the stopped threads are processed on two CPUs (fewer would
+/// not repay starting a worker thread, about 50 µs).
+pub const PARALLEL_MIN_THREADS: usize = 8;
+
+/// Runs `work` over `items` as `work(index of the first item, items)`: with `parallel` (and
+/// [`PARALLEL_MIN_THREADS`] items or more, and more than one CPU) the second half on a worker
+/// thread while this thread does the first half, else all of them here. What each call
+/// returned, in the order of the items; a panic in the worker is raised again here.
+///
+/// While the target is stopped, this thread (the tracer) and the worker have the machine to
+/// themselves. Every ptrace call is done by then: registers and stacks are copied, and live
+/// memory is read with `process_vm_readv`, which any thread may call.
+fn in_halves<T: Send, R: Send>(
+    items: &mut [T],
+    parallel: bool,
+    work: impl Fn(usize, &mut [T]) -> R + Sync,
+) -> Vec<R> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if !parallel || cpus < 2 || items.len() < PARALLEL_MIN_THREADS {
+        return vec![work(0, items)];
+    }
+    let middle = items.len().div_ceil(2);
+    let (first, second) = items.split_at_mut(middle);
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(|| work(middle, second));
+        let mine = work(0, first);
+        match worker.join() {
+            Ok(theirs) => vec![mine, theirs],
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
 }
 
 /// How the frame variables are read while the target is stopped.
@@ -90,6 +133,11 @@ pub enum Extraction<'a> {
 /// them found first, as their entry values resolve through them — and the thread-local variables
 /// `thread_locals` in each thread (from copies of the thread's stack and TLS blocks, else live
 /// memory), as `extraction` says.
+///
+/// With `parallel`, many threads are read on two CPUs ([`in_halves`]): once their tail-call
+/// frames are found and the scopes of every frame planned (so that both halves share the plans
+/// read-only), the variables, each half copying strings into copies of its own, merged after.
+/// The result is the same as read in order on one thread.
 pub fn capture_variables(
     stopped: &StoppedProcess,
     threads: &mut [CapturedThread],
@@ -97,23 +145,67 @@ pub fn capture_variables(
     thread_locals: &[GlobalVariable],
     limits: &VariableLimits,
     extraction: Extraction<'_>,
+    parallel: bool,
 ) {
     let planned: Vec<GlobalPlan> = thread_locals.iter().map(GlobalVariable::plan).collect();
+    // On one CPU: threads share most tail calls, found once in the cache.
     let mut tail_cache = TailCallCache::new();
     for captured in threads.iter_mut() {
-        thread_variables(
-            stopped,
-            captured,
-            prepared,
-            &planned,
-            limits,
-            extraction,
+        captured.tail_calls = Some(all_tail_calls(
+            &captured.frames,
+            &prepared.objects,
             &mut tail_cache,
-        );
+        ));
+    }
+    let Extraction::Pending(strings) = extraction else {
+        if parallel {
+            prepared.variables.plan_scopes(frame_pcs(threads));
+        }
+        // (`Extraction` may hold copies, which are not shared.)
+        let with_bt = matches!(extraction, Extraction::BuiltWithBt);
+        in_halves(threads, parallel, |_, half| {
+            let extraction = if with_bt {
+                Extraction::BuiltWithBt
+            } else {
+                Extraction::Built
+            };
+            for captured in half {
+                thread_variables(stopped, captured, prepared, &planned, limits, extraction);
+            }
+        });
+        return;
+    };
+    if parallel {
+        prepared.variables.plan_scopes(frame_pcs(threads));
+    }
+    // `StringCopies` is not shared: each half copies strings into its own.
+    let copies = in_halves(threads, parallel, |_, half| {
+        let copies = StringCopies::new();
+        for captured in half {
+            let extraction = Extraction::Pending(&copies);
+            thread_variables(stopped, captured, prepared, &planned, limits, extraction);
+        }
+        copies
+    });
+    for half in copies {
+        strings.merge(half);
     }
 }
 
-/// Reads the variables of one captured thread (see [`capture_variables`]).
+/// The runtime lookup pc of every frame of `threads`, tail-call frames included (those
+/// [`capture_variables`] reads the variables at), each once.
+fn frame_pcs(threads: &[CapturedThread]) -> std::collections::HashSet<u64> {
+    let mut pcs = std::collections::HashSet::new();
+    for captured in threads {
+        pcs.extend(captured.frames.iter().map(|f| f.lookup_pc));
+        let tail_pcs = captured.tail_calls.iter().flatten().flatten();
+        pcs.extend(tail_pcs.map(|t| t.pc.wrapping_sub(1)));
+    }
+    pcs
+}
+
+/// Reads the variables of one captured thread, whose tail-call frames are found (see
+/// [`capture_variables`]).
 fn thread_variables(
     stopped: &StoppedProcess,
     captured: &mut CapturedThread,
@@ -121,7 +213,6 @@ fn thread_variables(
     thread_locals: &[GlobalPlan],
     limits: &VariableLimits,
     extraction: Extraction<'_>,
-    tail_cache: &mut TailCallCache,
 ) {
     let Some(thread) = stopped.threads().iter().find(|t| t.tid == captured.tid) else {
         return;
@@ -134,9 +225,10 @@ fn thread_variables(
     };
     let memory = LayeredMemory::new(&blocks, Some(&stack));
     let tls = tls.as_ref().map(|t| t as &dyn TlsResolver);
-    let tail_calls = all_tail_calls(&captured.frames, &prepared.objects, tail_cache);
-    let pcs: Vec<Vec<u64>> = tail_calls
+    let pcs: Vec<Vec<u64>> = captured
+        .tail_calls
         .iter()
+        .flatten()
         .map(|frames| frames.iter().map(|f| f.pc).collect())
         .collect();
     let variables = &prepared.variables;
@@ -157,7 +249,6 @@ fn thread_variables(
             captured.pending = Some((read.frames, read.tail_calls));
         }
     }
-    captured.tail_calls = Some(tail_calls);
     captured.thread_locals = thread_locals
         .iter()
         .map(|global| {

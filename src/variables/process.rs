@@ -20,9 +20,37 @@ use crate::memory::MemoryReader;
 use crate::snapshot::{SharedStr, Variable};
 use crate::unwind::UnwoundFrame;
 
-/// The variables in scope at a pc, planned once: (object index, ELF pc) -> levels, innermost
-/// first, each with the plans of its variables.
-type ScopeCache = HashMap<(usize, u64), Arc<Vec<Vec<Arc<VariablePlan>>>>>;
+/// The plans of the variables in scope at a pc: one list per level, innermost first.
+type ScopePlans = Vec<Vec<VariablePlan>>;
+
+/// The variables in scope at a pc, planned once: (object index, ELF pc) -> their plans.
+type ScopeCache = HashMap<(usize, u64), Arc<ScopePlans>>;
+
+/// The scope plans of one frame, shared by that frame's pending variables through a count of
+/// its own: counting the shared plans once per frame, not once per variable, keeps threads read
+/// in parallel from contending for the same counters.
+type FrameScope = Arc<Arc<ScopePlans>>;
+
+/// The scope plans of the frames of one thread, by (object index, ELF pc): threads often repeat
+/// a pc down their stack (recursion), and each frame looking its plans up in the process's cache
+/// would contend with threads read in parallel for the cache's lock.
+type ScopeMemo = std::cell::RefCell<HashMap<(usize, u64), FrameScope>>;
+
+/// One planned variable of a frame: its plan, where it is in the frame's scope plans.
+struct FramePlan<'p> {
+    scope: &'p FrameScope,
+    level: usize,
+    index: usize,
+    plan: &'p VariablePlan,
+}
+
+impl std::ops::Deref for FramePlan<'_> {
+    type Target = VariablePlan;
+
+    fn deref(&self) -> &VariablePlan {
+        self.plan
+    }
+}
 
 /// A parameter or local in scope at a pc, with everything about it that does not depend on the
 /// thread: its name, type and size, and its location decoded (or its value, when constant or
@@ -114,7 +142,10 @@ pub struct PendingVariable(Pending);
 enum Pending {
     Built(Variable),
     Located {
-        plan: Arc<VariablePlan>,
+        /// The frame's scope plans, and where the variable's plan is in them.
+        scope: FrameScope,
+        level: usize,
+        index: usize,
         /// The located bytes; `None`: the plan's fixed ones.
         image: Option<ValueImage>,
     },
@@ -124,7 +155,12 @@ impl std::fmt::Debug for PendingVariable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
             Pending::Built(variable) => f.debug_tuple("Built").field(&variable.name).finish(),
-            Pending::Located { plan, .. } => f.debug_tuple("Located").field(&plan.name).finish(),
+            Pending::Located {
+                scope, level, index, ..
+            } => {
+                let name = scope.get(*level).and_then(|l| l.get(*index)).map(|p| &p.name);
+                f.debug_tuple("Located").field(&name).finish()
+            }
         }
     }
 }
@@ -266,7 +302,8 @@ impl ProcessVariables {
         limits: &VariableLimits,
     ) -> Vec<Vec<Variable>> {
         let stack = Stack::new(self, frames, &[]);
-        self.frame_variables_in(&stack, index, memory, tls, limits, &only_variable)
+        let memo = ScopeMemo::default();
+        self.frame_variables_in(&stack, &memo, index, memory, tls, limits, &only_variable)
     }
 
     /// [`frame_variables`](Self::frame_variables), each variable with the [`BtVariable`] that
@@ -280,7 +317,8 @@ impl ProcessVariables {
         limits: &VariableLimits,
     ) -> Vec<Vec<(Variable, BtVariable)>> {
         let stack = Stack::new(self, frames, &[]);
-        self.frame_variables_in(&stack, index, memory, tls, limits, &with_bt_variable)
+        let memo = ScopeMemo::default();
+        self.frame_variables_in(&stack, &memo, index, memory, tls, limits, &with_bt_variable)
     }
 
     /// The variables of every frame of one thread: each physical frame of `frames` (what
@@ -328,7 +366,7 @@ impl ProcessVariables {
         limits: &VariableLimits,
         copies: &StringCopies,
     ) -> ThreadVariables<PendingVariable> {
-        let make = |plan: &Arc<VariablePlan>, located: Option<ValueImage>, builder: &Builder<'_>| {
+        let make = |plan: &FramePlan<'_>, located: Option<ValueImage>, builder: &Builder<'_>| {
             pending_variable(copies, plan, located, builder)
         };
         self.thread_variables_as(frames, tail_calls, memory, tls, limits, &make)
@@ -345,7 +383,14 @@ impl ProcessVariables {
     ) -> Variable {
         match pending.0 {
             Pending::Built(variable) => variable,
-            Pending::Located { plan, image } => {
+            Pending::Located {
+                scope,
+                level,
+                index,
+                image,
+            } => {
+                // Where the plan was found when the variable was located.
+                let plan = &scope[level][index];
                 let symbolize = |address: u64| self.symbolize_function(address);
                 let builder = Builder {
                     limits,
@@ -368,8 +413,9 @@ impl ProcessVariables {
         make: &Make<'_, T>,
     ) -> ThreadVariables<T> {
         let stack = Stack::new(self, frames, tail_calls);
+        let memo = ScopeMemo::default();
         let physical = (0..frames.len())
-            .map(|index| self.frame_variables_in(&stack, index, memory, tls, limits, make))
+            .map(|index| self.frame_variables_in(&stack, &memo, index, memory, tls, limits, make))
             .collect();
         let tail_calls = (0..frames.len())
             .map(|callee| {
@@ -377,7 +423,7 @@ impl ProcessVariables {
                     .tail_frames_of(callee)
                     .map(|index| {
                         // A tail-call frame is named by the innermost function at its jump.
-                        self.frame_variables_in(&stack, index, memory, tls, limits, make)
+                        self.frame_variables_in(&stack, &memo, index, memory, tls, limits, make)
                             .into_iter()
                             .next()
                             .unwrap_or_default()
@@ -391,9 +437,11 @@ impl ProcessVariables {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn frame_variables_in<T>(
         &self,
         stack: &Stack<'_>,
+        memo: &ScopeMemo,
         index: usize,
         memory: &dyn MemoryReader,
         tls: Option<&dyn TlsResolver>,
@@ -409,7 +457,13 @@ impl ProcessVariables {
         let Some(object_index) = stack.lookup_pc(index).and_then(|pc| self.object_index_at(pc)) else {
             return Vec::new();
         };
-        let levels = self.scopes_cached(object_index, &frame.debug, function, frame.elf_pc);
+        let scope = memo
+            .borrow_mut()
+            .entry((object_index, frame.elf_pc))
+            .or_insert_with(|| {
+                Arc::new(self.scopes_cached(object_index, frame.debug, function, frame.elf_pc))
+            })
+            .clone();
         let env = Env {
             memory,
             tls,
@@ -423,15 +477,43 @@ impl ProcessVariables {
             memory,
             symbolize: &symbolize,
         };
-        levels
+        scope
             .iter()
-            .map(|level| {
-                level
+            .enumerate()
+            .map(|(level, plans)| {
+                plans
                     .iter()
-                    .map(|v| planned_variable(&frame.debug, v, &env, &builder, make))
+                    .enumerate()
+                    .map(|(index, plan)| {
+                        let plan = FramePlan {
+                            scope: &scope,
+                            level,
+                            index,
+                            plan,
+                        };
+                        planned_variable(frame.debug, &plan, &env, &builder, make)
+                    })
                     .collect()
             })
             .collect()
+    }
+
+    /// Plans the variables in scope at each runtime lookup pc of `pcs` not planned yet (frames
+    /// then only look their plans up): done before threads are read in parallel, so that the
+    /// workers share finished plans instead of planning the same scopes twice.
+    pub fn plan_scopes(&self, pcs: impl IntoIterator<Item = u64>) {
+        for pc in pcs {
+            let Some(object_index) = self.object_index_at(pc) else {
+                continue;
+            };
+            let Some(Some(debug)) = self.objects.get(object_index).map(|(_, d)| d) else {
+                continue;
+            };
+            let elf_pc = debug.elf_address(pc);
+            if let Some(function) = debug.function_at(elf_pc) {
+                self.scopes_cached(object_index, debug, function, elf_pc);
+            }
+        }
     }
 
     /// The scope levels at a pc, parsed once per (object, pc).
@@ -441,19 +523,19 @@ impl ProcessVariables {
         debug: &Arc<ObjectDebug>,
         function: super::units::DieRef,
         elf_pc: u64,
-    ) -> Arc<Vec<Vec<Arc<VariablePlan>>>> {
+    ) -> Arc<ScopePlans> {
         let key = (object_index, elf_pc);
         if let Some(found) = self.scopes.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return found.clone();
         }
-        let levels: Arc<Vec<Vec<Arc<VariablePlan>>>> = Arc::new(
+        let levels: Arc<ScopePlans> = Arc::new(
             scopes_at(debug, function, elf_pc)
                 .iter()
                 .map(|level| {
                     level
                         .variables
                         .iter()
-                        .map(|v| Arc::new(VariablePlan::new(debug, v)))
+                        .map(|v| VariablePlan::new(debug, v))
                         .collect()
                 })
                 .collect(),
@@ -646,7 +728,7 @@ impl std::fmt::Debug for ProcessVariables {
 
 /// What a frame's variable is made into: from its plan, its bytes located now (`None`: the
 /// plan's fixed bytes) and the builder of the frame.
-type Make<'m, T> = dyn Fn(&Arc<VariablePlan>, Option<ValueImage>, &Builder<'_>) -> T + 'm;
+type Make<'m, T> = dyn Fn(&FramePlan<'_>, Option<ValueImage>, &Builder<'_>) -> T + 'm;
 
 /// No bytes (what an unlocated plan would show).
 static NO_IMAGE: ValueImage = ValueImage {
@@ -669,13 +751,13 @@ impl VariablePlan {
 }
 
 /// The snapshot variable alone.
-fn only_variable(plan: &Arc<VariablePlan>, located: Option<ValueImage>, builder: &Builder<'_>) -> Variable {
+fn only_variable(plan: &FramePlan<'_>, located: Option<ValueImage>, builder: &Builder<'_>) -> Variable {
     plan.build(plan.image(&located), builder)
 }
 
 /// The snapshot variable with its bt variable.
 fn with_bt_variable(
-    plan: &Arc<VariablePlan>,
+    plan: &FramePlan<'_>,
     located: Option<ValueImage>,
     builder: &Builder<'_>,
 ) -> (Variable, BtVariable) {
@@ -690,7 +772,7 @@ fn with_bt_variable(
 /// now when building would read memory beyond its bytes.
 fn pending_variable(
     copies: &StringCopies,
-    plan: &Arc<VariablePlan>,
+    plan: &FramePlan<'_>,
     located: Option<ValueImage>,
     builder: &Builder<'_>,
 ) -> PendingVariable {
@@ -705,7 +787,9 @@ fn pending_variable(
         builder.limits,
     );
     PendingVariable(Pending::Located {
-        plan: plan.clone(),
+        scope: plan.scope.clone(),
+        level: plan.level,
+        index: plan.index,
         image: located,
     })
 }
@@ -713,7 +797,7 @@ fn pending_variable(
 /// The plan `plan` located in the frame of `env`, made into a `T` by `make`.
 fn planned_variable<T>(
     debug: &Arc<ObjectDebug>,
-    plan: &Arc<VariablePlan>,
+    plan: &FramePlan<'_>,
     env: &Env<'_>,
     builder: &Builder<'_>,
     make: &Make<'_, T>,
