@@ -163,14 +163,14 @@ pub fn capture_variables(
         }
         // (`Extraction` may hold copies, which are not shared.)
         let with_bt = matches!(extraction, Extraction::BuiltWithBt);
-        in_halves(threads, parallel, |_, half| {
+        in_halves(threads, parallel, |first, half| {
             let extraction = if with_bt {
                 Extraction::BuiltWithBt
             } else {
                 Extraction::Built
             };
-            for captured in half {
-                thread_variables(stopped, captured, prepared, &planned, limits, extraction);
+            for (index, captured) in (first..).zip(half) {
+                thread_variables(stopped, index, captured, prepared, &planned, limits, extraction);
             }
         });
         return;
@@ -179,11 +179,11 @@ pub fn capture_variables(
         prepared.variables.plan_scopes(frame_pcs(threads));
     }
     // `StringCopies` is not shared: each half copies strings into its own.
-    let copies = in_halves(threads, parallel, |_, half| {
+    let copies = in_halves(threads, parallel, |first, half| {
         let copies = StringCopies::new();
-        for captured in half {
+        for (index, captured) in (first..).zip(half) {
             let extraction = Extraction::Pending(&copies);
-            thread_variables(stopped, captured, prepared, &planned, limits, extraction);
+            thread_variables(stopped, index, captured, prepared, &planned, limits, extraction);
         }
         copies
     });
@@ -204,17 +204,20 @@ fn frame_pcs(threads: &[CapturedThread]) -> std::collections::HashSet<u64> {
     pcs
 }
 
-/// Reads the variables of one captured thread, whose tail-call frames are found (see
-/// [`capture_variables`]).
+/// Reads the variables of one captured thread, whose tail-call frames are found, the thread
+/// `index` of the stopped threads (see [`capture_variables`]).
 fn thread_variables(
     stopped: &StoppedProcess,
+    index: usize,
     captured: &mut CapturedThread,
     prepared: &PreparedProcess,
     thread_locals: &[GlobalPlan],
     limits: &VariableLimits,
     extraction: Extraction<'_>,
 ) {
-    let Some(thread) = stopped.threads().iter().find(|t| t.tid == captured.tid) else {
+    // The threads were captured in the stopped threads' order (no search through them all).
+    let at_index = stopped.threads().get(index).filter(|t| t.tid == captured.tid);
+    let Some(thread) = at_index.or_else(|| stopped.threads().iter().find(|t| t.tid == captured.tid)) else {
         return;
     };
     let stack = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
