@@ -197,9 +197,20 @@ pub fn capture_variables(
 fn frame_pcs(threads: &[CapturedThread]) -> std::collections::HashSet<u64> {
     let mut pcs = std::collections::HashSet::new();
     for captured in threads {
-        pcs.extend(captured.frames.iter().map(|f| f.lookup_pc));
         let tail_pcs = captured.tail_calls.iter().flatten().flatten();
-        pcs.extend(tail_pcs.map(|t| t.pc.wrapping_sub(1)));
+        let all = captured
+            .frames
+            .iter()
+            .map(|f| f.lookup_pc)
+            .chain(tail_pcs.map(|t| t.pc.wrapping_sub(1)));
+        // Recursion repeats a pc frame after frame: hashed once.
+        let mut previous = None;
+        for pc in all {
+            if previous != Some(pc) {
+                pcs.insert(pc);
+                previous = Some(pc);
+            }
+        }
     }
     pcs
 }
@@ -396,15 +407,25 @@ pub fn all_tail_calls(
     objects: &ProcessObjects,
     cache: &mut TailCallCache,
 ) -> Vec<Vec<TailCallFrame>> {
+    // Recursion repeats a (caller, callee) pair frame after frame: looked up once.
+    let mut previous: Option<((u64, u64), Vec<TailCallFrame>)> = None;
     frames
         .iter()
         .enumerate()
-        .map(|(depth, callee)| match frames.get(depth + 1) {
-            Some(caller) => cache
-                .entry((caller.pc, callee.lookup_pc))
+        .map(|(depth, callee)| {
+            let Some(caller) = frames.get(depth + 1) else {
+                return Vec::new();
+            };
+            let key = (caller.pc, callee.lookup_pc);
+            if let Some((_, found)) = previous.as_ref().filter(|(k, _)| *k == key) {
+                return found.clone();
+            }
+            let found = cache
+                .entry(key)
                 .or_insert_with(|| tail_calls_between(callee, caller, objects))
-                .clone(),
-            None => Vec::new(),
+                .clone();
+            previous = Some((key, found.clone()));
+            found
         })
         .collect()
 }
