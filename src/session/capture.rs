@@ -88,6 +88,12 @@ pub fn capture(
 /// not repay starting a worker thread, about 50 µs).
 pub const PARALLEL_MIN_THREADS: usize = 8;
 
+/// Whether `count` threads are processed on two CPUs (see [`in_halves`]).
+fn fans_out(parallel: bool, count: usize) -> bool {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    parallel && cpus >= 2 && count >= PARALLEL_MIN_THREADS
+}
+
 /// Runs `work` over `items` as `work(index of the first item, items)`: with `parallel` (and
 /// [`PARALLEL_MIN_THREADS`] items or more, and more than one CPU) the second half on a worker
 /// thread while this thread does the first half, else all of them here. What each call
@@ -101,8 +107,7 @@ fn in_halves<T: Send, R: Send>(
     parallel: bool,
     work: impl Fn(usize, &mut [T]) -> R + Sync,
 ) -> Vec<R> {
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if !parallel || cpus < 2 || items.len() < PARALLEL_MIN_THREADS {
+    if !fans_out(parallel, items.len()) {
         return vec![work(0, items)];
     }
     let middle = items.len().div_ceil(2);
@@ -135,8 +140,7 @@ pub enum Extraction<'a> {
 /// memory), as `extraction` says.
 ///
 /// With `parallel`, many threads are read on two CPUs ([`in_halves`]): once their tail-call
-/// frames are found and the scopes of every frame planned (so that both halves share the plans
-/// read-only), the variables, each half copying strings into copies of its own, merged after.
+/// frames are found and the scopes of every frame planned ([`find_tail_calls`]), the variables, each half copying strings into copies of its own, merged after.
 /// The result is the same as read in order on one thread.
 pub fn capture_variables(
     stopped: &StoppedProcess,
@@ -148,19 +152,8 @@ pub fn capture_variables(
     parallel: bool,
 ) {
     let planned: Vec<GlobalPlan> = thread_locals.iter().map(GlobalVariable::plan).collect();
-    // On one CPU: threads share most tail calls, found once in the cache.
-    let mut tail_cache = TailCallCache::new();
-    for captured in threads.iter_mut() {
-        captured.tail_calls = Some(all_tail_calls(
-            &captured.frames,
-            &prepared.objects,
-            &mut tail_cache,
-        ));
-    }
+    find_tail_calls(threads, prepared, parallel);
     let Extraction::Pending(strings) = extraction else {
-        if parallel {
-            prepared.variables.plan_scopes(frame_pcs(threads));
-        }
         // (`Extraction` may hold copies, which are not shared.)
         let with_bt = matches!(extraction, Extraction::BuiltWithBt);
         in_halves(threads, parallel, |first, half| {
@@ -175,9 +168,6 @@ pub fn capture_variables(
         });
         return;
     };
-    if parallel {
-        prepared.variables.plan_scopes(frame_pcs(threads));
-    }
     // `StringCopies` is not shared: each half copies strings into its own.
     let copies = in_halves(threads, parallel, |first, half| {
         let copies = StringCopies::new();
@@ -192,20 +182,44 @@ pub fn capture_variables(
     }
 }
 
-/// The runtime lookup pc of every frame of `threads`, tail-call frames included (those
-/// [`capture_variables`] reads the variables at), each once.
-fn frame_pcs(threads: &[CapturedThread]) -> std::collections::HashSet<u64> {
+/// Finds the tail-call frames between the unwound frames of every thread, on this thread
+/// (threads share most of them, found once in the cache). When the threads are then read in
+/// halves ([`in_halves`]), the scopes of every frame are planned first, so that both halves
+/// only read the shared plans: those of the unwound frames on a worker meanwhile, then those of
+/// the tail-call frames.
+fn find_tail_calls(threads: &mut [CapturedThread], prepared: &PreparedProcess, parallel: bool) {
+    let find = |threads: &mut [CapturedThread]| {
+        let mut cache = TailCallCache::new();
+        for captured in threads {
+            captured.tail_calls = Some(all_tail_calls(&captured.frames, &prepared.objects, &mut cache));
+        }
+    };
+    if !fans_out(parallel, threads.len()) {
+        find(threads);
+        return;
+    }
+    let unwound = frame_pcs(threads.iter().map(|t| t.frames.iter().map(|f| f.lookup_pc)));
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(|| prepared.variables.plan_scopes(unwound));
+        find(threads);
+        if let Err(panic) = worker.join() {
+            std::panic::resume_unwind(panic);
+        }
+    });
+    let tail_calls = threads.iter().map(|t| {
+        let frames = t.tail_calls.iter().flatten().flatten();
+        frames.map(|f| f.pc.wrapping_sub(1))
+    });
+    prepared.variables.plan_scopes(frame_pcs(tail_calls));
+}
+
+/// The pcs of `threads` (one sequence per thread), each once.
+fn frame_pcs<I: Iterator<Item = u64>>(threads: impl Iterator<Item = I>) -> std::collections::HashSet<u64> {
     let mut pcs = std::collections::HashSet::new();
-    for captured in threads {
-        let tail_pcs = captured.tail_calls.iter().flatten().flatten();
-        let all = captured
-            .frames
-            .iter()
-            .map(|f| f.lookup_pc)
-            .chain(tail_pcs.map(|t| t.pc.wrapping_sub(1)));
+    for thread in threads {
         // Recursion repeats a pc frame after frame: hashed once.
         let mut previous = None;
-        for pc in all {
+        for pc in thread {
             if previous != Some(pc) {
                 pcs.insert(pc);
                 previous = Some(pc);
