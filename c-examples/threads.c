@@ -38,6 +38,7 @@
 struct threads_frame {
 	int depth;
 	int thread_index;
+	const char *label;	/* "thread <index>": one string per thread, never freed */
 	struct threads_frame *parent;
 };
 
@@ -56,6 +57,16 @@ static int threads_parked;	/* threads inside pthread_cond_wait() */
 /* Written after each recursive call: keeps the calls from being tail calls. */
 static volatile long threads_sink;
 
+/* A new "thread <index>" string (the thread never ends: never freed). */
+static char *threads_label(int index)
+{
+	char *label = malloc(24);
+
+	if (label)
+		snprintf(label, 24, "thread %d", index);
+	return label;
+}
+
 /*
  * Recurse until depth 1, then park. The locals are read after the recursive
  * call returns, so each frame stays a real frame at -O2.
@@ -70,6 +81,7 @@ static KEEP_FRAME long threads_recurse(int depth, int index,
 	struct threads_frame frame = {
 		.depth = depth,
 		.thread_index = index,
+		.label = parent ? parent->label : threads_label(index),
 		.parent = parent,
 	};
 	long result = 0;

@@ -131,13 +131,17 @@ struct Cli {
     /// variables) instead of after the resume; the snapshot is the same, the stop longer.
     #[arg(long, hide = true)]
     build_while_stopped: bool,
+    /// Comparison hook: unwind and read the variables of every thread on one thread, not on two
+    /// CPUs when there are many threads; the snapshot is the same, the stop longer.
+    #[arg(long, hide = true)]
+    sequential_capture: bool,
 }
 
 fn main() -> ExitCode {
     std::panic::set_hook(Box::new(|info| {
         eprintln!("ptrace: internal error: {info}");
     }));
-    limit_malloc_arenas();
+    tune_malloc();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -148,14 +152,19 @@ fn main() -> ExitCode {
     }
 }
 
-/// One malloc arena for the whole tool: the snapshot is built on the library's tracer thread,
-/// whose own glibc arena would grow its heap one `mprotect` per page while the target is stopped
-/// (thousands of system calls for a big snapshot); the main arena grows in large steps.
-fn limit_malloc_arenas() {
+/// Few malloc arenas, each grown in large steps. Three: the main thread's, the library's tracer
+/// thread's (where the snapshot is built) and that of the worker thread the tracer shares the
+/// stopped threads with (`session::capture`): two threads allocating from one arena would
+/// contend for its lock while the target is stopped. A thread's own glibc arena grows its heap
+/// one `mprotect` per page (thousands of system calls for a big snapshot, while the target is
+/// stopped) unless a top pad makes each heap readable and writable whole when it is made: its
+/// pages take memory only once touched.
+fn tune_malloc() {
     // SAFETY: mallopt only changes allocator parameters; it is called before any other thread
     // exists.
     unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_ARENA_MAX, 3);
+        libc::mallopt(libc::M_TOP_PAD, 64 << 20);
     }
 }
 
@@ -174,6 +183,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         all_registers: cli.all_registers,
         modules: module_settings(&cli)?,
         build_while_stopped: cli.build_while_stopped,
+        sequential_capture: cli.sequential_capture,
         ..SessionOptions::default()
     };
     let session = Session::new(options);

@@ -696,3 +696,38 @@ fn variables_built_after_the_resume_are_those_built_while_stopped() {
         );
     }
 }
+
+#[test]
+fn threads_captured_on_two_cpus_give_the_snapshot_captured_on_one() {
+    // With 8 threads or more (and two CPUs), the stopped threads are unwound, and their frame
+    // variables located (or built, with --build-while-stopped), in two halves: the second half
+    // on a worker thread, copying the strings its variables point to into copies of its own.
+    // The snapshot must be the one read on the tracer thread alone: same threads and frames in
+    // the same order, same variables with the same strings, entry values and thread-locals.
+    let target = Target::start(&example("threads-O2"), &["16", "4"]);
+    let pid = target.pid().to_string();
+    let snapshot = |args: &[&str]| {
+        let (output, _dir) = run_ptrace(&[args, &[pid.as_str()]].concat());
+        without_times(snapshot_ok(&output))
+    };
+    let one_cpu = snapshot(&["--sequential-capture"]);
+    let two_cpus = snapshot(&[]);
+    let two_cpus_built = snapshot(&["--build-while-stopped"]);
+    assert_running_untraced(target.pid());
+    let threads = one_cpu["threads"].as_array().unwrap();
+    assert!(threads.len() > 16, "only {} threads", threads.len());
+    // Each frame's `frame.label` points to its thread's own string, copied while stopped: in
+    // both halves.
+    for thread in [&threads[1], threads.last().unwrap()] {
+        let strings = thread.to_string().matches("\"symbol\":\"thread ").count();
+        assert!(strings > 0, "no string copied in thread {}", thread["tid"]);
+    }
+    assert!(
+        one_cpu == two_cpus,
+        "the snapshots differ:\n{one_cpu}\n----\n{two_cpus}"
+    );
+    assert!(
+        one_cpu == two_cpus_built,
+        "the snapshots differ:\n{one_cpu}\n----\n{two_cpus_built}"
+    );
+}

@@ -54,29 +54,77 @@ pub struct CapturedThread {
     pub thread_local_bt_variables: Vec<BtVariable>,
 }
 
-/// Unwinds every stopped thread.
-pub fn capture(stopped: &StoppedProcess, unwinder: &Unwinder, max_frames: usize) -> Vec<CapturedThread> {
-    stopped
+/// Unwinds every stopped thread; on two CPUs when `parallel` and the threads are many (see
+/// [`in_halves`]).
+pub fn capture(
+    stopped: &StoppedProcess,
+    unwinder: &Unwinder,
+    max_frames: usize,
+    parallel: bool,
+) -> Vec<CapturedThread> {
+    let mut captured: Vec<CapturedThread> = stopped
         .threads()
         .iter()
-        .map(|thread| {
-            let memory = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
-            CapturedThread {
-                tid: thread.tid,
-                user_regs: thread.user_regs,
-                frames: unwinder.unwind(&thread.regs, &memory, max_frames),
-                variables: Vec::new(),
-                bt_variables: Vec::new(),
-                tail_calls: None,
-                tail_call_variables: Vec::new(),
-                tail_call_bt_variables: Vec::new(),
-                pending: None,
-                pending_thread_locals: None,
-                thread_locals: Vec::new(),
-                thread_local_bt_variables: Vec::new(),
-            }
+        .map(|thread| CapturedThread {
+            tid: thread.tid,
+            user_regs: thread.user_regs,
+            frames: Vec::new(),
+            variables: Vec::new(),
+            bt_variables: Vec::new(),
+            tail_calls: None,
+            tail_call_variables: Vec::new(),
+            tail_call_bt_variables: Vec::new(),
+            pending: None,
+            pending_thread_locals: None,
+            thread_locals: Vec::new(),
+            thread_local_bt_variables: Vec::new(),
         })
-        .collect()
+        .collect();
+    in_halves(&mut captured, parallel, |first, half| {
+        for (captured, thread) in half.iter_mut().zip(&stopped.threads()[first..]) {
+            let memory = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
+            captured.frames = unwinder.unwind(&thread.regs, &memory, max_frames);
+        }
+    });
+    captured
+}
+
+/// With at least this many threads, the stopped threads are processed on two CPUs (fewer would
+/// not repay starting a worker thread, about 50 µs).
+pub const PARALLEL_MIN_THREADS: usize = 8;
+
+/// Whether `count` threads are processed on two CPUs (see [`in_halves`]).
+fn fans_out(parallel: bool, count: usize) -> bool {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    parallel && cpus >= 2 && count >= PARALLEL_MIN_THREADS
+}
+
+/// Runs `work` over `items` as `work(index of the first item, items)`: with `parallel` (and
+/// [`PARALLEL_MIN_THREADS`] items or more, and more than one CPU) the second half on a worker
+/// thread while this thread does the first half, else all of them here. What each call
+/// returned, in the order of the items; a panic in the worker is raised again here.
+///
+/// While the target is stopped, this thread (the tracer) and the worker have the machine to
+/// themselves. Every ptrace call is done by then: registers and stacks are copied, and live
+/// memory is read with `process_vm_readv`, which any thread may call.
+fn in_halves<T: Send, R: Send>(
+    items: &mut [T],
+    parallel: bool,
+    work: impl Fn(usize, &mut [T]) -> R + Sync,
+) -> Vec<R> {
+    if !fans_out(parallel, items.len()) {
+        return vec![work(0, items)];
+    }
+    let middle = items.len().div_ceil(2);
+    let (first, second) = items.split_at_mut(middle);
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(|| work(middle, second));
+        let mine = work(0, first);
+        match worker.join() {
+            Ok(theirs) => vec![mine, theirs],
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
 }
 
 /// How the frame variables are read while the target is stopped.
@@ -95,6 +143,11 @@ pub enum Extraction<'a> {
 /// them found first, as their entry values resolve through them — and the thread-local variables
 /// `thread_locals` in each thread (from copies of the thread's stack and TLS blocks, else live
 /// memory), as `extraction` says.
+///
+/// With `parallel`, many threads are read on two CPUs ([`in_halves`]): once their tail-call
+/// frames are found and the scopes of every frame planned ([`find_tail_calls`]), the variables,
+/// each half copying strings into copies of its own, merged after. The result is the same as
+/// read in order on one thread.
 pub fn capture_variables(
     stopped: &StoppedProcess,
     threads: &mut [CapturedThread],
@@ -102,32 +155,115 @@ pub fn capture_variables(
     thread_locals: &[GlobalPlan],
     limits: &VariableLimits,
     extraction: Extraction<'_>,
+    parallel: bool,
 ) {
-    let mut tail_cache = TailCallCache::new();
-    for captured in threads.iter_mut() {
-        thread_variables(
-            stopped,
-            captured,
-            prepared,
-            thread_locals,
-            limits,
-            extraction,
-            &mut tail_cache,
-        );
+    find_tail_calls(threads, prepared, parallel);
+    let Extraction::Pending(strings) = extraction else {
+        // (`Extraction` may hold copies, which are not shared.)
+        let with_bt = matches!(extraction, Extraction::BuiltWithBt);
+        in_halves(threads, parallel, |first, half| {
+            let extraction = if with_bt {
+                Extraction::BuiltWithBt
+            } else {
+                Extraction::Built
+            };
+            for (index, captured) in (first..).zip(half) {
+                thread_variables(
+                    stopped,
+                    index,
+                    captured,
+                    prepared,
+                    thread_locals,
+                    limits,
+                    extraction,
+                );
+            }
+        });
+        return;
+    };
+    // `StringCopies` is not shared: each half copies strings into its own.
+    let copies = in_halves(threads, parallel, |first, half| {
+        let copies = StringCopies::new();
+        for (index, captured) in (first..).zip(half) {
+            let extraction = Extraction::Pending(&copies);
+            thread_variables(
+                stopped,
+                index,
+                captured,
+                prepared,
+                thread_locals,
+                limits,
+                extraction,
+            );
+        }
+        copies
+    });
+    for half in copies {
+        strings.merge(half);
     }
 }
 
-/// Reads the variables of one captured thread (see [`capture_variables`]).
+/// Finds the tail-call frames between the unwound frames of every thread, on this thread
+/// (threads share most of them, found once in the cache). When the threads are then read in
+/// halves ([`in_halves`]), the scopes of every frame are planned first, so that both halves
+/// only read the shared plans: those of the unwound frames on a worker meanwhile, then those of
+/// the tail-call frames.
+fn find_tail_calls(threads: &mut [CapturedThread], prepared: &PreparedProcess, parallel: bool) {
+    let find = |threads: &mut [CapturedThread]| {
+        let mut cache = TailCallCache::new();
+        for captured in threads {
+            captured.tail_calls = Some(all_tail_calls(&captured.frames, &prepared.objects, &mut cache));
+        }
+    };
+    if !fans_out(parallel, threads.len()) {
+        find(threads);
+        return;
+    }
+    let unwound = frame_pcs(threads.iter().map(|t| t.frames.iter().map(|f| f.lookup_pc)));
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(|| prepared.variables.plan_scopes(unwound));
+        find(threads);
+        if let Err(panic) = worker.join() {
+            std::panic::resume_unwind(panic);
+        }
+    });
+    let tail_calls = threads.iter().map(|t| {
+        let frames = t.tail_calls.iter().flatten().flatten();
+        frames.map(|f| f.pc.wrapping_sub(1))
+    });
+    prepared.variables.plan_scopes(frame_pcs(tail_calls));
+}
+
+/// The pcs of `threads` (one sequence per thread), each once.
+fn frame_pcs<I: Iterator<Item = u64>>(threads: impl Iterator<Item = I>) -> std::collections::HashSet<u64> {
+    let mut pcs = std::collections::HashSet::new();
+    for thread in threads {
+        // Recursion repeats a pc frame after frame: hashed once.
+        let mut previous = None;
+        for pc in thread {
+            if previous != Some(pc) {
+                pcs.insert(pc);
+                previous = Some(pc);
+            }
+        }
+    }
+    pcs
+}
+
+/// Reads the variables of one captured thread, whose tail-call frames are found, the thread
+/// `index` of the stopped threads (see [`capture_variables`]).
 fn thread_variables(
     stopped: &StoppedProcess,
+    index: usize,
     captured: &mut CapturedThread,
     prepared: &PreparedProcess,
     thread_locals: &[GlobalPlan],
     limits: &VariableLimits,
     extraction: Extraction<'_>,
-    tail_cache: &mut TailCallCache,
 ) {
-    let Some(thread) = stopped.threads().iter().find(|t| t.tid == captured.tid) else {
+    // The threads were captured in the stopped threads' order (no search through them all).
+    let at_index = stopped.threads().get(index).filter(|t| t.tid == captured.tid);
+    let Some(thread) = at_index.or_else(|| stopped.threads().iter().find(|t| t.tid == captured.tid)) else {
         return;
     };
     let stack = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
@@ -138,9 +274,10 @@ fn thread_variables(
     };
     let memory = LayeredMemory::new(&blocks, Some(&stack));
     let tls = tls.as_ref().map(|t| t as &dyn TlsResolver);
-    let tail_calls = all_tail_calls(&captured.frames, &prepared.objects, tail_cache);
-    let pcs: Vec<Vec<u64>> = tail_calls
+    let pcs: Vec<Vec<u64>> = captured
+        .tail_calls
         .iter()
+        .flatten()
         .map(|frames| frames.iter().map(|f| f.pc).collect())
         .collect();
     let variables = &prepared.variables;
@@ -161,7 +298,6 @@ fn thread_variables(
             captured.pending = Some((read.frames, read.tail_calls));
         }
     }
-    captured.tail_calls = Some(tail_calls);
     if let Extraction::Pending(copies) = extraction {
         let symbolize = |address: u64| variables.symbolize_function(address);
         captured.pending_thread_locals = Some(
@@ -322,15 +458,25 @@ pub fn all_tail_calls(
     objects: &ProcessObjects,
     cache: &mut TailCallCache,
 ) -> Vec<Vec<TailCallFrame>> {
+    // Recursion repeats a (caller, callee) pair frame after frame: looked up once.
+    let mut previous: Option<((u64, u64), Vec<TailCallFrame>)> = None;
     frames
         .iter()
         .enumerate()
-        .map(|(depth, callee)| match frames.get(depth + 1) {
-            Some(caller) => cache
-                .entry((caller.pc, callee.lookup_pc))
+        .map(|(depth, callee)| {
+            let Some(caller) = frames.get(depth + 1) else {
+                return Vec::new();
+            };
+            let key = (caller.pc, callee.lookup_pc);
+            if let Some((_, found)) = previous.as_ref().filter(|(k, _)| *k == key) {
+                return found.clone();
+            }
+            let found = cache
+                .entry(key)
                 .or_insert_with(|| tail_calls_between(callee, caller, objects))
-                .clone(),
-            None => Vec::new(),
+                .clone();
+            previous = Some((key, found.clone()));
+            found
         })
         .collect()
 }

@@ -66,6 +66,9 @@ pub struct SessionOptions {
     /// rather than only locating them then and building them after the resume (the same
     /// snapshot, a longer stop): for comparisons.
     pub build_while_stopped: bool,
+    /// Unwind and read the variables of every thread on the tracer thread alone, rather than on
+    /// two CPUs when there are many threads (the same snapshot, a longer stop): for comparisons.
+    pub sequential_capture: bool,
 }
 
 impl Default for SessionOptions {
@@ -85,6 +88,7 @@ impl Default for SessionOptions {
             all_registers: false,
             modules: ModuleSettings::default(),
             build_while_stopped: false,
+            sequential_capture: false,
         }
     }
 }
@@ -372,7 +376,12 @@ impl Session {
         if let Some(host) = host {
             host.fire_attach(snapshot);
         }
-        let mut captured = capture::capture(stopped, &prepared.unwinder, self.options.max_frames);
+        let mut captured = capture::capture(
+            stopped,
+            &prepared.unwinder,
+            self.options.max_frames,
+            !self.options.sequential_capture,
+        );
         if let Some(access) = access {
             for thread in &captured {
                 access.set_thread_pointer(thread.tid, thread.user_regs.fs_base);
@@ -398,6 +407,7 @@ impl Session {
                 wanted.thread_local_plans,
                 &limits,
                 extraction,
+                !self.options.sequential_capture,
             );
         }
         let global_values =

@@ -197,6 +197,20 @@ impl StringCopies {
         }
     }
 
+    /// Adds the copies of `other` (made from the same stopped target), keeping the longer copy
+    /// of a string both copied, as copying them all here would have.
+    pub fn merge(&self, other: StringCopies) {
+        let mut copies = self.copies.borrow_mut();
+        for (address, copy) in other.copies.into_inner() {
+            match copies.get(&address) {
+                Some(mine) if mine.len() >= copy.len() => {}
+                _ => {
+                    copies.insert(address, copy);
+                }
+            }
+        }
+    }
+
     /// How many strings were copied.
     pub fn len(&self) -> usize {
         self.copies.borrow().len()

@@ -40,7 +40,7 @@ pub(crate) fn resolve_entry_value(
     let frame = env
         .frame
         .ok_or_else(|| Missing::optimized_out("an entry value needs a frame"))?;
-    let register = entry_value_register(&frame.debug, frame, expression)?;
+    let register = entry_value_register(frame.debug, frame, expression)?;
     resolve_entry_register(register, env)
 }
 
@@ -65,7 +65,7 @@ pub(crate) fn resolve_entry_register(register: u16, env: &Env<'_>) -> Result<u64
     let caller_function = caller
         .function
         .ok_or_else(|| Missing::optimized_out("entry value: the caller's function is unknown"))?;
-    let caller_debug = caller.debug.clone();
+    let caller_debug = &caller.debug;
     let return_pc = caller_debug.elf_address(caller.pc);
     let caller_env = Env {
         memory: env.memory,
@@ -77,13 +77,13 @@ pub(crate) fn resolve_entry_register(register: u16, env: &Env<'_>) -> Result<u64
     let key = SiteKey {
         caller_function,
         return_pc,
-        callee_object: Arc::as_ptr(&frame.debug) as usize,
+        callee_object: Arc::as_ptr(frame.debug) as usize,
         callee_function: frame.function,
     };
     let proof = frame.entry_site.get_or_init(|| {
         caller_debug.entry_site(key, || {
             prove_site(
-                &caller_debug,
+                caller_debug,
                 caller_function,
                 return_pc,
                 frame,
@@ -100,7 +100,7 @@ pub(crate) fn resolve_entry_register(register: u16, env: &Env<'_>) -> Result<u64
             let site = sites
                 .get(*index)
                 .ok_or_else(|| Missing::optimized_out("entry value: call site lost"))?;
-            check_call(&caller_debug, site, frame, &caller_env, stack)?;
+            check_call(caller_debug, site, frame, &caller_env, stack)?;
             (sites, *index)
         }
     };
@@ -109,7 +109,7 @@ pub(crate) fn resolve_entry_register(register: u16, env: &Env<'_>) -> Result<u64
         .ok_or_else(|| Missing::optimized_out("entry value: call site lost"))?;
     let value_expression = site.value_of(register).ok_or_else(|| unsaid(register))?;
     let mut nested = false;
-    let pieces = value_expression.run(&caller_debug, &caller_env, &mut nested)?;
+    let pieces = value_expression.run(caller_debug, &caller_env, &mut nested)?;
     single_value(&pieces, &caller_env)
 }
 
@@ -166,7 +166,7 @@ fn prove_site(
     caller_debug: &Arc<ObjectDebug>,
     caller_function: DieRef,
     return_pc: u64,
-    frame: &FrameState,
+    frame: &FrameState<'_>,
     caller_env: &Env<'_>,
     stack: &dyn CallerFrames,
 ) -> SiteProof {
@@ -193,7 +193,7 @@ fn prove_site(
 fn check_call(
     caller_debug: &Arc<ObjectDebug>,
     site: &CallSite,
-    frame: &FrameState,
+    frame: &FrameState<'_>,
     caller_env: &Env<'_>,
     stack: &dyn CallerFrames,
 ) -> Result<(), Missing> {
@@ -208,7 +208,7 @@ fn check_call(
     // The call proves the values a call of this function was entered with; this frame is that
     // call unless the function may have jumped back into itself since.
     if let Some(function) = frame.function {
-        verify_no_self_tail_call(&frame.debug, function, stack, caller_env.memory)?;
+        verify_no_self_tail_call(frame.debug, function, stack, caller_env.memory)?;
     }
     Ok(())
 }
@@ -251,7 +251,7 @@ fn not_called(
 /// The register of an entry-value expression (`DW_OP_regN`).
 fn entry_value_register(
     debug: &ObjectDebug,
-    frame: &FrameState,
+    frame: &FrameState<'_>,
     expression: Expression<DwarfReader>,
 ) -> Result<u16, Missing> {
     let function = frame.function.map(|f| f.unit).unwrap_or(0);
@@ -329,8 +329,8 @@ pub(crate) fn plt_target(memory: &dyn MemoryReader, address: u64) -> Option<u64>
 }
 
 /// Whether `function` of `debug` is the function of `frame`.
-fn is_function_of(frame: &FrameState, debug: &Arc<ObjectDebug>, function: DieRef) -> bool {
-    if !Arc::ptr_eq(debug, &frame.debug) {
+fn is_function_of(frame: &FrameState<'_>, debug: &Arc<ObjectDebug>, function: DieRef) -> bool {
+    if !Arc::ptr_eq(debug, frame.debug) {
         return false;
     }
     frame.function == Some(function)
@@ -338,13 +338,13 @@ fn is_function_of(frame: &FrameState, debug: &Arc<ObjectDebug>, function: DieRef
 
 /// Whether a call site's origin names the frame's function (for calls whose target cannot be
 /// resolved to a definition, e.g. through the PLT).
-fn origin_names_match(debug: &ObjectDebug, site: &CallSite, frame: &FrameState) -> bool {
+fn origin_names_match(debug: &ObjectDebug, site: &CallSite, frame: &FrameState<'_>) -> bool {
     let (Some(origin), Some(function)) = (site.origin, frame.function) else {
         return false;
     };
     names_overlap(
         &function_names(debug, origin),
-        &function_names(&frame.debug, function),
+        &function_names(frame.debug, function),
     )
 }
 

@@ -25,9 +25,10 @@ const MAX_EVALUATION_STEPS: u32 = 100_000;
 
 /// A physical frame, as location evaluation needs it.
 #[derive(Clone, Debug)]
-pub(crate) struct FrameState {
-    /// The DWARF of the object the frame's pc is in.
-    pub debug: Arc<ObjectDebug>,
+pub(crate) struct FrameState<'p> {
+    /// The DWARF of the object the frame's pc is in (borrowed from the process's: cloning it
+    /// per frame would make threads read in parallel contend for its count).
+    pub debug: &'p Arc<ObjectDebug>,
     /// The frame's recovered registers.
     pub regs: RegisterSet,
     /// Its canonical frame address.
@@ -56,7 +57,7 @@ pub(crate) struct FrameState {
 /// The frames of a thread, for looking up a caller.
 pub(crate) trait CallerFrames {
     /// The physical frame at `index`, if it exists and has DWARF.
-    fn frame_state(&self, index: usize) -> Option<&FrameState>;
+    fn frame_state(&self, index: usize) -> Option<&FrameState<'_>>;
 
     /// The DWARF of the object mapping runtime `address`.
     fn debug_at(&self, address: u64) -> Option<Arc<ObjectDebug>>;
@@ -74,7 +75,7 @@ pub(crate) struct Env<'a> {
     /// Thread-local storage blocks, when known.
     pub tls: Option<&'a dyn TlsResolver>,
     /// The frame, for frame variables (`None` for globals).
-    pub frame: Option<&'a FrameState>,
+    pub frame: Option<&'a FrameState<'a>>,
     /// The thread's other frames, for entry values.
     pub stack: Option<&'a dyn CallerFrames>,
     /// Entry-value nesting so far.
@@ -518,7 +519,7 @@ fn frame_base(env: &Env<'_>, entry_value: &mut bool) -> Result<u64, Missing> {
         // Computed outside the cell: a malformed frame base that refers to itself (DW_OP_fbreg
         // nested in an expression gimli evaluates) comes back here for the same frame, and
         // must get an error, not re-enter the cell's initialisation (which would deadlock).
-        let Some(_computing) = FrameBaseGuard::enter(frame as *const FrameState as usize) else {
+        let Some(_computing) = FrameBaseGuard::enter(frame as *const FrameState<'_> as usize) else {
             return Err(Missing::optimized_out(
                 "the frame base is given relative to itself",
             ));
@@ -569,7 +570,7 @@ impl Drop for FrameBaseGuard {
 }
 
 /// Evaluates the `DW_AT_frame_base` of the frame's function (decoded once per function).
-fn compute_frame_base(frame: &FrameState, env: &Env<'_>, entry_value: &mut bool) -> Result<u64, Missing> {
+fn compute_frame_base(frame: &FrameState<'_>, env: &Env<'_>, entry_value: &mut bool) -> Result<u64, Missing> {
     let function = frame
         .function
         .ok_or_else(|| Missing::optimized_out("needs a frame base but the function is unknown"))?;

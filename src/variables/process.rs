@@ -20,9 +20,37 @@ use crate::memory::MemoryReader;
 use crate::snapshot::{SharedStr, Variable};
 use crate::unwind::UnwoundFrame;
 
-/// The variables in scope at a pc, planned once: (object index, ELF pc) -> levels, innermost
-/// first, each with the plans of its variables.
-type ScopeCache = HashMap<(usize, u64), Arc<Vec<Vec<Arc<VariablePlan>>>>>;
+/// The plans of the variables in scope at a pc: one list per level, innermost first.
+type ScopePlans = Vec<Vec<VariablePlan>>;
+
+/// The variables in scope at a pc, planned once: (object index, ELF pc) -> their plans.
+type ScopeCache = HashMap<(usize, u64), Arc<ScopePlans>>;
+
+/// The scope plans of one frame, shared by that frame's pending variables through a count of
+/// its own: counting the shared plans once per frame, not once per variable, keeps threads read
+/// in parallel from contending for the same counters.
+type FrameScope = Arc<Arc<ScopePlans>>;
+
+/// The scope plans of the frames of one thread, by (object index, ELF pc): threads often repeat
+/// a pc down their stack (recursion), and each frame looking its plans up in the process's cache
+/// would contend with threads read in parallel for the cache's lock.
+type ScopeMemo = std::cell::RefCell<HashMap<(usize, u64), FrameScope>>;
+
+/// One planned variable of a frame: its plan, where it is in the frame's scope plans.
+struct FramePlan<'p> {
+    scope: &'p FrameScope,
+    level: usize,
+    index: usize,
+    plan: &'p VariablePlan,
+}
+
+impl std::ops::Deref for FramePlan<'_> {
+    type Target = VariablePlan;
+
+    fn deref(&self) -> &VariablePlan {
+        self.plan
+    }
+}
 
 /// A parameter or local in scope at a pc, with everything about it that does not depend on the
 /// thread: its name, type and size, and its location decoded (or its value, when constant or
@@ -106,7 +134,10 @@ pub struct PendingVariable(Pending);
 enum Pending {
     Built(Variable),
     Located {
-        plan: Arc<VariablePlan>,
+        /// The frame's scope plans, and where the variable's plan is in them.
+        scope: FrameScope,
+        level: usize,
+        index: usize,
         /// The located bytes; `None`: the plan's fixed ones.
         image: Option<ValueImage>,
     },
@@ -116,7 +147,12 @@ impl std::fmt::Debug for PendingVariable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.0 {
             Pending::Built(variable) => f.debug_tuple("Built").field(&variable.name).finish(),
-            Pending::Located { plan, .. } => f.debug_tuple("Located").field(&plan.name).finish(),
+            Pending::Located {
+                scope, level, index, ..
+            } => {
+                let name = scope.get(*level).and_then(|l| l.get(*index)).map(|p| &p.name);
+                f.debug_tuple("Located").field(&name).finish()
+            }
         }
     }
 }
@@ -258,7 +294,8 @@ impl ProcessVariables {
         limits: &VariableLimits,
     ) -> Vec<Vec<Variable>> {
         let stack = Stack::new(self, frames, &[]);
-        self.frame_variables_in(&stack, index, memory, tls, limits, &only_variable)
+        let memo = ScopeMemo::default();
+        self.frame_variables_in(&stack, &memo, index, memory, tls, limits, &only_variable)
     }
 
     /// [`frame_variables`](Self::frame_variables), each variable with the [`BtVariable`] that
@@ -272,7 +309,8 @@ impl ProcessVariables {
         limits: &VariableLimits,
     ) -> Vec<Vec<(Variable, BtVariable)>> {
         let stack = Stack::new(self, frames, &[]);
-        self.frame_variables_in(&stack, index, memory, tls, limits, &with_bt_variable)
+        let memo = ScopeMemo::default();
+        self.frame_variables_in(&stack, &memo, index, memory, tls, limits, &with_bt_variable)
     }
 
     /// The variables of every frame of one thread: each physical frame of `frames` (what
@@ -320,7 +358,7 @@ impl ProcessVariables {
         limits: &VariableLimits,
         copies: &StringCopies,
     ) -> ThreadVariables<PendingVariable> {
-        let make = |plan: &Arc<VariablePlan>, located: Option<ValueImage>, builder: &Builder<'_>| {
+        let make = |plan: &FramePlan<'_>, located: Option<ValueImage>, builder: &Builder<'_>| {
             pending_variable(copies, plan, located, builder)
         };
         self.thread_variables_as(frames, tail_calls, memory, tls, limits, &make)
@@ -337,7 +375,14 @@ impl ProcessVariables {
     ) -> Variable {
         match pending.0 {
             Pending::Built(variable) => variable,
-            Pending::Located { plan, image } => {
+            Pending::Located {
+                scope,
+                level,
+                index,
+                image,
+            } => {
+                // Where the plan was found when the variable was located.
+                let plan = &scope[level][index];
                 let symbolize = |address: u64| self.symbolize_function(address);
                 let builder = Builder {
                     limits,
@@ -360,8 +405,9 @@ impl ProcessVariables {
         make: &Make<'_, T>,
     ) -> ThreadVariables<T> {
         let stack = Stack::new(self, frames, tail_calls);
+        let memo = ScopeMemo::default();
         let physical = (0..frames.len())
-            .map(|index| self.frame_variables_in(&stack, index, memory, tls, limits, make))
+            .map(|index| self.frame_variables_in(&stack, &memo, index, memory, tls, limits, make))
             .collect();
         let tail_calls = (0..frames.len())
             .map(|callee| {
@@ -369,7 +415,7 @@ impl ProcessVariables {
                     .tail_frames_of(callee)
                     .map(|index| {
                         // A tail-call frame is named by the innermost function at its jump.
-                        self.frame_variables_in(&stack, index, memory, tls, limits, make)
+                        self.frame_variables_in(&stack, &memo, index, memory, tls, limits, make)
                             .into_iter()
                             .next()
                             .unwrap_or_default()
@@ -383,9 +429,11 @@ impl ProcessVariables {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn frame_variables_in<T>(
         &self,
         stack: &Stack<'_>,
+        memo: &ScopeMemo,
         index: usize,
         memory: &dyn MemoryReader,
         tls: Option<&dyn TlsResolver>,
@@ -401,7 +449,13 @@ impl ProcessVariables {
         let Some(object_index) = stack.lookup_pc(index).and_then(|pc| self.object_index_at(pc)) else {
             return Vec::new();
         };
-        let levels = self.scopes_cached(object_index, &frame.debug, function, frame.elf_pc);
+        let scope = memo
+            .borrow_mut()
+            .entry((object_index, frame.elf_pc))
+            .or_insert_with(|| {
+                Arc::new(self.scopes_cached(object_index, frame.debug, function, frame.elf_pc))
+            })
+            .clone();
         let env = Env {
             memory,
             tls,
@@ -415,12 +469,22 @@ impl ProcessVariables {
             memory,
             symbolize: &symbolize,
         };
-        levels
+        scope
             .iter()
-            .map(|level| {
-                level
+            .enumerate()
+            .map(|(level, plans)| {
+                plans
                     .iter()
-                    .map(|v| planned_variable(&frame.debug, v, &env, &builder, make))
+                    .enumerate()
+                    .map(|(index, plan)| {
+                        let plan = FramePlan {
+                            scope: &scope,
+                            level,
+                            index,
+                            plan,
+                        };
+                        planned_variable(frame.debug, &plan, &env, &builder, make)
+                    })
                     .collect()
             })
             .collect()
@@ -433,17 +497,9 @@ impl ProcessVariables {
     /// `pc` is in a function with DWARF. Before the stop, this leaves the stop only the reads
     /// of target memory.
     pub fn prepare_at(&self, pc: u64, limits: &VariableLimits) -> bool {
-        let Some(object_index) = self.object_index_at(pc) else {
+        let Some((debug, function, levels)) = self.planned_levels_at(pc) else {
             return false;
         };
-        let Some((_, Some(debug))) = self.objects.get(object_index) else {
-            return false;
-        };
-        let elf_pc = debug.elf_address(pc);
-        let Some(function) = debug.function_at(elf_pc) else {
-            return false;
-        };
-        let levels = self.scopes_cached(object_index, debug, function, elf_pc);
         for plan in levels.iter().flatten() {
             plan.string_slots(limits);
         }
@@ -457,6 +513,31 @@ impl ProcessVariables {
         self.scopes.read().map(|scopes| scopes.len()).unwrap_or(0)
     }
 
+    /// Plans the variables in scope at each runtime lookup pc of `pcs` not planned yet (frames
+    /// then only look their plans up): done before threads are read in parallel, so that the
+    /// workers share finished plans instead of planning the same scopes twice.
+    pub fn plan_scopes(&self, pcs: impl IntoIterator<Item = u64>) {
+        for pc in pcs {
+            self.planned_levels_at(pc);
+        }
+    }
+
+    /// The DWARF, function and planned scope levels at runtime lookup pc `pc`.
+    fn planned_levels_at(
+        &self,
+        pc: u64,
+    ) -> Option<(&Arc<ObjectDebug>, super::units::DieRef, Arc<ScopePlans>)> {
+        let object_index = self.object_index_at(pc)?;
+        let debug = self.objects.get(object_index)?.1.as_ref()?;
+        let elf_pc = debug.elf_address(pc);
+        let function = debug.function_at(elf_pc)?;
+        Some((
+            debug,
+            function,
+            self.scopes_cached(object_index, debug, function, elf_pc),
+        ))
+    }
+
     /// The scope levels at a pc, parsed once per (object, pc).
     fn scopes_cached(
         &self,
@@ -464,19 +545,19 @@ impl ProcessVariables {
         debug: &Arc<ObjectDebug>,
         function: super::units::DieRef,
         elf_pc: u64,
-    ) -> Arc<Vec<Vec<Arc<VariablePlan>>>> {
+    ) -> Arc<ScopePlans> {
         let key = (object_index, elf_pc);
         if let Some(found) = self.scopes.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return found.clone();
         }
-        let levels: Arc<Vec<Vec<Arc<VariablePlan>>>> = Arc::new(
+        let levels: Arc<ScopePlans> = Arc::new(
             scopes_at(debug, function, elf_pc)
                 .iter()
                 .map(|level| {
                     level
                         .variables
                         .iter()
-                        .map(|v| Arc::new(VariablePlan::new(debug, v)))
+                        .map(|v| VariablePlan::new(debug, v))
                         .collect()
                 })
                 .collect(),
@@ -669,7 +750,7 @@ impl std::fmt::Debug for ProcessVariables {
 
 /// What a frame's variable is made into: from its plan, its bytes located now (`None`: the
 /// plan's fixed bytes) and the builder of the frame.
-type Make<'m, T> = dyn Fn(&Arc<VariablePlan>, Option<ValueImage>, &Builder<'_>) -> T + 'm;
+type Make<'m, T> = dyn Fn(&FramePlan<'_>, Option<ValueImage>, &Builder<'_>) -> T + 'm;
 
 impl VariablePlan {
     /// The bytes of the value: those located, else the plan's fixed ones.
@@ -683,13 +764,13 @@ impl VariablePlan {
 }
 
 /// The snapshot variable alone.
-fn only_variable(plan: &Arc<VariablePlan>, located: Option<ValueImage>, builder: &Builder<'_>) -> Variable {
+fn only_variable(plan: &FramePlan<'_>, located: Option<ValueImage>, builder: &Builder<'_>) -> Variable {
     plan.build(plan.image(&located), builder)
 }
 
 /// The snapshot variable with its bt variable.
 fn with_bt_variable(
-    plan: &Arc<VariablePlan>,
+    plan: &FramePlan<'_>,
     located: Option<ValueImage>,
     builder: &Builder<'_>,
 ) -> (Variable, BtVariable) {
@@ -704,7 +785,7 @@ fn with_bt_variable(
 /// now when building would read memory beyond its bytes.
 fn pending_variable(
     copies: &StringCopies,
-    plan: &Arc<VariablePlan>,
+    plan: &FramePlan<'_>,
     located: Option<ValueImage>,
     builder: &Builder<'_>,
 ) -> PendingVariable {
@@ -719,7 +800,9 @@ fn pending_variable(
         builder.limits,
     );
     PendingVariable(Pending::Located {
-        plan: plan.clone(),
+        scope: plan.scope.clone(),
+        level: plan.level,
+        index: plan.index,
         image: located,
     })
 }
@@ -727,7 +810,7 @@ fn pending_variable(
 /// The plan `plan` located in the frame of `env`, made into a `T` by `make`.
 fn planned_variable<T>(
     debug: &Arc<ObjectDebug>,
-    plan: &Arc<VariablePlan>,
+    plan: &FramePlan<'_>,
     env: &Env<'_>,
     builder: &Builder<'_>,
     make: &Make<'_, T>,

@@ -39,7 +39,7 @@ pub(crate) struct Stack<'a> {
     /// The caller of each physical frame: `index + 1`, or its innermost tail-call frame.
     callers: Vec<usize>,
     tails: Vec<TailFrame>,
-    states: Vec<OnceCell<Option<FrameState>>>,
+    states: Vec<OnceCell<Option<FrameState<'a>>>>,
 }
 
 impl<'a> Stack<'a> {
@@ -96,9 +96,9 @@ impl<'a> Stack<'a> {
     }
 
     /// The state of physical frame `index`.
-    fn physical_state(&self, index: usize) -> Option<FrameState> {
+    fn physical_state(&self, index: usize) -> Option<FrameState<'a>> {
         let frame = self.frames.get(index)?;
-        let debug = self.process.debug_at(frame.lookup_pc)?.clone();
+        let debug = self.process.debug_at(frame.lookup_pc)?;
         let elf_pc = debug.elf_address(frame.lookup_pc);
         let function = debug.function_at(elf_pc);
         Some(FrameState {
@@ -117,10 +117,10 @@ impl<'a> Stack<'a> {
     }
 
     /// The state of tail-call frame `tail` (an index into `tails`).
-    fn tail_state(&self, tail: usize) -> Option<FrameState> {
+    fn tail_state(&self, tail: usize) -> Option<FrameState<'a>> {
         let slot = self.tails.get(tail)?;
         let lookup = slot.pc.wrapping_sub(1);
-        let debug = self.process.debug_at(lookup)?.clone();
+        let debug = self.process.debug_at(lookup)?;
         let elf_pc = debug.elf_address(lookup);
         let function = debug.function_at(elf_pc);
         let callee = self.frames.get(slot.callee)?;
@@ -149,7 +149,7 @@ impl<'a> Stack<'a> {
 }
 
 impl CallerFrames for Stack<'_> {
-    fn frame_state(&self, index: usize) -> Option<&FrameState> {
+    fn frame_state(&self, index: usize) -> Option<&FrameState<'_>> {
         self.states
             .get(index)?
             .get_or_init(|| match index.checked_sub(self.frames.len()) {
