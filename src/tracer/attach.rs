@@ -195,15 +195,20 @@ fn seize_all(
         if new.is_empty() {
             break;
         }
-        // Interrupt the whole pass first, then collect the stops: they happen in parallel.
-        let mut interrupted = Vec::new();
+        // Seize the whole pass (the threads keep running), then interrupt it, then collect the
+        // stops: the first thread stops only once every thread of the pass is seized, and the
+        // stops happen in parallel.
+        let mut seized = Vec::new();
         for &tid in &new {
             if abort.is_aborted() {
                 return Err(TracerError::Aborted);
             }
-            if !seize_thread(tracees, tid, only_thread)? {
-                continue;
+            if seize_thread(tracees, tid, only_thread)? {
+                seized.push(tid);
             }
+        }
+        let mut interrupted = Vec::new();
+        for tid in seized {
             stopped_at.get_or_insert_with(Instant::now);
             match ptrace_ops::interrupt(tid) {
                 // ESRCH: exiting; its exit is collected below.
