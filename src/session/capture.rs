@@ -12,7 +12,7 @@ use crate::debuginfo::{ProcessObjects, TailCallFrame};
 use crate::memory::{LayeredMemory, MemoryReader};
 use crate::snapshot::{Annotation, AnnotationLevel, Variable};
 use crate::tracer::{StoppedProcess, StoppedThread};
-use crate::unwind::{Unwinder, UnwoundFrame};
+use crate::unwind::{UnwindScratch, Unwinder, UnwoundFrame};
 use crate::variables::{
     BtVariable, GlobalPlan, GlobalVariable, PendingGlobal, PendingVariable, StringCopies, TlsResolver,
     VariableLimits,
@@ -81,9 +81,12 @@ pub fn capture(
         })
         .collect();
     in_halves(&mut captured, parallel, |first, half| {
+        let mut scratch = UnwindScratch::default();
         for (captured, thread) in half.iter_mut().zip(&stopped.threads()[first..]) {
             let memory = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
-            captured.frames = unwinder.unwind(&thread.regs, &memory, max_frames);
+            captured.frames = unwinder
+                .unwind_in(&mut scratch, &thread.regs, &memory, max_frames)
+                .frames;
         }
     });
     captured

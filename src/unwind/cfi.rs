@@ -79,21 +79,49 @@ impl ObjectCfi {
     /// `DW_OP_addr` operands in CFI expressions.
     pub(crate) fn unwind_frame(
         &self,
-        ctx: &mut UnwindContext<usize>,
+        scratch: &mut UnwindScratch,
         address: u64,
         bias: u64,
         regs: &RegisterSet,
         memory: &dyn MemoryReader,
     ) -> Result<Option<FrameStep>, UnwindError> {
         if let Some(eh_frame) = &self.eh_frame {
-            if let Some(step) = eh_frame.unwind_frame(ctx, address, bias, regs, memory)? {
+            if let Some(step) = eh_frame.unwind_frame(scratch, address, bias, regs, memory)? {
                 return Ok(Some(step));
             }
         }
         match &self.debug_frame {
-            Some(debug_frame) => debug_frame.unwind_frame(ctx, address, bias, regs, memory),
+            Some(debug_frame) => debug_frame.unwind_frame(scratch, address, bias, regs, memory),
             None => Ok(None),
         }
+    }
+}
+
+/// What one unwinding thread keeps between frames and stacks: gimli's unwind context, and the
+/// rows it already looked up (by section and address). The shared row cache of a section takes a
+/// lock and a reference count per lookup; two threads unwinding at once contend on them, so each
+/// looks a row up there once and then in its own scratch.
+#[derive(Default)]
+pub struct UnwindScratch {
+    pub(crate) ctx: UnwindContext<usize>,
+    rows: HashMap<(usize, u64), Option<Arc<FoundRow>>>,
+}
+
+impl UnwindScratch {
+    /// A scratch reusing the unwind context `ctx`.
+    pub(crate) fn with_context(ctx: UnwindContext<usize>) -> Self {
+        Self {
+            ctx,
+            rows: HashMap::default(),
+        }
+    }
+}
+
+impl std::fmt::Debug for UnwindScratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UnwindScratch")
+            .field("rows", &self.rows.len())
+            .finish()
     }
 }
 
@@ -230,16 +258,22 @@ impl<S: UnwindSection<DwarfReader>> CfiSection<S> {
     /// Unwinds one frame at `address` with this section's CFI; `Ok(None)` when no FDE covers it.
     fn unwind_frame(
         &self,
-        ctx: &mut UnwindContext<usize>,
+        scratch: &mut UnwindScratch,
         address: u64,
         bias: u64,
         regs: &RegisterSet,
         memory: &dyn MemoryReader,
     ) -> Result<Option<FrameStep>, UnwindError> {
-        let Some(found) = self.row_at(ctx, address)? else {
+        // The scratch lives shorter than the unwinder: this section's address identifies it.
+        let key = (self as *const Self as usize, address);
+        if !scratch.rows.contains_key(&key) {
+            let found = self.row_at(&mut scratch.ctx, address)?;
+            scratch.rows.insert(key, found);
+        }
+        let Some(Some(found)) = scratch.rows.get(&key) else {
             return Ok(None);
         };
-        let (row, fde) = &*found;
+        let (row, fde) = &**found;
         let env = step::RowEnvironment {
             section: &self.section,
             encoding: fde.cie().encoding(),

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use crate::arch::RegisterSet;
 
-pub use cfi::ObjectCfi;
+pub use cfi::{ObjectCfi, UnwindScratch};
 pub use error::UnwindError;
 pub use unwinder::{Backtrace, StopReason, Unwinder};
 

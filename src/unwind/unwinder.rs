@@ -5,6 +5,7 @@ use std::sync::Mutex;
 
 use gimli::UnwindContext;
 
+use super::cfi::UnwindScratch;
 use super::error::UnwindError;
 use super::fallback::frame_pointer_step;
 use super::step::FrameStep;
@@ -80,12 +81,24 @@ impl Unwinder {
         memory: &dyn MemoryReader,
         max_frames: usize,
     ) -> Backtrace {
-        let mut ctx = self.take_context();
-        let backtrace = self.walk(&mut ctx, regs, memory, max_frames.min(MAX_FRAMES));
+        let mut scratch = UnwindScratch::with_context(self.take_context());
+        let backtrace = self.unwind_in(&mut scratch, regs, memory, max_frames);
         if let Ok(mut spare) = self.spare_context.lock() {
-            *spare = Some(ctx);
+            *spare = Some(scratch.ctx);
         }
         backtrace
+    }
+
+    /// [`Unwinder::unwind_with_stop`] with the scratch of the calling thread, kept between its
+    /// unwinds (a thread unwinding many stacks looks each row up in the shared caches once).
+    pub fn unwind_in(
+        &self,
+        scratch: &mut UnwindScratch,
+        regs: &RegisterSet,
+        memory: &dyn MemoryReader,
+        max_frames: usize,
+    ) -> Backtrace {
+        self.walk(scratch, regs, memory, max_frames.min(MAX_FRAMES))
     }
 
     /// The spare unwind context, or a new one.
@@ -100,7 +113,7 @@ impl Unwinder {
     /// The frame loop.
     fn walk(
         &self,
-        ctx: &mut UnwindContext<usize>,
+        scratch: &mut UnwindScratch,
         innermost: &RegisterSet,
         memory: &dyn MemoryReader,
         limit: usize,
@@ -131,7 +144,7 @@ impl Unwinder {
                 signal_frame: false,
                 suspect: found_by_frame_pointer,
             };
-            let step = match self.step(ctx, lookup_pc, &frame.regs, memory) {
+            let step = match self.step(scratch, lookup_pc, &frame.regs, memory) {
                 Ok(Some(step)) => step,
                 Ok(None) => {
                     frames.push(frame);
@@ -170,7 +183,7 @@ impl Unwinder {
     /// CFI of its mapping, else with the frame pointer. `Ok(None)` when neither applies.
     fn step(
         &self,
-        ctx: &mut UnwindContext<usize>,
+        scratch: &mut UnwindScratch,
         lookup_pc: u64,
         regs: &RegisterSet,
         memory: &dyn MemoryReader,
@@ -178,7 +191,10 @@ impl Unwinder {
         let mut cfi_error = None;
         if let Some(mapping) = self.mapping_for(lookup_pc) {
             let address = lookup_pc.wrapping_sub(mapping.bias);
-            match mapping.cfi.unwind_frame(ctx, address, mapping.bias, regs, memory) {
+            match mapping
+                .cfi
+                .unwind_frame(scratch, address, mapping.bias, regs, memory)
+            {
                 Ok(Some(step)) => return Ok(Some(step)),
                 Ok(None) => {}
                 // Malformed CFI for this function: the frame pointer may still work.

@@ -333,6 +333,16 @@ fn one_unwinder_serves_threads_in_parallel() {
                 for _ in 0..50 {
                     assert_eq!(unwinder.unwind(&dump.registers(), &memory, MAX_FRAMES), expected);
                 }
+                // A thread's own scratch, kept across its unwinds, gives the same frames, the
+                // first time (rows from the shared cache) and after (rows from the scratch),
+                // also with a shorter limit in between.
+                let mut scratch = crate::unwind::UnwindScratch::default();
+                for limit in [MAX_FRAMES, 3, MAX_FRAMES] {
+                    let frames = unwinder
+                        .unwind_in(&mut scratch, &dump.registers(), &memory, limit)
+                        .frames;
+                    assert_eq!(frames, expected[..limit.min(expected.len())]);
+                }
             });
         }
     });
