@@ -214,7 +214,7 @@ fn frames_of(
     let tail_calls = match &thread.tail_calls {
         Some(found) => found,
         None => {
-            found_later = all_tail_calls(&thread.frames, &prepared.objects, &mut TailCallCache::new());
+            found_later = all_tail_calls(&thread.frames, &prepared.objects, &mut TailCallCache::default());
             &found_later
         }
     };

@@ -4,8 +4,6 @@
 //! after the resume, and so are frame variables built unless modules watch them while stopped
 //! ([`Extraction`]).
 
-use std::collections::HashMap;
-
 use super::prepare::PreparedProcess;
 use super::thread_tls::ThreadTls;
 use crate::debuginfo::{ProcessObjects, TailCallFrame};
@@ -213,7 +211,7 @@ pub fn capture_variables(
 /// the tail-call frames.
 fn find_tail_calls(threads: &mut [CapturedThread], prepared: &PreparedProcess, parallel: bool) {
     let find = |threads: &mut [CapturedThread]| {
-        let mut cache = TailCallCache::new();
+        let mut cache = TailCallCache::default();
         for captured in threads {
             captured.tail_calls = Some(all_tail_calls(&captured.frames, &prepared.objects, &mut cache));
         }
@@ -453,7 +451,7 @@ fn thread_tls<'a>(
 
 /// Tail-call frames already found, by the caller's return address and the callee's lookup pc
 /// (threads often share their outer frames).
-pub type TailCallCache = HashMap<(u64, u64), Vec<TailCallFrame>>;
+pub type TailCallCache = rustc_hash::FxHashMap<(u64, u64), Vec<TailCallFrame>>;
 
 /// The tail-call frames between each unwound frame and the next (the last frame: none).
 pub fn all_tail_calls(
