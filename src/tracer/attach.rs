@@ -8,7 +8,7 @@ use nix::errno::Errno;
 use nix::sys::ptrace::Options;
 
 use super::abort::AbortFlag;
-use super::capture::{capture_thread, StoppedThread};
+use super::capture::{with_stack, StoppedThread};
 use super::error::TracerError;
 use super::memory::ProcessMemory;
 use super::proc_files;
@@ -99,13 +99,14 @@ impl StoppedProcess {
     ) -> Result<Self, TracerError> {
         let pid = tracees.pid();
         let memory = ProcessMemory::new(pid);
-        let mut threads = Vec::new();
+        // The registers first (ptrace: this thread only), then the stacks (any thread).
+        let mut registers = Vec::new();
         for tracee in tracees.iter() {
             let TraceeState::Stopped { pending_signal } = tracee.state else {
                 continue;
             };
-            match capture_thread(tracee.tid, pending_signal, &memory, regions, stack_limit) {
-                Ok(thread) => threads.push(thread),
+            match ptrace_ops::getregs(tracee.tid) {
+                Ok(regs) => registers.push((tracee.tid, pending_signal, regs)),
                 // Killed while stopped (SIGKILL ends even a ptrace-stop).
                 Err(Errno::ESRCH) if tracee.tid == pid => return Err(TracerError::ProcessExited { pid }),
                 Err(Errno::ESRCH) => {}
@@ -117,9 +118,10 @@ impl StoppedProcess {
                 }
             }
         }
-        if threads.is_empty() {
+        if registers.is_empty() {
             return Err(TracerError::ProcessExited { pid });
         }
+        let threads = copy_stacks(registers, &memory, regions, stack_limit);
         Ok(Self {
             pid,
             tracees,
@@ -174,6 +176,39 @@ impl StoppedProcess {
     pub(crate) fn tracees(&self) -> &TraceeSet {
         &self.tracees
     }
+}
+
+/// With at least this many threads, their stacks are copied on two CPUs.
+const PARALLEL_COPY_MIN_THREADS: usize = 64;
+
+/// The stopped threads whose registers are `registers` (tid, pending signal, registers), each
+/// with a copy of its stack; many are copied on two CPUs (one `process_vm_readv` each, no ptrace
+/// call). Same order as `registers`.
+fn copy_stacks(
+    registers: Vec<(i32, Option<i32>, libc::user_regs_struct)>,
+    memory: &ProcessMemory,
+    regions: &[Range<u64>],
+    stack_limit: usize,
+) -> Vec<StoppedThread> {
+    let copy = |list: &[(i32, Option<i32>, libc::user_regs_struct)]| -> Vec<StoppedThread> {
+        list.iter()
+            .map(|&(tid, pending, regs)| with_stack(tid, pending, regs, memory, regions, stack_limit))
+            .collect()
+    };
+    let two_cpus = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+    if !two_cpus || registers.len() < PARALLEL_COPY_MIN_THREADS {
+        return copy(&registers);
+    }
+    let (first, second) = registers.split_at(registers.len() / 2);
+    std::thread::scope(|scope| {
+        let worker = scope.spawn(|| copy(second));
+        let mut threads = copy(first);
+        match worker.join() {
+            Ok(rest) => threads.extend(rest),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        threads
+    })
 }
 
 /// Seizes and stops the threads, pass after pass over `/proc/PID/task` until no new thread

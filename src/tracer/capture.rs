@@ -6,7 +6,6 @@ use crate::arch::RegisterSet;
 use crate::memory::{MemoryReader, MemorySnapshot};
 
 use super::memory::ProcessMemory;
-use super::ptrace_ops;
 
 /// Bytes below the stack pointer that a leaf function may use without moving it (x86-64 psABI).
 pub(crate) const RED_ZONE: u64 = 128;
@@ -28,23 +27,24 @@ pub struct StoppedThread {
     pub pending_signal: Option<i32>,
 }
 
-/// Captures stopped thread `tid`: `PTRACE_GETREGS` and one read of its stack.
-pub(crate) fn capture_thread(
+/// Stopped thread `tid` whose registers are `user_regs`, with one read of its stack (from any
+/// thread of the tracer: no ptrace call).
+pub(crate) fn with_stack(
     tid: i32,
     pending_signal: Option<i32>,
+    user_regs: libc::user_regs_struct,
     memory: &ProcessMemory,
     regions: &[Range<u64>],
     stack_limit: usize,
-) -> nix::Result<StoppedThread> {
-    let user_regs = ptrace_ops::getregs(tid)?;
+) -> StoppedThread {
     let range = stack_range(user_regs.rsp, regions, stack_limit);
-    Ok(StoppedThread {
+    StoppedThread {
         tid,
         regs: RegisterSet::from_user_regs(&user_regs),
         user_regs,
         stack: copy_memory(memory, range),
         pending_signal,
-    })
+    }
 }
 
 /// The part of the stack to copy for stack pointer `sp`: `[sp - red zone, sp + limit)`, clipped
