@@ -159,34 +159,18 @@ pub fn capture_variables(
     parallel: bool,
 ) {
     find_tail_calls(threads, prepared, parallel);
-    let Extraction::Pending(strings) = extraction else {
-        // (`Extraction` may hold copies, which are not shared.)
-        let with_bt = matches!(extraction, Extraction::BuiltWithBt);
-        in_halves(threads, parallel, |first, half| {
-            let extraction = if with_bt {
-                Extraction::BuiltWithBt
-            } else {
-                Extraction::Built
-            };
-            for (index, captured) in (first..).zip(half) {
-                thread_variables(
-                    stopped,
-                    index,
-                    captured,
-                    prepared,
-                    thread_locals,
-                    limits,
-                    extraction,
-                );
-            }
-        });
-        return;
-    };
-    // `StringCopies` is not shared: each half copies strings into its own.
+    // `StringCopies` is not shared between threads: each half copies strings into its own,
+    // merged after (what the halves are told is rebuilt from these two flags).
+    let pending = matches!(extraction, Extraction::Pending(_));
+    let with_bt = matches!(extraction, Extraction::BuiltWithBt);
     let copies = in_halves(threads, parallel, |first, half| {
         let copies = StringCopies::new();
+        let extraction = match (pending, with_bt) {
+            (true, _) => Extraction::Pending(&copies),
+            (false, true) => Extraction::BuiltWithBt,
+            (false, false) => Extraction::Built,
+        };
         for (index, captured) in (first..).zip(half) {
-            let extraction = Extraction::Pending(&copies);
             thread_variables(
                 stopped,
                 index,
@@ -199,8 +183,10 @@ pub fn capture_variables(
         }
         copies
     });
-    for half in copies {
-        strings.merge(half);
+    if let Extraction::Pending(strings) = extraction {
+        for half in copies {
+            strings.merge(half);
+        }
     }
 }
 
