@@ -143,11 +143,48 @@ impl SlotCache {
     }
 }
 
-/// Whether building a value of `needed` bytes located as `image` reads no target memory beyond
-/// the image but the strings it points to: the image holds all of it, or the value is not in
-/// memory (what it lacks is missing, not read).
-pub(crate) fn builds_from_image(image: &ValueImage, needed: usize) -> bool {
-    image.address.is_none() || image.len() >= needed
+/// What deferring the building of one planned variable needs: how many bytes building it reads,
+/// and the string pointers it follows.
+#[derive(Debug, Default)]
+pub(crate) struct Deferral {
+    /// The value's size, or its completed type's when larger.
+    needed: usize,
+    slots: SlotCache,
+}
+
+impl Deferral {
+    /// For a variable of type `ty` whose location holds `size` bytes.
+    pub fn new(ty: &Type, size: usize) -> Self {
+        let resolved = ty.resolved().size().and_then(|s| usize::try_from(s).ok());
+        Self {
+            needed: resolved.unwrap_or(0).max(size),
+            slots: SlotCache::default(),
+        }
+    }
+
+    /// The string pointers building a value of `ty` (always the same type) with `limits` follows.
+    pub fn slots(&self, ty: &Type, limits: &VariableLimits) -> Cow<'_, [StringSlot]> {
+        self.slots.slots(ty, limits)
+    }
+
+    /// Prepares the value of type `ty` located as `image` to be built after the resume: copies
+    /// from `memory` the strings it points to into `copies`, and says yes. No (nothing copied)
+    /// when building would read target memory beyond the image: the value is in memory and the
+    /// image does not hold all of it (what an image not in memory lacks is missing, not read).
+    pub fn defer(
+        &self,
+        ty: &Type,
+        image: &ValueImage,
+        memory: &dyn MemoryReader,
+        limits: &VariableLimits,
+        copies: &StringCopies,
+    ) -> bool {
+        if image.address.is_some() && image.len() < self.needed {
+            return false;
+        }
+        copies.copy_from(image, &self.slots(ty, limits), memory, limits);
+        true
+    }
 }
 
 /// The strings values point to, copied while the target was stopped (by address), and read back

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use gimli::{AttributeValue, Reader as _};
 
-use super::deferred::{builds_from_image, SlotCache, StringCopies};
+use super::deferred::{Deferral, StringCopies};
 use super::image::{Missing, ValueImage, NO_IMAGE};
 use super::location::{expression_at, locate, locate_plan, Env, LocationPlan};
 use super::names::{unit_globals, GlobalEntry};
@@ -172,18 +172,11 @@ impl GlobalVariable {
                 Missing::optimized_out("its DWARF entry is unreadable"),
             )),
         };
-        let needed = ty
-            .resolved()
-            .size()
-            .and_then(|s| usize::try_from(s).ok())
-            .unwrap_or(0)
-            .max(size);
         GlobalPlan {
             global: self.clone(),
+            deferral: Deferral::new(&ty, size),
             ty,
             size,
-            needed,
-            slots: SlotCache::default(),
             source,
         }
     }
@@ -194,10 +187,8 @@ pub struct GlobalPlan {
     global: GlobalVariable,
     ty: Type,
     size: usize,
-    /// How many bytes building the value reads (its size, or its completed type's).
-    needed: usize,
-    /// The string pointers building the value follows.
-    slots: SlotCache,
+    /// What building the value after the resume needs copied while stopped.
+    deferral: Deferral,
     /// The location, or the bytes when they do not depend on memory (a constant, or missing).
     source: Result<LocationPlan, ValueImage>,
 }
@@ -233,10 +224,9 @@ impl GlobalPlan {
     ) -> PendingGlobal {
         let located = self.locate(memory, tls);
         let image = self.image(&located);
-        if !builds_from_image(image, self.needed) {
+        if !self.deferral.defer(&self.ty, image, memory, limits, copies) {
             return PendingGlobal(Err(self.build(image, memory, limits, symbolize)));
         }
-        copies.copy_from(image, &self.slots.slots(&self.ty, limits), memory, limits);
         PendingGlobal(Ok(located))
     }
 

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use super::deferred::{builds_from_image, SlotCache, StringCopies, StringSlot};
+use super::deferred::{Deferral, StringCopies};
 use super::globals::{GlobalFilter, GlobalIter, GlobalVariable};
 use super::image::{Missing, ValueImage, NO_IMAGE};
 use super::location::{locate_plan, CallerFrames, Env, LocationPlan};
@@ -60,11 +60,9 @@ struct VariablePlan {
     parameter: bool,
     ty: Type,
     size: usize,
-    /// How many bytes building the value reads (its size, or its completed type's).
-    needed: usize,
+    /// What building the value after the resume needs copied while stopped.
+    deferral: Deferral,
     source: Source,
-    /// The string pointers building the value follows.
-    slots: SlotCache,
 }
 
 /// Where a planned variable's bytes come from.
@@ -99,25 +97,14 @@ impl VariablePlan {
                 Missing::optimized_out("optimized out (no location)"),
             )),
         };
-        let resolved_size = ty
-            .resolved()
-            .size()
-            .and_then(|s| usize::try_from(s).ok())
-            .unwrap_or(0);
         Self {
             name: variable.name.clone().map(SharedStr::from).unwrap_or_default(),
             parameter: variable.parameter,
-            needed: size.max(resolved_size),
+            deferral: Deferral::new(&ty, size),
             ty,
             size,
             source,
-            slots: SlotCache::default(),
         }
-    }
-
-    /// The string pointers building the value with `limits` follows.
-    fn string_slots(&self, limits: &VariableLimits) -> std::borrow::Cow<'_, [StringSlot]> {
-        self.slots.slots(&self.ty, limits)
     }
 
     /// The snapshot variable of this plan whose bytes are `image`.
@@ -501,7 +488,7 @@ impl ProcessVariables {
             return false;
         };
         for plan in levels.iter().flatten() {
-            plan.string_slots(limits);
+            plan.deferral.slots(&plan.ty, limits);
         }
         super::call_sites::call_sites(debug, function);
         true
@@ -790,15 +777,12 @@ fn pending_variable(
     builder: &Builder<'_>,
 ) -> PendingVariable {
     let image = plan.image(&located);
-    if !builds_from_image(image, plan.needed) {
+    if !plan
+        .deferral
+        .defer(&plan.ty, image, builder.memory, builder.limits, copies)
+    {
         return PendingVariable(Pending::Built(plan.build(image, builder)));
     }
-    copies.copy_from(
-        image,
-        &plan.string_slots(builder.limits),
-        builder.memory,
-        builder.limits,
-    );
     PendingVariable(Pending::Located {
         scope: plan.scope.clone(),
         level: plan.level,
