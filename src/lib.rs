@@ -10,12 +10,14 @@
 //! - [`unwind`]: the DWARF CFI unwinder with a frame-pointer fallback;
 //! - [`snapshot`]: the data model, its JSON form and the readable dump;
 //! - [`session`]: one snapshot run: options, phases, timing;
+//! - [`cutoff`]: when a run's work must end early (abort, the stop limit);
 //! - [`tls`]: the address of a module's thread-local storage block in a thread;
 //! - [`pmodule`]: the module event engine (events, matches, registry, dispatch);
 //! - [`lua`]: the Lua host of modules (mlua, sandboxed);
 //! - [`ffi`]: the C ABI (the only `#[no_mangle]` code).
 
 pub mod arch;
+pub mod cutoff;
 pub mod debuginfo;
 pub mod ffi;
 pub mod lua;

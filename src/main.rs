@@ -21,7 +21,11 @@ use std::time::Duration;
 #[command(name = "ptrace", version, about, long_about = None)]
 struct Cli {
     /// The process to snapshot.
-    #[arg(required_unless_present = "exec", conflicts_with = "exec")]
+    #[arg(
+        required_unless_present = "exec",
+        conflicts_with = "exec",
+        allow_negative_numbers = true
+    )]
     pid: Option<i32>,
 
     /// Run PROGRAM (after `--`) traced and snapshot it when a thread gets a fatal signal
@@ -118,6 +122,14 @@ struct Cli {
     #[arg(long = "lua-memory-limit", value_name = "BYTES", default_value_t = ptrace::lua::options::DEFAULT_MEMORY_LIMIT)]
     lua_memory_limit: usize,
 
+    /// The most milliseconds the target may stay stopped (0: no limit). When it is reached,
+    /// module callbacks end (Lua at once; a native callback when it returns), threads whose
+    /// variables are not read yet are left out, the target resumes, and the snapshot's warnings
+    /// say what is missing. Should a native callback still not return a second later, ptrace
+    /// exits without a snapshot, and the kernel lets the target go.
+    #[arg(long = "max-stop-ms", value_name = "MS", default_value_t = ptrace::cutoff::DEFAULT_STOP_LIMIT.as_millis() as u64)]
+    max_stop_ms: u64,
+
     /// Running as root, load module files and directories that users other than root (or the
     /// module's owner) could write; without it they are refused with the reason.
     #[arg(long = "allow-insecure-modules")]
@@ -184,6 +196,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         modules: module_settings(&cli)?,
         build_while_stopped: cli.build_while_stopped,
         sequential_capture: cli.sequential_capture,
+        stop_limit: ptrace::session::named::stop_limit(cli.max_stop_ms),
         ..SessionOptions::default()
     };
     let session = Session::new(options);
@@ -194,6 +207,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     ] {
         signal_hook::flag::register(signal, session.abort_flag().as_arc())
             .map_err(|e| format!("cannot install the handler of signal {signal}: {e}"))?;
+    }
+
+    if session.options().stop_limit.is_some() {
+        watch_the_stop(session.cutoff());
     }
 
     if cli.exec {
@@ -222,10 +239,58 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     }
 
     let pid = cli.pid.ok_or("a PID (or --exec -- PROGRAM) is required")?;
-    let snapshot = session.snapshot_pid(pid).map_err(describe)?;
-    emit(&cli, snapshot)?;
-    Ok(ExitCode::SUCCESS)
+    match session.snapshot_pid(pid) {
+        Ok(snapshot) => {
+            emit(&cli, snapshot)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        // What was captured before the target died is written, marked incomplete; the run
+        // still failed.
+        Err(SessionError::TargetDied { pid, death, snapshot }) => {
+            emit(&cli, *snapshot)?;
+            Err(format!(
+                "process {pid} {death} while it was being captured; the snapshot written is incomplete"
+            ))
+        }
+        Err(error) => Err(describe(error)),
+    }
 }
+
+/// How long past the stop limit a callback that cannot be interrupted (native code) may keep the
+/// target stopped before ptrace exits so that the kernel lets the target go.
+const STOP_LIMIT_GRACE: Duration = Duration::from_secs(1);
+
+/// Starts the watchdog of the stop limit: native module code cannot be interrupted, so when the
+/// target is still stopped [`STOP_LIMIT_GRACE`] past the limit, ptrace says so and exits at once
+/// (no snapshot); the kernel detaches a dead tracer's tracees, delivering the signals they were
+/// stopped with.
+fn watch_the_stop(cutoff: std::sync::Arc<ptrace::cutoff::Cutoff>) {
+    let spawned = std::thread::Builder::new()
+        .name("ptrace-watchdog".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(20));
+            let late = cutoff
+                .overdue()
+                .filter(|late| cutoff.target_stopped() && *late >= STOP_LIMIT_GRACE);
+            if late.is_some() {
+                eprintln!(
+                    "ptrace: the target was still stopped {} ms past the stop limit (a native \
+                     module callback that does not return?); exiting without a snapshot so that \
+                     the kernel resumes it",
+                    STOP_LIMIT_GRACE.as_millis()
+                );
+                // SAFETY: _exit ends the process without running anything else of it; the
+                // kernel then detaches every tracee.
+                unsafe { libc::_exit(WATCHDOG_EXIT) };
+            }
+        });
+    if let Err(e) = spawned {
+        eprintln!("ptrace: warning: cannot start the stop-limit watchdog: {e}");
+    }
+}
+
+/// The exit status when the watchdog ends ptrace (as `timeout` reports a command it ended).
+const WATCHDOG_EXIT: i32 = 124;
 
 /// Writes the snapshot, prints its path (and the dump when asked), and its warnings on stderr.
 /// The snapshot is then left to the process's exit: freeing a big one piece by piece takes

@@ -199,8 +199,14 @@ end }"#,
     ]);
     let log = stderr(&output);
     assert!(log.contains("module loop: attach:"), "{log}");
-    assert!(log.contains("module loop: frame:"), "{log}");
     assert!(log.contains("instruction budget"), "{log}");
+    // Out of its budget while the target is stopped: no frame callback of it runs while
+    // stopped, and postattach runs again after the resume.
+    assert!(!log.contains("module loop: frame:"), "{log}");
+    let attach = &snap["module_failures"][0];
+    assert_eq!(attach["event"], "attach");
+    assert!(attach["skipped"].as_u64().is_some_and(|n| n >= 2), "{attach}");
+    assert_eq!(snap["module_failures"][1]["event"], "postattach");
     assert_eq!(snap["attributes"]["after"], 1);
     assert!(snap["threads"].as_array().unwrap().len() >= 2);
 }

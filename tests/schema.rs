@@ -53,3 +53,37 @@ fn the_schema_rejects_broken_contracts() {
     bad_annotation["annotations"] = serde_json::json!([{"level": "loud", "text": "x"}]);
     assert!(!validator.is_valid(&bad_annotation));
 }
+
+#[test]
+fn a_snapshot_cut_short_with_failing_modules_validates() {
+    let validator = validator();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let module = dir.path().join("failing.lua");
+    std::fs::write(
+        &module,
+        "pmodule.define { id = \"failing\", load = function()\n    \
+         pmodule.register(pmodule.event.frame, function() error('no frame for me') end)\nend }\n",
+    )
+    .expect("write the module");
+    let target = Target::start(&example("crash"), &["hang", "1"]);
+    let (output, _dir) = run_ptrace(&[
+        "--module-load",
+        module.to_str().expect("utf-8 path"),
+        "--hold-stopped-ms",
+        "2000",
+        "--max-stop-ms",
+        "200",
+        &target.pid().to_string(),
+    ]);
+    let snap = snapshot_ok(&output);
+    assert_eq!(snap["incomplete"], true);
+    assert_eq!(snap["module_failures"][0]["module"], "failing");
+    assert!(snap["module_failures"][0]["count"].as_u64() > Some(1));
+    assert_valid(&validator, &snap);
+    let mut bad_failure = snap;
+    bad_failure["module_failures"][0]["count"] = serde_json::json!(0);
+    assert!(
+        !validator.is_valid(&bad_failure),
+        "a failure happened at least once"
+    );
+}

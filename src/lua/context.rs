@@ -1,59 +1,90 @@
 //! What every API function of one Lua state reaches through the state's app data: the engine,
 //! the file being run, the module whose code runs now, and the instruction budget.
 
-use crate::pmodule::{Engine, LogLevel, ModuleKey};
+use crate::pmodule::{Engine, FailureKind, LogLevel, ModuleKey};
 use mlua::Lua;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// The instruction budget of one callback: the hook charges it every few instructions; once it
-/// is exhausted every further charge fails, and `pcall`, `xpcall` and `coroutine.resume` re-raise
-/// instead of catching, so the callback cannot go on.
-#[derive(Debug)]
+/// is exhausted, or once the engine's cutoff says work must end (the run was aborted, or the
+/// target has been stopped for its limit), every further charge fails, and `pcall`, `xpcall` and
+/// `coroutine.resume` re-raise instead of catching, so the callback cannot go on.
 pub struct Budget {
     limit: u64,
     used: AtomicU64,
-    exhausted: AtomicBool,
+    /// Why the callback must end: [`RUNS`], [`OUT_OF_BUDGET`] or [`CUT_OFF`].
+    state: AtomicU8,
+    engine: Arc<Engine>,
 }
 
+/// The callback may go on.
+const RUNS: u8 = 0;
+/// The callback used up its instructions.
+const OUT_OF_BUDGET: u8 = 1;
+/// The engine's cutoff ended the callback.
+const CUT_OFF: u8 = 2;
+
 impl Budget {
-    /// A budget of `limit` instructions.
-    pub fn new(limit: u64) -> Self {
+    /// A budget of `limit` instructions per callback, cut off early by `engine`'s cutoff.
+    pub fn new(limit: u64, engine: Arc<Engine>) -> Self {
         Budget {
             limit,
             used: AtomicU64::new(0),
-            exhausted: AtomicBool::new(false),
+            state: AtomicU8::new(RUNS),
+            engine,
         }
     }
 
     /// Starts a new callback with the full budget.
     pub fn start(&self) {
         self.used.store(0, Ordering::Relaxed);
-        self.exhausted.store(false, Ordering::Relaxed);
+        self.state.store(RUNS, Ordering::Relaxed);
     }
 
-    /// Charges `n` instructions; false once the budget is exceeded.
+    /// Charges `n` instructions; false once the budget is exceeded or the cutoff reached.
     pub fn charge(&self, n: u64) -> bool {
+        if self.state.load(Ordering::Relaxed) != RUNS {
+            return false;
+        }
         let used = self.used.fetch_add(n, Ordering::Relaxed).saturating_add(n);
         if used > self.limit {
-            self.exhausted.store(true, Ordering::Relaxed);
+            self.state.store(OUT_OF_BUDGET, Ordering::Relaxed);
+            false
+        } else if self.engine.cutoff().reason().is_some() {
+            self.state.store(CUT_OFF, Ordering::Relaxed);
             false
         } else {
             true
         }
     }
 
-    /// Whether the budget was exceeded in this callback.
+    /// Whether this callback must end (budget exceeded or cut off).
     pub fn exhausted(&self) -> bool {
-        self.exhausted.load(Ordering::Relaxed)
+        self.state.load(Ordering::Relaxed) != RUNS
     }
 
-    /// The message of the error raised when it is exceeded.
+    /// What kind of failure ended the callback, when the budget or the cutoff did.
+    pub fn failure_kind(&self) -> Option<FailureKind> {
+        match self.state.load(Ordering::Relaxed) {
+            OUT_OF_BUDGET => Some(FailureKind::OutOfBudget),
+            CUT_OFF => Some(FailureKind::CutOff),
+            _ => None,
+        }
+    }
+
+    /// The message of the error raised when the callback must end.
     pub fn message(&self) -> String {
-        format!(
-            "instruction budget of {} exceeded (lua_instruction_budget)",
-            self.limit
-        )
+        match self.state.load(Ordering::Relaxed) {
+            CUT_OFF => match self.engine.cutoff().reason() {
+                Some(reason) => format!("callback cut short: {reason}"),
+                None => "callback cut short".to_string(),
+            },
+            _ => format!(
+                "instruction budget of {} exceeded (lua_instruction_budget)",
+                self.limit
+            ),
+        }
     }
 }
 

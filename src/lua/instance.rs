@@ -7,12 +7,13 @@ use super::objects::{event_var, LuaBacktrace, LuaBtVar, LuaFrame, LuaThread};
 use super::options::LuaOptions;
 use super::sandbox;
 use crate::pmodule::{
-    CallbackFailure, CallbackId, Engine, Event, EventArgs, LoadError, ModuleInstance, ModuleKey, ModuleLoader,
+    CallbackFailure, CallbackId, Engine, Event, EventArgs, FailureKind, LoadError, ModuleInstance, ModuleKey,
+    ModuleLoader,
 };
 use mlua::chunk::ChunkMode;
 use mlua::{Function, Lua, Table, Value};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Most bytes one memory read may return.
@@ -24,39 +25,36 @@ pub fn failure_of(error: &mlua::Error) -> CallbackFailure {
         mlua::Error::CallbackError { traceback, cause } => {
             let inner = failure_of(cause);
             CallbackFailure {
-                message: inner.message,
                 traceback: inner.traceback.or_else(|| Some(traceback.clone())),
+                ..inner
             }
         }
         mlua::Error::WithContext { context, cause } => {
             let inner = failure_of(cause);
             CallbackFailure {
                 message: format!("{context}: {}", inner.message),
-                traceback: inner.traceback,
+                ..inner
             }
         }
-        mlua::Error::RuntimeError(text) => match text.split_once("\nstack traceback:") {
-            Some((message, rest)) => CallbackFailure {
-                message: message.to_string(),
-                traceback: Some(format!("stack traceback:{rest}")),
-            },
-            None => CallbackFailure::new(text.clone()),
-        },
+        mlua::Error::RuntimeError(text) => with_traceback(text),
         mlua::Error::MemoryError(text) => CallbackFailure::new(format!(
             "memory limit exceeded (lua_memory_limit): {}",
             text.lines().next().unwrap_or(text)
-        )),
+        ))
+        .with_kind(FailureKind::OutOfMemory),
         mlua::Error::SyntaxError { message, .. } => CallbackFailure::new(message.clone()),
-        other => {
-            let text = other.to_string();
-            match text.split_once("\nstack traceback:") {
-                Some((message, rest)) => CallbackFailure {
-                    message: message.to_string(),
-                    traceback: Some(format!("stack traceback:{rest}")),
-                },
-                None => CallbackFailure::new(text),
-            }
-        }
+        other => with_traceback(&other.to_string()),
+    }
+}
+
+/// A failure from an error text that may end with a Lua stack traceback.
+fn with_traceback(text: &str) -> CallbackFailure {
+    match text.split_once("\nstack traceback:") {
+        Some((message, rest)) => CallbackFailure {
+            traceback: Some(format!("stack traceback:{rest}")),
+            ..CallbackFailure::new(message)
+        },
+        None => CallbackFailure::new(text),
     }
 }
 
@@ -74,22 +72,40 @@ pub struct LuaModule {
     /// The callbacks looked up so far, by id (a few: searched in order, cheaper than hashing
     /// on every call).
     callbacks: Mutex<Vec<(u64, Arc<Callback>)>>,
+    /// A failed callback left garbage to free (a state out of memory works again only once it
+    /// is freed): done before the next callback.
+    garbage: AtomicBool,
 }
 
 impl LuaModule {
-    /// Runs `f` as module `module`'s code under a fresh budget; frees garbage after a failure.
+    /// Runs `f` as module `module`'s code under a fresh budget. After a failure the garbage is
+    /// freed at once, or, while the target is stopped, just before the module's next callback
+    /// (a benched module's next one runs after the resume).
     fn run(
         &self,
         module: ModuleKey,
         f: impl FnOnce(&Lua) -> mlua::Result<()>,
     ) -> Result<(), CallbackFailure> {
+        if self.garbage.swap(false, Ordering::Relaxed) {
+            let _ = self.lua.gc_collect();
+        }
         let previous = self.ctx.set_current(Some(module));
         self.ctx.budget.start();
         let result = f(&self.lua);
         self.ctx.set_current(previous);
         result.map_err(|e| {
-            let _ = self.lua.gc_collect();
-            failure_of(&e)
+            if self.ctx.engine.cutoff().target_stopped() {
+                self.garbage.store(true, Ordering::Relaxed);
+            } else {
+                let _ = self.lua.gc_collect();
+            }
+            let failure = failure_of(&e);
+            // The budget knows when it (or the cutoff) ended the callback, whatever the error
+            // became on its way out (caught and raised again, wrapped, ...).
+            match self.ctx.budget.failure_kind() {
+                Some(kind) if failure.kind == FailureKind::Error => failure.with_kind(kind),
+                _ => failure,
+            }
         })
     }
 
@@ -218,7 +234,7 @@ impl ModuleLoader for LuaLoader {
                 "precompiled Lua (bytecode) is refused: load modules from source",
             ));
         }
-        let budget = Arc::new(Budget::new(self.options.instruction_budget));
+        let budget = Arc::new(Budget::new(self.options.instruction_budget, engine.clone()));
         let ctx = Arc::new(LuaContext {
             engine: engine.clone(),
             file: path.display().to_string(),
@@ -270,6 +286,7 @@ impl ModuleLoader for LuaLoader {
                 lua,
                 ctx,
                 callbacks: Mutex::new(Vec::new()),
+                garbage: AtomicBool::new(false),
             }),
         );
         Ok(keys)

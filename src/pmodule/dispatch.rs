@@ -1,15 +1,18 @@
 //! Running the callbacks of one event: filters tested in Rust (a callback whose match fails
 //! costs no call into the module), module order then registration order, failure isolation
-//! (an error or a panic is logged as `module <id>: <event>: <message>` with the traceback and
-//! the next callback runs), detached objects freed after each callback, and handles kept in
-//! place across the insertions modules make.
+//! (an error or a panic is recorded — logged as `module <id>: <event>: <message>` with the
+//! traceback the first time — and the next callback runs), no callback once the run is aborted
+//! or the stop limit reached, none of a benched module's while the target is stopped, detached
+//! objects freed after each callback, and handles kept in place across the insertions modules
+//! make.
 
 use super::engine::{Engine, Listener};
 use super::handles::{FrameRef, VarOwner, VarRef};
-use super::kinds::{Event, LogLevel};
+use super::kinds::Event;
 use super::module::{CallbackFailure, EventArgs};
 use super::scene::{Insertion, Scene};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Instant;
 
 /// Whether the registration filter passes for `args`.
 fn filter_passes(scene: &Scene, filter: &super::matcher::Match, args: &EventArgs) -> bool {
@@ -65,18 +68,6 @@ pub(crate) fn shift_args(args: &mut EventArgs, insertion: &Insertion) {
     }
 }
 
-/// The text logged for a failed callback.
-pub fn failure_text(module_id: &str, event: Event, failure: &CallbackFailure) -> String {
-    let mut text = format!("module {module_id}: {event}: {}", failure.message.trim_end());
-    if let Some(traceback) = &failure.traceback {
-        if !traceback.is_empty() && !failure.message.contains(traceback.as_str()) {
-            text.push('\n');
-            text.push_str(traceback.trim_end());
-        }
-    }
-    text
-}
-
 /// Runs every callback registered for `event` whose filter passes. Returns the insertions the
 /// callbacks made (in order). The snapshot must be in the scene.
 pub fn dispatch(engine: &Engine, event: Event, args: EventArgs) -> Vec<Insertion> {
@@ -92,7 +83,16 @@ pub fn dispatch_to(
 ) -> Vec<Insertion> {
     let mut all = Vec::new();
     for listener in listeners {
+        // Once the run is aborted or the stop limit is reached, no more callbacks run while the
+        // target is stopped (after the resume, only the abort ends them).
+        if engine.callback_cutoff().is_some() {
+            engine.note_cut_events(1);
+            break;
+        }
         let registration = &listener.registration;
+        if engine.skip_benched(registration.module) {
+            continue;
+        }
         let passes = registration
             .filter
             .as_ref()
@@ -103,6 +103,7 @@ pub fn dispatch_to(
         let Some(instance) = &listener.instance else {
             continue;
         };
+        let started = engine.time_this_callback().then(Instant::now);
         let result = catch_unwind(AssertUnwindSafe(|| {
             instance.invoke(registration.module, registration.callback, event, &args)
         }))
@@ -114,9 +115,11 @@ pub fn dispatch_to(
                 .unwrap_or_else(|| "panic".into());
             Err(CallbackFailure::new(format!("internal error (panic): {message}")))
         });
+        if let Some(started) = started {
+            engine.note_callback_time(started.elapsed());
+        }
         if let Err(failure) = result {
-            let id = engine.module_id(registration.module);
-            engine.log(&id, LogLevel::Error, &failure_text(&id, event, &failure));
+            engine.record_failure(registration.module, event.name(), &failure);
         }
         let insertions = engine.with_scene(|scene| {
             scene.end_callback();

@@ -4,14 +4,18 @@
 //! calls into a module while it holds one of its locks.
 
 use super::access::{ProcessAccess, TypedMemory};
+use super::failures::{failure_text, no_more_text, FailureLog, Say};
 use super::kinds::{Event, LogLevel};
 use super::log::{LogRecord, LogSink};
 use super::matcher::Match;
-use super::module::{CallbackId, ModuleInstance};
+use super::module::{CallbackFailure, CallbackId, ModuleInstance};
 use super::options::ModuleOptions;
 use super::scene::Scene;
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::cutoff::{Cutoff, CutoffReason};
+use crate::snapshot::ModuleFailure;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
 
 /// A module defined in the engine: its position in definition order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -102,7 +106,24 @@ pub struct Engine {
     listeners: Mutex<ListenerCache>,
     /// Bumped with the listener cache's version, readable without its lock.
     listeners_version: AtomicU64,
+    /// When callbacks must end early (abort, stop limit); whether the target is stopped.
+    cutoff: Arc<Cutoff>,
+    /// The failures of the snapshot under way, and the benched modules.
+    failures: Mutex<FailureLog>,
+    /// Whether a module is benched now (read per callback without the lock).
+    any_benched: AtomicBool,
+    /// Events not delivered this snapshot because the cutoff was reached.
+    cut_events: AtomicU64,
+    /// The longest callback timed this snapshot, in nanoseconds: while the target is stopped, a
+    /// callback does not start when it would likely end past the deadline.
+    slowest_callback: AtomicU64,
+    /// Callbacks run this snapshot (every [`TIMED_CALLBACK_EVERY`]th is timed).
+    callbacks_run: AtomicU64,
 }
+
+/// One callback in this many is timed (a clock read before and after costs about a tenth of a
+/// short Lua callback; callbacks of one module tend to take alike).
+const TIMED_CALLBACK_EVERY: u64 = 8;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -119,6 +140,12 @@ impl Engine {
             providers: RwLock::new(Providers::default()),
             listeners: Mutex::new(ListenerCache::default()),
             listeners_version: AtomicU64::new(0),
+            cutoff: Arc::new(Cutoff::default()),
+            failures: Mutex::new(FailureLog::default()),
+            any_benched: AtomicBool::new(false),
+            cut_events: AtomicU64::new(0),
+            slowest_callback: AtomicU64::new(0),
+            callbacks_run: AtomicU64::new(0),
         })
     }
 
@@ -329,6 +356,121 @@ impl Engine {
             level,
             text: text.to_string(),
         });
+    }
+
+    // ---- cutoff and failures ---------------------------------------------------------------
+
+    /// When callbacks must end early, and whether the target is stopped (the session sets it;
+    /// the dispatch and the Lua instruction hook read it).
+    pub fn cutoff(&self) -> &Cutoff {
+        &self.cutoff
+    }
+
+    /// The cutoff, to share with the session that runs the snapshots.
+    pub fn shared_cutoff(&self) -> Arc<Cutoff> {
+        self.cutoff.clone()
+    }
+
+    /// Starts the failures of a new snapshot: those left from before (loading, `reset`) were
+    /// logged already and are forgotten.
+    pub fn begin_snapshot(&self) {
+        *lock(&self.failures) = FailureLog::default();
+        self.any_benched.store(false, Ordering::Release);
+        self.cut_events.store(0, Ordering::Relaxed);
+        self.slowest_callback.store(0, Ordering::Relaxed);
+        self.callbacks_run.store(0, Ordering::Relaxed);
+    }
+
+    /// Why a callback must not start now, if it must not: the run was aborted, or the stop
+    /// limit is reached or would likely be before the callback ends (judged by the slowest
+    /// callback timed so far).
+    pub fn callback_cutoff(&self) -> Option<CutoffReason> {
+        let slowest = Duration::from_nanos(self.slowest_callback.load(Ordering::Relaxed));
+        self.cutoff.reason_within(slowest)
+    }
+
+    /// Whether to time the callback about to run (one in [`TIMED_CALLBACK_EVERY`]).
+    pub fn time_this_callback(&self) -> bool {
+        self.callbacks_run
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(TIMED_CALLBACK_EVERY)
+    }
+
+    /// A timed callback took `took`.
+    pub fn note_callback_time(&self, took: Duration) {
+        let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.slowest_callback.fetch_max(nanos, Ordering::Relaxed);
+    }
+
+    /// Counts `events` not delivered to their callbacks because the cutoff was reached.
+    pub fn note_cut_events(&self, events: u64) {
+        self.cut_events.fetch_add(events, Ordering::Relaxed);
+    }
+
+    /// How many events were not delivered this snapshot because the cutoff was reached.
+    pub fn cut_events(&self) -> u64 {
+        self.cut_events.load(Ordering::Relaxed)
+    }
+
+    /// Records that a callback of module `module` failed in `event` (an event name, or
+    /// `reset`, `unload`): counted for the snapshot, logged as [`FailureLog`] says. A module that
+    /// runs out of its budget or memory while the target is stopped is benched until it runs
+    /// again.
+    pub fn record_failure(&self, module: ModuleKey, event: &str, failure: &CallbackFailure) {
+        let id = self.module_id(module);
+        let stopped = self.cutoff.target_stopped();
+        let recorded = lock(&self.failures).record(module, &id, event, failure, stopped);
+        if recorded.benched {
+            self.any_benched.store(true, Ordering::Release);
+        }
+        let mut text = match recorded.say {
+            Say::Nothing => String::new(),
+            Say::WithTraceback => failure_text(&id, event, failure, true),
+            Say::OneLine => failure_text(&id, event, failure, false),
+            Say::NoMore => no_more_text(&id),
+        };
+        if recorded.benched {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(&format!(
+                "module {id}: no more events for it while the target is stopped"
+            ));
+        }
+        if !text.is_empty() {
+            self.log(&id, LogLevel::Error, &text);
+        }
+    }
+
+    /// Whether module `module` is benched (it gets no more events while the target is
+    /// stopped); counts the callback skipped when it is.
+    pub fn skip_benched(&self, module: ModuleKey) -> bool {
+        if !self.any_benched.load(Ordering::Acquire) {
+            return false;
+        }
+        let mut failures = lock(&self.failures);
+        let benched = failures.is_benched(module);
+        if benched {
+            failures.note_skipped(module);
+        }
+        benched
+    }
+
+    /// The target runs again: benched modules get events again.
+    pub fn lift_benches(&self) {
+        lock(&self.failures).lift_benches();
+        self.any_benched.store(false, Ordering::Release);
+    }
+
+    /// The failures of the snapshot so far, each distinct one once; each module with more to
+    /// say than what was logged gets one line summing its failures up. Starts a new list.
+    pub fn take_failures(&self) -> Vec<ModuleFailure> {
+        let (failures, summaries) = lock(&self.failures).take();
+        self.any_benched.store(false, Ordering::Release);
+        for (module, text) in summaries {
+            self.log(&module, LogLevel::Error, &text);
+        }
+        failures
     }
 
     // ---- providers -----------------------------------------------------------------------

@@ -92,6 +92,8 @@ fn placeholder_snapshot() -> Snapshot {
         modules: Vec::new(),
         timing: Timing::default(),
         warnings: Vec::new(),
+        module_failures: Vec::new(),
+        incomplete: false,
     }
 }
 
@@ -351,6 +353,21 @@ impl PmoduleHost {
             let mut variable_listeners = CurrentListeners::new(engine, Event::Variable);
             let mut position = 0usize;
             for extracted in 0..frame_count {
+                if engine.callback_cutoff().is_some() {
+                    // None of the rest would be delivered: counted, not walked.
+                    let rest = engine.with_scene(|scene| {
+                        let frames = scene
+                            .thread(ThreadRef(thread))
+                            .map(|t| t.frames.get(position..).unwrap_or_default())
+                            .unwrap_or_default();
+                        let variables: usize = frames.iter().map(|f| f.variables.len()).sum();
+                        usize::from(wants_vars) * (variables + tls_count)
+                            + usize::from(wants_frames) * frames.len()
+                            + usize::from(wants_thread)
+                    });
+                    engine.note_cut_events(rest as u64);
+                    return;
+                }
                 if wants_vars {
                     let var_count = engine.with_scene(|s| {
                         s.frame(FrameRef::Node {
@@ -439,22 +456,14 @@ impl PmoduleHost {
         what: &str,
         f: impl Fn(&dyn super::module::ModuleInstance, ModuleKey) -> Result<(), super::module::CallbackFailure>,
     ) {
-        for (key, id, _) in self.engine.modules() {
+        for (key, _, _) in self.engine.modules() {
             let Some(instance) = self.engine.instance(key) else {
                 continue;
             };
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(instance.as_ref(), key)))
                 .unwrap_or_else(|_| Err(super::module::CallbackFailure::new("internal error (panic)")));
             if let Err(failure) = result {
-                let mut text = format!("module {id}: {what}: {}", failure.message.trim_end());
-                if let Some(tb) = failure
-                    .traceback
-                    .filter(|t| !failure.message.contains(t.as_str()))
-                {
-                    text.push('\n');
-                    text.push_str(tb.trim_end());
-                }
-                self.engine.log(&id, LogLevel::Error, &text);
+                self.engine.record_failure(key, what, &failure);
             }
             self.engine.with_scene(|scene| scene.end_callback());
         }

@@ -46,6 +46,7 @@ pub mod annotate;
 pub mod dispatch;
 pub mod edit;
 pub mod engine;
+pub mod failures;
 pub mod handles;
 pub mod host;
 pub mod kinds;
@@ -75,7 +76,9 @@ pub use host::{PmoduleHost, VariableSource};
 pub use kinds::{AnnotationKind, Event, LogLevel, MatchType, PmapPerm, ProcessState, VariableKind};
 pub use log::{LogRecord, LogSink, MemorySink, StderrSink};
 pub use matcher::{Criterion, FaultScope, Match, VariablePlace};
-pub use module::{CallbackFailure, CallbackId, EventArgs, LoadError, ModuleInstance, ModuleLoader};
+pub use module::{
+    CallbackFailure, CallbackId, EventArgs, FailureKind, LoadError, ModuleInstance, ModuleLoader,
+};
 pub use options::{ModuleOptionError, ModuleOptions};
 pub use scene::{Insertion, Origin, Scene, SceneError};
 pub use siginfo::SigInfo;

@@ -38,6 +38,22 @@ pub struct CallbackFailure {
     pub message: String,
     /// Where (the language's stack traceback).
     pub traceback: Option<String>,
+    /// What kind of failure it is.
+    pub kind: FailureKind,
+}
+
+/// What kind of failure ended a callback.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FailureKind {
+    /// An error raised by the module's code or an API call.
+    #[default]
+    Error,
+    /// The callback ran out of its instruction budget.
+    OutOfBudget,
+    /// The module ran out of its memory limit.
+    OutOfMemory,
+    /// The callback was interrupted: the run was aborted, or the stop limit was reached.
+    CutOff,
 }
 
 impl CallbackFailure {
@@ -46,7 +62,13 @@ impl CallbackFailure {
         CallbackFailure {
             message: message.into(),
             traceback: None,
+            kind: FailureKind::Error,
         }
+    }
+
+    /// This failure, of kind `kind`.
+    pub fn with_kind(self, kind: FailureKind) -> Self {
+        CallbackFailure { kind, ..self }
     }
 }
 

@@ -67,5 +67,7 @@ pub fn snapshot(pid: i32, threads: Vec<Thread>) -> Snapshot {
         modules: Vec::new(),
         timing: Timing::default(),
         warnings: Vec::new(),
+        module_failures: Vec::new(),
+        incomplete: false,
     }
 }

@@ -196,8 +196,8 @@ fn a_failing_callback_is_logged_and_the_others_run() {
     let good = Defined::new(&host, "good");
     bad.on(Event::Frame, None, |_, _| {
         Err(CallbackFailure {
-            message: "boom".into(),
             traceback: Some("stack traceback:\n\tbad.lua:3".into()),
+            ..CallbackFailure::new("boom")
         })
     });
     bad.on(Event::Thread, None, |_, _| panic!("rust panic in a module"));

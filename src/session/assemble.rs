@@ -116,6 +116,8 @@ pub fn skeleton(
         modules,
         timing: Timing::default(),
         warnings,
+        module_failures: Vec::new(),
+        incomplete: false,
     }
 }
 

@@ -6,6 +6,7 @@
 
 use super::prepare::PreparedProcess;
 use super::thread_tls::ThreadTls;
+use crate::cutoff::Cutoff;
 use crate::debuginfo::{ProcessObjects, TailCallFrame};
 use crate::memory::{LayeredMemory, MemoryReader};
 use crate::snapshot::{Annotation, AnnotationLevel, Variable};
@@ -149,6 +150,10 @@ pub enum Extraction<'a> {
 /// frames are found and the scopes of every frame planned ([`find_tail_calls`]), the variables,
 /// each half copying strings into copies of its own, merged after. The result is the same as
 /// read in order on one thread.
+///
+/// Once `cutoff` says work must end (the stop limit), the threads not read yet are left without
+/// variables; returns how many.
+#[allow(clippy::too_many_arguments)]
 pub fn capture_variables(
     stopped: &StoppedProcess,
     threads: &mut [CapturedThread],
@@ -157,7 +162,8 @@ pub fn capture_variables(
     limits: &VariableLimits,
     extraction: Extraction<'_>,
     parallel: bool,
-) {
+    cutoff: &Cutoff,
+) -> usize {
     find_tail_calls(threads, prepared, parallel);
     // `StringCopies` is not shared between threads: each half copies strings into its own,
     // merged after (what the halves are told is rebuilt from these two flags).
@@ -170,7 +176,12 @@ pub fn capture_variables(
             (false, true) => Extraction::BuiltWithBt,
             (false, false) => Extraction::Built,
         };
+        let mut left_out = 0;
         for (index, captured) in (first..).zip(half) {
+            if cutoff.reason().is_some() {
+                left_out += 1;
+                continue;
+            }
             thread_variables(
                 stopped,
                 index,
@@ -181,13 +192,16 @@ pub fn capture_variables(
                 extraction,
             );
         }
-        copies
+        (copies, left_out)
     });
-    if let Extraction::Pending(strings) = extraction {
-        for half in copies {
+    let mut left_out = 0;
+    for (half, half_left_out) in copies {
+        left_out += half_left_out;
+        if let Extraction::Pending(strings) = extraction {
             strings.merge(half);
         }
     }
+    left_out
 }
 
 /// Finds the tail-call frames between the unwound frames of every thread, on this thread

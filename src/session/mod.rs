@@ -12,9 +12,11 @@ mod capture;
 mod modules;
 pub mod named;
 mod prepare;
+mod stop;
 mod thread_tls;
 mod warm;
 
+use crate::cutoff::Cutoff;
 use crate::debuginfo::DebugInfoError;
 use crate::procinfo::{self, ProcInfoError};
 use crate::snapshot::{AttributeValue, Snapshot};
@@ -31,6 +33,7 @@ use crate::pmodule::{LogSink, PmoduleHost, StderrSink};
 use crate::procinfo::ProcessInfo;
 use crate::variables::{GlobalPlan, GlobalVariable, StringCopies};
 use std::sync::Arc;
+use stop::StopWatch;
 
 /// Options of a snapshot run (the CLI's options, minus where the output goes).
 #[derive(Clone, Debug)]
@@ -69,6 +72,11 @@ pub struct SessionOptions {
     /// Unwind and read the variables of every thread on the tracer thread alone, rather than on
     /// two CPUs when there are many threads (the same snapshot, a longer stop): for comparisons.
     pub sequential_capture: bool,
+    /// The most time the target may stay stopped (`--max-stop-ms`; `None`: no limit). Once it
+    /// is reached, module callbacks end (Lua code at its next instruction-count hook, native
+    /// code when its callback returns), the variables of threads not read yet are left out, the
+    /// target resumes, and the snapshot says what was left out.
+    pub stop_limit: Option<Duration>,
 }
 
 impl Default for SessionOptions {
@@ -89,6 +97,7 @@ impl Default for SessionOptions {
             modules: ModuleSettings::default(),
             build_while_stopped: false,
             sequential_capture: false,
+            stop_limit: Some(crate::cutoff::DEFAULT_STOP_LIMIT),
         }
     }
 }
@@ -121,6 +130,16 @@ pub enum SessionError {
     /// A bug: the run panicked. The target was resumed.
     #[error("internal error (the target was resumed): {0}")]
     Panicked(String),
+    /// The target died while it was stopped: what was captured, marked incomplete.
+    #[error("process {pid} {death} while it was being captured; the snapshot is incomplete")]
+    TargetDied {
+        /// The process.
+        pid: i32,
+        /// How it ended.
+        death: tracer::TargetDeath,
+        /// What was captured before it died (`incomplete` set, a warning saying why).
+        snapshot: Box<Snapshot>,
+    },
     /// The tracer thread could not be started.
     #[error("cannot start the tracer thread: {0}")]
     Thread(std::io::Error),
@@ -147,6 +166,9 @@ pub struct Session {
     options: SessionOptions,
     abort: AbortFlag,
     host: Option<PmoduleHost>,
+    /// When the work of a run must end early (the abort, the stop limit); shared with the
+    /// modules' engine.
+    cutoff: Arc<Cutoff>,
 }
 
 /// What the stopped phase leaves for after the resume.
@@ -159,6 +181,11 @@ struct AfterStop {
     assembled: bool,
     /// The strings the variables left to build point to, copied while stopped.
     strings: StringCopies,
+    /// How many threads' variables were not read (the stop limit was reached first).
+    threads_left_out: usize,
+    /// What the modules' events used while stopped (bt variables): freed after the resume, as
+    /// freeing is not work the stop needs.
+    _leftovers: Option<modules::CapturedBtVariables>,
 }
 
 impl Session {
@@ -171,17 +198,31 @@ impl Session {
     /// A session whose modules log to `log` (load failures included, one line each).
     pub fn with_module_log(options: SessionOptions, log: Arc<dyn LogSink>) -> Self {
         let host = (!options.modules.is_empty()).then(|| modules::load_host(&options.modules, log));
+        let cutoff = host
+            .as_ref()
+            .map(|host| host.engine().shared_cutoff())
+            .unwrap_or_default();
+        let abort = AbortFlag::new();
+        cutoff.set_abort_flag(abort.clone());
         Self {
             options,
-            abort: AbortFlag::new(),
+            abort,
             host,
+            cutoff,
         }
     }
 
     /// Replaces the abort flag (a host keeps one flag across the sessions it rebuilds).
     pub fn with_abort_flag(mut self, abort: AbortFlag) -> Self {
+        self.cutoff.set_abort_flag(abort.clone());
         self.abort = abort;
         self
+    }
+
+    /// When the work of a run must end early, and whether the target is stopped now (a
+    /// watchdog of the host reads it).
+    pub fn cutoff(&self) -> Arc<Cutoff> {
+        self.cutoff.clone()
     }
 
     /// The module host, when modules were asked for.
@@ -217,6 +258,10 @@ impl Session {
 
     fn snapshot_pid_here(&self, pid: i32) -> Result<Snapshot, SessionError> {
         let started = Instant::now();
+        if let Some(host) = &self.host {
+            host.engine().begin_snapshot();
+        }
+        tracer::check_traceable(pid)?;
         let info = procinfo::read_process(pid)?;
         // Everything heavy happens now, before the stop.
         let prepared = Arc::new(prepare::PreparedProcess::load(pid).map_err(|e| match e {
@@ -241,7 +286,15 @@ impl Session {
                 self.options.stack_limit,
             );
         }
-        let stopped = StoppedProcess::stop(pid, &self.stop_options(&prepared), &self.abort)?;
+        self.check_abort()?;
+        let mut stopped = StoppedProcess::stop(pid, &self.stop_options(&prepared), &self.abort)?;
+        let stop = StopWatch::start(
+            &self.cutoff,
+            self.active_host(),
+            stopped.stopped_at(),
+            self.options.stop_limit,
+            stopped.threads().len(),
+        );
         let fault = self.options.fault_thread.map(FaultMark::marked_thread);
         let after = self.stopped_phase(
             &stopped,
@@ -257,15 +310,57 @@ impl Session {
             fault.clone(),
             access.as_deref(),
         );
-        self.hold_if_asked()?;
-        let stopped_for = stopped.resume()?;
+        let held_to_the_limit = self.hold_if_asked(&stopped)?;
+        self.check_abort()?;
+        let stopped_for = stopped.detach()?;
+        let death = stopped.died_while_stopped();
+        let threads = stopped.threads().len();
+        drop(stopped);
+        let cut_short = stop.end(after.threads_left_out, threads, held_to_the_limit);
+        self.check_abort()?;
         self.finish_assembly(&mut snapshot, after, &info, &prepared, fault, &thread_local_plans);
+        self.check_abort()?;
         assemble::set_timing(&mut snapshot, stopped_for, started);
-        if let Some(host) = self.active_host() {
-            host.fire_postattach(&mut snapshot);
-            self.disconnect_modules();
+        if let Some(death) = death {
+            snapshot.incomplete = true;
+            snapshot.process_state = crate::pmodule::ProcessState::Dead.name().to_string();
+            snapshot.warnings.push(format!(
+                "process {pid} {death} while it was stopped: what was read after it died is missing"
+            ));
         }
-        Ok(snapshot)
+        self.conclude(&mut snapshot, cut_short);
+        self.check_abort()?;
+        match death {
+            Some(death) => Err(SessionError::TargetDied {
+                pid,
+                death,
+                snapshot: Box::new(snapshot),
+            }),
+            None => Ok(snapshot),
+        }
+    }
+
+    /// The end of a run, once the threads are in the snapshot: what the stop limit left out
+    /// (`left_out`, warnings) marks it incomplete; then `postattach`, and the failures of the
+    /// modules' callbacks.
+    fn conclude(&self, snapshot: &mut Snapshot, left_out: Vec<String>) {
+        if !left_out.is_empty() {
+            snapshot.incomplete = true;
+            snapshot.warnings.extend(left_out);
+        }
+        if let Some(host) = self.active_host() {
+            host.fire_postattach(snapshot);
+            self.disconnect_modules();
+            snapshot.module_failures = host.engine().take_failures();
+        }
+    }
+
+    /// [`SessionError::Aborted`] once the abort was requested.
+    fn check_abort(&self) -> Result<(), SessionError> {
+        if self.abort.is_aborted() {
+            return Err(SessionError::Aborted);
+        }
+        Ok(())
     }
 
     /// Everything between loading the debug info and the stop: the snapshot's skeleton, the
@@ -399,7 +494,7 @@ impl Session {
         } else {
             capture::Extraction::Pending(&strings)
         };
-        if self.options.variables {
+        let threads_left_out = if self.options.variables {
             capture::capture_variables(
                 stopped,
                 &mut captured,
@@ -408,8 +503,11 @@ impl Session {
                 &limits,
                 extraction,
                 !self.options.sequential_capture,
-            );
-        }
+                &self.cutoff,
+            )
+        } else {
+            0
+        };
         let global_values =
             capture::capture_globals(stopped, prepared, wanted.globals, &limits, wanted.tls_thread);
         let Some(host) = host.filter(|h| modules::wants_stopped_events(h)) else {
@@ -418,6 +516,8 @@ impl Session {
                 global_values,
                 assembled: false,
                 strings,
+                threads_left_out,
+                _leftovers: None,
             };
         };
         let mut builder = assemble::FrameBuilder::new(self.options.all_registers);
@@ -446,10 +546,13 @@ impl Session {
             host.fire_global(snapshot, index, modules::origin_of(global), bt);
         }
         AfterStop {
-            captured: Vec::new(),
+            // What is left of the threads once in the snapshot, to free after the resume.
+            captured,
             global_values: Vec::new(),
             assembled: true,
             strings,
+            threads_left_out,
+            _leftovers: Some(source),
         }
     }
 
@@ -484,6 +587,9 @@ impl Session {
             stack_limit: self.options.stack_limit,
             ..StopOptions::default()
         };
+        if let Some(host) = &self.host {
+            host.engine().begin_snapshot();
+        }
         let crash = match tracer::run_until_crash(program, args, &stop, &self.abort)? {
             ExecOutcome::Exited(code) => return Ok(ExecResult::Ended(ChildEnd::Exited(code))),
             ExecOutcome::Signaled(signal) => return Ok(ExecResult::Ended(ChildEnd::Signaled(signal))),
@@ -502,6 +608,15 @@ impl Session {
             access,
         } = self.stage(pid, &info, &prepared);
         let fault = FaultMark::from_tracer(&crash.fault);
+        // The debug info is loaded after the crash, while the program waits: the limit bounds
+        // the work of the stopped phase from here on.
+        let stop_watch = StopWatch::start(
+            &self.cutoff,
+            self.active_host(),
+            Instant::now(),
+            self.options.stop_limit,
+            crash.stopped.threads().len(),
+        );
         let after = self.stopped_phase(
             &crash.stopped,
             &prepared,
@@ -516,7 +631,13 @@ impl Session {
             Some(fault.clone()),
             access.as_deref(),
         );
-        self.hold_if_asked()?;
+        let held_to_the_limit = self.hold_if_asked(&crash.stopped)?;
+        self.check_abort()?;
+        let cut_short = stop_watch.end(
+            after.threads_left_out,
+            crash.stopped.threads().len(),
+            held_to_the_limit,
+        );
         let stopped_for = crash.stopped.stopped_at().elapsed();
         self.finish_assembly(
             &mut snapshot,
@@ -529,10 +650,7 @@ impl Session {
         assemble::set_timing(&mut snapshot, stopped_for, started);
         // Letting the fatal signal through ends the program: `postattach` runs before, while its
         // memory can still be read.
-        if let Some(host) = self.active_host() {
-            host.fire_postattach(&mut snapshot);
-            self.disconnect_modules();
-        }
+        self.conclude(&mut snapshot, cut_short);
         let end = crash.finish()?;
         Ok(ExecResult::Crashed {
             snapshot: Box::new(snapshot),
@@ -549,22 +667,27 @@ impl Session {
     }
 
     /// The test hook `hold_stopped`: waits while stopped, returning early with
-    /// [`SessionError::Aborted`] when the abort flag is set.
-    fn hold_if_asked(&self) -> Result<(), SessionError> {
+    /// [`SessionError::Aborted`] when the abort flag is set, and when the target dies. Returns
+    /// whether the stop limit cut the hold short.
+    fn hold_if_asked(&self, stopped: &StoppedProcess) -> Result<bool, SessionError> {
         let Some(hold) = self.options.hold_stopped else {
-            return Ok(());
+            return Ok(false);
         };
         let until = Instant::now() + hold;
-        while Instant::now() < until {
-            if self.abort.is_aborted() {
-                return Err(SessionError::Aborted);
+        loop {
+            self.check_abort()?;
+            if self.cutoff.deadline_passed().is_some() {
+                return Ok(true);
             }
-            std::thread::sleep(Duration::from_millis(5));
+            let now = Instant::now();
+            if now >= until || stopped.seems_dead() {
+                return Ok(false);
+            }
+            let step = (until - now)
+                .min(self.cutoff.remaining().unwrap_or(Duration::MAX))
+                .min(Duration::from_millis(5));
+            std::thread::sleep(step);
         }
-        if self.abort.is_aborted() {
-            return Err(SessionError::Aborted);
-        }
-        Ok(())
     }
 }
 

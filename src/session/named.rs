@@ -26,6 +26,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "lua-memory-limit",
     "allow-insecure-modules",
     "hold-stopped-ms",
+    "max-stop-ms",
 ];
 
 fn number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
@@ -70,6 +71,7 @@ pub fn set_named_option(options: &mut SessionOptions, name: &str, value: &str) -
         "lua-memory-limit" => modules.lua.memory_limit = number(name, value)?,
         "allow-insecure-modules" => modules.native.allow_insecure_modules = flag(name, value)?,
         "hold-stopped-ms" => options.hold_stopped = Some(Duration::from_millis(number(name, value)?)),
+        "max-stop-ms" => options.stop_limit = stop_limit(number(name, value)?),
         _ => {
             return Err(format!(
                 "unknown option {name:?}; known: {}",
@@ -84,6 +86,11 @@ pub fn set_named_option(options: &mut SessionOptions, name: &str, value: &str) -
             .map_err(|e| format!("--{e}").replace('_', "-"))?;
     }
     Ok(())
+}
+
+/// The stop limit `--max-stop-ms MS` gives: none for 0.
+pub fn stop_limit(ms: u64) -> Option<Duration> {
+    (ms > 0).then(|| Duration::from_millis(ms))
 }
 
 /// `--kv key:value[,key:value...]` pairs; values that parse as integers stay integers.
@@ -147,6 +154,11 @@ mod tests {
         assert!(o.modules.native.allow_insecure_modules);
         assert!(!o.variables);
         assert_eq!(o.only_thread, Some(12));
+        assert_eq!(o.stop_limit, Some(crate::cutoff::DEFAULT_STOP_LIMIT));
+        set_named_option(&mut o, "max-stop-ms", "250").unwrap();
+        assert_eq!(o.stop_limit, Some(Duration::from_millis(250)));
+        set_named_option(&mut o, "max-stop-ms", "0").unwrap();
+        assert_eq!(o.stop_limit, None, "0 lifts the limit");
         assert!(set_named_option(&mut o, "depth", "deep")
             .unwrap_err()
             .contains("--depth"));

@@ -82,6 +82,36 @@ pub struct Snapshot {
     /// info, a thread that could not be unwound, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Module callbacks that failed while this snapshot was taken, each distinct failure once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub module_failures: Vec<ModuleFailure>,
+    /// Part of what a snapshot holds is missing: the target died while it was being captured,
+    /// or the stop limit cut the capture short (`warnings` say what is missing and why).
+    #[serde(default)]
+    pub incomplete: bool,
+}
+
+/// One distinct failure of a module's callbacks (the same module, event and message), with how
+/// often it happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleFailure {
+    /// The module id.
+    pub module: String,
+    /// The event (`variable`, `postattach`, ...), or `reset` / `unload`.
+    pub event: String,
+    /// What went wrong (cut to a bounded length).
+    pub message: String,
+    /// How many callbacks failed this way.
+    pub count: u64,
+    /// How many of the module's callbacks were not run after it used up its instruction budget
+    /// or its memory while the target was stopped (it gets no more events until the target
+    /// runs again).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The fault that triggered a snapshot (a fatal signal under `--exec`, or `--fault-thread`).

@@ -141,6 +141,8 @@ mod tests {
             modules: Vec::new(),
             timing: Timing::default(),
             warnings: Vec::new(),
+            module_failures: Vec::new(),
+            incomplete: false,
         }
     }
 

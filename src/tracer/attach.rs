@@ -10,10 +10,12 @@ use nix::sys::ptrace::Options;
 use super::abort::AbortFlag;
 use super::capture::{with_stack, StoppedThread};
 use super::error::TracerError;
+use super::exec::{child_end, ChildEnd};
 use super::memory::ProcessMemory;
 use super::proc_files;
 use super::ptrace_ops;
-use super::tracees::{await_stop, Arrival, TraceeSet, TraceeState};
+use super::tracees::{await_stop, Arrival, Collect, TraceeSet, TraceeState};
+use super::wait::WaitEvent;
 
 /// Default bytes of stack copied per thread.
 pub const DEFAULT_STACK_LIMIT: usize = 1 << 20;
@@ -67,12 +69,7 @@ impl StoppedProcess {
     /// On any error, and when `abort` is set (checked between threads), every thread seized so
     /// far is detached before returning.
     pub fn stop(pid: i32, options: &StopOptions, abort: &AbortFlag) -> Result<Self, TracerError> {
-        if pid <= 0 || !proc_files::process_exists(pid) {
-            return Err(TracerError::NoSuchProcess { pid });
-        }
-        if proc_files::is_own_thread(pid) {
-            return Err(TracerError::SelfTrace { pid });
-        }
+        check_traceable(pid)?;
         if let Some(tid) = options.only_thread {
             if !proc_files::thread_exists(pid, tid) {
                 return Err(TracerError::NoSuchThread { pid, tid });
@@ -108,7 +105,7 @@ impl StoppedProcess {
             match ptrace_ops::getregs(tracee.tid) {
                 Ok(regs) => registers.push((tracee.tid, pending_signal, regs)),
                 // Killed while stopped (SIGKILL ends even a ptrace-stop).
-                Err(Errno::ESRCH) if tracee.tid == pid => return Err(TracerError::ProcessExited { pid }),
+                Err(Errno::ESRCH) if tracee.tid == pid => return Err(ended(pid, None)),
                 Err(Errno::ESRCH) => {}
                 Err(err) => {
                     return Err(TracerError::os(
@@ -119,7 +116,7 @@ impl StoppedProcess {
             }
         }
         if registers.is_empty() {
-            return Err(TracerError::ProcessExited { pid });
+            return Err(ended(pid, None));
         }
         let threads = copy_stacks(registers, &memory, regions, stack_limit);
         Ok(Self {
@@ -176,6 +173,56 @@ impl StoppedProcess {
     pub(crate) fn tracees(&self) -> &TraceeSet {
         &self.tracees
     }
+
+    /// Whether the target is dying or dead now (its leader exited: a stopped process only
+    /// ends when it is killed), as `/proc` says; nothing is reaped.
+    pub fn seems_dead(&self) -> bool {
+        proc_files::thread_is_dead(self.pid, self.pid)
+    }
+
+    /// After [`detach`](Self::detach): whether the target died while it was stopped (a stopped
+    /// thread only ends when its whole process is killed), and how, when its leader's end was
+    /// collected. `None` while it is stopped, and when it was let go alive.
+    pub fn died_while_stopped(&self) -> Option<TargetDeath> {
+        self.stopped_for?;
+        let end = self.tracees.leader_end().and_then(child_end);
+        (end.is_some() || self.tracees.found_dead() > 0).then_some(TargetDeath { end })
+    }
+}
+
+/// The target died while it was stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TargetDeath {
+    /// How its leader ended, when that was collected.
+    pub end: Option<ChildEnd>,
+}
+
+impl std::fmt::Display for TargetDeath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.end {
+            Some(ChildEnd::Signaled(signal)) => write!(f, "was killed by {}", super::signal_name(signal)),
+            Some(ChildEnd::Exited(code)) => write!(f, "exited with status {code}"),
+            None => write!(f, "ended"),
+        }
+    }
+}
+
+/// Refuses, before anything else is done, a pid that cannot be snapshotted whatever the
+/// permissions: none (or no such process), this process itself, a kernel thread.
+pub fn check_traceable(pid: i32) -> Result<(), TracerError> {
+    if pid <= 0 || !proc_files::process_exists(pid) {
+        return Err(TracerError::NoSuchProcess { pid });
+    }
+    if proc_files::is_own_thread(pid) {
+        return Err(TracerError::SelfTrace { pid });
+    }
+    if proc_files::is_kernel_thread(pid) {
+        return Err(TracerError::KernelThread {
+            pid,
+            name: proc_files::process_name(pid),
+        });
+    }
+    Ok(())
 }
 
 /// With at least this many threads, their stacks are copied on two CPUs.
@@ -255,11 +302,15 @@ fn seize_all(
             if abort.is_aborted() {
                 return Err(TracerError::Aborted);
             }
-            match await_stop(pid, tid).map_err(|e| TracerError::os(format!("waitpid({tid})"), e))? {
+            // Peeked, not consumed: a signal this stop intercepted stays with the kernel, so
+            // that it is delivered even if this process dies before it detaches.
+            match await_stop(pid, tid, Collect::Peek)
+                .map_err(|e| TracerError::os(format!("waitpid({tid})"), e))?
+            {
                 Arrival::Stopped { pending_signal, .. } => {
                     tracees.set(tid, TraceeState::Stopped { pending_signal });
                 }
-                Arrival::Gone(_) if tid == pid => return Err(TracerError::ProcessExited { pid }),
+                Arrival::Gone(event) if tid == pid => return Err(ended(pid, event)),
                 Arrival::Gone(_) => tracees.remove(tid),
             }
         }
@@ -297,7 +348,7 @@ fn seize_thread(tracees: &mut TraceeSet, tid: i32, only_thread: Option<i32>) -> 
         }
         Err(Errno::EPERM) => Err(TracerError::PermissionDenied {
             pid,
-            hint: permission_hint(pid),
+            hint: permission_hint(pid, tid),
         }),
         Err(err) => Err(TracerError::os(
             format!("PTRACE_SEIZE of thread {tid} of process {pid}"),
@@ -310,9 +361,22 @@ fn seize_thread(tracees: &mut TraceeSet, tid: i32, only_thread: Option<i32>) -> 
 /// at it (`ProcessExited`).
 fn gone_error(pid: i32, was_seen: bool) -> TracerError {
     if was_seen || proc_files::process_exists(pid) {
-        TracerError::ProcessExited { pid }
+        ended(pid, None)
     } else {
         TracerError::NoSuchProcess { pid }
+    }
+}
+
+/// The error for process `pid` that ended while it was being stopped: how, from the wait
+/// `event` of its leader when there is one, else from its zombie's `stat`.
+fn ended(pid: i32, event: Option<WaitEvent>) -> TracerError {
+    TracerError::ProcessExited {
+        pid,
+        death: TargetDeath {
+            end: event
+                .and_then(child_end)
+                .or_else(|| proc_files::zombie_status(pid).and_then(child_end)),
+        },
     }
 }
 
@@ -321,7 +385,7 @@ fn maps_error(pid: i32, err: procfs::ProcError) -> TracerError {
     match err {
         procfs::ProcError::PermissionDenied(_) => TracerError::PermissionDenied {
             pid,
-            hint: permission_hint(pid),
+            hint: permission_hint(pid, pid),
         },
         procfs::ProcError::NotFound(_) => gone_error(pid, false),
         other => TracerError::ProcFile {
@@ -331,15 +395,49 @@ fn maps_error(pid: i32, err: procfs::ProcError) -> TracerError {
     }
 }
 
-/// What to do when the kernel says `EPERM`.
-pub(super) fn permission_hint(pid: i32) -> String {
-    let generic =
-        "run as root or with CAP_SYS_PTRACE, or lower /proc/sys/kernel/yama/ptrace_scope (e.g. to 0)";
-    match proc_files::tracer_pid(pid) {
-        Some(tracer) => format!(
-            "it is already traced by task {tracer} (a process has one tracer at a time: detach that \
-             debugger first); otherwise {generic}"
+/// Why the kernel refused (`EPERM`) to let this process trace thread `tid` of `pid`, and what
+/// to do, as far as `/proc` tells: another tracer of that very thread; otherwise the rule that
+/// applies to this process (no `CAP_SYS_PTRACE`, another user, Yama's `ptrace_scope`); with the
+/// capability, a protection this process cannot lift.
+pub(super) fn permission_hint(pid: i32, tid: i32) -> String {
+    if let Some(tracer) = proc_files::tracer_of(pid, tid) {
+        let who = if tid == pid {
+            format!("process {pid}")
+        } else {
+            format!("its thread {tid}")
+        };
+        return format!(
+            "{who} is already traced by {} (a thread has one tracer at a time: detach that one first)",
+            proc_files::describe_task(tracer)
+        );
+    }
+    let scope = proc_files::yama_ptrace_scope();
+    if scope == Some(3) {
+        return "/proc/sys/kernel/yama/ptrace_scope is 3: no process may trace another until a reboot"
+            .to_string();
+    }
+    if proc_files::has_cap_sys_ptrace() {
+        return "the kernel refused although ptrace has CAP_SYS_PTRACE: the process is protected \
+                (not dumpable in another user namespace, a security module such as SELinux or \
+                AppArmor, or a container boundary)"
+            .to_string();
+    }
+    let mut hint = String::from("run as root or with CAP_SYS_PTRACE");
+    let own_uid = proc_files::uid_of(std::process::id() as i32);
+    match proc_files::uid_of(pid) {
+        Some(uid) if Some(uid) != own_uid => hint = format!("it runs as another user (uid {uid}): {hint}"),
+        Some(_) => {
+            hint = format!(
+                "it is not dumpable (a setuid or file-capability program, or it said so with prctl): {hint}"
+            )
+        }
+        None => {}
+    }
+    match scope {
+        Some(1) => format!(
+            "{hint}, or lower /proc/sys/kernel/yama/ptrace_scope to 0 (at 1, only ancestors may trace without the capability)"
         ),
-        None => generic.to_owned(),
+        Some(2) => format!("{hint} (/proc/sys/kernel/yama/ptrace_scope is 2: only CAP_SYS_PTRACE may attach)"),
+        _ => hint,
     }
 }

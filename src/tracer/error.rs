@@ -25,17 +25,27 @@ pub enum TracerError {
         /// What to do about it.
         hint: String,
     },
+    /// The pid is a kernel thread: no user-space threads or memory to snapshot.
+    #[error("process {pid} ({name}) is a kernel thread: it has no user-space threads or memory to snapshot")]
+    KernelThread {
+        /// The pid asked for.
+        pid: i32,
+        /// Its name.
+        name: String,
+    },
     /// A process cannot trace itself (the kernel refuses; use a second process).
     #[error("process {pid} is this process: a process cannot stop and trace itself")]
     SelfTrace {
         /// Our own pid.
         pid: i32,
     },
-    /// The process (its leader thread) exited while it was being stopped or captured.
-    #[error("process {pid} exited while it was being stopped")]
+    /// The process (its leader thread) ended while it was being stopped or captured.
+    #[error("process {pid} {death} while it was being stopped")]
     ProcessExited {
         /// The process that went away.
         pid: i32,
+        /// How it ended, as far as known.
+        death: super::TargetDeath,
     },
     /// The caller's [`AbortFlag`](super::AbortFlag) was set; every thread was resumed.
     #[error("aborted on request; every thread of the target was resumed")]
@@ -82,7 +92,7 @@ impl TracerError {
     pub fn permission_denied(pid: i32) -> Self {
         TracerError::PermissionDenied {
             pid,
-            hint: super::attach::permission_hint(pid),
+            hint: super::attach::permission_hint(pid, pid),
         }
     }
 }

@@ -117,7 +117,7 @@ fn reap_dying_child(pid: i32) {
 }
 
 /// The end a wait event describes, if it is one.
-fn child_end(event: WaitEvent) -> Option<ChildEnd> {
+pub(crate) fn child_end(event: WaitEvent) -> Option<ChildEnd> {
     match event {
         WaitEvent::Exited(code) => Some(ChildEnd::Exited(code)),
         WaitEvent::Killed(signal) => Some(ChildEnd::Signaled(signal)),

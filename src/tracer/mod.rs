@@ -48,7 +48,7 @@ mod wait;
 mod tests;
 
 pub use abort::AbortFlag;
-pub use attach::{StopOptions, StoppedProcess, DEFAULT_STACK_LIMIT};
+pub use attach::{check_traceable, StopOptions, StoppedProcess, TargetDeath, DEFAULT_STACK_LIMIT};
 pub use capture::StoppedThread;
 pub use error::TracerError;
 pub use exec::{run_until_crash, ChildEnd, Crash, ExecOutcome};

@@ -46,6 +46,17 @@ pub(crate) fn thread_is_dead(pid: i32, tid: i32) -> bool {
     }
 }
 
+/// How `pid` ended, while it is a zombie: the wait status its `stat` keeps as its last field
+/// (`exit_code`).
+pub(crate) fn zombie_status(pid: i32) -> Option<super::wait::WaitEvent> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    if !matches!(state_from_stat(&stat), Some('Z' | 'X')) {
+        return None;
+    }
+    let status = stat.split_whitespace().last()?.parse::<i32>().ok()?;
+    Some(super::wait::WaitEvent::decode(status)).filter(|event| event.is_end())
+}
+
 /// The state letter of a `stat` line: the first field after the `(comm)`, which may itself
 /// contain spaces and parentheses.
 fn state_from_stat(stat: &str) -> Option<char> {
@@ -53,10 +64,82 @@ fn state_from_stat(stat: &str) -> Option<char> {
     after_comm.split_whitespace().next()?.chars().next()
 }
 
-/// The pid of the process tracing `pid`, if any (`TracerPid` in `/proc/PID/status`).
-pub(crate) fn tracer_pid(pid: i32) -> Option<i32> {
-    let status = procfs::process::Process::new(pid).ok()?.status().ok()?;
-    (status.tracerpid != 0).then_some(status.tracerpid)
+/// The thread tracing thread `tid` of `pid`, if any (`TracerPid` in its `status`: a tracer is
+/// a thread, not a process).
+pub(crate) fn tracer_of(pid: i32, tid: i32) -> Option<i32> {
+    let tracer = status_field(&format!("/proc/{pid}/task/{tid}/status"), "TracerPid:")?
+        .parse::<i32>()
+        .ok()?;
+    (tracer != 0).then_some(tracer)
+}
+
+/// `name (process P)` or `name (process P, thread T)` for task `tid`, as far as `/proc` tells.
+pub(crate) fn describe_task(tid: i32) -> String {
+    let status = format!("/proc/{tid}/status");
+    let name = status_field(&status, "Name:").unwrap_or_else(|| "?".to_string());
+    match status_field(&status, "Tgid:").and_then(|t| t.parse::<i32>().ok()) {
+        Some(process) if process != tid => format!("{name} (process {process}, thread {tid})"),
+        Some(_) => format!("{name} (process {tid})"),
+        None => format!("task {tid}"),
+    }
+}
+
+/// The value of the first line of `path` that starts with `field` (`Name:`, `TracerPid:`...).
+fn status_field(path: &str, field: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(field))
+        .map(|value| value.trim().to_string())
+}
+
+/// Whether `pid` is a kernel thread (`PF_KTHREAD` in the flags of its `stat`).
+pub(crate) fn is_kernel_thread(pid: i32) -> bool {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // After the `(comm)`: state ppid pgrp session tty_nr tpgid flags.
+    let Some(after_comm) = stat.rfind(')').map(|at| &stat[at + 1..]) else {
+        return false;
+    };
+    after_comm
+        .split_whitespace()
+        .nth(6)
+        .and_then(|flags| flags.parse::<u64>().ok())
+        .is_some_and(|flags| flags & PF_KTHREAD != 0)
+}
+
+/// The name of process `pid` (`comm`), or `?`.
+pub(crate) fn process_name(pid: i32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .map(|name| name.trim_end().to_string())
+        .unwrap_or_else(|_| "?".to_string())
+}
+
+/// The real user id of `pid` (`Uid:` in its `status`).
+pub(crate) fn uid_of(pid: i32) -> Option<u32> {
+    status_field(&format!("/proc/{pid}/status"), "Uid:")?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// Whether this process has `CAP_SYS_PTRACE` in its effective set.
+pub(crate) fn has_cap_sys_ptrace() -> bool {
+    const CAP_SYS_PTRACE: u32 = 19;
+    status_field("/proc/self/status", "CapEff:")
+        .and_then(|caps| u64::from_str_radix(&caps, 16).ok())
+        .is_some_and(|caps| caps & (1 << CAP_SYS_PTRACE) != 0)
+}
+
+/// The Yama LSM's `ptrace_scope`, when Yama is there.
+pub(crate) fn yama_ptrace_scope() -> Option<u32> {
+    std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Signal masks of `pid` (shared by all its threads): `(caught, ignored)`, bit `n - 1` for
@@ -104,6 +187,25 @@ mod tests {
         assert!(thread_is_dead(pid, i32::MAX));
         assert!(is_own_thread(pid) && is_own_thread(nix::unistd::gettid().as_raw()));
         assert!(!is_own_thread(1));
+    }
+
+    #[test]
+    fn kernel_threads_and_tasks_are_told_apart() {
+        // kthreadd is pid 2 wherever the kernel's threads are visible; this process is not one.
+        assert!(!is_kernel_thread(std::process::id() as i32));
+        if process_name(2) == "kthreadd" {
+            assert!(is_kernel_thread(2));
+        }
+        assert!(!is_kernel_thread(i32::MAX));
+        let me = std::process::id() as i32;
+        assert_eq!(describe_task(me), format!("{} (process {me})", process_name(me)));
+        let tid = nix::unistd::gettid().as_raw();
+        if tid != me {
+            assert!(describe_task(tid).contains(&format!("(process {me}, thread {tid})")));
+        }
+        assert_eq!(tracer_of(me, me), None);
+        // SAFETY: getuid cannot fail and touches no memory.
+        assert_eq!(uid_of(me), Some(unsafe { libc::getuid() }));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use nix::unistd::AccessFlags;
 
 use super::error::TracerError;
 use super::ptrace_ops;
-use super::tracees::{await_stop, Arrival};
+use super::tracees::{await_stop, Arrival, Collect};
 use super::wait::{wait_for, WaitEvent};
 
 /// `PATH` when the environment has none (as `execvp` does).
@@ -107,7 +107,7 @@ fn seize_stopped_child(pid: i32, options: Options) -> Result<(), TracerError> {
     ptrace_ops::seize(pid, options)
         .map_err(|e| TracerError::os(format!("PTRACE_SEIZE of child {pid}"), e))?;
     // Seizing a stopped process makes it report a ptrace-stop: collect it.
-    match await_stop(pid, pid).map_err(|e| TracerError::os(format!("waitpid({pid})"), e))? {
+    match await_stop(pid, pid, Collect::Consume).map_err(|e| TracerError::os(format!("waitpid({pid})"), e))? {
         Arrival::Stopped { .. } => {}
         Arrival::Gone(_) => return Err(TracerError::os(format!("child {pid} vanished"), Errno::ESRCH)),
     }

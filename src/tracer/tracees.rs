@@ -9,7 +9,7 @@ use nix::errno::Errno;
 use super::error::TracerError;
 use super::proc_files;
 use super::ptrace_ops;
-use super::wait::{wait_for, Backoff, WaitEvent};
+use super::wait::{peek_for, wait_for, Backoff, WaitEvent};
 
 /// Makes a type `!Send` but `Sync`: ptrace binds tracees to the thread that seized them, so the
 /// owner must stay on that thread, while shared references may be read anywhere.
@@ -42,17 +42,36 @@ pub(crate) enum Arrival {
     Gone(Option<WaitEvent>),
 }
 
+/// How [`await_stop`] collects a stop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Collect {
+    /// As `waitpid` does: the stop is reported once, and the kernel forgets the signal a
+    /// signal-delivery-stop intercepted (only `PTRACE_DETACH` with it gives it back).
+    Consume,
+    /// With `WNOWAIT`: the stop is reported and stays as it was, so the kernel still holds the
+    /// signal a signal-delivery-stop intercepted. Should this process die without detaching
+    /// (SIGKILL, the stop-limit watchdog), the thread wakes with that signal and gets it:
+    /// nothing is lost. Ends are still consumed (reaped).
+    Peek,
+}
+
 /// Waits for thread `tid` of process `pid` to report a stop or its end, skipping other reports.
 ///
 /// Polls (`WNOHANG`) rather than blocks: a leader that exits while other threads live turns
 /// into a zombie whose exit is only reported once they are gone, so a blocking wait would hang;
 /// such a zombie counts as gone.
-pub(crate) fn await_stop(pid: i32, tid: i32) -> nix::Result<Arrival> {
+pub(crate) fn await_stop(pid: i32, tid: i32, collect: Collect) -> nix::Result<Arrival> {
     let mut backoff = Backoff::new();
     let mut found_dead = false;
     loop {
-        let event = match wait_for(tid, libc::__WALL | libc::WNOHANG) {
-            Ok(Some((_, event))) => event,
+        let reported = match collect {
+            Collect::Consume => {
+                wait_for(tid, libc::__WALL | libc::WNOHANG).map(|r| r.map(|(_, event)| event))
+            }
+            Collect::Peek => peek_for(tid),
+        };
+        let event = match reported {
+            Ok(Some(event)) => event,
             // Looked once more after seeing it dead (it may have died between the two checks):
             // still no report, so it is a zombie leader whose report waits for its threads.
             Ok(None) if found_dead => return Ok(Arrival::Gone(None)),
@@ -67,6 +86,15 @@ pub(crate) fn await_stop(pid: i32, tid: i32) -> nix::Result<Arrival> {
             Err(Errno::ECHILD) => return Ok(Arrival::Gone(None)),
             Err(err) => return Err(err),
         };
+        if collect == Collect::Peek
+            && matches!(
+                event,
+                WaitEvent::Exited(_) | WaitEvent::Killed(_) | WaitEvent::Other
+            )
+        {
+            // Peeked at something that is not a stop: collect it for real (an end is reaped).
+            wait_for(tid, libc::__WALL | libc::WNOHANG)?;
+        }
         let pending_signal = match event {
             WaitEvent::Exited(_) | WaitEvent::Killed(_) => return Ok(Arrival::Gone(Some(event))),
             WaitEvent::Other => continue,
@@ -109,6 +137,8 @@ pub(crate) struct TraceeSet {
     tracees: Vec<Tracee>,
     /// How the leader ended, if we reaped it while detaching (it was killed meanwhile).
     leader_end: Option<WaitEvent>,
+    /// How many threads were found dead while detaching (killed while stopped).
+    found_dead: usize,
     _bound: TracerThreadBound,
 }
 
@@ -119,6 +149,7 @@ impl TraceeSet {
             pid,
             tracees: Vec::new(),
             leader_end: None,
+            found_dead: 0,
             _bound: PhantomData,
         }
     }
@@ -166,6 +197,12 @@ impl TraceeSet {
         self.leader_end
     }
 
+    /// How many threads were found dead while detaching: a stopped thread only ends when the
+    /// whole process is killed.
+    pub(crate) fn found_dead(&self) -> usize {
+        self.found_dead
+    }
+
     /// Stops every running tracee: `PTRACE_INTERRUPT`, then waits for each specific thread.
     /// Threads that exit are forgotten; threads created meanwhile (clone events) are stopped
     /// too.
@@ -178,7 +215,9 @@ impl TraceeSet {
             }
         }
         while let Some(tid) = queue.pop_front() {
-            match await_stop(self.pid, tid).map_err(|e| TracerError::os(format!("waitpid({tid})"), e))? {
+            match await_stop(self.pid, tid, Collect::Consume)
+                .map_err(|e| TracerError::os(format!("waitpid({tid})"), e))?
+            {
                 Arrival::Stopped {
                     pending_signal,
                     new_thread,
@@ -208,7 +247,7 @@ impl TraceeSet {
                 TraceeState::Stopped { pending_signal } => pending_signal,
                 TraceeState::Running => {
                     let _ = ptrace_ops::interrupt(tid);
-                    match await_stop(self.pid, tid) {
+                    match await_stop(self.pid, tid, Collect::Consume) {
                         Ok(Arrival::Stopped {
                             pending_signal,
                             new_thread,
@@ -222,6 +261,7 @@ impl TraceeSet {
                             pending_signal
                         }
                         Ok(Arrival::Gone(end)) => {
+                            self.found_dead += 1;
                             self.note_end(tid, end);
                             continue;
                         }
@@ -241,6 +281,7 @@ impl TraceeSet {
                 }
             }
         }
+        self.found_dead += dead.len();
         self.reap(dead);
         first_error.map_or(Ok(()), Err)
     }
@@ -264,7 +305,7 @@ impl TraceeSet {
                         Err(_) => break,
                     }
                 }
-            } else if let Ok(Arrival::Gone(end)) = await_stop(self.pid, tid) {
+            } else if let Ok(Arrival::Gone(end)) = await_stop(self.pid, tid, Collect::Consume) {
                 self.note_end(tid, end);
             }
         }

@@ -92,6 +92,45 @@ pub(crate) fn wait_for(pid: i32, flags: i32) -> nix::Result<Option<(i32, WaitEve
     }
 }
 
+/// Like [`wait_for`]`(tid, __WALL | WNOHANG)`, but leaving what is reported as it was
+/// (`waitid` with `WNOWAIT`; `waitpid` does not take it): a stop stays reportable, and the
+/// signal a signal-delivery-stop intercepted stays with the kernel. `None` when nothing is
+/// ready.
+pub(crate) fn peek_for(tid: i32) -> nix::Result<Option<WaitEvent>> {
+    loop {
+        // SAFETY: an all-zero siginfo_t is a valid value (si_pid 0 means "nothing reported").
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let flags = libc::WEXITED | libc::WSTOPPED | libc::WNOHANG | libc::WNOWAIT | libc::__WALL;
+        // SAFETY: `info` is a valid, writable siginfo_t for the duration of the call.
+        let result = unsafe { libc::waitid(libc::P_PID, tid as libc::id_t, &mut info, flags) };
+        match Errno::result(result) {
+            Ok(_) => {}
+            Err(Errno::EINTR) => continue,
+            Err(err) => return Err(err),
+        }
+        // SAFETY: waitid filled `info` as a SIGCHLD siginfo (or left it zeroed).
+        let (pid, status) = unsafe { (info.si_pid(), info.si_status()) };
+        if pid == 0 {
+            return Ok(None);
+        }
+        return Ok(Some(WaitEvent::decode(status_of(info.si_code, status))));
+    }
+}
+
+/// The `waitpid` status of what `waitid` reported as `code` (`CLD_*`) and `status`: for stops
+/// the kernel's whole stop code (signal and ptrace event), for exits the exit code, for deaths
+/// the signal.
+fn status_of(code: i32, status: i32) -> i32 {
+    match code {
+        libc::CLD_EXITED => (status & 0xff) << 8,
+        libc::CLD_KILLED => status & 0x7f,
+        libc::CLD_DUMPED => (status & 0x7f) | 0x80,
+        libc::CLD_TRAPPED | libc::CLD_STOPPED => ((status & 0xffff) << 8) | 0x7f,
+        // CLD_CONTINUED
+        _ => 0xffff,
+    }
+}
+
 /// Pauses between polls: first yields the CPU (a stop usually takes microseconds), then sleeps
 /// for growing intervals up to 2 ms.
 #[derive(Debug, Default)]
@@ -177,6 +216,39 @@ mod tests {
             WaitEvent::SyscallStop
         );
         assert!(!WaitEvent::decode(stopped(libc::SIGTRAP, 128)).is_end());
+    }
+
+    #[test]
+    fn waitid_reports_decode_as_waitpid_statuses() {
+        let rt = libc::SIGRTMIN() + 2;
+        assert_eq!(
+            WaitEvent::decode(status_of(libc::CLD_EXITED, 3)),
+            WaitEvent::Exited(3)
+        );
+        assert_eq!(
+            WaitEvent::decode(status_of(libc::CLD_KILLED, libc::SIGKILL)),
+            WaitEvent::Killed(libc::SIGKILL)
+        );
+        assert_eq!(
+            WaitEvent::decode(status_of(libc::CLD_DUMPED, libc::SIGSEGV)),
+            WaitEvent::Killed(libc::SIGSEGV)
+        );
+        assert_eq!(
+            WaitEvent::decode(status_of(libc::CLD_TRAPPED, rt)),
+            WaitEvent::SignalStop(rt)
+        );
+        assert_eq!(
+            WaitEvent::decode(status_of(libc::CLD_TRAPPED, libc::SIGTRAP | (128 << 8))),
+            WaitEvent::InterruptStop
+        );
+        assert_eq!(
+            WaitEvent::decode(status_of(libc::CLD_TRAPPED, libc::SIGSTOP | (128 << 8))),
+            WaitEvent::GroupStop(libc::SIGSTOP)
+        );
+        assert_eq!(
+            WaitEvent::decode(status_of(libc::CLD_CONTINUED, libc::SIGCONT)),
+            WaitEvent::Other
+        );
     }
 
     #[test]

@@ -53,22 +53,150 @@ end }
     )
     .unwrap();
     t.load("good.lua", GOOD).unwrap();
+    let engine = t.host.engine();
+    engine.begin_snapshot();
     let mut snap = crash_snapshot(false);
     t.host.fire_postattach(&mut snap);
+    // The same failure four times: logged once (with where), counted four times.
     let log = t.log();
     assert_eq!(
         log.matches("module loops: postattach: instruction budget of 200000 exceeded")
             .count(),
-        4,
+        1,
         "{log}"
     );
-    assert!(log.contains("stack traceback"), "{log}");
+    let failures = engine.take_failures();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(
+        (failures[0].count, failures[0].skipped),
+        (4, 0),
+        "not benched after the stop"
+    );
+    assert!(
+        t.log()
+            .contains("module loops: 4 failed callbacks in this snapshot"),
+        "{}",
+        t.log()
+    );
     assert_eq!(good_calls(&snap), Some(&crate::snapshot::AttributeValue::Int(1)));
     // The engine goes on: a second snapshot runs every callback again.
+    engine.begin_snapshot();
     let mut snap = crash_snapshot(false);
     t.host.fire_postattach(&mut snap);
     assert_eq!(good_calls(&snap), Some(&crate::snapshot::AttributeValue::Int(2)));
-    assert_eq!(t.log().matches("instruction budget").count(), 8);
+    assert_eq!(engine.take_failures()[0].count, 4);
+    let first_reports = t
+        .sink
+        .records()
+        .iter()
+        .filter(|r| r.text.starts_with("module loops: postattach: instruction budget"))
+        .count();
+    assert_eq!(first_reports, 2, "once per snapshot: {}", t.log());
+}
+
+#[test]
+fn a_module_out_of_budget_while_stopped_gets_no_more_events_until_the_resume() {
+    let t = TestHost::new(small_limits(), ModuleOptions::new());
+    t.load(
+        "spin.lua",
+        r#"
+local attach_calls = 0
+pmodule.define{ id = "spin", load = function()
+    pmodule.register(pmodule.event.attach, function()
+        attach_calls = attach_calls + 1
+        while true do end
+    end)
+    pmodule.register(pmodule.event.attach, function() attach_calls = attach_calls + 1 end)
+    pmodule.register(pmodule.event.postattach, function(bt)
+        bt:add_kv_int("spin_attach_calls", attach_calls)
+    end)
+end }
+"#,
+    )
+    .unwrap();
+    t.load("good.lua", GOOD).unwrap();
+    let engine = t.host.engine();
+    engine.begin_snapshot();
+    engine
+        .cutoff()
+        .begin_stop(std::time::Instant::now(), None, std::time::Duration::ZERO);
+    let mut snap = crash_snapshot(false);
+    for _ in 0..3 {
+        t.host.fire_attach(&mut snap);
+    }
+    engine.cutoff().end_stop();
+    engine.lift_benches();
+    t.host.fire_postattach(&mut snap);
+    // The first attach callback ran out; nothing of the module ran again while stopped, and
+    // everything runs again after the resume.
+    assert_eq!(
+        snap.attributes.get("spin_attach_calls"),
+        Some(&crate::snapshot::AttributeValue::Int(1))
+    );
+    assert_eq!(good_calls(&snap), Some(&crate::snapshot::AttributeValue::Int(1)));
+    let failures = engine.take_failures();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0].count, 1);
+    assert_eq!(
+        failures[0].skipped, 5,
+        "2 callbacks of 3 attach events, less the one that failed"
+    );
+    let log = t.log();
+    assert!(
+        log.contains("no more events for it while the target is stopped"),
+        "{log}"
+    );
+    assert!(
+        log.contains("5 callbacks not run while the target was stopped"),
+        "{log}"
+    );
+}
+
+#[test]
+fn the_cutoff_ends_a_callback_at_once_even_under_pcall_and_no_more_run() {
+    let options = LuaOptions {
+        instruction_budget: u64::MAX / 2,
+        ..LuaOptions::default()
+    };
+    let t = TestHost::new(options, ModuleOptions::new());
+    t.load(
+        "forever.lua",
+        r#"
+pmodule.define{ id = "forever", load = function()
+    pmodule.register(pmodule.event.attach, function()
+        while true do pcall(function() while true do end end) end
+    end)
+    pmodule.register(pmodule.event.attach, function()
+        while true do coroutine.resume(coroutine.create(function() while true do end end)) end
+    end)
+end }
+"#,
+    )
+    .unwrap();
+    let engine = t.host.engine();
+    engine.begin_snapshot();
+    let limit = std::time::Duration::from_millis(150);
+    let started = std::time::Instant::now();
+    engine
+        .cutoff()
+        .begin_stop(started, Some(limit), std::time::Duration::ZERO);
+    let mut snap = crash_snapshot(false);
+    t.host.fire_attach(&mut snap);
+    let took = started.elapsed();
+    engine.cutoff().end_stop();
+    assert!(
+        took < limit * 3,
+        "the callbacks ran {took:?} past a limit of {limit:?}"
+    );
+    let failures = engine.take_failures();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        failures[0]
+            .message
+            .contains("the stop limit of 150 ms was reached"),
+        "{failures:?}"
+    );
+    assert_eq!(engine.cut_events(), 1, "the second callback never ran");
 }
 
 #[test]
@@ -100,11 +228,12 @@ end }
     t.host.fire_attach(&mut snap);
     t.host.fire_postattach(&mut snap);
     let log = t.log();
-    assert_eq!(log.matches("module hog: attach: ").count(), 2, "{log}");
     assert!(
-        log.contains("memory limit exceeded") || log.contains("not enough memory"),
+        log.contains("module hog: attach: memory limit exceeded (lua_memory_limit)"),
         "{log}"
     );
+    let failures = t.host.engine().take_failures();
+    assert_eq!(failures.iter().map(|f| f.count).sum::<u64>(), 2, "{failures:?}");
     assert_eq!(snap.tags, ["hog_alive"]);
     assert_eq!(good_calls(&snap), Some(&crate::snapshot::AttributeValue::Int(1)));
 }

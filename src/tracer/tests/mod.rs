@@ -3,5 +3,6 @@
 
 mod attach;
 mod exec;
+#[path = "../../../tests/common/sleeper.rs"]
 mod fixture;
 mod memory;

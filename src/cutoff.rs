@@ -1,0 +1,238 @@
+//! [`Cutoff`]: when the work of a snapshot must end early — the run was aborted (a signal to the
+//! CLI, a C host's abort), or the target has been stopped for as long as it may be.
+//!
+//! One cutoff is shared by everything that may run long while the target is stopped: the
+//! session between threads, the module dispatch between callbacks, and the Lua instruction hook
+//! inside a callback. Native module code cannot be pre-empted; it is only bounded between its
+//! callbacks (and by the CLI's watchdog, which exits so that the kernel lets the target go).
+
+use crate::tracer::AbortFlag;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
+
+/// The default bound on how long the target stays stopped (`--max-stop-ms`).
+pub const DEFAULT_STOP_LIMIT: Duration = Duration::from_secs(2);
+
+/// No deadline is set (the stored value).
+const NO_DEADLINE: u64 = u64::MAX;
+
+/// Why work had to end early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CutoffReason {
+    /// The run was aborted.
+    Aborted,
+    /// The target had been stopped for the limit.
+    StopLimit(Duration),
+}
+
+impl std::fmt::Display for CutoffReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CutoffReason::Aborted => write!(f, "interrupted: ptrace was asked to stop"),
+            CutoffReason::StopLimit(limit) => write!(
+                f,
+                "the stop limit of {} ms was reached (--max-stop-ms)",
+                limit.as_millis()
+            ),
+        }
+    }
+}
+
+/// The abort flag of the run and, while the target is stopped, the deadline of the stop.
+#[derive(Debug)]
+pub struct Cutoff {
+    abort: RwLock<AbortFlag>,
+    /// When the clock times below start.
+    epoch: Instant,
+    /// The deadline, in nanoseconds after `epoch`, or [`NO_DEADLINE`].
+    deadline: AtomicU64,
+    /// The limit the deadline was set from, in nanoseconds (for messages).
+    limit: AtomicU64,
+    /// Whether the target is stopped now (with or without a deadline).
+    stopped: AtomicBool,
+}
+
+impl Default for Cutoff {
+    fn default() -> Self {
+        Self::new(AbortFlag::new())
+    }
+}
+
+impl Cutoff {
+    /// A cutoff reading `abort`, with no deadline.
+    pub fn new(abort: AbortFlag) -> Self {
+        Cutoff {
+            abort: RwLock::new(abort),
+            epoch: Instant::now(),
+            deadline: AtomicU64::new(NO_DEADLINE),
+            limit: AtomicU64::new(0),
+            stopped: AtomicBool::new(false),
+        }
+    }
+
+    /// Reads `abort` from now on (a host that keeps one flag across the sessions it rebuilds).
+    pub fn set_abort_flag(&self, abort: AbortFlag) {
+        *self.abort.write().unwrap_or_else(|e| e.into_inner()) = abort;
+    }
+
+    /// The abort flag read.
+    pub fn abort_flag(&self) -> AbortFlag {
+        self.abort.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The target was stopped at `stopped_at` and may stay stopped for `limit` (no deadline when
+    /// `None`): work must end `reserve` before, the time that resuming it takes.
+    pub fn begin_stop(&self, stopped_at: Instant, limit: Option<Duration>, reserve: Duration) {
+        self.stopped.store(true, Ordering::Release);
+        let Some(limit) = limit else {
+            self.deadline.store(NO_DEADLINE, Ordering::Release);
+            return;
+        };
+        let at = stopped_at
+            .checked_add(limit.saturating_sub(reserve))
+            .map_or(Duration::MAX, |deadline| {
+                deadline.saturating_duration_since(self.epoch)
+            });
+        self.limit.store(
+            u64::try_from(limit.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        self.deadline.store(
+            u64::try_from(at.as_nanos()).unwrap_or(NO_DEADLINE - 1),
+            Ordering::Release,
+        );
+    }
+
+    /// The target runs again: no deadline any more.
+    pub fn end_stop(&self) {
+        self.deadline.store(NO_DEADLINE, Ordering::Release);
+        self.stopped.store(false, Ordering::Release);
+    }
+
+    /// Whether the target is stopped (between [`begin_stop`](Self::begin_stop) and
+    /// [`end_stop`](Self::end_stop)).
+    pub fn target_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
+    /// Why work must end now, if it must: the abort first, then the deadline.
+    pub fn reason(&self) -> Option<CutoffReason> {
+        self.reason_within(Duration::ZERO)
+    }
+
+    /// Why work that takes `margin` must not start now, if it must not: the abort, or the
+    /// deadline passing within `margin`.
+    pub fn reason_within(&self, margin: Duration) -> Option<CutoffReason> {
+        if self.is_aborted() {
+            return Some(CutoffReason::Aborted);
+        }
+        let deadline = self.deadline.load(Ordering::Acquire);
+        if deadline == NO_DEADLINE {
+            return None;
+        }
+        let now = u64::try_from((self.epoch.elapsed() + margin).as_nanos()).unwrap_or(u64::MAX);
+        (now >= deadline)
+            .then(|| CutoffReason::StopLimit(Duration::from_nanos(self.limit.load(Ordering::Relaxed))))
+    }
+
+    /// Whether the run was aborted.
+    pub fn is_aborted(&self) -> bool {
+        self.abort.read().unwrap_or_else(|e| e.into_inner()).is_aborted()
+    }
+
+    /// [`CutoffReason::StopLimit`] once the deadline has passed (whether or not the run was
+    /// aborted).
+    pub fn deadline_passed(&self) -> Option<CutoffReason> {
+        let deadline = self.deadline.load(Ordering::Acquire);
+        if deadline == NO_DEADLINE {
+            return None;
+        }
+        let now = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        (now >= deadline)
+            .then(|| CutoffReason::StopLimit(Duration::from_nanos(self.limit.load(Ordering::Relaxed))))
+    }
+
+    /// How long ago the deadline passed (`None` before it, or without one).
+    pub fn overdue(&self) -> Option<Duration> {
+        let deadline = self.deadline.load(Ordering::Acquire);
+        if deadline == NO_DEADLINE {
+            return None;
+        }
+        let now = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        now.checked_sub(deadline).map(Duration::from_nanos)
+    }
+
+    /// How long until the deadline (zero once passed; `None` without one).
+    pub fn remaining(&self) -> Option<Duration> {
+        let deadline = self.deadline.load(Ordering::Acquire);
+        if deadline == NO_DEADLINE {
+            return None;
+        }
+        let now = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        Some(Duration::from_nanos(deadline.saturating_sub(now)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_passes_only_while_armed() {
+        let cutoff = Cutoff::default();
+        assert_eq!(cutoff.reason(), None);
+        assert!(!cutoff.target_stopped());
+        let limit = Duration::from_millis(20);
+        cutoff.begin_stop(Instant::now(), Some(limit), Duration::ZERO);
+        assert!(cutoff.target_stopped());
+        assert_eq!(cutoff.reason(), None);
+        assert_eq!(
+            cutoff.reason_within(Duration::from_millis(25)),
+            Some(CutoffReason::StopLimit(limit)),
+            "work that would end past the deadline must not start"
+        );
+        assert!(cutoff.remaining().is_some_and(|r| r <= limit));
+        assert_eq!(cutoff.overdue(), None);
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(cutoff.reason(), Some(CutoffReason::StopLimit(limit)));
+        assert_eq!(cutoff.remaining(), Some(Duration::ZERO));
+        assert!(cutoff
+            .overdue()
+            .is_some_and(|late| late >= Duration::from_millis(5)));
+        cutoff.end_stop();
+        assert_eq!(cutoff.reason(), None);
+        assert!(!cutoff.target_stopped());
+        cutoff.begin_stop(Instant::now(), None, Duration::ZERO);
+        assert!(cutoff.target_stopped());
+        assert_eq!(cutoff.remaining(), None);
+    }
+
+    #[test]
+    fn the_reserve_comes_off_the_limit_but_not_off_its_message() {
+        let cutoff = Cutoff::default();
+        let limit = Duration::from_secs(10);
+        cutoff.begin_stop(Instant::now(), Some(limit), Duration::from_millis(9_990));
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(cutoff.reason(), Some(CutoffReason::StopLimit(limit)));
+        assert!(cutoff.reason().unwrap().to_string().contains("10000 ms"));
+    }
+
+    #[test]
+    fn the_abort_comes_first_and_follows_the_flag_given() {
+        let cutoff = Cutoff::default();
+        cutoff.begin_stop(
+            Instant::now() - Duration::from_secs(5),
+            Some(Duration::from_secs(1)),
+            Duration::ZERO,
+        );
+        assert!(matches!(cutoff.reason(), Some(CutoffReason::StopLimit(_))));
+        let flag = AbortFlag::new();
+        cutoff.set_abort_flag(flag.clone());
+        flag.abort();
+        assert_eq!(cutoff.reason(), Some(CutoffReason::Aborted));
+        assert!(cutoff
+            .reason()
+            .is_some_and(|r| r.to_string().contains("interrupted")));
+    }
+}
