@@ -98,11 +98,6 @@ impl Destination {
     pub(super) fn target(&self) -> &Target {
         &self.target
     }
-
-    /// Whether the snapshot goes to standard output.
-    pub fn is_stdout(&self) -> bool {
-        matches!(self.target, Target::Stdout)
-    }
 }
 
 /// Standard output must be open, for writing.

@@ -144,9 +144,4 @@ impl OutputError {
             source,
         }
     }
-
-    /// Whether the write was interrupted by the abort flag.
-    pub fn is_interrupted(&self) -> bool {
-        matches!(self, Self::Interrupted { .. })
-    }
 }
