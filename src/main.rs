@@ -44,7 +44,8 @@ struct Cli {
     #[arg(short = 'o', long, value_name = "FILE", conflicts_with = "output_dir")]
     output: Option<PathBuf>,
 
-    /// Write the snapshot into DIR as <application>.<pid>.<unix-time>.json (default: .).
+    /// Write the snapshot into DIR as <application>.<pid>.<unix-time>.json (default: .); an
+    /// existing file is never replaced (`-2`, `-3` ... is added before `.json`).
     #[arg(short = 'O', long = "output-dir", value_name = "DIR")]
     output_dir: Option<PathBuf>,
 
