@@ -1,6 +1,8 @@
-//! The `ptrace` command-line tool: a thin layer over the library. It parses options, wires
-//! SIGINT/SIGTERM/SIGHUP to the session's abort flag (the library detaches the target), runs the
-//! snapshot and writes it, printing the file's path on stdout.
+//! The `ptrace` command-line tool: a thin layer over the library. It parses options, checks
+//! where the snapshot will go before touching the target, wires SIGINT/SIGTERM/SIGHUP to the
+//! session's abort flag (the library detaches the target; the writer stops and removes what it
+//! began; ptrace exits with 128 + the signal), runs the snapshot and writes it, printing the
+//! file's path on stdout.
 
 use clap::Parser;
 use ptrace::lua::LuaOptions;
@@ -8,11 +10,14 @@ use ptrace::pmodule::ModuleOptions;
 use ptrace::session::named::parse_kv;
 use ptrace::session::{ExecResult, ModuleSettings, Session, SessionError, SessionOptions};
 use ptrace::snapshot::layout::Layout;
+use ptrace::snapshot::output::{Destination, FileMode, OutputRequest, WriteOptions};
 use ptrace::snapshot::{self, Snapshot};
-use ptrace::tracer::{self, ChildEnd, TracerError};
+use ptrace::tracer::{self, AbortFlag, ChildEnd, TracerError};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Snapshot a running process (or a program when it crashes): every thread and frame, written as
@@ -37,13 +42,21 @@ struct Cli {
     #[arg(last = true, value_name = "PROGRAM [ARGS...]")]
     command: Vec<OsString>,
 
-    /// Write the snapshot to FILE.
+    /// Write the snapshot to FILE (`-`: standard output, and no path is printed). A FIFO,
+    /// character device or Unix socket is written into; a symbolic link's file is replaced;
+    /// a regular file is replaced atomically.
     #[arg(short = 'o', long, value_name = "FILE", conflicts_with = "output_dir")]
     output: Option<PathBuf>,
 
-    /// Write the snapshot into DIR as <application>.<pid>.<unix-time>.json (default: .).
+    /// Write the snapshot into DIR as <application>.<pid>.<unix-time>.json (default: .); an
+    /// existing file is never replaced (`-2`, `-3` ... is added before `.json`).
     #[arg(short = 'O', long = "output-dir", value_name = "DIR")]
     output_dir: Option<PathBuf>,
+
+    /// The permissions of the snapshot files created, in octal, whatever the umask (a snapshot
+    /// holds the target's memory: owner-only by default).
+    #[arg(long = "file-mode", value_name = "MODE", default_value_t = FileMode::OWNER_ONLY)]
+    file_mode: FileMode,
 
     /// How the JSON file is laid out. rows: the document's structure indented, each variable,
     /// module and annotation on one line of its own; compact: all on one line (the fewest
@@ -56,7 +69,8 @@ struct Cli {
     #[arg(long)]
     all_registers: bool,
 
-    /// Also print a readable dump (threads, frames with symbol (file:line), the fault first).
+    /// Also print a readable dump (threads, frames with symbol (file:line), the fault first);
+    /// on stderr when the snapshot itself goes to stdout (`-o -`).
     #[arg(long)]
     pretty_print: bool,
 
@@ -155,11 +169,56 @@ fn main() -> ExitCode {
     }));
     tune_malloc();
     let cli = Cli::parse();
-    match run(cli) {
+    let interrupts = match Interrupts::install() {
+        Ok(interrupts) => interrupts,
+        Err(message) => {
+            eprintln!("ptrace: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = match run(cli, &interrupts) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("ptrace: {message}");
             ExitCode::FAILURE
+        }
+    };
+    interrupts.exit_code().unwrap_or(code)
+}
+
+/// SIGINT, SIGTERM and SIGHUP: each sets the abort flag (the session detaches the target, the
+/// writer gives up and removes what it began) and is recorded, for ptrace to exit with
+/// 128 + the signal as a shell reports a program killed by it.
+struct Interrupts {
+    abort: AbortFlag,
+    signal: Arc<AtomicUsize>,
+}
+
+impl Interrupts {
+    /// Installs the handlers.
+    fn install() -> Result<Self, String> {
+        let interrupts = Self {
+            abort: AbortFlag::new(),
+            signal: Arc::new(AtomicUsize::new(0)),
+        };
+        for signal in [
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+        ] {
+            // The number first: whoever sees the flag set finds the number recorded.
+            signal_hook::flag::register_usize(signal, Arc::clone(&interrupts.signal), signal as usize)
+                .and_then(|_| signal_hook::flag::register(signal, interrupts.abort.as_arc()))
+                .map_err(|e| format!("cannot install the handler of signal {signal}: {e}"))?;
+        }
+        Ok(interrupts)
+    }
+
+    /// 128 + the last signal caught, if one was.
+    fn exit_code(&self) -> Option<ExitCode> {
+        match self.signal.load(Ordering::SeqCst) {
+            0 => None,
+            signal => Some(ExitCode::from(u8::try_from(128 + signal).unwrap_or(u8::MAX))),
         }
     }
 }
@@ -180,7 +239,9 @@ fn tune_malloc() {
     }
 }
 
-fn run(cli: Cli) -> Result<ExitCode, String> {
+fn run(cli: Cli, interrupts: &Interrupts) -> Result<ExitCode, String> {
+    // Before anything touches the target: a snapshot with nowhere to go is never taken.
+    let destination = Destination::check(&output_request(&cli)).map_err(|e| e.to_string())?;
     let options = SessionOptions {
         application: cli.application.clone(),
         only_thread: cli.thread,
@@ -199,14 +260,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         stop_limit: ptrace::session::named::stop_limit(cli.max_stop_ms),
         ..SessionOptions::default()
     };
-    let session = Session::new(options);
-    for signal in [
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ] {
-        signal_hook::flag::register(signal, session.abort_flag().as_arc())
-            .map_err(|e| format!("cannot install the handler of signal {signal}: {e}"))?;
+    let session = Session::new(options).with_abort_flag(interrupts.abort.clone());
+    if interrupts.abort.is_aborted() {
+        return Err("interrupted before the target was touched".to_string());
     }
 
     if session.options().stop_limit.is_some() {
@@ -221,7 +277,10 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         let result = session.run_and_catch(program, args).map_err(describe)?;
         return match result {
             ExecResult::Crashed { snapshot, end } => {
-                emit(&cli, *snapshot)?;
+                // The program's status matters more to whoever ran it than the snapshot.
+                if let Err(message) = emit(&cli, &destination, *snapshot, &interrupts.abort) {
+                    eprintln!("ptrace: {message}");
+                }
                 Ok(exit_code_of(end))
             }
             ExecResult::Ended(end) => {
@@ -241,13 +300,13 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
     let pid = cli.pid.ok_or("a PID (or --exec -- PROGRAM) is required")?;
     match session.snapshot_pid(pid) {
         Ok(snapshot) => {
-            emit(&cli, snapshot)?;
+            emit(&cli, &destination, snapshot, &interrupts.abort)?;
             Ok(ExitCode::SUCCESS)
         }
         // What was captured before the target died is written, marked incomplete; the run
         // still failed.
         Err(SessionError::TargetDied { pid, death, snapshot }) => {
-            emit(&cli, *snapshot)?;
+            emit(&cli, &destination, *snapshot, &interrupts.abort)?;
             Err(format!(
                 "process {pid} {death} while it was being captured; the snapshot written is incomplete"
             ))
@@ -292,28 +351,41 @@ fn watch_the_stop(cutoff: std::sync::Arc<ptrace::cutoff::Cutoff>) {
 /// The exit status when the watchdog ends ptrace (as `timeout` reports a command it ended).
 const WATCHDOG_EXIT: i32 = 124;
 
-/// Writes the snapshot, prints its path (and the dump when asked), and its warnings on stderr.
-/// The snapshot is then left to the process's exit: freeing a big one piece by piece takes
-/// longer than everything else after the resume but writing it.
-fn emit(cli: &Cli, snapshot: Snapshot) -> Result<(), String> {
+/// Where the command line asks the snapshot to go: `-o` (`-` for stdout), `-O`, or `.`.
+fn output_request(cli: &Cli) -> OutputRequest {
+    match (&cli.output, &cli.output_dir) {
+        (Some(path), _) => OutputRequest::from_path(path.clone()),
+        (None, Some(dir)) => OutputRequest::Folder(dir.clone()),
+        (None, None) => OutputRequest::Folder(PathBuf::from(".")),
+    }
+}
+
+/// Writes the snapshot to its checked destination, then prints its warnings on stderr, the dump
+/// when asked (on stdout, or on stderr when the snapshot went to stdout) and the path written
+/// (none for stdout). The snapshot is then left to the process's exit: freeing a big one piece
+/// by piece takes longer than everything else after the resume but writing it.
+fn emit(cli: &Cli, destination: &Destination, snapshot: Snapshot, abort: &AbortFlag) -> Result<(), String> {
     let snapshot = &*Box::leak(Box::new(snapshot));
-    let path = match &cli.output {
-        Some(path) => path.clone(),
-        None => cli
-            .output_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("."))
-            .join(snapshot::output::default_file_name(snapshot)),
+    let options = WriteOptions {
+        layout: cli.layout,
+        file_mode: cli.file_mode,
     };
-    snapshot::output::write_file_as(snapshot, &path, cli.layout)
-        .map_err(|e| format!("cannot write the snapshot to {}: {e}", path.display()))?;
+    let written = destination
+        .write(snapshot, &options, abort)
+        .map_err(|e| e.to_string())?;
     for warning in &snapshot.warnings {
         eprintln!("ptrace: warning: {warning}");
     }
     if cli.pretty_print {
-        print!("{}", snapshot::text::render(snapshot));
+        let dump = snapshot::text::render(snapshot);
+        match written.path() {
+            Some(_) => print!("{dump}"),
+            None => eprint!("{dump}"),
+        }
     }
-    println!("{}", path.display());
+    if let Some(path) = written.path() {
+        println!("{}", path.display());
+    }
     Ok(())
 }
 

@@ -318,8 +318,8 @@ pub unsafe extern "C" fn ptrace_session_snapshot_pid_to_file(
 }
 
 fn write(snap: &Snapshot, path: &Path) -> Result<(), String> {
-    snapshot::output::write_file(snap, path)
-        .map_err(|e| format!("cannot write the snapshot to {}: {e}", path.display()))
+    // The error names the path and the reason.
+    snapshot::output::write_file(snap, path).map_err(|e| e.to_string())
 }
 
 /// Runs the program `argv[0]` with arguments `argv[1..]` (`argv` ends with a NULL pointer)

@@ -183,6 +183,9 @@ struct AfterStop {
     strings: StringCopies,
     /// How many threads' variables were not read (the stop limit was reached first).
     threads_left_out: usize,
+    /// Whether the modules' thread, frame and variable events were not fired at all (the stop
+    /// limit was reached before).
+    events_skipped: bool,
     /// What the modules' events used while stopped (bt variables): freed after the resume, as
     /// freeing is not work the stop needs.
     _leftovers: Option<modules::CapturedBtVariables>,
@@ -316,7 +319,12 @@ impl Session {
         let death = stopped.died_while_stopped();
         let threads = stopped.threads().len();
         drop(stopped);
-        let cut_short = stop.end(after.threads_left_out, threads, held_to_the_limit);
+        let cut_short = stop.end(&stop::LeftOut {
+            threads: after.threads_left_out,
+            of_threads: threads,
+            events: after.events_skipped,
+            hold: held_to_the_limit,
+        });
         self.check_abort()?;
         self.finish_assembly(&mut snapshot, after, &info, &prepared, fault, &thread_local_plans);
         self.check_abort()?;
@@ -510,13 +518,18 @@ impl Session {
         };
         let global_values =
             capture::capture_globals(stopped, prepared, wanted.globals, &limits, wanted.tls_thread);
-        let Some(host) = host.filter(|h| modules::wants_stopped_events(h)) else {
+        let listening = host.filter(|h| modules::wants_stopped_events(h));
+        // Once the limit is reached, the threads are not put together for the modules' events
+        // while stopped (none could be delivered): that waits for the resume.
+        let events_skipped = listening.is_some() && self.cutoff.reason().is_some();
+        let Some(host) = listening.filter(|_| !events_skipped) else {
             return AfterStop {
                 captured,
                 global_values,
                 assembled: false,
                 strings,
                 threads_left_out,
+                events_skipped,
                 _leftovers: None,
             };
         };
@@ -552,6 +565,7 @@ impl Session {
             assembled: true,
             strings,
             threads_left_out,
+            events_skipped: false,
             _leftovers: Some(source),
         }
     }
@@ -633,11 +647,12 @@ impl Session {
         );
         let held_to_the_limit = self.hold_if_asked(&crash.stopped)?;
         self.check_abort()?;
-        let cut_short = stop_watch.end(
-            after.threads_left_out,
-            crash.stopped.threads().len(),
-            held_to_the_limit,
-        );
+        let cut_short = stop_watch.end(&stop::LeftOut {
+            threads: after.threads_left_out,
+            of_threads: crash.stopped.threads().len(),
+            events: after.events_skipped,
+            hold: held_to_the_limit,
+        });
         let stopped_for = crash.stopped.stopped_at().elapsed();
         self.finish_assembly(
             &mut snapshot,

@@ -28,21 +28,23 @@ impl<'a> StopWatch<'a> {
         StopWatch { cutoff, limit, host }
     }
 
-    /// The target runs again. Returns one warning naming what the limit left out, when it did:
-    /// the variables of `threads_left_out` of `threads` threads, the module events not
-    /// delivered, the rest of a `--hold-stopped-ms` hold (`held_to_the_limit`).
-    pub(super) fn end(self, threads_left_out: usize, threads: usize, held_to_the_limit: bool) -> Vec<String> {
+    /// The target runs again. Returns one warning naming what the limit left out, when it did
+    /// (`left_out`, and the module events the dispatch did not deliver).
+    pub(super) fn end(self, left: &LeftOut) -> Vec<String> {
         let events = self.host.map_or(0, |host| host.engine().cut_events());
         let mut left_out = Vec::new();
-        if threads_left_out > 0 {
+        if left.threads > 0 {
             left_out.push(format!(
-                "the variables of {threads_left_out} of {threads} threads were not read"
+                "the variables of {} of {} threads were not read",
+                left.threads, left.of_threads
             ));
         }
-        if events > 0 {
+        if left.events {
+            left_out.push("no thread, frame or variable event was delivered to modules".to_string());
+        } else if events > 0 {
             left_out.push(format!("{events} module events were not delivered"));
         }
-        if held_to_the_limit {
+        if left.hold {
             left_out.push("the hold asked for (--hold-stopped-ms) was cut short".to_string());
         }
         if left_out.is_empty() {
@@ -64,6 +66,18 @@ fn resume_reserve(threads: usize, limit: Duration) -> Duration {
     let estimate =
         Duration::from_millis(10) + Duration::from_micros(40) * u32::try_from(threads).unwrap_or(u32::MAX);
     estimate.min(limit / 4)
+}
+
+/// What the stopped phase left out when the limit was reached.
+pub(super) struct LeftOut {
+    /// Threads whose variables were not read.
+    pub(super) threads: usize,
+    /// Threads in all.
+    pub(super) of_threads: usize,
+    /// The modules' thread, frame and variable events were not fired at all.
+    pub(super) events: bool,
+    /// A `--hold-stopped-ms` hold was cut short.
+    pub(super) hold: bool,
 }
 
 impl Drop for StopWatch<'_> {

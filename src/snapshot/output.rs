@@ -1,14 +1,29 @@
-//! Writing a snapshot as a JSON file: the default file name and an atomic write, serialized
-//! straight from the model into the file.
+//! A snapshot as JSON, and where it goes: the default file name, the serialization, and the
+//! destinations ([`Destination`]: standard output, a file replaced atomically, a FIFO, device or
+//! socket written into, a folder), checked before the target is touched and written after.
+
+mod abortable;
+mod destination;
+mod error;
+mod file_mode;
+mod folder;
+mod links;
+mod pending_file;
+mod stream;
+mod writer;
+
+pub use destination::{Destination, OutputRequest};
+pub use error::OutputError;
+pub use file_mode::{FileMode, FileModeError};
+pub use folder::MIN_FREE_BYTES;
+pub use writer::{WriteOptions, Written};
 
 use super::layout::{Layout, RowsFormatter};
 use super::model::Snapshot;
+use crate::tracer::AbortFlag;
 use serde::Serialize;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-
-/// The buffer between the serializer and the file: large writes, few system calls.
-const WRITE_BUFFER: usize = 1 << 20;
+use std::path::Path;
 
 /// The default file name of a snapshot: `<application>.<pid>.<unix-time>.json`.
 pub fn default_file_name(snapshot: &Snapshot) -> String {
@@ -46,38 +61,24 @@ pub fn write_json<W: Write>(snapshot: &Snapshot, writer: W, layout: Layout) -> i
 }
 
 /// Writes `snapshot` to `path` in the default layout; see [`write_file_as`].
-pub fn write_file(snapshot: &Snapshot, path: &Path) -> io::Result<()> {
+pub fn write_file(snapshot: &Snapshot, path: &Path) -> Result<(), OutputError> {
     write_file_as(snapshot, path, Layout::default())
 }
 
-/// Writes `snapshot` to `path` laid out as `layout`, atomically: into a temporary file in the
-/// same directory, renamed over `path` once complete, so readers never see half a snapshot.
-///
-/// The file is not synced to disk: a snapshot is a diagnostic of a live process, and waiting for
-/// the disk (tens to hundreds of milliseconds for a big snapshot) would double the run's wall
-/// time; the rename alone keeps readers from ever seeing a partial file.
-pub fn write_file_as(snapshot: &Snapshot, path: &Path, layout: Layout) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp: PathBuf = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let file = std::fs::File::create(&tmp)?;
-        let mut writer = io::BufWriter::with_capacity(WRITE_BUFFER, file);
-        write_json(snapshot, &mut writer, layout)?;
-        writer.write_all(b"\n")?;
-        writer.into_inner().map_err(io::IntoInnerError::into_error)?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+/// Writes `snapshot` to the file `path` laid out as `layout`, owner-only: checks `path` as
+/// [`Destination::check`] does, then writes it as [`Destination::write`] does (a regular file
+/// atomically, a FIFO, device or socket into). `-` is a file of that name here.
+pub fn write_file_as(snapshot: &Snapshot, path: &Path, layout: Layout) -> Result<(), OutputError> {
+    let options = WriteOptions {
+        layout,
+        ..WriteOptions::default()
+    };
+    Destination::check(&OutputRequest::File(path.to_path_buf()))?.write(
+        snapshot,
+        &options,
+        &AbortFlag::new(),
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
