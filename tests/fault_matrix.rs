@@ -212,6 +212,7 @@ fn signals_to_ptrace_at_random_moments_during_a_stop() {
             // The signal came after the snapshot was written.
             assert_eq!(snapshots_in(dir.path()).len(), 1);
         } else {
+            assert_eq!(output.status.code(), Some(128 + signal), "128 + the signal");
             assert_eq!(lines.len(), 1, "one line: {lines:?}");
             assert!(lines[0].contains("interrupted"), "{lines:?}");
             let left: Vec<_> = snapshots_in(dir.path());
@@ -591,7 +592,7 @@ fn sigint_interrupts_a_lua_callback_at_once() {
             let signalled = Instant::now();
             let output = finish(child, Duration::from_secs(10));
             assert!(signalled.elapsed() < Duration::from_secs(1), "ends promptly");
-            assert!(!output.status.success());
+            assert_eq!(output.status.code(), Some(130));
             let lines = stderr_lines(&output);
             assert!(lines.iter().any(|l| l.contains("interrupted")), "{lines:?}");
             assert!(lines.len() <= 3, "{lines:?}");
@@ -639,7 +640,7 @@ fn sigint_after_the_resume_ends_ptrace_without_a_file() {
             let signalled = Instant::now();
             let output = finish(child, Duration::from_secs(10));
             assert!(signalled.elapsed() < Duration::from_secs(1), "ends promptly");
-            assert!(!output.status.success());
+            assert_eq!(output.status.code(), Some(130));
             assert!(
                 snapshots_in(dir.path()).is_empty(),
                 "no file, not even a partial one"
