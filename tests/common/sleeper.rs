@@ -53,34 +53,29 @@ impl Fixture {
     /// Starts `sleeper churn N STATUS`: two steady threads and `churners` threads that create
     /// short-lived threads without pause; waits until it reports its status.
     pub fn spawn_churn(&self, churners: usize) -> Target {
-        let status = self.path("status");
-        // A status file left by an earlier target would pass for this one's.
-        let _ = std::fs::remove_file(&status);
-        let child = Command::new(&self.binary)
-            .arg("churn")
-            .arg(churners.to_string())
-            .arg(&status)
-            .spawn()
-            .expect("fixture starts");
-        let target = Target { child, status };
-        wait_until("the fixture reports its status", || target.try_status().is_some());
-        target
+        self.spawn("churn", churners)
     }
 
     /// Starts `sleeper threads N STATUS` and waits until all its threads exist.
     pub fn spawn_threads(&self, threads: usize) -> Target {
+        let target = self.spawn("threads", threads);
+        assert_eq!(target.tids().len(), threads);
+        target
+    }
+
+    /// Starts `sleeper MODE COUNT STATUS` and waits until it reports its status.
+    fn spawn(&self, mode: &str, count: usize) -> Target {
         let status = self.path("status");
         // A status file left by an earlier target would pass for this one's.
         let _ = std::fs::remove_file(&status);
         let child = Command::new(&self.binary)
-            .arg("threads")
-            .arg(threads.to_string())
+            .arg(mode)
+            .arg(count.to_string())
             .arg(&status)
             .spawn()
             .expect("fixture starts");
         let target = Target { child, status };
         wait_until("the fixture reports its status", || target.try_status().is_some());
-        assert_eq!(target.tids().len(), threads);
         target
     }
 }
