@@ -8,7 +8,6 @@
 
 use crate::tracer::AbortFlag;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 /// The default bound on how long the target stays stopped (`--max-stop-ms`).
@@ -42,7 +41,7 @@ impl std::fmt::Display for CutoffReason {
 /// The abort flag of the run and, while the target is stopped, the deadline of the stop.
 #[derive(Debug)]
 pub struct Cutoff {
-    abort: RwLock<AbortFlag>,
+    abort: AbortFlag,
     /// When the clock times below start.
     epoch: Instant,
     /// The deadline, in nanoseconds after `epoch`, or [`NO_DEADLINE`].
@@ -63,7 +62,7 @@ impl Cutoff {
     /// A cutoff reading `abort`, with no deadline.
     pub fn new(abort: AbortFlag) -> Self {
         Cutoff {
-            abort: RwLock::new(abort),
+            abort,
             epoch: Instant::now(),
             deadline: AtomicU64::new(NO_DEADLINE),
             limit: AtomicU64::new(0),
@@ -71,14 +70,9 @@ impl Cutoff {
         }
     }
 
-    /// Reads `abort` from now on (a host that keeps one flag across the sessions it rebuilds).
-    pub fn set_abort_flag(&self, abort: AbortFlag) {
-        *self.abort.write().unwrap_or_else(|e| e.into_inner()) = abort;
-    }
-
     /// The abort flag read.
     pub fn abort_flag(&self) -> AbortFlag {
-        self.abort.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.abort.clone()
     }
 
     /// The target was stopped at `stopped_at` and may stay stopped for `limit` (no deadline when
@@ -138,7 +132,7 @@ impl Cutoff {
 
     /// Whether the run was aborted.
     pub fn is_aborted(&self) -> bool {
-        self.abort.read().unwrap_or_else(|e| e.into_inner()).is_aborted()
+        self.abort.is_aborted()
     }
 
     /// [`CutoffReason::StopLimit`] once the deadline has passed (whether or not the run was
@@ -219,16 +213,15 @@ mod tests {
     }
 
     #[test]
-    fn the_abort_comes_first_and_follows_the_flag_given() {
-        let cutoff = Cutoff::default();
+    fn the_abort_comes_first() {
+        let flag = AbortFlag::new();
+        let cutoff = Cutoff::new(flag.clone());
         cutoff.begin_stop(
             Instant::now() - Duration::from_secs(5),
             Some(Duration::from_secs(1)),
             Duration::ZERO,
         );
         assert!(matches!(cutoff.reason(), Some(CutoffReason::StopLimit(_))));
-        let flag = AbortFlag::new();
-        cutoff.set_abort_flag(flag.clone());
         flag.abort();
         assert_eq!(cutoff.reason(), Some(CutoffReason::Aborted));
         assert!(cutoff

@@ -260,7 +260,7 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<ExitCode, String> {
         stop_limit: ptrace::session::named::stop_limit(cli.max_stop_ms),
         ..SessionOptions::default()
     };
-    let session = Session::new(options).with_abort_flag(interrupts.abort.clone());
+    let session = Session::with_abort_flag(options, interrupts.abort.clone());
     if interrupts.abort.is_aborted() {
         return Err("interrupted before the target was touched".to_string());
     }

@@ -44,7 +44,7 @@ impl ptrace_session_t {
             return session.clone();
         }
         let options = self.options.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let session = Arc::new(Session::new(options).with_abort_flag(self.abort.clone()));
+        let session = Arc::new(Session::with_abort_flag(options, self.abort.clone()));
         *built = Some(session.clone());
         session
     }

@@ -132,6 +132,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Engine {
     /// An engine with these module options, logging to `log`.
     pub fn new(options: ModuleOptions, log: Arc<dyn LogSink>) -> Arc<Self> {
+        Self::with_cutoff(options, log, Arc::default())
+    }
+
+    /// An engine whose callbacks end early when `cutoff` says (the session's abort flag and
+    /// stop limit).
+    pub fn with_cutoff(options: ModuleOptions, log: Arc<dyn LogSink>, cutoff: Arc<Cutoff>) -> Arc<Self> {
         Arc::new(Engine {
             scene: Mutex::new(Scene::new()),
             registry: Mutex::new(Registry::default()),
@@ -140,7 +146,7 @@ impl Engine {
             providers: RwLock::new(Providers::default()),
             listeners: Mutex::new(ListenerCache::default()),
             listeners_version: AtomicU64::new(0),
-            cutoff: Arc::new(Cutoff::default()),
+            cutoff,
             failures: Mutex::new(FailureLog::default()),
             any_benched: AtomicBool::new(false),
             cut_events: AtomicU64::new(0),
@@ -364,11 +370,6 @@ impl Engine {
     /// the dispatch and the Lua instruction hook read it).
     pub fn cutoff(&self) -> &Cutoff {
         &self.cutoff
-    }
-
-    /// The cutoff, to share with the session that runs the snapshots.
-    pub fn shared_cutoff(&self) -> Arc<Cutoff> {
-        self.cutoff.clone()
     }
 
     /// Starts the failures of a new snapshot: those left from before (loading, `reset`) were

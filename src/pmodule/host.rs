@@ -114,8 +114,17 @@ impl Drop for SnapshotLoan<'_> {
 impl PmoduleHost {
     /// A host with no loader yet; module options from `--module`, log lines to `log`.
     pub fn new(options: ModuleOptions, log: Arc<dyn LogSink>) -> Self {
+        Self::with_cutoff(options, log, Arc::default())
+    }
+
+    /// [`new`](Self::new), with callbacks ended early when `cutoff` says.
+    pub fn with_cutoff(
+        options: ModuleOptions,
+        log: Arc<dyn LogSink>,
+        cutoff: Arc<crate::cutoff::Cutoff>,
+    ) -> Self {
         PmoduleHost {
-            engine: Engine::new(options, log),
+            engine: Engine::with_cutoff(options, log, cutoff),
             loaders: Vec::new(),
         }
     }

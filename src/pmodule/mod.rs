@@ -92,18 +92,25 @@ pub fn standard_host(
     log: std::sync::Arc<dyn LogSink>,
     lua_options: crate::lua::LuaOptions,
 ) -> PmoduleHost {
-    standard_host_with(options, log, lua_options, crate::native::NativeOptions::default())
+    standard_host_with(
+        options,
+        log,
+        lua_options,
+        crate::native::NativeOptions::default(),
+        std::sync::Arc::default(),
+    )
 }
 
 /// A host with every module language, native modules loaded with `native_options`
-/// (`--allow-insecure-modules`).
+/// (`--allow-insecure-modules`), callbacks ended early when `cutoff` says.
 pub fn standard_host_with(
     options: ModuleOptions,
     log: std::sync::Arc<dyn LogSink>,
     lua_options: crate::lua::LuaOptions,
     native_options: crate::native::NativeOptions,
+    cutoff: std::sync::Arc<crate::cutoff::Cutoff>,
 ) -> PmoduleHost {
-    let mut host = PmoduleHost::new(options, log);
+    let mut host = PmoduleHost::with_cutoff(options, log, cutoff);
     host.add_loader(Box::new(crate::lua::LuaLoader::new(lua_options)));
     host.add_loader(Box::new(crate::native::NativeLoader::new(native_options)));
     host

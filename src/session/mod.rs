@@ -195,31 +195,30 @@ impl Session {
     /// A session with these options; its modules (if any) are loaded now and log to stderr
     /// (`[id] level: text`).
     pub fn new(options: SessionOptions) -> Self {
-        Self::with_module_log(options, Arc::new(StderrSink))
+        Self::build(options, Arc::new(StderrSink), AbortFlag::new())
     }
 
     /// A session whose modules log to `log` (load failures included, one line each).
     pub fn with_module_log(options: SessionOptions, log: Arc<dyn LogSink>) -> Self {
-        let host = (!options.modules.is_empty()).then(|| modules::load_host(&options.modules, log));
-        let cutoff = host
-            .as_ref()
-            .map(|host| host.engine().shared_cutoff())
-            .unwrap_or_default();
-        let abort = AbortFlag::new();
-        cutoff.set_abort_flag(abort.clone());
+        Self::build(options, log, AbortFlag::new())
+    }
+
+    /// A session that `abort` aborts (a signal handler's flag, or one a host keeps across the
+    /// sessions it rebuilds).
+    pub fn with_abort_flag(options: SessionOptions, abort: AbortFlag) -> Self {
+        Self::build(options, Arc::new(StderrSink), abort)
+    }
+
+    fn build(options: SessionOptions, log: Arc<dyn LogSink>, abort: AbortFlag) -> Self {
+        let cutoff = Arc::new(Cutoff::new(abort.clone()));
+        let host =
+            (!options.modules.is_empty()).then(|| modules::load_host(&options.modules, log, cutoff.clone()));
         Self {
             options,
             abort,
             host,
             cutoff,
         }
-    }
-
-    /// Replaces the abort flag (a host keeps one flag across the sessions it rebuilds).
-    pub fn with_abort_flag(mut self, abort: AbortFlag) -> Self {
-        self.cutoff.set_abort_flag(abort.clone());
-        self.abort = abort;
-        self
     }
 
     /// When the work of a run must end early, and whether the target is stopped now (a

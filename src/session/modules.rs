@@ -34,14 +34,19 @@ impl ModuleSettings {
     }
 }
 
-/// A host with every module of `settings` loaded: load failures are logged to `log` (one line
-/// each) and skipped; the other modules load.
-pub fn load_host(settings: &ModuleSettings, log: Arc<dyn LogSink>) -> PmoduleHost {
+/// A host with every module of `settings` loaded, its callbacks ended early when `cutoff`
+/// says: load failures are logged to `log` (one line each) and skipped; the other modules load.
+pub fn load_host(
+    settings: &ModuleSettings,
+    log: Arc<dyn LogSink>,
+    cutoff: Arc<crate::cutoff::Cutoff>,
+) -> PmoduleHost {
     let host = crate::pmodule::standard_host_with(
         settings.options.clone(),
         log,
         settings.lua.clone(),
         settings.native,
+        cutoff,
     );
     for dir in &settings.paths {
         if let Err(e) = host.load_path(dir) {
