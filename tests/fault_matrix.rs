@@ -607,16 +607,24 @@ fn sigint_interrupts_a_lua_callback_at_once() {
 fn sigint_after_the_resume_ends_ptrace_without_a_file() {
     let module_dir = tempfile::tempdir().expect("temp dir");
     let module = module_dir.path().join("late.lua");
+    let marker = module_dir.path().join("in-postattach");
+    // The callback says (through `io`, opened to it) that it runs: after the resume.
     std::fs::write(
         &module,
-        "pmodule.define { id = \"late\", load = function()\n    \
-         pmodule.register(pmodule.event.postattach, function() while true do end end)\nend }\n",
+        format!(
+            "pmodule.define {{ id = \"late\", load = function()\n    \
+             pmodule.register(pmodule.event.postattach, function()\n        \
+             local f = io.open({marker:?}, \"w\") f:write(\"x\") f:close()\n        \
+             while true do end\n    end)\nend }}\n",
+            marker = marker.to_str().expect("utf-8 path")
+        ),
     )
     .expect("write the module");
     let fixture = Fixture::build();
     matrix(
         "SIGINT to ptrace after the resume (a postattach callback loops)",
         |_| {
+            let _ = std::fs::remove_file(&marker);
             let target = fixture.spawn_threads(3);
             let dir = tempfile::tempdir().expect("temp dir");
             let child = start_ptrace(
@@ -624,18 +632,14 @@ fn sigint_after_the_resume_ends_ptrace_without_a_file() {
                 &[
                     "--lua-instruction-budget",
                     "1000000000000",
+                    "--sandbox-whitelist=io",
                     "--module-load",
                     module.to_str().expect("utf-8"),
                     &target.pid().to_string(),
                 ],
             );
-            wait_for_the_stop(target.pid());
-            wait_until("the target runs again", || {
-                common::sleeper::tids_of(target.pid())
-                    .iter()
-                    .all(|&tid| common::sleeper::thread_status_field(target.pid(), tid, "TracerPid") == "0")
-            });
-            std::thread::sleep(Duration::from_millis(100));
+            wait_until("postattach runs", || marker.exists());
+            assert_untraced(target.pid());
             send_signal(child.id() as i32, libc::SIGINT);
             let signalled = Instant::now();
             let output = finish(child, Duration::from_secs(10));
