@@ -187,6 +187,38 @@ fn unit_without_lines(dwarf: &Dwarf, header: gimli::UnitHeader<DwarfReader>) -> 
     Ok(unit)
 }
 
+/// The code ranges of `entry`, a DIE of `unit`, as [`gimli::Dwarf::die_ranges`] reads them,
+/// except that a `DW_AT_high_pc` size running past the end of the address space is an error
+/// rather than an overflow (gimli adds the size unchecked: a panic in debug builds, a range
+/// that wraps around in release builds).
+pub(crate) fn die_ranges(
+    dwarf: &Dwarf,
+    unit: &DwarfUnit,
+    entry: &gimli::DebuggingInformationEntry<DwarfReader>,
+) -> gimli::Result<gimli::RangeIter<DwarfReader>> {
+    if let (Some(gimli::AttributeValue::Udata(size)), Some(low_pc)) = (
+        entry.attr_value(gimli::DW_AT_high_pc),
+        entry.attr_value(gimli::DW_AT_low_pc),
+    ) {
+        if let Some(begin) = dwarf.attr_address(unit, low_pc)? {
+            if begin.checked_add(size).is_none() {
+                return Err(gimli::Error::AddressOverflow);
+            }
+        }
+    }
+    dwarf.die_ranges(unit, entry)
+}
+
+/// The code ranges of `unit` (its root DIE's), checked as [`die_ranges`] checks them.
+pub(crate) fn unit_ranges(dwarf: &Dwarf, unit: &DwarfUnit) -> gimli::Result<gimli::RangeIter<DwarfReader>> {
+    let mut entries = unit.entries();
+    if let Some(root) = entries.next_dfs()? {
+        // Checked on the root alone; gimli then reads the ranges the same way.
+        die_ranges(dwarf, unit, root)?;
+    }
+    dwarf.unit_ranges(unit)
+}
+
 /// Drops from `dwarf` what would make addr2line refuse the whole of it, recording each defect
 /// in `problems`: an unreadable `.debug_aranges` (the units' own ranges serve instead), and
 /// `.debug_info` from the first unit whose header or address ranges cannot be read (the units
@@ -254,7 +286,7 @@ pub(crate) fn drop_unreadable_parts(dwarf: &mut Dwarf, problems: &DebugProblems)
 
 /// Reads every address range of `unit`, failing at the first unreadable one.
 fn unit_ranges_readable(dwarf: &Dwarf, unit: &DwarfUnit) -> gimli::Result<()> {
-    let mut ranges = dwarf.unit_ranges(unit)?;
+    let mut ranges = unit_ranges(dwarf, unit)?;
     while ranges.next()?.is_some() {}
     Ok(())
 }

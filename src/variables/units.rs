@@ -151,7 +151,7 @@ impl UnitTable {
             let Some(parsed) = self.unit(dwarf, unit) else {
                 continue;
             };
-            let Ok(mut iter) = dwarf.unit_ranges(&parsed) else {
+            let Ok(mut iter) = crate::debuginfo::unit_ranges(dwarf, &parsed) else {
                 continue;
             };
             while let Ok(Some(range)) = iter.next() {
@@ -357,7 +357,7 @@ fn collect_functions(
         match entry.tag() {
             gimli::DW_TAG_subprogram => {
                 let die = entry.offset();
-                if let Ok(mut ranges) = dwarf.die_ranges(unit, entry) {
+                if let Ok(mut ranges) = crate::debuginfo::die_ranges(dwarf, unit, entry) {
                     while let Ok(Some(range)) = ranges.next() {
                         if range.begin < range.end {
                             out.push(FunctionRange {
