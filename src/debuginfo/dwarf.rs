@@ -302,19 +302,6 @@ fn dwarf_section_names() -> Vec<&'static str> {
     names
 }
 
-/// The most bytes `data` can inflate to: deflate gives at most 1032 bytes per compressed byte,
-/// zstd (whose run-length blocks give the most) 32768; a header claiming more is corrupt, and
-/// is not believed (the buffer for the claim would be allocated, and filled, first).
-fn most_inflated(data: &object::CompressedData<'_>) -> u64 {
-    let ratio: u64 = match data.format {
-        object::CompressionFormat::Zlib => 1032,
-        _ => 32768,
-    };
-    (data.data.len() as u64)
-        .saturating_mul(ratio)
-        .saturating_add(4096)
-}
-
 /// The inflated bytes of a compressed section; `None` when they could not be inflated.
 type Inflated = Option<SharedBytes>;
 
@@ -329,15 +316,6 @@ fn inflate_sections(file: &ElfFile<'_>, problems: &DebugProblems) -> HashMap<&'s
         };
         match section.compressed_data() {
             Ok(data) if data.format == object::CompressionFormat::None => {}
-            Ok(data) if data.uncompressed_size > most_inflated(&data) => {
-                let claim = format!(
-                    "its header claims {} bytes from {} compressed, more than the format can give",
-                    data.uncompressed_size,
-                    data.data.len()
-                );
-                problems.record(id, &claim, lost_without(id));
-                out.insert(id, None);
-            }
             Ok(data) => compressed.push((id, data)),
             Err(e) => {
                 problems.record(id, &e, lost_without(id));
@@ -345,13 +323,14 @@ fn inflate_sections(file: &ElfFile<'_>, problems: &DebugProblems) -> HashMap<&'s
             }
         }
     }
-    let inflate = |(id, data): &(&'static str, object::CompressedData<'_>)| match data.decompress() {
-        Ok(bytes) => (*id, Some(SharedBytes::from_vec(bytes.into_owned()))),
-        Err(e) => {
-            problems.record(id, &format_args!("cannot decompress it: {e}"), lost_without(id));
-            (*id, None)
-        }
-    };
+    let inflate =
+        |(id, data): &(&'static str, object::CompressedData<'_>)| match crate::reader::inflate(*data) {
+            Ok(bytes) => (*id, Some(SharedBytes::from_vec(bytes.into_owned()))),
+            Err(e) => {
+                problems.record(id, &e, lost_without(id));
+                (*id, None)
+            }
+        };
     let total: usize = compressed.iter().map(|(_, data)| data.data.len()).sum();
     if total < PARALLEL_INFLATE_THRESHOLD || compressed.len() < 2 {
         out.extend(compressed.iter().map(inflate));
