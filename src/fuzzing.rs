@@ -54,11 +54,28 @@ const TLS_BLOCK: u64 = 0x7f00_0000_1000;
 /// The name the fuzzed image is known by (it names no file: nothing is opened).
 const IMAGE_NAME: &str = "/fuzz/input";
 
+/// What one input reached, counted so that tests can check a target still drives the real code
+/// paths on real objects (the fuzzers ignore it).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Reached {
+    /// Addresses that found a function symbol (ELF symbols or DWARF names).
+    pub symbols: usize,
+    /// Frames symbolized with a source line.
+    pub lines: usize,
+    /// Variables built (frame variables, globals, thread-locals).
+    pub variables: usize,
+    /// Frames unwound beyond the first.
+    pub frames: usize,
+    /// Documents read and written back.
+    pub documents: usize,
+}
+
 /// ELF facts, symbol tables, function names and load bias of the image `data`.
-pub fn elf(data: &[u8]) {
+pub fn elf(data: &[u8]) -> Reached {
+    let mut reached = Reached::default();
     let _ = debuginfo::loads_from_header_bytes(data);
     let Ok(facts) = ElfFacts::parse(data, IMAGE_NAME) else {
-        return;
+        return reached;
     };
     let _ = facts.build_id_hex();
     if let Some(id) = &facts.build_id {
@@ -89,6 +106,7 @@ pub fn elf(data: &[u8]) {
         for probe in [address, address.wrapping_add(1), address.wrapping_sub(1)] {
             if let Some(symbol) = symbols.lookup(probe) {
                 let _ = symbol.demangled();
+                reached.symbols += 1;
             }
         }
         let _ = names.get(&name);
@@ -96,15 +114,17 @@ pub fn elf(data: &[u8]) {
     for address in load_sample(&facts) {
         let _ = symbols.lookup(address);
     }
+    reached
 }
 
 /// The DWARF of the image `data` as the snapshot reads it: the image becomes the one object of a
 /// process, whose frames at a sample of code addresses are symbolized, searched for tail calls
 /// and given their variables (against fake registers and memory), and whose globals and
 /// thread-locals are listed and read.
-pub fn dwarf(data: &[u8]) {
+pub fn dwarf(data: &[u8]) -> Reached {
+    let mut reached = Reached::default();
     let Some(object) = load_object(data) else {
-        return;
+        return reached;
     };
     let objects = ProcessObjects::from_objects(vec![object.clone()]);
     objects.prepare();
@@ -117,7 +137,10 @@ pub fn dwarf(data: &[u8]) {
 
     let addresses = code_sample(data, &object);
     for (index, &address) in addresses.iter().enumerate() {
-        let _ = object.symbolize(address);
+        for frame in object.symbolize(address) {
+            reached.symbols += usize::from(frame.symbol.is_some());
+            reached.lines += usize::from(frame.line.is_some());
+        }
         let _ = object.function_symbol(address);
         let _ = object.call_site(address.wrapping_add(1));
         if let Some(entry) = object.function_entry(address) {
@@ -139,6 +162,7 @@ pub fn dwarf(data: &[u8]) {
             for variable in level {
                 let built = variables.build_pending(variable, &copies, &limits);
                 let _ = crate::variables::render_value(&built);
+                reached.variables += 1;
             }
         }
         if index % 4 == 0 {
@@ -164,6 +188,7 @@ pub fn dwarf(data: &[u8]) {
     }
     for global in variables.thread_locals(&|_| true).iter().take(MAX_GLOBALS) {
         let _ = global.read(&memory, Some(&tls), &limits, &|_| None);
+        reached.variables += 1;
     }
     for global in variables.globals(GlobalFilter::default()).take(MAX_GLOBALS) {
         let ty = global.ty();
@@ -177,19 +202,22 @@ pub fn dwarf(data: &[u8]) {
         let _ = global.cu_name();
         let plan = global.plan();
         let _ = variables.read_planned_global(&plan, &memory, Some(&tls), &limits);
+        reached.variables += 1;
     }
+    reached
 }
 
 /// The unwinder over the CFI of the image `data`, from a sample of addresses with a made-up
 /// register set and a small stack of words taken from the input.
-pub fn cfi(data: &[u8]) {
+pub fn cfi(data: &[u8]) -> Reached {
+    let mut reached = Reached::default();
     let bytes = SharedBytes::from_vec(data.to_vec());
     let Ok(cfi) = ObjectCfi::parse(&bytes, None) else {
-        return;
+        return reached;
     };
     let _ = cfi.is_empty();
     let Ok(facts) = ElfFacts::parse(data, IMAGE_NAME) else {
-        return;
+        return reached;
     };
     let cfi = Arc::new(cfi);
     let mappings: Vec<CfiMapping> = executable_ranges(&facts)
@@ -220,19 +248,24 @@ pub fn cfi(data: &[u8]) {
         }
         let backtrace = unwinder.unwind_with_stop(&regs, &stack, MAX_FRAMES);
         let _ = format!("{:?}", backtrace.stop);
+        reached.frames += backtrace.frames.len().saturating_sub(1);
     }
+    reached
 }
 
 /// A snapshot document read, and when it is one, written back in every layout and as text.
-pub fn snapshot_json(data: &[u8]) {
+pub fn snapshot_json(data: &[u8]) -> Reached {
+    let mut reached = Reached::default();
     let Ok(snapshot) = serde_json::from_slice::<Snapshot>(data) else {
-        return;
+        return reached;
     };
     for layout in [Layout::Rows, Layout::Compact, Layout::Pretty] {
         let _ = output::write_json(&snapshot, std::io::sink(), layout);
     }
     let _ = output::default_file_name(&snapshot);
     let _ = crate::snapshot::text::render(&snapshot);
+    reached.documents += 1;
+    reached
 }
 
 /// The image `data` as a loaded object at [`BIAS`], its executable loads mapped; no separate debug
@@ -462,15 +495,43 @@ impl TlsResolver for FakeTls {
 mod tests {
     use super::*;
 
+    /// The bytes of a c-examples program.
+    fn example(name: &str) -> Vec<u8> {
+        let build = tempfile::tempdir().expect("temp dir");
+        let path = crate::test_support::build_example(build.path(), name);
+        std::fs::read(path).expect("read the example")
+    }
+
     #[test]
     fn every_target_survives_junk_and_truncated_objects() {
         let own = std::fs::read(std::env::current_exe().expect("test binary")).expect("read");
         let inputs: Vec<&[u8]> = vec![b"", b"\x7fELF", b"{}", &own[..own.len().min(4096)]];
         for input in inputs {
-            elf(input);
-            dwarf(input);
-            cfi(input);
-            snapshot_json(input);
+            assert_eq!(elf(input), Reached::default());
+            assert_eq!(dwarf(input), Reached::default());
+            assert_eq!(cfi(input), Reached::default());
+            assert_eq!(snapshot_json(input), Reached::default());
         }
+    }
+
+    #[test]
+    fn the_targets_reach_symbols_lines_variables_and_frames_of_a_real_program() {
+        let program = example("crash-O2");
+        assert!(elf(&program).symbols > 0);
+        let dwarf = dwarf(&program);
+        assert!(
+            dwarf.symbols > 0 && dwarf.lines > 0 && dwarf.variables > 0,
+            "{dwarf:?}"
+        );
+        assert!(cfi(&program).frames > 0);
+    }
+
+    #[test]
+    fn the_snapshot_target_reads_a_snapshot_written_by_the_library() {
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/snapshot_json/minimal.json"),
+        )
+        .expect("the minimal snapshot of the corpus");
+        assert_eq!(snapshot_json(text.as_bytes()).documents, 1);
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 const PER_INPUT: Duration = Duration::from_secs(20);
 
 /// A fuzz entry point.
-type Entry = fn(&[u8]);
+type Entry = fn(&[u8]) -> ptrace::fuzzing::Reached;
 
 /// The fuzz targets, by the name of their directories.
 const TARGETS: [(&str, Entry); 4] = [
@@ -52,7 +52,9 @@ fn replay(entry: Entry, input: &Path, limit: Duration) -> Result<Duration, Strin
     let (done, finished) = mpsc::channel();
     let started = Instant::now();
     std::thread::spawn(move || {
-        let outcome = std::panic::catch_unwind(|| entry(&bytes));
+        let outcome = std::panic::catch_unwind(|| {
+            entry(&bytes);
+        });
         let _ = done.send(outcome.is_ok());
     });
     match finished.recv_timeout(limit) {
@@ -97,10 +99,13 @@ fn a_hanging_or_panicking_input_is_caught() {
     let panics = replay(|_| panic!("on purpose"), &input, PER_INPUT);
     assert_eq!(panics, Err("it panicked".to_string()));
     let hangs = replay(
-        |_| std::thread::sleep(Duration::from_secs(3)),
+        |_| {
+            std::thread::sleep(Duration::from_secs(3));
+            Default::default()
+        },
         &input,
         Duration::from_millis(300),
     );
     assert!(hangs.is_err_and(|why| why.starts_with("it ran longer")));
-    assert!(replay(|_| {}, &input, PER_INPUT).is_ok());
+    assert!(replay(|_| Default::default(), &input, PER_INPUT).is_ok());
 }
