@@ -3,8 +3,8 @@
 # images built from fuzz/seeds/tiny.c and tiny.cpp (freestanding: no libc, so a few KB each)
 # in the variants whose parsing differs (-O0 / -O2, DWARF 4 / 5, type units, compressed
 # sections, .debug_frame only, no symbols, a debug link), the c-examples programs, and
-# snapshot documents written by the real CLI. `fuzz/corpus/` was made from them with
-# `cargo afl cmin` (see README.md); rerun this when the seeds should change.
+# snapshot documents written by the real CLI. `fuzz/corpus/` holds these seeds and the inputs
+# refresh-corpus.sh picked from campaigns started from them (see README.md).
 set -euo pipefail
 cd "$(dirname "$0")"
 out=seeds/out
