@@ -244,7 +244,7 @@ fn walk_unit(
                 if let Some(address) = entry_address {
                     let complete = is_complete(place, entry, foreign);
                     parsed.functions.entry(address).or_default().complete |= complete;
-                    if let Ok(mut ranges) = super::dwarf::die_ranges(place.unit.dwarf, place.unit.unit, entry)
+                    if let Ok(mut ranges) = super::units::die_ranges(place.unit.dwarf, place.unit.unit, entry)
                     {
                         while let Ok(Some(range)) = ranges.next() {
                             if range.begin < range.end {

@@ -7,11 +7,12 @@ use std::sync::{Arc, OnceLock};
 
 use super::callsites::CallSite;
 use super::debuglink::{find_alt_file, find_debug_file, DebugFile, DebugSearch};
-use super::dwarf::{drop_unreadable_parts, load_dwarf, Dwarf};
+use super::dwarf::{load_dwarf, Dwarf};
 use super::elf::ElfFacts;
 use super::problems::{lost, DebugProblems};
 use super::symbolize::{symbolize_with, DwarfIndex, SymbolizedFrame};
 use super::symbols::{FunctionNames, NamedFunction, SymbolTable};
+use super::units::drop_unreadable_parts;
 use super::DebugInfoError;
 use crate::reader::SharedBytes;
 

@@ -6,9 +6,10 @@ use std::sync::{Arc, Mutex};
 use gimli::{Reader as _, Section as _};
 
 use super::callsites::{entry_pc, CallSiteCache, UnitCallSites};
-use super::dwarf::{open_unit, Dwarf};
+use super::dwarf::Dwarf;
 use super::problems::{is_plausible_name, lost, DebugProblems};
 use super::symbols::SymbolTable;
+use super::units::open_unit;
 use crate::reader::DwarfReader;
 
 /// One frame of a symbolized address: a real function or an inlined call inside it.
