@@ -4,12 +4,12 @@
 # afl-cmin (the shell version: the Python one cargo-afl runs finds no coverage with these
 # persistent-mode targets) keeps, of the queue in fuzz/out/TARGET, the smallest input for each
 # edge seen; of those, the smallest are added to the corpus's seeds (the inputs whose names do
-# not start with "q-") until KB kilobytes (default 800) are added, so the committed corpus stays
+# not start with "q-") until KB kilobytes (default 300) are added, so the committed corpus stays
 # a few MB and its replay in `cargo test` a few seconds. Inputs are named q-<hash of contents>.
 set -euo pipefail
 cd "$(dirname "$0")"
 target=${1:?usage: fuzz/refresh-corpus.sh TARGET [KB]}
-budget=$((${2:-800} * 1024))
+budget=$((${2:-300} * 1024))
 queue=out/$target/default/queue
 [ -d "$queue" ] || { echo "no campaign in out/$target" >&2; exit 1; }
 afl_bin=$(ls -d "$HOME"/.local/share/afl.rs/rustc-*/afl.rs-*/afl/bin | tail -1)
