@@ -147,6 +147,12 @@ impl Cutoff {
             .then(|| CutoffReason::StopLimit(Duration::from_nanos(self.limit.load(Ordering::Relaxed))))
     }
 
+    /// The limit of the stop under way, when it has one.
+    pub fn limit(&self) -> Option<Duration> {
+        (self.deadline.load(Ordering::Acquire) != NO_DEADLINE)
+            .then(|| Duration::from_nanos(self.limit.load(Ordering::Relaxed)))
+    }
+
     /// How long ago the deadline passed (`None` before it, or without one).
     pub fn overdue(&self) -> Option<Duration> {
         let deadline = self.deadline.load(Ordering::Acquire);

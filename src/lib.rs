@@ -14,12 +14,15 @@
 //! - [`tls`]: the address of a module's thread-local storage block in a thread;
 //! - [`pmodule`]: the module event engine (events, matches, registry, dispatch);
 //! - [`lua`]: the Lua host of modules (mlua, sandboxed);
-//! - [`ffi`]: the C ABI (the only `#[no_mangle]` code).
+//! - [`ffi`]: the C ABI (the only `#[no_mangle]` code);
+//! - `fuzzing` (hidden): entry points that run the parsers over arbitrary bytes, for `fuzz/`.
 
 pub mod arch;
 pub mod cutoff;
 pub mod debuginfo;
 pub mod ffi;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod lua;
 pub mod memory;
 pub mod native;

@@ -74,6 +74,43 @@ pub fn section_reader(
     }
 }
 
+/// Why a compressed section could not be inflated.
+#[derive(Debug, thiserror::Error)]
+pub enum InflateError {
+    /// The section's header claims more bytes than its compression format can give from its data.
+    #[error("its header claims {claimed} bytes inflated from {compressed}, more than the format can give")]
+    ImplausibleSize {
+        /// The uncompressed size the header claims.
+        claimed: u64,
+        /// How many compressed bytes there are.
+        compressed: usize,
+    },
+    /// The data does not inflate to the claimed size.
+    #[error("cannot inflate it: {0}")]
+    Corrupt(object::Error),
+}
+
+/// Inflates a compressed section (`SHF_COMPRESSED` or `.zdebug_*`). A header claiming more bytes
+/// than the format can give from the data is refused before anything is allocated: the buffer
+/// for the claim would be allocated, and zeroed, first. Deflate gives at most 1032 bytes per
+/// compressed byte; zstd, whose run-length blocks give the most, 32768.
+pub fn inflate(data: object::CompressedData<'_>) -> Result<std::borrow::Cow<'_, [u8]>, InflateError> {
+    let ratio: u64 = match data.format {
+        object::CompressionFormat::Zlib => 1032,
+        _ => 32768,
+    };
+    let most = (data.data.len() as u64)
+        .saturating_mul(ratio)
+        .saturating_add(4096);
+    if data.uncompressed_size > most {
+        return Err(InflateError::ImplausibleSize {
+            claimed: data.uncompressed_size,
+            compressed: data.data.len(),
+        });
+    }
+    data.decompress().map_err(InflateError::Corrupt)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +124,21 @@ mod tests {
         assert_eq!(r.read_u8().ok(), Some(2));
         let empty = section_reader(&bytes, 3..9, gimli::RunTimeEndian::Little);
         assert_eq!(empty.len(), 0);
+    }
+
+    #[test]
+    fn inflating_refuses_sizes_no_compression_gives() {
+        let compressed = |uncompressed_size| object::CompressedData {
+            format: object::CompressionFormat::Zlib,
+            data: &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+            uncompressed_size,
+        };
+        assert!(matches!(
+            inflate(compressed(16 << 30)),
+            Err(InflateError::ImplausibleSize { claimed, compressed: 8 }) if claimed == 16 << 30
+        ));
+        // zlib of nothing: inflates to the 0 bytes it claims, not to 5.
+        assert_eq!(inflate(compressed(0)).ok().as_deref(), Some(&[][..]));
+        assert!(matches!(inflate(compressed(5)), Err(InflateError::Corrupt(_))));
     }
 }

@@ -244,7 +244,8 @@ fn walk_unit(
                 if let Some(address) = entry_address {
                     let complete = is_complete(place, entry, foreign);
                     parsed.functions.entry(address).or_default().complete |= complete;
-                    if let Ok(mut ranges) = place.unit.die_ranges(entry) {
+                    if let Ok(mut ranges) = super::units::die_ranges(place.unit.dwarf, place.unit.unit, entry)
+                    {
                         while let Ok(Some(range)) = ranges.next() {
                             if range.begin < range.end {
                                 parsed.code.push((range.begin..range.end, address));

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use object::{Object as _, ObjectSection as _};
 
 use super::elf::{parse_elf, ElfFile};
+use super::problems::{lost, DebugProblems};
 use super::DebugInfoError;
 use crate::reader::{section_reader, DwarfReader, SharedBytes};
 
@@ -18,19 +19,28 @@ pub type Dwarf = gimli::Dwarf<DwarfReader>;
 const PARALLEL_INFLATE_THRESHOLD: usize = 256 << 10;
 
 /// Loads every DWARF section gimli knows from the ELF image `bytes` (sections it lacks are empty).
-/// `name` labels errors.
-pub fn load_dwarf(bytes: &SharedBytes, name: &str) -> Result<Dwarf, DebugInfoError> {
+/// A section that cannot be read (compressed data that does not inflate, bytes past the end of
+/// the file) is left empty and recorded in `problems`. `name` labels errors; the image must be
+/// an ELF file.
+pub fn load_dwarf(
+    bytes: &SharedBytes,
+    name: &str,
+    problems: &DebugProblems,
+) -> Result<Dwarf, DebugInfoError> {
     let file = parse_elf(bytes, name)?;
     let endian = if file.is_little_endian() {
         gimli::RunTimeEndian::Little
     } else {
         gimli::RunTimeEndian::Big
     };
-    let inflated = inflate_sections(&file, name)?;
-    gimli::Dwarf::load(|id: gimli::SectionId| -> Result<DwarfReader, DebugInfoError> {
+    let inflated = inflate_sections(&file, problems);
+    let dwarf = gimli::Dwarf::load(|id: gimli::SectionId| -> Result<DwarfReader, DebugInfoError> {
         let empty = || section_reader(bytes, 0..0, endian);
-        if let Some(owned) = inflated.get(id.name()) {
-            return Ok(section_reader(owned, 0..owned.len(), endian));
+        if let Some(found) = inflated.get(id.name()) {
+            return Ok(match found {
+                Some(owned) => section_reader(owned, 0..owned.len(), endian),
+                None => empty(),
+            });
         }
         let Some(section) = file.section_by_name(id.name()) else {
             return Ok(empty());
@@ -42,15 +52,46 @@ pub fn load_dwarf(bytes: &SharedBytes, name: &str) -> Result<Dwarf, DebugInfoErr
         let (Ok(start), Ok(len)) = (usize::try_from(offset), usize::try_from(size)) else {
             return Ok(empty());
         };
-        let end = start
-            .checked_add(len)
-            .filter(|end| *end <= bytes.len())
-            .ok_or_else(|| DebugInfoError::Elf {
-                path: name.to_string(),
-                what: format!("section {} extends past the end of the file", id.name()),
-            })?;
-        Ok(section_reader(bytes, start..end, endian))
-    })
+        match start.checked_add(len).filter(|end| *end <= bytes.len()) {
+            Some(end) => Ok(section_reader(bytes, start..end, endian)),
+            None => {
+                problems.record(
+                    id.name(),
+                    &"it extends past the end of the file",
+                    lost_without(id.name()),
+                );
+                Ok(empty())
+            }
+        }
+    })?;
+    check_string_sections(&dwarf, problems);
+    Ok(dwarf)
+}
+
+/// Records a string section whose last string is not terminated: every string ends with a NUL,
+/// so such a section was overwritten or cut, and names read from it may be wrong.
+fn check_string_sections(dwarf: &Dwarf, problems: &DebugProblems) {
+    use gimli::Section as _;
+    let sections = [
+        (".debug_str", dwarf.debug_str.reader()),
+        (".debug_line_str", dwarf.debug_line_str.reader()),
+    ];
+    for (name, reader) in sections {
+        if reader.bytes().last().is_some_and(|last| *last != 0) {
+            problems.record(name, &"its last string is not terminated", lost::NAMES);
+        }
+    }
+}
+
+/// What is lost when the DWARF section `section` cannot be read at all.
+fn lost_without(section: &str) -> &'static str {
+    match section {
+        ".debug_info" | ".debug_abbrev" => lost::ALL,
+        ".debug_line" => lost::LINES,
+        ".debug_aranges" => lost::INDEX,
+        ".debug_str" | ".debug_line_str" | ".debug_str_offsets" => lost::NAMES,
+        _ => lost::UNITS,
+    }
 }
 
 /// The names of the sections gimli loads.
@@ -64,35 +105,39 @@ fn dwarf_section_names() -> Vec<&'static str> {
     names
 }
 
+/// The inflated bytes of a compressed section; `None` when they could not be inflated.
+type Inflated = Option<SharedBytes>;
+
 /// Inflates the compressed DWARF sections of `file`, by section name; large ones on two threads.
-fn inflate_sections(
-    file: &ElfFile<'_>,
-    name: &str,
-) -> Result<HashMap<&'static str, SharedBytes>, DebugInfoError> {
+/// A section that does not inflate maps to `None` and is recorded in `problems`.
+fn inflate_sections(file: &ElfFile<'_>, problems: &DebugProblems) -> HashMap<&'static str, Inflated> {
+    let mut out = HashMap::new();
     let mut compressed = Vec::new();
     for id in dwarf_section_names() {
         let Some(section) = file.section_by_name(id) else {
             continue;
         };
-        let data = section.compressed_data().map_err(|e| DebugInfoError::Elf {
-            path: name.to_string(),
-            what: format!("section {id}: {e}"),
-        })?;
-        if data.format != object::CompressionFormat::None {
-            compressed.push((id, data));
+        match section.compressed_data() {
+            Ok(data) if data.format == object::CompressionFormat::None => {}
+            Ok(data) => compressed.push((id, data)),
+            Err(e) => {
+                problems.record(id, &e, lost_without(id));
+                out.insert(id, None);
+            }
         }
     }
-    let inflate = |(id, data): &(&'static str, object::CompressedData<'_>)| {
-        data.decompress()
-            .map(|bytes| (*id, SharedBytes::from_vec(bytes.into_owned())))
-            .map_err(|e| DebugInfoError::Elf {
-                path: name.to_string(),
-                what: format!("cannot decompress section {id}: {e}"),
-            })
-    };
+    let inflate =
+        |(id, data): &(&'static str, object::CompressedData<'_>)| match crate::reader::inflate(*data) {
+            Ok(bytes) => (*id, Some(SharedBytes::from_vec(bytes.into_owned()))),
+            Err(e) => {
+                problems.record(id, &e, lost_without(id));
+                (*id, None)
+            }
+        };
     let total: usize = compressed.iter().map(|(_, data)| data.data.len()).sum();
     if total < PARALLEL_INFLATE_THRESHOLD || compressed.len() < 2 {
-        return compressed.iter().map(inflate).collect();
+        out.extend(compressed.iter().map(inflate));
+        return out;
     }
     // Largest first, each to the thread with less to do so far.
     compressed.sort_by_key(|(_, data)| std::cmp::Reverse(data.data.len()));
@@ -108,16 +153,15 @@ fn inflate_sections(
         }
     }
     std::thread::scope(|scope| {
-        let other = scope.spawn(|| theirs.iter().map(inflate).collect::<Result<Vec<_>, _>>());
-        let mut out: HashMap<&'static str, SharedBytes> =
-            mine.iter().map(inflate).collect::<Result<_, _>>()?;
+        let other = scope.spawn(|| theirs.iter().map(inflate).collect::<Vec<_>>());
+        out.extend(mine.iter().map(inflate));
         match other.join() {
-            Ok(result) => out.extend(result?),
+            Ok(result) => out.extend(result),
             // The other thread panicked (a bug): inflate its share here.
-            Err(_) => out.extend(theirs.iter().map(inflate).collect::<Result<Vec<_>, _>>()?),
+            Err(_) => out.extend(theirs.iter().map(inflate)),
         }
-        Ok(out)
-    })
+    });
+    out
 }
 
 #[cfg(test)]
@@ -151,7 +195,7 @@ mod tests {
             object::CompressionFormat::None,
             "libc6-dbg sections are compressed"
         );
-        let dwarf = load_dwarf(&debug.bytes, "libc debug").unwrap();
+        let dwarf = load_dwarf(&debug.bytes, "libc debug", &DebugProblems::default()).unwrap();
         assert_eq!(dwarf.debug_info.reader().len() as u64, on_disk.uncompressed_size);
         assert!(on_disk.uncompressed_size > on_disk.data.len() as u64);
         // Every compressed section is inflated (the large ones on another thread) to its size.
@@ -171,7 +215,11 @@ mod tests {
     #[test]
     fn not_elf_is_an_error() {
         assert!(matches!(
-            load_dwarf(&SharedBytes::from_vec(b"nope".to_vec()), "junk"),
+            load_dwarf(
+                &SharedBytes::from_vec(b"nope".to_vec()),
+                "junk",
+                &DebugProblems::default()
+            ),
             Err(DebugInfoError::Elf { .. })
         ));
     }

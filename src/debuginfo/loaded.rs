@@ -9,8 +9,10 @@ use super::callsites::CallSite;
 use super::debuglink::{find_alt_file, find_debug_file, DebugFile, DebugSearch};
 use super::dwarf::{load_dwarf, Dwarf};
 use super::elf::ElfFacts;
+use super::problems::{lost, DebugProblems};
 use super::symbolize::{symbolize_with, DwarfIndex, SymbolizedFrame};
 use super::symbols::{FunctionNames, NamedFunction, SymbolTable};
+use super::units::drop_unreadable_parts;
 use super::DebugInfoError;
 use crate::reader::SharedBytes;
 
@@ -48,6 +50,8 @@ pub struct LoadedObject {
     /// The DWARF sections (loaded, inflated once) and addr2line's index over them, built on first
     /// use; the error when the DWARF is unusable.
     dwarf: OnceLock<Result<(Arc<Dwarf>, DwarfIndex), DebugInfoError>>,
+    /// The defects found in the DWARF so far (shared with its readers).
+    problems: Arc<DebugProblems>,
 }
 
 /// Where an object's DWARF is.
@@ -138,6 +142,7 @@ impl LoadedObject {
             symbols: OnceLock::new(),
             function_names: OnceLock::new(),
             dwarf: OnceLock::new(),
+            problems: Arc::default(),
         }
     }
 
@@ -327,23 +332,56 @@ impl LoadedObject {
         };
         self.dwarf
             .get_or_init(|| {
-                let name = match self.dwarf_image {
-                    DwarfImage::DebugFile => self.debug_file.as_deref().unwrap_or(&self.path),
-                    _ => &self.path,
-                };
-                let mut dwarf = load_dwarf(image, name)?;
+                let name = self.dwarf_name();
+                let mut dwarf = load_dwarf(image, name, &self.problems)?;
                 if let Some(alt) = &self.alt {
-                    dwarf.set_sup(load_dwarf(alt, name)?);
+                    dwarf.set_sup(load_dwarf(alt, name, &self.problems)?);
                 }
                 let dwarf = Arc::new(dwarf);
-                let index = DwarfIndex::new(dwarf.clone()).map_err(|source| DebugInfoError::Dwarf {
-                    path: name.to_string(),
-                    source,
-                })?;
-                Ok((dwarf, index))
+                let first_error = match DwarfIndex::new(dwarf.clone(), self.problems.clone()) {
+                    Ok(index) => return Ok((dwarf, index)),
+                    Err(error) => error,
+                };
+                // Some part of it makes the whole unusable: without that part, the rest.
+                let unusable = |source: gimli::Error| {
+                    self.problems.record(".debug_info", &source, lost::ALL);
+                    DebugInfoError::Dwarf {
+                        path: name.to_string(),
+                        source,
+                    }
+                };
+                let Ok(mut salvaged) = Arc::try_unwrap(dwarf) else {
+                    return Err(unusable(first_error));
+                };
+                if !drop_unreadable_parts(&mut salvaged, &self.problems) {
+                    return Err(unusable(first_error));
+                }
+                let salvaged = Arc::new(salvaged);
+                let index = DwarfIndex::new(salvaged.clone(), self.problems.clone()).map_err(unusable)?;
+                Ok((salvaged, index))
             })
             .as_ref()
             .ok()
+    }
+
+    /// The name of the file holding the DWARF: the separate debug file, or the object.
+    fn dwarf_name(&self) -> &str {
+        match self.dwarf_image {
+            DwarfImage::DebugFile => self.debug_file.as_deref().unwrap_or(&self.path),
+            _ => &self.path,
+        }
+    }
+
+    /// The defects found in this object's DWARF so far, shared with the readers that find them.
+    pub(crate) fn problems(&self) -> &Arc<DebugProblems> {
+        &self.problems
+    }
+
+    /// One warning per defect found so far in this object's debug information (once per
+    /// section and consequence), naming the file that holds it: what a snapshot says about a
+    /// corrupt section. Ask after the lookups, since most defects are found by them.
+    pub fn debug_warnings(&self) -> Vec<String> {
+        self.problems.warnings(self.dwarf_name())
     }
 }
 

@@ -6,6 +6,10 @@
 //! Everything here works on files and on memory read while the target runs: it is all done
 //! before the target is stopped ([`ProcessObjects::load`], then [`LoadedObject::prepare`]), so
 //! that while it is stopped a lookup only walks indexes already built.
+//!
+//! A corrupt section costs only what depends on it, and is said: each object records the
+//! defects its readers meet ([`DebugProblems`]), one warning per section and consequence
+//! ([`LoadedObject::debug_warnings`], which the snapshot's warnings take in).
 
 mod bias;
 mod callsites;
@@ -16,22 +20,30 @@ mod elf;
 mod error;
 mod loaded;
 mod maps;
+mod problems;
+pub use problems::DebugProblems;
+pub(crate) use problems::{is_plausible_name, lost};
 mod process;
 mod symbolize;
 mod symbols;
 mod tailcall;
+mod units;
 
 #[cfg(test)]
 mod tests;
 
 pub use bias::{load_bias, loads_from_header_bytes};
+pub(crate) use debuglink::build_id_path;
 pub use debuglink::DebugSearch;
 pub use dwarf::Dwarf;
 pub use elf::{ElfFacts, LoadSegment};
 pub use error::DebugInfoError;
 pub use loaded::LoadedObject;
+pub(crate) use loaded::Placement;
 pub use maps::{parse_maps, read_maps, MapEntry};
 pub use process::ProcessObjects;
 pub use symbolize::SymbolizedFrame;
 pub use symbols::demangle;
+pub(crate) use symbols::{FunctionNames, SymbolTable};
 pub use tailcall::{TailCallError, TailCallFrame, MAX_TAIL_CALL_DEPTH, MAX_TAIL_CALL_VISITS};
+pub(crate) use units::{die_ranges, open_unit, unit_ranges};

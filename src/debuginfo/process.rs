@@ -52,14 +52,22 @@ impl ProcessObjects {
         Ok(Self { objects, warnings })
     }
 
-    /// A process made of objects loaded by other means (tests).
-    #[cfg(test)]
+    /// A process made of objects loaded by other means (tests, fuzzing).
     pub(crate) fn from_objects(mut objects: Vec<Arc<LoadedObject>>) -> Self {
         objects.sort_by_key(|o| o.base);
         Self {
             objects,
             warnings: Vec::new(),
         }
+    }
+
+    /// The warnings about the defects found so far in the debug information of every object (see
+    /// [`LoadedObject::debug_warnings`]), objects by ascending base address.
+    pub fn debug_warnings(&self) -> Vec<String> {
+        self.objects
+            .iter()
+            .flat_map(|object| object.debug_warnings())
+            .collect()
     }
 
     /// The loaded objects, by ascending base address.

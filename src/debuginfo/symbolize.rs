@@ -3,9 +3,13 @@
 
 use std::sync::{Arc, Mutex};
 
+use gimli::{Reader as _, Section as _};
+
 use super::callsites::{entry_pc, CallSiteCache, UnitCallSites};
 use super::dwarf::Dwarf;
+use super::problems::{is_plausible_name, lost, DebugProblems};
 use super::symbols::SymbolTable;
+use super::units::open_unit;
 use crate::reader::DwarfReader;
 
 /// One frame of a symbolized address: a real function or an inlined call inside it.
@@ -34,6 +38,10 @@ pub struct DwarfIndex {
     /// address this way, while the target is stopped, spares addr2line's reading of every DIE of
     /// the unit to list its functions.
     aranges: Vec<(std::ops::Range<u64>, gimli::DebugInfoOffset<usize>)>,
+    /// Where defects found by lookups are recorded.
+    problems: Arc<DebugProblems>,
+    /// The units already checked for defects after a lookup in them failed.
+    diagnosed: Mutex<std::collections::HashSet<usize>>,
 }
 
 /// What DWARF says about one frame at an address (ELF virtual address space).
@@ -49,7 +57,8 @@ struct DwarfFrame {
 impl DwarfIndex {
     /// Indexes `dwarf`'s unit address ranges (the unit contents are parsed on first use). The
     /// sections are shared, not copied: other readers of the same DWARF hold the same `Arc`.
-    pub fn new(dwarf: Arc<Dwarf>) -> Result<Self, gimli::Error> {
+    /// Defects that lookups find are recorded in `problems`.
+    pub fn new(dwarf: Arc<Dwarf>, problems: Arc<DebugProblems>) -> Result<Self, gimli::Error> {
         let mut aranges = Vec::new();
         let mut headers = dwarf.debug_aranges.headers();
         while let Ok(Some(header)) = headers.next() {
@@ -68,6 +77,8 @@ impl DwarfIndex {
             call_sites: Mutex::new(CallSiteCache::default()),
             dwarf,
             aranges,
+            problems,
+            diagnosed: Mutex::default(),
         })
     }
 
@@ -94,7 +105,7 @@ impl DwarfIndex {
             return Some(parsed);
         }
         let header = self.dwarf.debug_info.header_from_offset(offset).ok()?;
-        let unit = self.dwarf.unit(header).ok()?;
+        let unit = open_unit(&self.dwarf, header, &self.problems)?;
         Some(cache.unit(gimli::UnitRef::new(&self.dwarf, &unit)))
     }
 
@@ -143,6 +154,8 @@ impl DwarfIndex {
     }
 
     /// Frames at ELF virtual address `probe`, innermost first; empty when DWARF does not cover it.
+    /// A lookup that fails where `.debug_aranges` says a unit covers `probe` has the unit checked,
+    /// so that the defect is said; names that are not text are left out (and said).
     fn frames(&self, probe: u64) -> Vec<DwarfFrame> {
         if probe == u64::MAX {
             // addr2line looks up `probe..probe + 1`; no code lives at the last address anyway.
@@ -150,27 +163,107 @@ impl DwarfIndex {
         }
         let context = self.context();
         let mut out = Vec::new();
-        let Ok(mut iter) = context.find_frames(probe).skip_all_loads() else {
-            return out;
+        let mut iter = match context.find_frames(probe).skip_all_loads() {
+            Ok(iter) => iter,
+            Err(error) => {
+                self.diagnose(&context, probe, &error);
+                return out;
+            }
         };
         let mut outer_die = None;
-        while let Ok(Some(frame)) = iter.next() {
+        loop {
+            let frame = match iter.next() {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(error) => {
+                    self.diagnose(&context, probe, &error);
+                    break;
+                }
+            };
             outer_die = frame.dw_die_offset;
+            let name = frame
+                .function
+                .as_ref()
+                .and_then(|f| f.demangle().ok())
+                .map(|n| n.into_owned())
+                .filter(|name| self.plausible(name, ".debug_str"));
+            let file = frame
+                .location
+                .as_ref()
+                .and_then(|l| l.file)
+                .filter(|file| self.plausible(file, self.file_names_section()))
+                .map(str::to_string);
             out.push(DwarfFrame {
-                name: frame
-                    .function
-                    .as_ref()
-                    .and_then(|f| f.demangle().ok())
-                    .map(|n| n.into_owned()),
-                file: frame.location.as_ref().and_then(|l| l.file).map(str::to_string),
+                name,
+                file,
                 line: frame.location.as_ref().and_then(|l| l.line),
                 low_pc: None,
             });
+        }
+        if out.is_empty() {
+            self.diagnose(&context, probe, &"the unit covering the address cannot be read");
         }
         if let (Some(last), Some(die)) = (out.last_mut(), outer_die) {
             last.low_pc = function_entry_of(&context, probe, die);
         }
         out
+    }
+
+    /// The section file names come from: `.debug_line_str` where there is one (DWARF 5), else
+    /// the line programs themselves.
+    fn file_names_section(&self) -> &'static str {
+        if self.dwarf.debug_line_str.reader().is_empty() {
+            ".debug_line"
+        } else {
+            ".debug_line_str"
+        }
+    }
+
+    /// Whether `name`, read from `section`, is text; a name that is not is recorded as a defect.
+    fn plausible(&self, name: &str, section: &'static str) -> bool {
+        let plausible = is_plausible_name(name);
+        if !plausible {
+            self.problems
+                .record(section, &"a name in it is not text", lost::NAMES);
+        }
+        plausible
+    }
+
+    /// After a lookup at `probe` failed with `error` (or found nothing): when `.debug_aranges`
+    /// says a unit covers `probe`, checks that unit once, recording which section is corrupt.
+    fn diagnose(&self, context: &addr2line::Context<DwarfReader>, probe: u64, error: &dyn std::fmt::Display) {
+        let Some(offset) = self.arange_unit(probe) else {
+            return;
+        };
+        {
+            let mut diagnosed = self
+                .diagnosed
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if !diagnosed.insert(offset.0) {
+                return;
+            }
+        }
+        let Ok(header) = self.dwarf.debug_info.header_from_offset(offset) else {
+            // A unit in the part of `.debug_info` dropped as unreadable was said already.
+            if offset.0 < self.dwarf.debug_info.reader().len() {
+                self.problems.record(
+                    ".debug_aranges",
+                    &"it names a unit that does not exist",
+                    lost::INDEX,
+                );
+            }
+            return;
+        };
+        if open_unit(&self.dwarf, header, &self.problems).is_none() {
+            return;
+        }
+        // The unit opens: its line rows, or its DIEs below the root, are at fault.
+        if let Err(line_error) = context.find_location(probe) {
+            self.problems.record(".debug_line", &line_error, lost::LINES);
+        } else if context.find_frames(probe).skip_all_loads().is_err() {
+            self.problems.record(".debug_info", error, lost::UNITS);
+        }
     }
 }
 

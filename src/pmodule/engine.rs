@@ -114,8 +114,8 @@ pub struct Engine {
     any_benched: AtomicBool,
     /// Events not delivered this snapshot because the cutoff was reached.
     cut_events: AtomicU64,
-    /// The longest callback timed this snapshot, in nanoseconds: while the target is stopped, a
-    /// callback does not start when it would likely end past the deadline.
+    /// How long the slow callbacks timed lately took, in nanoseconds: while the target is
+    /// stopped, a callback does not start when it would likely end past the deadline.
     slowest_callback: AtomicU64,
     /// Callbacks run this snapshot (every [`TIMED_CALLBACK_EVERY`]th is timed).
     callbacks_run: AtomicU64,
@@ -384,10 +384,13 @@ impl Engine {
 
     /// Why a callback must not start now, if it must not: the run was aborted, or the stop
     /// limit is reached or would likely be before the callback ends (judged by the slowest
-    /// callback timed so far).
+    /// callbacks timed lately, up to a tenth of the limit).
     pub fn callback_cutoff(&self) -> Option<CutoffReason> {
         let slowest = Duration::from_nanos(self.slowest_callback.load(Ordering::Relaxed));
-        self.cutoff.reason_within(slowest)
+        // At most a tenth of the limit is given up for it: a module whose callbacks are
+        // legitimately long is not starved, and Lua code is interrupted anyway.
+        let margin = slowest.min(self.cutoff.limit().unwrap_or_default() / 10);
+        self.cutoff.reason_within(margin)
     }
 
     /// Whether to time the callback about to run (one in [`TIMED_CALLBACK_EVERY`]).
@@ -397,10 +400,14 @@ impl Engine {
             .is_multiple_of(TIMED_CALLBACK_EVERY)
     }
 
-    /// A timed callback took `took`.
+    /// A timed callback took `took`. The estimate is the slowest of the recent ones: each
+    /// sample takes an eighth off it, so that one slow callback (a module's first, setting
+    /// itself up) does not hold back the callbacks of the rest of the stop.
     pub fn note_callback_time(&self, took: Duration) {
         let nanos = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
-        self.slowest_callback.fetch_max(nanos, Ordering::Relaxed);
+        let old = self.slowest_callback.load(Ordering::Relaxed);
+        self.slowest_callback
+            .store((old - old / 8).max(nanos), Ordering::Relaxed);
     }
 
     /// Counts `events` not delivered to their callbacks because the cutoff was reached.

@@ -489,3 +489,32 @@ fn globals_selected_by_name_and_their_events() {
     host.fire_global(&mut snap, 1, origin("/lib/libother.so"), None);
     assert_eq!(*seen.lock().unwrap(), ["papa struct array_struct"]);
 }
+
+#[test]
+fn one_slow_callback_does_not_hold_back_the_rest_of_the_stop() {
+    let (host, _) = host();
+    let engine = host.engine();
+    let cutoff = engine.cutoff();
+    cutoff.begin_stop(
+        std::time::Instant::now(),
+        Some(std::time::Duration::from_secs(30)),
+        std::time::Duration::ZERO,
+    );
+    assert_eq!(engine.callback_cutoff(), None);
+    // A module's first callback sets itself up for 40 seconds: the next would likely end past
+    // the deadline, but no more than a tenth of the limit is given up for it.
+    engine.note_callback_time(std::time::Duration::from_secs(40));
+    assert_eq!(engine.callback_cutoff(), None);
+    cutoff.begin_stop(
+        std::time::Instant::now() - std::time::Duration::from_secs(28),
+        Some(std::time::Duration::from_secs(30)),
+        std::time::Duration::ZERO,
+    );
+    assert!(engine.callback_cutoff().is_some(), "2 s left, 3 s given up");
+    // Quick callbacks after it: the estimate comes down.
+    for _ in 0..40 {
+        engine.note_callback_time(std::time::Duration::from_micros(5));
+    }
+    assert_eq!(engine.callback_cutoff(), None);
+    cutoff.end_stop();
+}

@@ -581,6 +581,7 @@ impl Session {
         thread_local_plans: &[GlobalPlan],
     ) {
         if after.assembled {
+            snapshot.warnings.extend(prepared.objects.debug_warnings());
             return;
         }
         capture::build_pending(
@@ -593,6 +594,9 @@ impl Session {
         let mut builder = assemble::FrameBuilder::new(self.options.all_registers);
         assemble::add_threads(snapshot, &mut after.captured, info, prepared, fault, &mut builder);
         snapshot.globals.extend(after.global_values);
+        // Once the frames are symbolized and their variables built: most defects of the debug
+        // info are found doing that.
+        snapshot.warnings.extend(prepared.objects.debug_warnings());
     }
 
     fn run_and_catch_here(&self, program: &OsStr, args: &[OsString]) -> Result<ExecResult, SessionError> {

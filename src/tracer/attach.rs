@@ -12,6 +12,7 @@ use super::capture::{with_stack, StoppedThread};
 use super::error::TracerError;
 use super::exec::{child_end, ChildEnd};
 use super::memory::ProcessMemory;
+use super::priority::PriorityBoost;
 use super::proc_files;
 use super::ptrace_ops;
 use super::tracees::{await_stop, Arrival, Collect, TraceeSet, TraceeState};
@@ -57,6 +58,8 @@ pub struct StoppedProcess {
     stopped_at: Instant,
     /// Set by the first detach: how long the target was stopped.
     stopped_for: Option<Duration>,
+    /// The tracer's priority, raised from before the first thread is seized until the detach.
+    boost: Option<PriorityBoost>,
 }
 
 impl StoppedProcess {
@@ -82,9 +85,12 @@ impl StoppedProcess {
             options.stack_regions.clone()
         };
 
+        let boost = PriorityBoost::raise();
         let mut tracees = TraceeSet::new(pid);
         let stopped_at = seize_all(&mut tracees, options.only_thread, abort)?;
-        Self::capture(tracees, stopped_at, &regions, options.stack_limit)
+        let mut stopped = Self::capture(tracees, stopped_at, &regions, options.stack_limit)?;
+        stopped.boost = boost;
+        Ok(stopped)
     }
 
     /// Captures every stopped thread of `tracees` (leader first, as ordered there).
@@ -126,6 +132,7 @@ impl StoppedProcess {
             memory,
             stopped_at,
             stopped_for: None,
+            boost: None,
         })
     }
 
@@ -166,6 +173,7 @@ impl StoppedProcess {
         let detached = self.tracees.detach_all();
         let stopped_for = self.stopped_at.elapsed();
         self.stopped_for = Some(stopped_for);
+        self.boost = None;
         detached.map(|()| stopped_for)
     }
 

@@ -25,7 +25,7 @@ pub enum ExecOutcome {
     /// The program died of a signal we did not catch (e.g. `SIGKILL`).
     Signaled(i32),
     /// A thread was about to receive a fatal signal: the process is stopped for a snapshot.
-    Crashed(Crash),
+    Crashed(Box<Crash>),
 }
 
 /// How the child process finally ended.
@@ -343,7 +343,7 @@ impl ExecRun {
             crash.finish()?;
             return Err(TracerError::Aborted);
         }
-        Ok(ExecOutcome::Crashed(crash))
+        Ok(ExecOutcome::Crashed(Box::new(crash)))
     }
 
     /// Stops threads of the process we have no record of yet (a clone whose events are still

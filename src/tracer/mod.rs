@@ -37,6 +37,7 @@ mod exec;
 mod fault;
 mod memory;
 mod peek;
+mod priority;
 mod proc_files;
 mod ptrace_ops;
 mod signals;

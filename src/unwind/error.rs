@@ -20,6 +20,15 @@ pub enum UnwindError {
         source: gimli::Error,
     },
 
+    /// A compressed CFI section does not inflate.
+    #[error("{section} is compressed: {source}")]
+    Inflate {
+        /// The section.
+        section: &'static str,
+        /// Why it does not inflate.
+        source: crate::reader::InflateError,
+    },
+
     /// The `.eh_frame_hdr` search table claims more entries than the section can hold.
     #[error(".eh_frame_hdr search table claims {count} entries but the section is only {section_len} bytes")]
     HeaderTableTooLarge {
@@ -84,6 +93,7 @@ impl UnwindError {
         matches!(
             self,
             UnwindError::CorruptCfi { .. }
+                | UnwindError::Inflate { .. }
                 | UnwindError::HeaderEntryOutsideEhFrame(_)
                 | UnwindError::Evaluation { .. }
                 | UnwindError::Expression(_)

@@ -98,7 +98,12 @@ fn named_section(
             address: section.address(),
         }));
     }
-    let data = section.uncompressed_data()?.into_owned();
+    let data = crate::reader::inflate(section.compressed_data()?)
+        .map_err(|source| UnwindError::Inflate {
+            section: name,
+            source,
+        })?
+        .into_owned();
     let owned = SharedBytes::from_vec(data);
     let len = owned.len();
     Ok(Some(LocatedSection {

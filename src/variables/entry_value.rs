@@ -394,6 +394,6 @@ fn function_entry(debug: &ObjectDebug, die: DieRef) -> Option<u64> {
             }
         }
     }
-    let mut ranges = dwarf.die_ranges(&unit, &entry).ok()?;
+    let mut ranges = crate::debuginfo::die_ranges(dwarf, &unit, &entry).ok()?;
     ranges.next().ok()?.map(|r| r.begin)
 }

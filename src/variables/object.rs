@@ -14,7 +14,7 @@ use super::names::{GlobalEntry, NameIndex};
 use super::types::TypeNode;
 use super::units::{DieRef, Entry, Unit, UnitTable};
 use super::VariablesError;
-use crate::debuginfo::{Dwarf, LoadedObject};
+use crate::debuginfo::{is_plausible_name, lost, Dwarf, LoadedObject};
 use crate::reader::DwarfReader;
 
 /// How many `DW_AT_abstract_origin` / `DW_AT_specification` links are followed at most.
@@ -55,10 +55,11 @@ impl ObjectDebug {
         let Some(dwarf) = object.dwarf().cloned() else {
             return Ok(None);
         };
-        let units = UnitTable::build(&dwarf).map_err(|source| VariablesError::Dwarf {
-            object: object.path.clone(),
-            source,
-        })?;
+        let units =
+            UnitTable::build(&dwarf, object.problems().clone()).map_err(|source| VariablesError::Dwarf {
+                object: object.path.clone(),
+                source,
+            })?;
         let languages = (0..units.len()).map(|_| OnceLock::new()).collect();
         Ok(Some(Self {
             object,
@@ -130,11 +131,29 @@ impl ObjectDebug {
         self.reference(unit, entry.attr_value(at)?)
     }
 
-    /// A string attribute value of a DIE in unit `unit`.
+    /// A string attribute value of a DIE in unit `unit`. A string that cannot be read, or is
+    /// not text (a corrupt string section), is `None`, and the defect is recorded.
     pub(crate) fn string(&self, unit: usize, value: AttributeValue<DwarfReader>) -> Option<String> {
         let parsed = self.unit(unit)?;
-        let text = self.dwarf_of(unit).attr_string(&parsed, value).ok()?;
-        Some(text.to_string_lossy().ok()?.into_owned())
+        let section = match value {
+            AttributeValue::DebugStrRef(_) | AttributeValue::DebugStrRefSup(_) => ".debug_str",
+            AttributeValue::DebugLineStrRef(_) => ".debug_line_str",
+            AttributeValue::DebugStrOffsetsIndex(_) => ".debug_str_offsets",
+            _ => ".debug_info",
+        };
+        let problems = self.object.problems();
+        let text = match self.dwarf_of(unit).attr_string(&parsed, value) {
+            Ok(text) => text.to_string_lossy().ok()?.into_owned(),
+            Err(error) => {
+                problems.record(section, &error, lost::NAMES);
+                return None;
+            }
+        };
+        if !is_plausible_name(&text) {
+            problems.record(section, &"a name in it is not text", lost::NAMES);
+            return None;
+        }
+        Some(text)
     }
 
     /// Attribute `at` of the DIE `die`, looked up on the DIE itself, then through its

@@ -243,7 +243,7 @@ impl Walker<'_> {
     /// Whether the DIE's code ranges contain the pc.
     fn contains_pc(&self, entry: &Entry) -> bool {
         let dwarf = self.debug.dwarf_of(self.unit_index);
-        let Ok(mut ranges) = dwarf.die_ranges(self.unit, entry) else {
+        let Ok(mut ranges) = crate::debuginfo::die_ranges(dwarf, self.unit, entry) else {
             return false;
         };
         while let Ok(Some(range)) = ranges.next() {

@@ -7,6 +7,10 @@ use super::types::{Type, TypeKind};
 /// How many derived types are followed before the name is cut short (corrupt DWARF loops).
 const MAX_DEPTH: usize = 48;
 
+/// How many types one name is rendered from at most, parameter lists included: a function type
+/// whose parameters are pointers to itself (corrupt DWARF) would otherwise branch without end.
+const MAX_PARTS: usize = 256;
+
 /// How the names of structs, classes, unions and enums are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum LeafStyle {
@@ -24,17 +28,26 @@ pub(crate) fn render(ty: &Type) -> String {
 
 /// The C text of `ty`, struct-like names written in `style`.
 pub(crate) fn render_in(ty: &Type, style: LeafStyle) -> String {
-    render_with(ty, String::new(), String::new(), 0, style)
+    let parts = std::cell::Cell::new(MAX_PARTS);
+    render_with(ty, String::new(), String::new(), 0, style, &parts)
 }
 
 /// Renders `ty` around `declarator`, with `qualifiers` (`const `...) waiting to be put in front
-/// of the base type.
-fn render_with(ty: &Type, declarator: String, qualifiers: String, depth: usize, style: LeafStyle) -> String {
-    if depth > MAX_DEPTH {
+/// of the base type; `parts` counts down the types that may still be rendered.
+fn render_with(
+    ty: &Type,
+    declarator: String,
+    qualifiers: String,
+    depth: usize,
+    style: LeafStyle,
+    parts: &std::cell::Cell<usize>,
+) -> String {
+    if depth > MAX_DEPTH || parts.get() == 0 {
         return join(&format!("{qualifiers}..."), &declarator);
     }
+    parts.set(parts.get() - 1);
     let next = |t: Option<Type>, d: String, q: String| match t {
-        Some(t) => render_with(&t, d, q, depth + 1, style),
+        Some(t) => render_with(&t, d, q, depth + 1, style, parts),
         None => join(&format!("{q}?"), &d),
     };
     match ty.kind() {
@@ -94,7 +107,10 @@ fn render_with(ty: &Type, declarator: String, qualifiers: String, depth: usize, 
         }
         TypeKind::Function => {
             let parameters = ty.parameters();
-            let mut list: Vec<String> = parameters.iter().map(|p| render_in(p, style)).collect();
+            let mut list: Vec<String> = parameters
+                .iter()
+                .map(|p| render_with(p, String::new(), String::new(), depth + 1, style, parts))
+                .collect();
             if ty.is_variadic() {
                 list.push("...".to_string());
             }

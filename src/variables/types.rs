@@ -141,13 +141,32 @@ pub(crate) struct TypeNode {
     /// The C name and base name, rendered on first use.
     pub rendered: std::sync::OnceLock<(SharedStr, SharedStr)>,
     /// The node of `target`, resolved on first use.
-    target_node: std::sync::OnceLock<Arc<TypeNode>>,
+    target_node: NodeLink,
     /// The size, computed on first use.
     size_cache: std::sync::OnceLock<Option<u64>>,
     /// The node with typedefs and qualifiers stripped, on first use.
-    stripped: std::sync::OnceLock<Arc<TypeNode>>,
+    stripped: NodeLink,
     /// The node stripped and completed (see [`Type::resolved`]), on first use.
-    resolved: std::sync::OnceLock<Arc<TypeNode>>,
+    resolved: NodeLink,
+}
+
+/// A node found from another on first use, and kept weakly: the nodes live in their object's
+/// type cache, and a strong link could close a cycle that is never freed (a struct is its own
+/// stripped type; corrupt DWARF has pointers to themselves).
+#[derive(Debug, Default)]
+struct NodeLink(std::sync::OnceLock<std::sync::Weak<TypeNode>>);
+
+impl NodeLink {
+    /// The linked node, found with `find` the first time (and again should it have been freed:
+    /// a node outside the cache, such as `void`).
+    fn get_or_find(&self, find: impl FnOnce() -> Arc<TypeNode>) -> Arc<TypeNode> {
+        if let Some(node) = self.0.get().and_then(std::sync::Weak::upgrade) {
+            return node;
+        }
+        let node = find();
+        let _ = self.0.set(Arc::downgrade(&node));
+        node
+    }
 }
 
 impl TypeNode {
@@ -170,10 +189,10 @@ impl TypeNode {
             cplusplus: false,
             containing: None,
             rendered: std::sync::OnceLock::new(),
-            target_node: std::sync::OnceLock::new(),
+            target_node: NodeLink::default(),
             size_cache: std::sync::OnceLock::new(),
-            stripped: std::sync::OnceLock::new(),
-            resolved: std::sync::OnceLock::new(),
+            stripped: NodeLink::default(),
+            resolved: NodeLink::default(),
         }
     }
 }
@@ -356,8 +375,7 @@ impl Type {
         let node = self
             .node
             .target_node
-            .get_or_init(|| Type::at(&self.debug, self.node.target).node)
-            .clone();
+            .get_or_find(|| Type::at(&self.debug, self.node.target).node);
         Type {
             debug: self.debug.clone(),
             node,
@@ -371,11 +389,7 @@ impl Type {
         if self.skip_dims > 0 {
             return self.compute_stripped();
         }
-        let node = self
-            .node
-            .stripped
-            .get_or_init(|| self.compute_stripped().node)
-            .clone();
+        let node = self.node.stripped.get_or_find(|| self.compute_stripped().node);
         Type {
             debug: self.debug.clone(),
             node,
@@ -409,11 +423,7 @@ impl Type {
             return self.compute_resolved();
         }
         // Same object either way: only the node changes, found once per type.
-        let node = self
-            .node
-            .resolved
-            .get_or_init(|| self.compute_resolved().node)
-            .clone();
+        let node = self.node.resolved.get_or_find(|| self.compute_resolved().node);
         Type {
             debug: self.debug.clone(),
             node,
@@ -603,4 +613,38 @@ fn find_member(ty: &Type, name: &str, depth: usize) -> Option<Member> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::debuginfo::{DebugSearch, LoadedObject};
+    use crate::variables::ProcessVariables;
+
+    #[test]
+    fn types_are_freed_with_their_object() {
+        let build = tempfile::tempdir().expect("temp dir");
+        let program = crate::test_support::build_example(build.path(), "crash");
+        let search = DebugSearch { roots: Vec::new() };
+        let object = LoadedObject::open_file(&program, 0, &search).expect("open crash");
+        let variables = ProcessVariables::from_objects(vec![Arc::new(object)]);
+        let ty = variables
+            .find_type("struct somestruct", None)
+            .expect("struct somestruct");
+        // A struct is its own stripped and resolved type; its members point back to it.
+        assert!(Arc::ptr_eq(&ty.strip_typedefs().node, &ty.node));
+        assert!(Arc::ptr_eq(&ty.resolved().node, &ty.node));
+        let pointer = ty
+            .members()
+            .into_iter()
+            .find_map(|m| m.ty.target())
+            .expect("a pointer member");
+        let _ = pointer.resolved().name();
+        let nodes = [Arc::downgrade(&ty.node), Arc::downgrade(&pointer.node)];
+        drop((ty, pointer, variables));
+        assert!(
+            nodes.iter().all(|node| node.upgrade().is_none()),
+            "a type outlived its object"
+        );
+    }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use gimli::{DebugInfoOffset, DebugTypeSignature, UnitHeader, UnitOffset, UnitType};
 
-use crate::debuginfo::Dwarf;
+use crate::debuginfo::{DebugProblems, Dwarf};
 use crate::reader::DwarfReader;
 
 /// A parsed unit.
@@ -65,13 +65,16 @@ pub(crate) struct UnitTable {
     by_address: Vec<(Range<u64>, usize)>,
     /// Type units by signature: the unit and the offset of its type DIE.
     signatures: HashMap<u64, DieRef>,
+    /// Where defects met while parsing units are recorded.
+    problems: Arc<DebugProblems>,
 }
 
 impl UnitTable {
     /// Reads every unit header and the code ranges of the units (from `.debug_aranges`, or from
     /// each unit's root DIE when that section does not cover it). Units that cannot be read are
-    /// left out; the error only says the whole table could not be built.
-    pub fn build(dwarf: &Dwarf) -> Result<Self, gimli::Error> {
+    /// left out (and recorded in `problems`); the error only says the whole table could not be
+    /// built.
+    pub fn build(dwarf: &Dwarf, problems: Arc<DebugProblems>) -> Result<Self, gimli::Error> {
         let mut slots = Vec::new();
         let mut headers = dwarf.units();
         while let Some(header) = headers.next()? {
@@ -95,6 +98,7 @@ impl UnitTable {
             sup_start,
             by_address: Vec::new(),
             signatures: HashMap::new(),
+            problems,
         };
         for (index, slot) in table.slots.iter().enumerate() {
             if let UnitType::Type {
@@ -147,7 +151,7 @@ impl UnitTable {
             let Some(parsed) = self.unit(dwarf, unit) else {
                 continue;
             };
-            let Ok(mut iter) = dwarf.unit_ranges(&parsed) else {
+            let Ok(mut iter) = crate::debuginfo::unit_ranges(dwarf, &parsed) else {
                 continue;
             };
             while let Ok(Some(range)) = iter.next() {
@@ -196,13 +200,14 @@ impl UnitTable {
         }
     }
 
-    /// Unit `index`, parsed on first use; `None` when it cannot be parsed.
+    /// Unit `index`, parsed on first use (without its line program when that is unreadable);
+    /// `None` when it cannot be parsed.
     pub fn unit(&self, dwarf: &Dwarf, index: usize) -> Option<Arc<Unit>> {
         let slot = self.slots.get(index)?;
         slot.unit
             .get_or_init(|| {
                 let owner = self.dwarf_of(dwarf, index);
-                owner.unit(slot.header.clone()).ok().map(Arc::new)
+                crate::debuginfo::open_unit(owner, slot.header.clone(), &self.problems).map(Arc::new)
             })
             .clone()
     }
@@ -352,7 +357,7 @@ fn collect_functions(
         match entry.tag() {
             gimli::DW_TAG_subprogram => {
                 let die = entry.offset();
-                if let Ok(mut ranges) = dwarf.die_ranges(unit, entry) {
+                if let Ok(mut ranges) = crate::debuginfo::die_ranges(dwarf, unit, entry) {
                     while let Ok(Some(range)) = ranges.next() {
                         if range.begin < range.end {
                             out.push(FunctionRange {

@@ -21,7 +21,7 @@ fn run(fixture: &Fixture, args: &[&str]) -> Result<ExecOutcome, TracerError> {
 
 fn expect_crash(outcome: Result<ExecOutcome, TracerError>) -> Crash {
     match outcome {
-        Ok(ExecOutcome::Crashed(crash)) => crash,
+        Ok(ExecOutcome::Crashed(crash)) => *crash,
         Ok(other) => panic!("expected a crash, got {other:?}"),
         Err(err) => panic!("expected a crash, got error {err}"),
     }
