@@ -75,20 +75,42 @@ impl Random {
     }
 }
 
-/// Starts the CLI with `args` (output into `dir`), its stdout and stderr captured.
-fn start_ptrace(dir: &Path, args: &[&str]) -> Child {
-    Command::new(ptrace_bin())
-        .arg("-O")
-        .arg(dir)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ptrace")
+/// A running CLI, killed if the test lets go of it before it ended (a failed assertion must not
+/// leave a ptrace behind).
+struct Running(Child);
+
+impl Running {
+    fn id(&self) -> u32 {
+        self.0.id()
+    }
 }
 
-/// Waits for `child` at most `limit` (killing it and failing past that); its output.
-fn finish(mut child: Child, limit: Duration) -> Output {
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+/// Starts the CLI with `args` (output into `dir`), its stdout and stderr captured.
+fn start_ptrace(dir: &Path, args: &[&str]) -> Running {
+    Running(
+        Command::new(ptrace_bin())
+            .arg("-O")
+            .arg(dir)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start ptrace"),
+    )
+}
+
+/// Waits for `running` at most `limit` (killing it and failing past that); its output.
+fn finish(mut running: Running, limit: Duration) -> Output {
+    let child = &mut running.0;
     let until = Instant::now() + limit;
     loop {
         match child.try_wait().expect("wait for ptrace") {
@@ -107,11 +129,7 @@ fn finish(mut child: Child, limit: Duration) -> Output {
                     stderr,
                 };
             }
-            None if Instant::now() > until => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("ptrace did not end within {limit:?}");
-            }
+            None if Instant::now() > until => panic!("ptrace did not end within {limit:?}"),
             None => std::thread::sleep(Duration::from_millis(2)),
         }
     }
