@@ -44,6 +44,11 @@ pub struct Cutoff {
     abort: AbortFlag,
     /// When the clock times below start.
     epoch: Instant,
+    /// `epoch` on `CLOCK_MONOTONIC` (the clock of `Instant`), in nanoseconds: the coarse clock
+    /// read per callback counts from it.
+    epoch_ns: u64,
+    /// The resolution of `CLOCK_MONOTONIC_COARSE`, in nanoseconds (how late it may be).
+    coarse_resolution_ns: u64,
     /// The deadline, in nanoseconds after `epoch`, or [`NO_DEADLINE`].
     deadline: AtomicU64,
     /// The limit the deadline was set from, in nanoseconds (for messages).
@@ -61,9 +66,12 @@ impl Default for Cutoff {
 impl Cutoff {
     /// A cutoff reading `abort`, with no deadline.
     pub fn new(abort: AbortFlag) -> Self {
+        let epoch = Instant::now();
         Cutoff {
             abort,
-            epoch: Instant::now(),
+            epoch,
+            epoch_ns: clock_ns(libc::CLOCK_MONOTONIC),
+            coarse_resolution_ns: coarse_resolution_ns(),
             deadline: AtomicU64::new(NO_DEADLINE),
             limit: AtomicU64::new(0),
             stopped: AtomicBool::new(false),
@@ -116,7 +124,8 @@ impl Cutoff {
     }
 
     /// Why work that takes `margin` must not start now, if it must not: the abort, or the
-    /// deadline passing within `margin`.
+    /// deadline passing within `margin`. Read before each module callback, so the time is the
+    /// coarse clock's (a few nanoseconds rather than tens), its resolution added to `margin`.
     pub fn reason_within(&self, margin: Duration) -> Option<CutoffReason> {
         if self.is_aborted() {
             return Some(CutoffReason::Aborted);
@@ -125,7 +134,11 @@ impl Cutoff {
         if deadline == NO_DEADLINE {
             return None;
         }
-        let now = u64::try_from((self.epoch.elapsed() + margin).as_nanos()).unwrap_or(u64::MAX);
+        let margin = u64::try_from(margin.as_nanos()).unwrap_or(u64::MAX);
+        let now = clock_ns(libc::CLOCK_MONOTONIC_COARSE)
+            .saturating_sub(self.epoch_ns)
+            .saturating_add(self.coarse_resolution_ns)
+            .saturating_add(margin);
         (now >= deadline)
             .then(|| CutoffReason::StopLimit(Duration::from_nanos(self.limit.load(Ordering::Relaxed))))
     }
@@ -172,6 +185,37 @@ impl Cutoff {
         let now = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
         Some(Duration::from_nanos(deadline.saturating_sub(now)))
     }
+}
+
+/// The time on `clock`, in nanoseconds (0 should the clock be unreadable, which Linux's
+/// monotonic clocks never are).
+fn clock_ns(clock: libc::clockid_t) -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec for the duration of the call.
+    if unsafe { libc::clock_gettime(clock, &mut now) } != 0 {
+        return 0;
+    }
+    let seconds = u64::try_from(now.tv_sec).unwrap_or(0);
+    let nanos = u64::try_from(now.tv_nsec).unwrap_or(0);
+    seconds.saturating_mul(1_000_000_000).saturating_add(nanos)
+}
+
+/// The resolution of `CLOCK_MONOTONIC_COARSE` (a scheduler tick), in nanoseconds.
+fn coarse_resolution_ns() -> u64 {
+    let mut resolution = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `resolution` is a valid, writable timespec for the duration of the call.
+    if unsafe { libc::clock_getres(libc::CLOCK_MONOTONIC_COARSE, &mut resolution) } != 0 {
+        return 10_000_000;
+    }
+    let seconds = u64::try_from(resolution.tv_sec).unwrap_or(0);
+    let nanos = u64::try_from(resolution.tv_nsec).unwrap_or(0);
+    seconds.saturating_mul(1_000_000_000).saturating_add(nanos)
 }
 
 #[cfg(test)]

@@ -518,3 +518,26 @@ fn one_slow_callback_does_not_hold_back_the_rest_of_the_stop() {
     assert_eq!(engine.callback_cutoff(), None);
     cutoff.end_stop();
 }
+
+#[test]
+#[ignore]
+fn callback_checks_cost() {
+    let (host, _) = host();
+    let engine = host.engine();
+    engine.cutoff().begin_stop(
+        std::time::Instant::now(),
+        Some(std::time::Duration::from_secs(60)),
+        std::time::Duration::ZERO,
+    );
+    let started = std::time::Instant::now();
+    let mut cut = 0;
+    for _ in 0..10_000_000 {
+        if engine.callback_cutoff().is_some() || engine.skip_benched(crate::pmodule::ModuleKey(0)) {
+            cut += 1;
+        }
+        if engine.time_this_callback() {
+            cut += 1;
+        }
+    }
+    eprintln!("{:?} per callback ({cut})", started.elapsed() / 10_000_000);
+}
