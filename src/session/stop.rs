@@ -60,11 +60,12 @@ impl<'a> StopWatch<'a> {
 
 /// The time kept back from the limit for ending the stopped phase (a callback cut short, the
 /// events left counted) and resuming `threads` threads: detaching takes ~10 µs a thread
-/// (measured at 256 and 1024 threads), kept four times over with a margin of 10 ms for a busy
-/// machine or a debug build, and at most a quarter of the limit.
+/// (measured at 256 and 1024 threads), kept four times over with a margin of 20 ms for a busy
+/// machine (a sleep or a wakeup of the tracer late by ~10 ms was seen with two builds running on
+/// two cores) or a debug build, and at most a quarter of the limit.
 fn resume_reserve(threads: usize, limit: Duration) -> Duration {
     let estimate =
-        Duration::from_millis(10) + Duration::from_micros(40) * u32::try_from(threads).unwrap_or(u32::MAX);
+        Duration::from_millis(20) + Duration::from_micros(40) * u32::try_from(threads).unwrap_or(u32::MAX);
     estimate.min(limit / 4)
 }
 
