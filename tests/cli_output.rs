@@ -765,7 +765,10 @@ fn sigint_while_writing_to_a_slow_fifo_reader_exits_130() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-    let child = ptrace(&["-o", path_str(&fifo), &target.pid().to_string()])
+    // The hold keeps the stop long enough for the poll below to see it: a release build stops
+    // `crash hang 1` for a few milliseconds, which a 2 ms poll misses most of the time.
+    let pid = target.pid().to_string();
+    let child = ptrace(&["--hold-stopped-ms", "100", "-o", path_str(&fifo), &pid])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -863,7 +866,10 @@ fn sigterm_while_waiting_for_a_fifo_reader_exits_143() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
-    let child = ptrace(&["-o", path_str(&fifo), &target.pid().to_string()])
+    // The hold keeps the stop long enough for the poll below to see it: a release build stops
+    // `crash hang 1` for a few milliseconds, which a 2 ms poll misses most of the time.
+    let pid = target.pid().to_string();
+    let child = ptrace(&["--hold-stopped-ms", "100", "-o", path_str(&fifo), &pid])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
