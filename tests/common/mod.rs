@@ -51,15 +51,32 @@ pub struct Target {
     pub child: Child,
 }
 
+/// Spawns `command`, whose program a test may have just written: while another test thread forks
+/// a child, that child holds every open file of the process until its exec, the new program's
+/// write descriptor too, and exec then fails with ETXTBSY ("Text file busy") for a moment.
+pub fn spawn_written_program(command: &mut Command) -> std::io::Result<Child> {
+    let mut tries = 0;
+    loop {
+        match command.spawn() {
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            result => return result,
+        }
+    }
+}
+
 impl Target {
     /// Starts `program args...` and waits until it prints `ready` on stdout.
     pub fn start(program: &Path, args: &[&str]) -> Target {
-        let mut child = Command::new(program)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
+        let mut child = spawn_written_program(
+            Command::new(program)
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit()),
+        )
+        .unwrap_or_else(|e| panic!("start {}: {e}", program.display()));
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
         BufReader::new(stdout)
