@@ -210,7 +210,7 @@ impl Scene {
         if symbol.is_some() || !matches!(kind, VariableKind::Tuple | VariableKind::Array) {
             v.symbol = symbol;
         }
-        v.state = "ok".into();
+        v.state = super::state::with_word(&v.state, "ok");
         Ok(())
     }
 
@@ -252,7 +252,7 @@ impl Scene {
             value: serde_json::Value::Null,
             symbol: None,
             parameter: false,
-            state: "ok".into(),
+            state: super::state::synthesized_state(),
             children: Vec::new(),
             annotations: Vec::new(),
         };
