@@ -3,19 +3,23 @@
 //! session's abort flag (the library detaches the target; the writer stops and removes what it
 //! began; ptrace exits with 128 + the signal), runs the snapshot and writes it, printing the
 //! file's path on stdout.
+//!
+//! It lives in the library so that both executables run the same code: cargo's `ptrace`
+//! (`src/main.rs`, the engine linked in) and the installed `bin/ptrace`, a launcher linked
+//! against `libptrace.so.0` that calls `ptrace_cli_main` (see [`crate::ffi::cli`]), so that the
+//! installed CLI and the native modules it loads share the one engine of that library.
 
+use crate::lua::LuaOptions;
+use crate::pmodule::ModuleOptions;
+use crate::session::named::parse_kv;
+use crate::session::{ExecResult, ModuleSettings, Session, SessionError, SessionOptions};
+use crate::snapshot::layout::Layout;
+use crate::snapshot::output::{Destination, FileMode, OutputRequest, WriteOptions};
+use crate::snapshot::{self, Snapshot};
+use crate::tracer::{self, AbortFlag, ChildEnd, TracerError};
 use clap::Parser;
-use ptrace::lua::LuaOptions;
-use ptrace::pmodule::ModuleOptions;
-use ptrace::session::named::parse_kv;
-use ptrace::session::{ExecResult, ModuleSettings, Session, SessionError, SessionOptions};
-use ptrace::snapshot::layout::Layout;
-use ptrace::snapshot::output::{Destination, FileMode, OutputRequest, WriteOptions};
-use ptrace::snapshot::{self, Snapshot};
-use ptrace::tracer::{self, AbortFlag, ChildEnd, TracerError};
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,11 +99,11 @@ struct Cli {
     fault_thread: Option<i32>,
 
     /// The most frames unwound per thread.
-    #[arg(long, value_name = "N", default_value_t = ptrace::unwind::MAX_FRAMES)]
+    #[arg(long, value_name = "N", default_value_t = crate::unwind::MAX_FRAMES)]
     max_frames: usize,
 
     /// How many levels of struct members and array elements variables are expanded into.
-    #[arg(long, value_name = "N", default_value_t = ptrace::variables::VariableLimits::default().depth)]
+    #[arg(long, value_name = "N", default_value_t = crate::variables::VariableLimits::default().depth)]
     depth: usize,
 
     /// Record the global variable NAME in the snapshot (repeatable).
@@ -129,11 +133,11 @@ struct Cli {
     sandbox_whitelist: Vec<String>,
 
     /// The most Lua instructions one module callback may run before it is stopped.
-    #[arg(long = "lua-instruction-budget", value_name = "N", default_value_t = ptrace::lua::options::DEFAULT_INSTRUCTION_BUDGET)]
+    #[arg(long = "lua-instruction-budget", value_name = "N", default_value_t = crate::lua::options::DEFAULT_INSTRUCTION_BUDGET)]
     lua_instruction_budget: u64,
 
     /// The most bytes one Lua module's state may allocate.
-    #[arg(long = "lua-memory-limit", value_name = "BYTES", default_value_t = ptrace::lua::options::DEFAULT_MEMORY_LIMIT)]
+    #[arg(long = "lua-memory-limit", value_name = "BYTES", default_value_t = crate::lua::options::DEFAULT_MEMORY_LIMIT)]
     lua_memory_limit: usize,
 
     /// The most milliseconds the target may stay stopped (0: no limit). When it is reached,
@@ -141,7 +145,7 @@ struct Cli {
     /// variables are not read yet are left out, the target resumes, and the snapshot's warnings
     /// say what is missing. Should a native callback still not return a second later, ptrace
     /// exits without a snapshot, and the kernel lets the target go.
-    #[arg(long = "max-stop-ms", value_name = "MS", default_value_t = ptrace::cutoff::DEFAULT_STOP_LIMIT.as_millis() as u64)]
+    #[arg(long = "max-stop-ms", value_name = "MS", default_value_t = crate::cutoff::DEFAULT_STOP_LIMIT.as_millis() as u64)]
     max_stop_ms: u64,
 
     /// Running as root, load module files and directories that users other than root (or the
@@ -163,24 +167,35 @@ struct Cli {
     sequential_capture: bool,
 }
 
-fn main() -> ExitCode {
+/// The exit status of a failed run.
+const FAILURE: u8 = 1;
+
+/// Runs the command line `args` (the program name first) and returns the exit status. Call it
+/// once, from the process's main thread, before any other thread exists (it tunes malloc and
+/// installs signal handlers); `--help`, `--version` and usage errors print and exit the
+/// process as usual.
+pub fn main<I, T>(args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
     std::panic::set_hook(Box::new(|info| {
         eprintln!("ptrace: internal error: {info}");
     }));
     tune_malloc();
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(args);
     let interrupts = match Interrupts::install() {
         Ok(interrupts) => interrupts,
         Err(message) => {
             eprintln!("ptrace: {message}");
-            return ExitCode::FAILURE;
+            return FAILURE;
         }
     };
     let code = match run(cli, &interrupts) {
         Ok(code) => code,
         Err(message) => {
             eprintln!("ptrace: {message}");
-            ExitCode::FAILURE
+            FAILURE
         }
     };
     interrupts.exit_code().unwrap_or(code)
@@ -215,10 +230,10 @@ impl Interrupts {
     }
 
     /// 128 + the last signal caught, if one was.
-    fn exit_code(&self) -> Option<ExitCode> {
+    fn exit_code(&self) -> Option<u8> {
         match self.signal.load(Ordering::SeqCst) {
             0 => None,
-            signal => Some(ExitCode::from(u8::try_from(128 + signal).unwrap_or(u8::MAX))),
+            signal => Some(u8::try_from(128 + signal).unwrap_or(u8::MAX)),
         }
     }
 }
@@ -239,7 +254,7 @@ fn tune_malloc() {
     }
 }
 
-fn run(cli: Cli, interrupts: &Interrupts) -> Result<ExitCode, String> {
+fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
     // Before anything touches the target: a snapshot with nowhere to go is never taken.
     let destination = Destination::check(&output_request(&cli)).map_err(|e| e.to_string())?;
     let options = SessionOptions {
@@ -257,7 +272,7 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<ExitCode, String> {
         modules: module_settings(&cli)?,
         build_while_stopped: cli.build_while_stopped,
         sequential_capture: cli.sequential_capture,
-        stop_limit: ptrace::session::named::stop_limit(cli.max_stop_ms),
+        stop_limit: crate::session::named::stop_limit(cli.max_stop_ms),
         ..SessionOptions::default()
     };
     let session = Session::with_abort_flag(options, interrupts.abort.clone());
@@ -301,7 +316,7 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<ExitCode, String> {
     match session.snapshot_pid(pid) {
         Ok(snapshot) => {
             emit(&cli, &destination, snapshot, &interrupts.abort)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(0)
         }
         // What was captured before the target died is written, marked incomplete; the run
         // still failed.
@@ -323,7 +338,7 @@ const STOP_LIMIT_GRACE: Duration = Duration::from_secs(1);
 /// target is still stopped [`STOP_LIMIT_GRACE`] past the limit, ptrace says so and exits at once
 /// (no snapshot); the kernel detaches a dead tracer's tracees, delivering the signals they were
 /// stopped with.
-fn watch_the_stop(cutoff: std::sync::Arc<ptrace::cutoff::Cutoff>) {
+fn watch_the_stop(cutoff: std::sync::Arc<crate::cutoff::Cutoff>) {
     let spawned = std::thread::Builder::new()
         .name("ptrace-watchdog".into())
         .spawn(move || loop {
@@ -406,19 +421,19 @@ fn module_settings(cli: &Cli) -> Result<ModuleSettings, String> {
         files: cli.module_load.clone(),
         options,
         lua,
-        native: ptrace::native::NativeOptions {
+        native: crate::native::NativeOptions {
             allow_insecure_modules: cli.allow_insecure_modules,
         },
     })
 }
 
 /// The exit status that mirrors how a program ended (128 + signal, as shells report it).
-fn exit_code_of(end: ChildEnd) -> ExitCode {
+fn exit_code_of(end: ChildEnd) -> u8 {
     let code = match end {
         ChildEnd::Exited(code) => code,
         ChildEnd::Signaled(signal) => 128 + signal,
     };
-    ExitCode::from(u8::try_from(code & 0xff).unwrap_or(1))
+    u8::try_from(code & 0xff).unwrap_or(FAILURE)
 }
 
 /// One line for an error.
