@@ -252,9 +252,14 @@ impl Scene {
             value: serde_json::Value::Null,
             symbol: None,
             parameter: false,
-            state: super::state::synthesized_state(),
+            state: "ok".into(),
             children: Vec::new(),
             annotations: Vec::new(),
+        };
+        // Marked as made by a module: a skip on its owner keeps it (see `state`).
+        let var = Variable {
+            state: super::state::synthesized_state(),
+            ..var
         };
         Ok(VarRef::Temp(self.new_temp(TempSlot::Var {
             var: Box::new(var),
