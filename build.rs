@@ -10,7 +10,8 @@ fn main() {
 
     // The shared library is `libptrace.so` with SONAME `libptrace.so.0`.
     println!("cargo::rustc-cdylib-link-arg=-Wl,-soname,libptrace.so.0");
-    // The CLI exports its symbols so `cc -shared -fPIC mod.c` modules resolve `pmodule_*` from it.
+    // The cargo-built CLI (the engine linked in) exports its symbols so `cc -shared -fPIC mod.c`
+    // modules resolve `pmodule_*` from it; the installed launcher gets them from libptrace.so.0.
     println!("cargo::rustc-link-arg-bins=-rdynamic");
     // Integration tests load native modules in-process too.
     println!("cargo::rustc-link-arg-tests=-rdynamic");

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/types.h>
 
 // The ABI major version of native modules: a module built for another major is refused.
@@ -178,9 +179,11 @@
 // Variable state flag: read in part, a limit was reached (`truncated`).
 #define PTRACE_VARIABLE_S_TRUNCATED 4
 
-// Variable state flag: skipped. The variable, with its members and elements, is left out of
-// the snapshot (it stays readable until the snapshot is complete, then is removed before
-// `postattach`).
+// Variable state flag: skipped. The module stands for the variable's members itself (it gives
+// the variable a string, or synthesizes variables beside or under it): the members and
+// elements extracted for it are left out of the snapshot, while the variable stays, with the
+// value the module gave it, and so do the variables modules synthesized under it. The members
+// stay readable until the snapshot is complete; they are dropped before `postattach`.
 #define PTRACE_VARIABLE_S_SKIP 8
 
 // The value `pmodule_variable_state` returns on error.
@@ -366,9 +369,11 @@ bool bt_variable_index(struct bt_variable_t *out,
                        long long index,
                        struct bt_error_t *err);
 
-// Fills `*out` with a variable of type `type` at address `addr` (`proto` names the result).
-// `type` must be the pointee type of a pointer (from `bt_type_base` of a pointer's type);
-// false otherwise, or when an argument is NULL or not live.
+// Fills `*out` with a variable of type `type` at address `addr`, named like `proto` (NULL: named
+// after the type). `type` is the pointee type of a pointer (`bt_type_base` of a pointer's
+// type), or any other type libptrace returned, one from `pmodule_cpp_get_bt_type_from_name`
+// included: it is then looked up by name in `proto`'s object first, then in every object.
+// False when the type is not found, or an argument is NULL or not live.
 //
 // # Safety
 // `out` is NULL or writable; `proto` NULL or readable; `type` NULL or from libptrace.
@@ -423,7 +428,9 @@ struct bt_type *bt_variable_bt_type(struct bt_variable_t *var);
 // `type` is NULL or a pointer libptrace returned.
 struct bt_type *bt_type_base(struct bt_type *type);
 
-// `type` as C-like text, aggregates written `struct(name)` (`lang` must be `BT_TYPE_LANG_C`).
+// `type` as C-like text, every aggregate (C struct and union, C++ class, struct and union,
+// template instances included) written `struct(name)` and enums `enum(name)`:
+// `struct(my_pair) *`, `const struct(ns::Ring<int, 4>) &` (`lang` must be `BT_TYPE_LANG_C`).
 // Owned by libptrace, valid until the callback returns; NULL on error.
 //
 // # Safety
@@ -455,7 +462,8 @@ bool pmodule_bt_query(struct bt_variable_t *out,
 struct ptrace_variable_t *pmodule_variable_from_bt(struct bt_variable_t *var);
 
 // The type named `name` in `dwarf` (owned by libptrace, valid until the callback returns), or
-// NULL when `dwarf` or `name` is NULL. Its `die` is NULL: the type is known by name only.
+// NULL when `dwarf` or `name` is NULL. Its `die` is NULL: the type is known by name only, and
+// looked up when used (`bt_variable_type_deref_at` views memory at an address as this type).
 //
 // # Safety
 // `dwarf` is NULL or the `dwarf` field of a bt variable; `name` NULL or a C string.
@@ -469,6 +477,17 @@ struct bt_type *pmodule_cpp_get_bt_type_from_name(struct bt_dwarf_t *dwarf, cons
 // # Safety
 // `out` NULL or writable; `type_name` NULL or a C string.
 bool pmodule_cpp_template_nth_argument(char **out, const char *type_name, int n);
+
+// Runs the `ptrace` command line: `argv[0]` is the program name, `argv[1..argc]` the options
+// and arguments `ptrace --help` lists. Returns the exit status `ptrace` exits with (`--help`,
+// `--version` and usage errors print and exit the process themselves). Call it once per
+// process, from its main thread, before other threads exist (it tunes malloc and installs
+// handlers of SIGINT, SIGTERM and SIGHUP). A NULL `argv` (or NULL entry before `argc`) is
+// taken as an empty command line (status 2, the usage printed).
+//
+// # Safety
+// `argv` is NULL or holds `argc` pointers, each NULL or a C string.
+int ptrace_cli_main(int argc, const char *const *argv);
 
 // Annotates the snapshot with `text` at `level` (`PMODULE_ANNOTATION_*`; json text must be
 // `{"json": {...}}`). False when an argument is NULL or stale, the level is unknown, or the
@@ -623,11 +642,14 @@ bool pmodule_frame_add_variable(struct ptrace_frame_t *fr,
 // `var` NULL or a pointer libptrace gave; `bt` NULL or readable.
 void pmodule_variable_dispatch(struct ptrace_variable_t *var, struct bt_variable_t *bt);
 
-// Fills pmodule variable `var` from bt variable `bt`: kind, value, symbol and (with `recurse`)
-// members and elements; the name is kept. False on error.
+// Fills pmodule variable `var` from bt variable `bt`: kind, value, symbol, state and (with
+// `recurse`) members and elements. `var` takes the name `bt`'s `name` field holds at the call,
+// so a module names a synthesized variable by setting that field on a `bt_variable_t` it
+// filled (`bt.name = "first"`); a NULL or empty `name` keeps `var`'s own. `var`'s type and a
+// skip set on it are kept. False on error.
 //
 // # Safety
-// `var` NULL or a pointer libptrace gave; `bt` NULL or readable.
+// `var` NULL or a pointer libptrace gave; `bt` NULL or readable, its `name` NULL or a C string.
 bool pmodule_variable_value(struct ptrace_variable_t *var, struct bt_variable_t *bt, bool recurse);
 
 // Registers `cb` for variable events of module `pm`, filtered by `match` (NULL: every
@@ -1318,8 +1340,8 @@ int ptrace_session_run_and_catch(struct ptrace_session_t *session,
 unsigned int pmodule_variable_state(struct ptrace_variable_t *var);
 
 // Sets the variable's state to `flags` (see `pmodule_variable_state`): the snapshot's `state`
-// follows, and with `PTRACE_VARIABLE_S_SKIP` the variable is left out of the snapshot
-// (clearing it keeps the variable). False when `var` is NULL or stale, or `flags` has unknown
+// follows, and with `PTRACE_VARIABLE_S_SKIP` the variable's extracted members are left out of
+// the snapshot (clearing it keeps them). False when `var` is NULL or stale, or `flags` has unknown
 // bits or more than one of OPTIMIZED_OUT, UNREADABLE, TRUNCATED.
 //
 // # Safety
@@ -1400,6 +1422,14 @@ bool pmodule_variable_is_string(struct ptrace_variable_t *var);
 
 #endif  /* PTRACE_PMODULE_H */
 
+/*
+ * What follows is outside cbindgen's include guard (it writes the trailer after it), so it has
+ * a guard of its own: the header may be included any number of times, directly or through
+ * <bt.h> and "ptrace/pmodule.h", in any order.
+ */
+#ifndef PTRACE_PMODULE_INLINE_H
+#define PTRACE_PMODULE_INLINE_H
+
 /* ---- Module definition -------------------------------------------------------------- */
 
 #ifdef __cplusplus
@@ -1413,13 +1443,17 @@ bool pmodule_variable_is_string(struct ptrace_variable_t *var);
  * `pmodule_descriptor`, which libptrace reads when it loads the shared object.
  *   id      a string literal: the module id (unique among loaded modules; used by
  *           `--module=<id>:key,value` and in log lines);
- *   load    `bool load(pmodule_t *pm)`: registers callbacks; false refuses the module;
+ *   load    `static bool load(pmodule_t *pm)`: registers callbacks; false refuses the
+ *           module. The macro declares it, so PMODULE_DEFINE may come first in the file and
+ *           `load` be defined (static) further down;
  *   unload  `void unload(pmodule_t *pm)` run before exit, or NULL;
- *   reset   `void reset(pmodule_t *pm)` run between snapshots, or NULL.
+ *   reset   `void reset(pmodule_t *pm)` run between snapshots, or NULL (unload and reset, when
+ *           given, must be declared before the macro).
  * The descriptor carries PMODULE_ABI_MAJOR/MINOR: a module built for another major is refused.
  * Use it once per shared object, at file scope.
  */
 #define PMODULE_DEFINE(id, load, unload, reset)                                          \
+    static bool load(pmodule_t *);                                                      \
     PMODULE_EXTERN_C __attribute__((visibility("default"), used))                       \
     const pmodule_descriptor_t pmodule_descriptor = {                                   \
         PMODULE_ABI_MAJOR, PMODULE_ABI_MINOR, (id), (load), (unload), (reset)}
@@ -1520,3 +1554,5 @@ static inline bool pmodule_variable_annotate(ptrace_variable_t *var, int level, 
     PMODULE_FORMATTED_(pmodule_variable_annotate_str(var, level, text));
     return ok;
 }
+
+#endif /* PTRACE_PMODULE_INLINE_H */

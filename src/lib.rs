@@ -2,7 +2,8 @@
 //!
 //! `ptrace <pid>` stops a process for a few milliseconds, extracts every thread and frame, resumes
 //! it untouched and writes a structured JSON snapshot. This crate is the engine; the `ptrace` CLI
-//! (`src/main.rs`) and C programs (through `src/ffi` and `include/pmodule.h`) are its two faces.
+//! ([`cli`], run by `src/main.rs` and by the installed launcher through `ptrace_cli_main`) and C
+//! programs (through `src/ffi` and `include/pmodule.h`) are its two faces.
 //!
 //! Layout (see `shared/design.md`):
 //! - [`tracer`]: stop / resume every thread, registers, memory reads, the `--exec` event loop;
@@ -15,9 +16,11 @@
 //! - [`pmodule`]: the module event engine (events, matches, registry, dispatch);
 //! - [`lua`]: the Lua host of modules (mlua, sandboxed);
 //! - [`ffi`]: the C ABI (the only `#[no_mangle]` code);
+//! - [`cli`]: the `ptrace` command line;
 //! - `fuzzing` (hidden): entry points that run the parsers over arbitrary bytes, for `fuzz/`.
 
 pub mod arch;
+pub mod cli;
 pub mod cutoff;
 pub mod debuginfo;
 pub mod ffi;

@@ -369,7 +369,7 @@ fn cpp_members_of_base_classes_references_and_templates() {
 
     // `Item &item` is `drill`: a reference followed by member access.
     let item = bt("item");
-    assert_eq!(item.type_pp(), "class(shop::inventory::Item) &");
+    assert_eq!(item.type_pp(), "struct(shop::inventory::Item) &");
     assert_eq!(int(&item, &["serial_"], memory), 2);
     assert_eq!(int(&item, &["quantity_"], memory), 1);
     assert_eq!(
@@ -380,7 +380,7 @@ fn cpp_members_of_base_classes_references_and_templates() {
     );
     // The same object as the derived class: base-class members and its own.
     let tool_type = item.find_type(&example.process, "shop::inventory::Tool").unwrap();
-    assert_eq!(type_pp(&tool_type), "class(shop::inventory::Tool)");
+    assert_eq!(type_pp(&tool_type), "struct(shop::inventory::Tool)");
     let drill = item.view_as(&tool_type, item.read_address(memory).unwrap());
     assert_eq!(int(&drill, &["quantity_"], memory), 1);
     assert_eq!(
@@ -419,7 +419,7 @@ fn cpp_members_of_base_classes_references_and_templates() {
     assert!(walk(&counts, &["slots_"], memory).index(4, memory).is_err());
     let counts_name = counts.type_name();
     assert_eq!(counts_name, "shop::inventory::Ring<int, 4>");
-    assert_eq!(counts.type_pp(), "class(shop::inventory::Ring<int, 4>)");
+    assert_eq!(counts.type_pp(), "struct(shop::inventory::Ring<int, 4>)");
     assert_eq!(template_nth_argument(&counts_name, 0).as_deref(), Some("int"));
     assert_eq!(template_nth_argument(&counts_name, 1).as_deref(), Some("4"));
     assert_eq!(template_nth_argument(&counts_name, 2), None);

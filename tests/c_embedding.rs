@@ -6,35 +6,11 @@
 
 mod common;
 
+use common::install::{build_dir, install, pkg_config_path, run};
 use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-/// A directory holding the `libptrace.so` and `ptrace` this test was built with. `cargo test`
-/// builds the shared library fresh only under `deps/` (it copies it up to the profile directory
-/// only on `cargo build`), so the directory links to that fresh copy rather than to a possibly
-/// stale `target/debug/libptrace.so`.
-fn build_dir() -> PathBuf {
-    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let profile = ptrace_bin()
-            .parent()
-            .expect("the binary has a directory")
-            .to_path_buf();
-        let fresh = profile.join("deps/libptrace.so");
-        let library = if fresh.exists() {
-            fresh
-        } else {
-            profile.join("libptrace.so")
-        };
-        let dir = tempfile::tempdir().expect("temp dir").keep();
-        std::os::unix::fs::symlink(&library, dir.join("libptrace.so")).expect("symlink the library");
-        std::os::unix::fs::symlink(ptrace_bin(), dir.join("ptrace")).expect("symlink the CLI");
-        dir
-    })
-    .clone()
-}
+use std::process::Command;
 
 /// `dir` with `libptrace.so` and `libptrace.so.0` (its SONAME) linking to the built library.
 fn lib_links(dir: &Path) -> PathBuf {
@@ -46,20 +22,6 @@ fn lib_links(dir: &Path) -> PathBuf {
         std::os::unix::fs::symlink(&built, lib.join(name)).expect("symlink");
     }
     lib
-}
-
-fn run(command: &mut Command) -> Output {
-    let output = command
-        .output()
-        .unwrap_or_else(|e| panic!("run {command:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{command:?} failed: {:?}\nstdout: {}\nstderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
 }
 
 /// Whether gcc can build and run an AddressSanitizer program here.
@@ -180,26 +142,26 @@ fn the_host_example_built_with_address_sanitizer() {
 fn pkg_config(prefix: &Path) -> Vec<String> {
     let output = run(Command::new("pkg-config")
         .args(["--cflags", "--libs", "ptrace"])
-        .env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig")));
+        .env("PKG_CONFIG_PATH", pkg_config_path(prefix)));
     String::from_utf8_lossy(&output.stdout)
         .split_whitespace()
         .map(str::to_string)
         .collect()
 }
 
+/// The text of `readelf ARGS file`.
+fn readelf(args: &[&str], file: &Path) -> String {
+    String::from_utf8_lossy(&run(Command::new("readelf").args(args).arg(file)).stdout).into_owned()
+}
+
 #[test]
-fn install_into_a_prefix_then_build_a_module_and_a_host_with_pkg_config_alone() {
+fn install_lays_out_a_stripped_library_its_debug_file_the_headers_and_a_launcher() {
     let dir = tempfile::tempdir().expect("temp dir");
     let prefix = dir.path().join("prefix");
-    run(Command::new("make")
-        .arg("-s")
-        .arg("-C")
-        .arg(repo().join("c-examples"))
-        .arg("install")
-        .arg(format!("PREFIX={}", prefix.display()))
-        .arg(format!("PTRACE_BUILD={}", build_dir().display())));
+    install(&prefix);
     let lib = prefix.join("lib");
-    assert!(lib.join("libptrace.so.0.1.0").is_file());
+    let library = lib.join("libptrace.so.0.1.0");
+    assert!(library.is_file());
     assert_eq!(
         std::fs::read_link(lib.join("libptrace.so.0")).expect("link"),
         Path::new("libptrace.so.0.1.0")
@@ -208,12 +170,105 @@ fn install_into_a_prefix_then_build_a_module_and_a_host_with_pkg_config_alone() 
         std::fs::read_link(lib.join("libptrace.so")).expect("link"),
         Path::new("libptrace.so.0")
     );
-    assert_eq!(
-        std::fs::read(prefix.join("include/pmodule.h")).expect("header"),
-        std::fs::read(repo().join("include/pmodule.h")).expect("header")
-    );
-    assert!(prefix.join("bin/ptrace").is_file());
+    for header in ["pmodule.h", "bt.h", "ptrace/pmodule.h"] {
+        assert_eq!(
+            std::fs::read(prefix.join("include").join(header)).expect("installed header"),
+            std::fs::read(repo().join("include").join(header)).expect("header"),
+            "{header}"
+        );
+    }
 
+    // The library is stripped: its debug information is in lib/.debug, which .gnu_debuglink
+    // names, and its C API is still exported.
+    let sections = readelf(&["-S", "-W"], &library);
+    assert!(!sections.contains(".debug_info"), "{sections}");
+    assert!(sections.contains(".gnu_debuglink"), "{sections}");
+    let link = readelf(&["-p", ".gnu_debuglink"], &library);
+    assert!(link.contains("libptrace.so.0.1.0.debug"), "{link}");
+    let debug = lib.join(".debug/libptrace.so.0.1.0.debug");
+    assert!(readelf(&["-S", "-W"], &debug).contains(".debug_line"));
+    let exported = readelf(&["--dyn-syms", "-W"], &library);
+    for symbol in ["pmodule_variable_dispatch", "bt_type_pp", "ptrace_cli_main"] {
+        assert!(exported.contains(symbol), "{symbol} is not exported");
+    }
+    let built = std::fs::metadata(build_dir().join("libptrace.so")).expect("built library");
+    let installed = std::fs::metadata(&library).expect("installed library");
+    assert!(
+        installed.len() < built.len() / 2,
+        "installed {} bytes of a {}-byte library",
+        installed.len(),
+        built.len()
+    );
+
+    // bin/ptrace is a launcher: it needs libptrace.so.0, found through $ORIGIN/../lib, and
+    // defines none of the engine.
+    let launcher = prefix.join("bin/ptrace");
+    let dynamic = readelf(&["-d"], &launcher);
+    assert!(dynamic.contains("[libptrace.so.0]"), "{dynamic}");
+    assert!(dynamic.contains("[$ORIGIN/../lib]"), "{dynamic}");
+    let defined = readelf(&["--dyn-syms", "-W"], &launcher);
+    assert!(
+        !defined
+            .lines()
+            .any(|l| l.contains("pmodule_") && !l.contains(" UND ")),
+        "{defined}"
+    );
+    assert!(std::fs::metadata(&launcher).expect("launcher").len() < 100_000);
+    let version = run(Command::new(&launcher).arg("--version"));
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("ptrace "));
+
+    // The prefix still works once moved elsewhere (the rpath is relative).
+    let moved = dir.path().join("moved");
+    std::fs::rename(&prefix, &moved).expect("move the prefix");
+    run(Command::new(moved.join("bin/ptrace")).arg("--help"));
+}
+
+/// Every `binding file MODULE ... to FILE ...: normal symbol `pmodule_...'` line of the
+/// `LD_DEBUG=bindings` files written under `dir` (what the module named `module` uses), as
+/// (symbol, FILE).
+fn engine_bindings(dir: &Path, module: &str) -> Vec<(String, String)> {
+    let text: String = std::fs::read_dir(dir)
+        .expect("list")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("bindings"))
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect();
+    text.lines()
+        .filter(|l| l.contains("`pmodule_"))
+        .filter_map(|l| {
+            let (from, rest) = l.split_once("binding file ")?.1.split_once(" to ")?;
+            let to = rest.split(" [").next()?.to_string();
+            // Its own symbols (the descriptor) are not the engine's.
+            if !from.contains(module) || to.contains(module) {
+                return None;
+            }
+            let symbol = l.split('`').nth(1)?.trim_end_matches('\'').to_string();
+            Some((symbol, to))
+        })
+        .collect()
+}
+
+/// How many times the dynamic loader mapped a libptrace (`LD_DEBUG=files` under `dir`).
+fn libptrace_loads(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .expect("list")
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .map(|text| {
+            text.lines()
+                .filter(|l| {
+                    l.contains("file=") && l.contains("libptrace") && l.contains("generating link map")
+                })
+                .count()
+        })
+        .sum()
+}
+
+#[test]
+fn install_into_a_prefix_then_build_a_module_and_a_host_with_pkg_config_alone() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let prefix = dir.path().join("prefix");
+    install(&prefix);
     let flags = pkg_config(&prefix);
     assert!(
         flags.contains(&format!("-I{}", prefix.join("include").display())),
@@ -222,16 +277,15 @@ fn install_into_a_prefix_then_build_a_module_and_a_host_with_pkg_config_alone() 
     assert!(flags.contains(&"-lptrace".to_string()), "{flags:?}");
 
     // A module linked with -lptrace, and the host, with the pkg-config flags alone.
-    let module = dir.path().join("tutorial-linked.so");
+    let linked = dir.path().join("tutorial-linked.so");
     run(Command::new("cc")
         .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC"])
         .arg(repo().join("c-examples/modules/tutorial.c"))
         .arg("-o")
-        .arg(&module)
+        .arg(&linked)
         .args(&flags));
-    let needed = run(Command::new("readelf").arg("-d").arg(&module));
     assert!(
-        String::from_utf8_lossy(&needed.stdout).contains("[libptrace.so.0]"),
+        readelf(&["-d"], &linked).contains("[libptrace.so.0]"),
         "the module is not linked with -lptrace"
     );
     let host = dir.path().join("host");
@@ -243,47 +297,63 @@ fn install_into_a_prefix_then_build_a_module_and_a_host_with_pkg_config_alone() 
         .args(&flags));
     let out = dir.path().join("out");
     std::fs::create_dir(&out).expect("mkdir out");
-    check_host(&host, &module, &out, false);
+    check_host(&host, &linked, &out, false);
 
-    // The same module in the installed CLI: the executable's pmodule_* definitions win over
-    // those of the libptrace.so.0 it pulls in, so its handles are the CLI engine's and every
-    // call works (bound to the library's copy, each would be refused as a foreign handle).
+    // The same module in the installed CLI, and one built without -lptrace: both bind to the
+    // one engine the CLI runs on, that of lib/libptrace.so.0 (no second copy is loaded).
     // `ptrace --exec` exits as the program did (139: SIGSEGV).
-    let output = Command::new(prefix.join("bin/ptrace"))
-        .arg("-O")
-        .arg(&out)
-        .arg("--module-load")
-        .arg(&module)
-        .args(["--exec", "--"])
-        .arg(example("crash"))
-        .arg("segv")
-        .env("LD_DEBUG", "bindings")
-        .env("LD_DEBUG_OUTPUT", dir.path().join("bindings"))
-        .output()
-        .expect("run the installed ptrace");
-    assert_eq!(output.status.code(), Some(139), "{output:?}");
-    let snap = snapshot_of(&output);
-    assert_eq!(
-        snap["attributes"]["lua_key1"],
-        42,
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(snap["classifiers"]
-        .as_array()
-        .is_some_and(|c| c.contains(&Value::from("lua"))));
-    let bindings: String = std::fs::read_dir(dir.path())
-        .expect("list")
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().to_string_lossy().starts_with("bindings"))
-        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
-        .collect();
-    let binding = bindings
-        .lines()
-        .find(|l| l.contains("tutorial-linked.so") && l.contains("`pmodule_backtrace_add_classifier'"))
-        .unwrap_or_else(|| panic!("no binding of pmodule_backtrace_add_classifier"));
-    assert!(
-        binding.contains("to ") && binding.contains("bin/ptrace"),
-        "{binding}"
-    );
+    let unlinked = dir.path().join("tutorial-unlinked.so");
+    let cflags: Vec<&String> = flags.iter().filter(|f| f.starts_with("-I")).collect();
+    run(Command::new("cc")
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC"])
+        .arg(repo().join("c-examples/modules/tutorial.c"))
+        .arg("-o")
+        .arg(&unlinked)
+        .args(cflags));
+    for module in [&linked, &unlinked] {
+        let name = module.file_name().unwrap().to_string_lossy().into_owned();
+        let trace = dir.path().join(format!("trace-{name}"));
+        std::fs::create_dir(&trace).expect("mkdir trace");
+        let output = Command::new(prefix.join("bin/ptrace"))
+            .arg("-O")
+            .arg(&out)
+            .arg("--module-load")
+            .arg(module)
+            .args(["--exec", "--"])
+            .arg(example("crash"))
+            .arg("segv")
+            .env("LD_DEBUG", "bindings,files")
+            .env("LD_DEBUG_OUTPUT", trace.join("bindings"))
+            .output()
+            .expect("run the installed ptrace");
+        assert_eq!(output.status.code(), Some(139), "{output:?}");
+        let snap = snapshot_of(&output);
+        assert_eq!(
+            snap["attributes"]["lua_key1"],
+            42,
+            "{name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(snap["classifiers"]
+            .as_array()
+            .is_some_and(|c| c.contains(&Value::from("lua"))));
+        let bindings = engine_bindings(&trace, &name);
+        assert!(
+            bindings
+                .iter()
+                .any(|(s, _)| s == "pmodule_backtrace_add_classifier"),
+            "{name}: {bindings:?}"
+        );
+        for (symbol, to) in &bindings {
+            assert!(
+                to.ends_with("lib/libptrace.so.0"),
+                "{name}: {symbol} bound to {to}"
+            );
+        }
+        assert_eq!(
+            libptrace_loads(&trace),
+            1,
+            "{name}: libptrace loaded more than once"
+        );
+    }
 }

@@ -359,7 +359,8 @@ fn the_c_api_mirrors_lua_state_setters_synthesis_pmap_symbols_and_iterators() {
     let recurse: Vec<&Value> = frames.iter().filter(|f| f["symbol"] == "recurse").collect();
     assert!(recurse.len() >= 6, "{fault}");
 
-    // State: "frame" skipped (absent), "n" truncated, nothing else touched.
+    // State: "frame" skipped (kept, without its members), "n" truncated, nothing else
+    // touched.
     assert_eq!(int("c_skipped"), recurse.len() as i64);
     for f in &recurse {
         let names: Vec<&str> = f["variables"]
@@ -368,9 +369,13 @@ fn the_c_api_mirrors_lua_state_setters_synthesis_pmap_symbols_and_iterators() {
             .flatten()
             .filter_map(|v| v["name"].as_str())
             .collect();
-        assert_eq!(names, ["n", "ctx"], "{f}");
+        assert_eq!(names, ["n", "ctx", "frame"], "{f}");
         assert_eq!(f["variables"][0]["state"], "truncated");
         assert_eq!(f["variables"][1]["state"], "ok");
+        let frame = &f["variables"][2];
+        assert_eq!(frame["state"], "ok", "{frame}");
+        assert_eq!(frame["kind"], "tuple", "{frame}");
+        assert_eq!(frame["children"], serde_json::json!([]), "{frame}");
     }
     assert!(int("c_truncated") >= recurse.len() as i64);
     // Variable relations.
@@ -465,4 +470,119 @@ fn handles_kept_past_their_callback_give_errors_and_addresses_are_never_reused()
         !text.contains("\"stale\""),
         "a stale handle wrote into the snapshot"
     );
+}
+
+/// The variables of the `main` frame of `snapshot` by name.
+fn main_variables(snapshot: &Value) -> std::collections::BTreeMap<String, Value> {
+    snapshot["threads"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|t| t["frames"].as_array().into_iter().flatten())
+        .filter(|f| f["symbol"] == "main")
+        .flat_map(|f| f["variables"].as_array().into_iter().flatten())
+        .map(|v| (v["name"].as_str().unwrap_or_default().to_string(), v.clone()))
+        .collect()
+}
+
+/// What the `pairs` module of `tests/fixtures/original_module` makes of `pairs_target`'s
+/// `main`: each pretty-printed variable kept with its string and without its members (skipped),
+/// and `head.next` synthesized beside `head` under the name the module set.
+fn check_pairs(snapshot: &Value, what: &str) {
+    let vars = main_variables(snapshot);
+    let expect = [
+        ("head", "(3, 4)"),
+        ("tail", "(5, 6)"),
+        ("head.next", "(5, 6)"),
+        ("record", "a gizmo label long enough to live on the heap #7"),
+        ("gadget", "drill, 3 uses"),
+    ];
+    for (name, text) in expect {
+        let v = vars
+            .get(name)
+            .unwrap_or_else(|| panic!("{what}: no {name} in main: {:?}", vars.keys()));
+        assert_eq!(v["kind"], "string", "{what}: {v}");
+        assert_eq!(v["value"], text, "{what}: {v}");
+        assert_eq!(v["state"], "ok", "{what}: {v}");
+        assert_eq!(
+            v["children"].as_array().map(Vec::len),
+            Some(0),
+            "{what}: a skipped variable's members are left out: {v}"
+        );
+    }
+    assert_eq!(vars["head.next"]["address"], vars["tail"]["address"], "{what}");
+    assert_eq!(vars["head"]["type"], "my_pair<int>", "{what}");
+    assert_eq!(snapshot["attributes"]["pairs_printed"], 5, "{what}");
+    assert!(snapshot.get("module_failures").is_none(), "{what}: {snapshot}");
+}
+
+#[test]
+fn a_module_written_for_the_original_builds_with_pkg_config_and_runs_unchanged() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let prefix = dir.path().join("prefix");
+    common::install::install(&prefix);
+    // The module's own Makefile, INCLUDE from `pkg-config --cflags ptrace` and nothing else.
+    let out = dir.path().join("build");
+    let built = common::install::run(
+        std::process::Command::new("make")
+            .arg("-C")
+            .arg(repo().join("tests/fixtures/original_module"))
+            .arg(format!("OUT={}", out.display()))
+            .env("PKG_CONFIG_PATH", common::install::pkg_config_path(&prefix))
+            .env_remove("INCLUDE"),
+    );
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&built.stdout),
+        String::from_utf8_lossy(&built.stderr)
+    )
+    .split(' ')
+    .filter(|w| !w.is_empty())
+    .collect::<Vec<_>>()
+    .join(" ");
+    assert!(!log.contains("warning"), "{log}");
+    assert!(
+        log.contains(&format!(
+            "gcc -I{} -D_GNU_SOURCE -std=gnu99 -Wall -W -O2 -fPIC -c pairs.c",
+            prefix.join("include").display()
+        )),
+        "{log}"
+    );
+    let module = out.join("pairs.so");
+    let needed = common::install::run(std::process::Command::new("readelf").arg("-d").arg(&module));
+    assert!(
+        !String::from_utf8_lossy(&needed.stdout).contains("libptrace"),
+        "the module is not linked with libptrace"
+    );
+
+    let target = Target::start(&out.join("pairs_target"), &[]);
+    let pid = target.pid().to_string();
+    let module = module.display().to_string();
+
+    // The installed CLI.
+    let snapshots = tempfile::tempdir().expect("temp dir");
+    let output = std::process::Command::new(prefix.join("bin/ptrace"))
+        .arg("-O")
+        .arg(snapshots.path())
+        .args(["--module-load", &module, &pid])
+        .output()
+        .expect("run the installed ptrace");
+    check_pairs(&snapshot_ok(&output), "installed ptrace");
+    assert!(stderr(&output).is_empty(), "{}", stderr(&output));
+    assert_running_untraced(target.pid());
+
+    // The CLI of this build.
+    let (output, _out) = run_ptrace(&["--module-load", &module, &pid]);
+    check_pairs(&snapshot_ok(&output), "ptrace");
+    assert_running_untraced(target.pid());
+
+    // A C host embedding the installed library.
+    let hosted = std::process::Command::new(out.join("pairs_host"))
+        .args([&pid, &module])
+        .output()
+        .expect("run pairs_host");
+    assert!(hosted.status.success(), "{}", stderr(&hosted));
+    let snapshot: Value = serde_json::from_slice(&hosted.stdout).expect("the host prints JSON");
+    check_pairs(&snapshot, "pairs_host");
+    assert_running_untraced(target.pid());
 }

@@ -88,3 +88,88 @@ fn header_compiles_as_strict_c_and_cpp() {
         assert!(status.success(), "{compiler} {std} rejects include/pmodule.h");
     }
 }
+
+/// A module the way the original's are written: `<bt.h>` and `"ptrace/pmodule.h"` (here each
+/// twice, in both orders, with `<pmodule.h>` too), only `<ctype.h>`, `<stddef.h>` and
+/// `<stdio.h>` besides, C library functions our headers bring, and `PMODULE_DEFINE` before the
+/// load function it names.
+const ORIGINAL_STYLE: &str = r#"#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <bt.h>
+#include "ptrace/pmodule.h"
+#include "ptrace/pmodule.h"
+#include <bt.h>
+#include <pmodule.h>
+
+PMODULE_DEFINE("original_style", load, NULL, NULL);
+
+static void on_var(ptrace_variable_t *var, bt_variable_t *bt)
+{
+    const char *pp = bt_type_pp(bt_variable_bt_type(bt), BT_TYPE_LANG_C);
+    char *text = NULL, *copy;
+    size_t n;
+
+    if (pp == NULL || strncmp(pp, "struct(", 7) != 0)
+        return;
+    n = strlen(pp);
+    copy = (char *)calloc(n + 1, 1);
+    if (copy != NULL && isprint((unsigned char)pp[0]) && asprintf(&text, "%s", pp) >= 0) {
+        uint32_t flags = pmodule_variable_state(var) | PTRACE_VARIABLE_S_SKIP;
+        pmodule_variable_state_set(var, flags);
+        pmodule_variable_set_string(var, text);
+    }
+    free(copy);
+}
+
+static bool load(pmodule_t *pm)
+{
+    return pmodule_variable_event_add(pm, NULL, on_var);
+}
+"#;
+
+#[test]
+fn original_style_modules_compile_with_the_header_pair_in_any_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let include = common::repo().join("include");
+    let source = dir.path().join("original.c");
+    std::fs::write(&source, ORIGINAL_STYLE).unwrap();
+    // The other order, and the pair alone.
+    let swapped = ORIGINAL_STYLE.replacen(
+        "#include <bt.h>\n#include \"ptrace/pmodule.h\"\n",
+        "#include \"ptrace/pmodule.h\"\n#include <bt.h>\n",
+        1,
+    );
+    let swapped_source = dir.path().join("swapped.c");
+    std::fs::write(&swapped_source, swapped).unwrap();
+    for file in [&source, &swapped_source] {
+        for (compiler, language, std) in [("gcc", "c", "-std=gnu99"), ("g++", "c++", "-std=gnu++17")] {
+            let output = Command::new(compiler)
+                .args([
+                    "-x",
+                    language,
+                    "-D_GNU_SOURCE",
+                    std,
+                    "-Wall",
+                    "-W",
+                    "-Werror",
+                    "-O2",
+                    "-fPIC",
+                    "-c",
+                    "-I",
+                ])
+                .arg(&include)
+                .arg(file)
+                .arg("-o")
+                .arg(dir.path().join("original.o"))
+                .output()
+                .expect("run the compiler");
+            assert!(
+                output.status.success(),
+                "{compiler} {}: {}",
+                file.display(),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+    }
+}

@@ -78,9 +78,39 @@ struct BtSlot {
 /// The Rust side of a returned `struct bt_type` (the C struct is in a slot of [`live`]).
 struct TypeData {
     name: CString,
+    info: TypeInfo,
+}
+
+/// What libptrace knows of a `struct bt_type` it returned.
+#[derive(Clone)]
+struct TypeInfo {
+    /// The type as C writes it.
     type_name: String,
     /// A pointer whose pointee is this type (for `bt_variable_type_deref_at`).
     pointer: Option<BtVar>,
+    /// The bt variable whose type (or, with `base`, base type) this is: its debug information
+    /// gives the `bt_type_pp` text. `None` for a type known by name only.
+    origin: Option<BtVar>,
+    /// The base type of `origin`'s type rather than the type itself.
+    base: bool,
+    /// It comes from DWARF (the C struct's `die` is non-NULL).
+    from_dwarf: bool,
+}
+
+impl TypeInfo {
+    /// The type's `bt_type_pp` text: from the debug information of the variable it was taken
+    /// from, else its C text with the aggregate keywords tagged.
+    fn pp(&self) -> String {
+        let texts = self
+            .origin
+            .as_ref()
+            .and_then(|var| typed_memory()?.type_texts(var));
+        match texts {
+            Some(t) if self.base => t.base_pp,
+            Some(t) => t.pp,
+            None => pretty_type_name(&self.type_name),
+        }
+    }
 }
 
 static DWARF_TOKEN: u8 = 0;
@@ -93,14 +123,14 @@ fn cstring(text: &str) -> CString {
     CString::new(text.replace('\0', " ")).unwrap_or_default()
 }
 
-fn new_type(type_name: &str, pointer: Option<BtVar>, from_dwarf: bool) -> *mut bt_type {
+fn new_type(info: TypeInfo) -> *mut bt_type {
     let Some(ctx) = context::current() else {
         return std::ptr::null_mut();
     };
+    let from_dwarf = info.from_dwarf;
     let data = TypeData {
-        name: cstring(type_name),
-        type_name: type_name.to_string(),
-        pointer,
+        name: cstring(&info.type_name),
+        info,
     };
     // The CString's buffer does not move when the data moves into the table.
     let visible = bt_type {
@@ -115,12 +145,21 @@ fn new_type(type_name: &str, pointer: Option<BtVar>, from_dwarf: bool) -> *mut b
     live::register_slot(visible, data, ctx.scope)
 }
 
-/// The type data of a `struct bt_type *` libptrace returned: its name, the pointer it was
-/// taken from (if any), and whether it comes from DWARF.
-fn type_slot(ty: *const bt_type) -> Option<(String, Option<BtVar>, bool)> {
-    live::with_slot(ty, |v: &mut bt_type, d: &mut TypeData| {
-        (d.type_name.clone(), d.pointer.clone(), !v.die.is_null())
+/// The type of bt variable `var` (`pointer`: `var` itself when it is a pointer, so the base
+/// type can be dereferenced at addresses).
+fn type_of(var: &BtVar, pointer: Option<BtVar>) -> *mut bt_type {
+    new_type(TypeInfo {
+        type_name: var.type_name.clone(),
+        pointer,
+        origin: Some(var.clone()),
+        base: false,
+        from_dwarf: true,
     })
+}
+
+/// What libptrace knows of a `struct bt_type *` it returned (None: NULL or not live).
+fn type_slot(ty: *const bt_type) -> Option<TypeInfo> {
+    live::with_slot(ty, |_: &mut bt_type, d: &mut TypeData| d.info.clone())
 }
 
 /// Whether libptrace may write a `bt_variable_t` at `out`: not NULL, and when in libptrace's
@@ -145,7 +184,7 @@ unsafe fn fill(out: *mut bt_variable_t, var: BtVar, typed: &dyn TypedMemory) -> 
     let name_ptr = name.as_ptr();
     let pointer = (typed.kind(&var) == VariableKind::Reference).then(|| var.clone());
     // The type of a pointer keeps the pointer, so its base can be dereferenced at addresses.
-    let ty = new_type(&var.type_name, pointer, true);
+    let ty = type_of(&var, pointer);
     let slot = context::scoped(BtSlot { var, _name: name });
     if slot.is_null() {
         return false;
@@ -207,6 +246,25 @@ pub(crate) unsafe fn bt_of(var: *const bt_variable_t) -> Option<BtVar> {
         unsafe { (*var)._private }
     } as *const BtSlot;
     live::with(private, |s| s.var.clone())
+}
+
+/// The text of the `name` field of a filled `bt_variable_t`, as the struct holds it now (a
+/// module may have pointed it at its own string): None for NULL, a struct never filled or
+/// released, or a NULL name.
+///
+/// # Safety
+/// `var` is NULL or points to a readable `bt_variable_t` whose `name` is NULL or a C string.
+pub(crate) unsafe fn bt_name_field(var: *const bt_variable_t) -> Option<String> {
+    // SAFETY: per the function's contract.
+    unsafe { bt_of(var) }?;
+    let name = if live::in_slot_space(var) {
+        live::with_slot(var, |v: &mut bt_variable_t, _: &mut ()| v.name)?
+    } else {
+        // SAFETY: readable per the contract (bt_of checked it is a filled struct).
+        unsafe { (*var).name }
+    };
+    // SAFETY: NULL or a C string per the contract.
+    unsafe { text(name) }
 }
 
 /// Writes `error` into `err` (ignored when NULL).
@@ -333,9 +391,11 @@ pub unsafe extern "C" fn bt_variable_index(
     })
 }
 
-/// Fills `*out` with a variable of type `type` at address `addr` (`proto` names the result).
-/// `type` must be the pointee type of a pointer (from `bt_type_base` of a pointer's type);
-/// false otherwise, or when an argument is NULL or not live.
+/// Fills `*out` with a variable of type `type` at address `addr`, named like `proto` (NULL: named
+/// after the type). `type` is the pointee type of a pointer (`bt_type_base` of a pointer's
+/// type), or any other type libptrace returned, one from `pmodule_cpp_get_bt_type_from_name`
+/// included: it is then looked up by name in `proto`'s object first, then in every object.
+/// False when the type is not found, or an argument is NULL or not live.
 ///
 /// # Safety
 /// `out` is NULL or writable; `proto` NULL or readable; `type` NULL or from libptrace.
@@ -352,10 +412,19 @@ pub unsafe extern "C" fn bt_variable_type_deref_at(
         }
         // SAFETY: per the function's contract.
         let proto = unsafe { bt_of(proto) };
-        let Some((_, Some(pointer), _)) = type_slot(r#type) else {
+        let Some(info) = type_slot(r#type) else {
             return false;
         };
-        match navigate(|t| typed::deref(t, &pointer, Some(addr))) {
+        let viewed = navigate(|t| match &info.pointer {
+            Some(pointer) => typed::deref(t, pointer, Some(addr)),
+            None => {
+                let name = proto
+                    .as_ref()
+                    .map_or(info.type_name.as_str(), |p| p.name.as_str());
+                t.view_named(proto.as_ref(), &info.type_name, name, addr)
+            }
+        });
+        match viewed {
             Ok((mut target, typed)) => {
                 if let Some(proto) = proto {
                     target.name = proto.name;
@@ -481,11 +550,7 @@ pub unsafe extern "C" fn bt_variable_bt_type(var: *mut bt_variable_t) -> *mut bt
         };
         let pointer = (typed.kind(&var) == VariableKind::Reference).then(|| var.clone());
         // The type of a pointer keeps the pointer, so its base can be dereferenced at addresses.
-        let ty = new_type(&var.type_name, None, true);
-        if let Some(pointer) = pointer {
-            live::with_slot(ty, |_: &mut bt_type, d: &mut TypeData| d.pointer = Some(pointer));
-        }
-        ty
+        type_of(&var, pointer)
     })
 }
 
@@ -498,14 +563,20 @@ pub unsafe extern "C" fn bt_variable_bt_type(var: *mut bt_variable_t) -> *mut bt
 #[no_mangle]
 pub unsafe extern "C" fn bt_type_base(r#type: *mut bt_type) -> *mut bt_type {
     ffi_guard!(std::ptr::null_mut(), {
-        let Some((name, pointer, die)) = type_slot(r#type) else {
+        let Some(info) = type_slot(r#type) else {
             return std::ptr::null_mut();
         };
-        new_type(&base_type_of(&name), pointer, die)
+        new_type(TypeInfo {
+            type_name: base_type_of(&info.type_name),
+            base: true,
+            ..info
+        })
     })
 }
 
-/// `type` as C-like text, aggregates written `struct(name)` (`lang` must be `BT_TYPE_LANG_C`).
+/// `type` as C-like text, every aggregate (C struct and union, C++ class, struct and union,
+/// template instances included) written `struct(name)` and enums `enum(name)`:
+/// `struct(my_pair) *`, `const struct(ns::Ring<int, 4>) &` (`lang` must be `BT_TYPE_LANG_C`).
 /// Owned by libptrace, valid until the callback returns; NULL on error.
 ///
 /// # Safety
@@ -517,7 +588,7 @@ pub unsafe extern "C" fn bt_type_pp(r#type: *mut bt_type, lang: c_int) -> *const
             return std::ptr::null();
         }
         match type_slot(r#type) {
-            Some((name, _, _)) => context::scoped_str(Some(pretty_type_name(&name))),
+            Some(info) => context::scoped_str(Some(info.pp())),
             None => std::ptr::null(),
         }
     })
@@ -597,7 +668,8 @@ pub unsafe extern "C" fn pmodule_variable_from_bt(var: *mut bt_variable_t) -> *m
 }
 
 /// The type named `name` in `dwarf` (owned by libptrace, valid until the callback returns), or
-/// NULL when `dwarf` or `name` is NULL. Its `die` is NULL: the type is known by name only.
+/// NULL when `dwarf` or `name` is NULL. Its `die` is NULL: the type is known by name only, and
+/// looked up when used (`bt_variable_type_deref_at` views memory at an address as this type).
 ///
 /// # Safety
 /// `dwarf` is NULL or the `dwarf` field of a bt variable; `name` NULL or a C string.
@@ -609,7 +681,13 @@ pub unsafe extern "C" fn pmodule_cpp_get_bt_type_from_name(
     ffi_guard!(std::ptr::null_mut(), {
         // SAFETY: per the function's contract.
         match (dwarf == dwarf_token(), unsafe { text(name) }) {
-            (true, Some(name)) => new_type(&name, None, false),
+            (true, Some(name)) => new_type(TypeInfo {
+                type_name: name,
+                pointer: None,
+                origin: None,
+                base: false,
+                from_dwarf: false,
+            }),
             _ => std::ptr::null_mut(),
         }
     })

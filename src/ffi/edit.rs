@@ -2,7 +2,7 @@
 //! wrappers add printf-style formatting), attributes, classifiers and tags, logging and module
 //! options, variable setters, and synthesized variables.
 
-use super::btvar::{bt_of, bt_variable_t};
+use super::btvar::{bt_name_field, bt_of, bt_variable_t};
 use super::context::{
     self, pmodule_t, ptrace_backtrace_t, ptrace_frame_t, ptrace_thread_t, ptrace_variable_t,
 };
@@ -11,7 +11,8 @@ use super::guard::{ffi_guard, text};
 use super::live;
 use super::objects::{backtrace_live, frame_of, thread_of, var_of};
 use crate::pmodule::dispatch::dispatch;
-use crate::pmodule::{AnnotationKind, Event, EventArgs, LogLevel, Target, VarValue};
+use crate::pmodule::state::with_word;
+use crate::pmodule::{state_word, AnnotationKind, Event, EventArgs, LogLevel, Target, VarValue};
 use crate::snapshot::AttributeValue;
 use std::ffi::{c_char, c_int, c_longlong, c_ulonglong, CString};
 
@@ -444,11 +445,14 @@ pub unsafe extern "C" fn pmodule_variable_dispatch(var: *mut ptrace_variable_t, 
     })
 }
 
-/// Fills pmodule variable `var` from bt variable `bt`: kind, value, symbol and (with `recurse`)
-/// members and elements; the name is kept. False on error.
+/// Fills pmodule variable `var` from bt variable `bt`: kind, value, symbol, state and (with
+/// `recurse`) members and elements. `var` takes the name `bt`'s `name` field holds at the call,
+/// so a module names a synthesized variable by setting that field on a `bt_variable_t` it
+/// filled (`bt.name = "first"`); a NULL or empty `name` keeps `var`'s own. `var`'s type and a
+/// skip set on it are kept. False on error.
 ///
 /// # Safety
-/// `var` NULL or a pointer libptrace gave; `bt` NULL or readable.
+/// `var` NULL or a pointer libptrace gave; `bt` NULL or readable, its `name` NULL or a C string.
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_variable_value(
     var: *mut ptrace_variable_t,
@@ -457,19 +461,24 @@ pub unsafe extern "C" fn pmodule_variable_value(
 ) -> bool {
     ffi_guard!(false, {
         // SAFETY: per the function's contract.
-        let (Some(v), Some(bt)) = (var_of(var), unsafe { bt_of(bt) }) else {
+        let (Some(v), Some(bt_var)) = (var_of(var), unsafe { bt_of(bt) }) else {
             return false;
         };
         let Some(typed) = context::engine().and_then(|e| e.typed_memory()) else {
             return false;
         };
-        let read = typed.value(&bt);
+        // SAFETY: per the function's contract.
+        let name = unsafe { bt_name_field(bt) }.filter(|n| !n.is_empty());
+        let read = typed.value(&bt_var);
         context::with_scene(|s| match s.var_mut(&v) {
             Ok(target) => {
+                if let Some(name) = name {
+                    target.name = name.into();
+                }
                 target.kind = read.kind;
                 target.value = read.value;
                 target.symbol = read.symbol;
-                target.state = read.state;
+                target.state = with_word(&target.state, state_word(&read.state));
                 if target.address.is_none() {
                     target.address = read.address;
                 }

@@ -1,7 +1,8 @@
 //! The C ABI: the only `#[no_mangle]` code of the crate. `build.rs` turns this module into
 //! `include/pmodule.h` with cbindgen.
 //!
-//! Two faces: embedding ([`session`]: a C program takes snapshots), and native modules (the C
+//! Three faces: the command line ([`cli`]: `ptrace_cli_main`, what the installed `bin/ptrace`
+//! runs), embedding ([`session`]: a C program takes snapshots), and native modules (the C
 //! API of `shared/pmodule-api.md` §3: [`events`], [`matchobj`], [`objects`], [`edit`],
 //! [`memory`], [`btvar`], [`frames`], [`variables`], [`pmap`], [`iterate`]). Every function catches panics ([`guard::ffi_guard`]: none crosses
 //! into C) and checks its pointers against the table of live objects ([`live`]): a NULL, stale
@@ -9,6 +10,7 @@
 //! everything made during it, are valid until it returns ([`context`]).
 
 pub mod btvar;
+pub mod cli;
 pub mod context;
 pub mod edit;
 pub mod events;

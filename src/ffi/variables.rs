@@ -19,9 +19,11 @@ pub const PTRACE_VARIABLE_S_OPTIMIZED_OUT: c_uint = 1;
 pub const PTRACE_VARIABLE_S_UNREADABLE: c_uint = 2;
 /// Variable state flag: read in part, a limit was reached (`truncated`).
 pub const PTRACE_VARIABLE_S_TRUNCATED: c_uint = 4;
-/// Variable state flag: skipped. The variable, with its members and elements, is left out of
-/// the snapshot (it stays readable until the snapshot is complete, then is removed before
-/// `postattach`).
+/// Variable state flag: skipped. The module stands for the variable's members itself (it gives
+/// the variable a string, or synthesizes variables beside or under it): the members and
+/// elements extracted for it are left out of the snapshot, while the variable stays, with the
+/// value the module gave it, and so do the variables modules synthesized under it. The members
+/// stay readable until the snapshot is complete; they are dropped before `postattach`.
 pub const PTRACE_VARIABLE_S_SKIP: c_uint = 8;
 /// The state flags that name the snapshot's state word (at most one may be set).
 const WORD_FLAGS: [c_uint; 3] = [
@@ -62,8 +64,8 @@ pub unsafe extern "C" fn pmodule_variable_state(var: *mut ptrace_variable_t) -> 
 }
 
 /// Sets the variable's state to `flags` (see `pmodule_variable_state`): the snapshot's `state`
-/// follows, and with `PTRACE_VARIABLE_S_SKIP` the variable is left out of the snapshot
-/// (clearing it keeps the variable). False when `var` is NULL or stale, or `flags` has unknown
+/// follows, and with `PTRACE_VARIABLE_S_SKIP` the variable's extracted members are left out of
+/// the snapshot (clearing it keeps them). False when `var` is NULL or stale, or `flags` has unknown
 /// bits or more than one of OPTIMIZED_OUT, UNREADABLE, TRUNCATED.
 ///
 /// # Safety

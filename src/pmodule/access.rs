@@ -192,4 +192,36 @@ pub trait TypedMemory: Send + Sync {
     fn size_of(&self, var: &BtVar) -> Result<u64, BtError>;
     /// `var` with its value read, as a snapshot variable (kind, type, value, symbol, children).
     fn value(&self, var: &BtVar) -> Variable;
+    /// `var`'s type in the module API's `bt_type_pp` text, from its debug information (every
+    /// aggregate `struct(name)`, C++ ones included), with that of its base type. `None` when
+    /// the provider has no type information: callers then tag the C text by its keywords.
+    fn type_texts(&self, var: &BtVar) -> Option<TypeTexts> {
+        let _ = var;
+        None
+    }
+    /// A value of the type named `type_name` at `address`, named `name`: the type is looked up
+    /// in the object `near` comes from first (the variable whose DWARF a module named), then in
+    /// every object.
+    fn view_named(
+        &self,
+        near: Option<&BtVar>,
+        type_name: &str,
+        name: &str,
+        address: u64,
+    ) -> Result<BtVar, BtError> {
+        let _ = (near, name, address);
+        Err(BtError::Unavailable(format!(
+            "no type information to find '{type_name}' in"
+        )))
+    }
+}
+
+/// A type as the module API's `bt_type_pp` writes it, and its base type the same way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TypeTexts {
+    /// The type (`const struct(shop::inventory::Shelf) &`).
+    pub pp: String,
+    /// Its base type: typedefs, qualifiers, pointers, references and arrays removed
+    /// (`struct(shop::inventory::Shelf)`).
+    pub base_pp: String,
 }

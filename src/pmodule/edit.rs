@@ -210,7 +210,7 @@ impl Scene {
         if symbol.is_some() || !matches!(kind, VariableKind::Tuple | VariableKind::Array) {
             v.symbol = symbol;
         }
-        v.state = "ok".into();
+        v.state = super::state::with_word(&v.state, "ok");
         Ok(())
     }
 
@@ -255,6 +255,11 @@ impl Scene {
             state: "ok".into(),
             children: Vec::new(),
             annotations: Vec::new(),
+        };
+        // Marked as made by a module: a skip on its owner keeps it (see `state`).
+        let var = Variable {
+            state: super::state::synthesized_state(),
+            ..var
         };
         Ok(VarRef::Temp(self.new_temp(TempSlot::Var {
             var: Box::new(var),

@@ -275,12 +275,13 @@ impl PmoduleHost {
         self.fire_backtrace(snapshot, Event::Attach, true);
     }
 
-    /// `postattach`: the target runs again and the snapshot is complete. Variables modules
-    /// skipped are removed before (and after) it.
+    /// `postattach`: the target runs again and the snapshot is complete. The extracted members
+    /// of variables modules skipped are dropped before it, and again after it, when the
+    /// snapshot's states are settled (see [`super::state`]).
     pub fn fire_postattach(&self, snapshot: &mut Snapshot) {
-        super::state::prune_skipped(snapshot);
+        super::state::settle(snapshot, false);
         self.fire_backtrace(snapshot, Event::Postattach, false);
-        super::state::prune_skipped(snapshot);
+        super::state::settle(snapshot, true);
     }
 
     /// The variable event of the variable at `path` (a frame, thread-local or global variable

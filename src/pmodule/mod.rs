@@ -66,7 +66,7 @@ pub(crate) mod testdata;
 mod tests;
 
 pub use access::{
-    BtError, BtHandle, BtVar, GlobalEntry, GlobalFilter, PmapEntry, ProcessAccess, TypedMemory,
+    BtError, BtHandle, BtVar, GlobalEntry, GlobalFilter, PmapEntry, ProcessAccess, TypeTexts, TypedMemory,
 };
 pub use annotate::{make_annotation, AnnotationError};
 pub use edit::{FrameField, Target, VarValue};
@@ -82,7 +82,7 @@ pub use module::{
 pub use options::{ModuleOptionError, ModuleOptions};
 pub use scene::{Insertion, Origin, Scene, SceneError};
 pub use siginfo::SigInfo;
-pub use state::{prune_skipped, VarState};
+pub use state::{settle, state_word, VarState};
 pub use values::ScalarValue;
 
 /// A host with every module language this crate has (Lua, native `*.so`), configured by

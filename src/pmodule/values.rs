@@ -113,7 +113,7 @@ pub fn scalar_value(var: &Variable) -> ScalarValue {
 pub fn value_kind(var: &Variable) -> VariableKind {
     let kind = VariableKind::from_name(&var.kind).unwrap_or(VariableKind::Bottom);
     let aggregate = matches!(kind, VariableKind::Tuple | VariableKind::Array);
-    let known = matches!(var.state.as_str(), "ok" | "truncated");
+    let known = matches!(super::state::state_word(&var.state), "ok" | "truncated");
     if known || aggregate {
         kind
     } else {
@@ -149,8 +149,10 @@ pub fn base_type_of(type_name: &str) -> String {
     words.join(" ")
 }
 
-/// A C type name with aggregate keywords written as the API prints them:
-/// `struct crash_ctx *` → `struct(crash_ctx) *`.
+/// A C type name with its keywords tagged as the API prints them: `struct crash_ctx *` →
+/// `struct(crash_ctx) *`; every aggregate (`struct`, `union`, `class`) becomes `struct(...)`,
+/// an enum `enum(...)`. A name without keywords (a C++ class, whose type name is bare) is left
+/// as it is: where debug information is at hand, `bt_type_pp` renders from it instead.
 pub fn pretty_type_name(type_name: &str) -> String {
     let mut out = String::new();
     let mut words = type_name.split(' ').peekable();
@@ -169,7 +171,8 @@ pub fn pretty_type_name(type_name: &str) -> String {
                     .unwrap_or(name.len());
                 if end > 0 {
                     words.next();
-                    out.push_str(&format!("{word}({}){}", &name[..end], &name[end..]));
+                    let tag = if word == "enum" { "enum" } else { "struct" };
+                    out.push_str(&format!("{tag}({}){}", &name[..end], &name[end..]));
                     continue;
                 }
             }
@@ -225,7 +228,9 @@ mod tests {
         assert_eq!(base_type_of("char **"), "char");
         assert_eq!(pretty_type_name("struct crash"), "struct(crash)");
         assert_eq!(pretty_type_name("struct crash_ctx *"), "struct(crash_ctx) *");
-        assert_eq!(pretty_type_name("const union u[3]"), "const union(u)[3]");
+        assert_eq!(pretty_type_name("const union u[3]"), "const struct(u)[3]");
+        assert_eq!(pretty_type_name("class ns::C<int> &"), "struct(ns::C<int>) &");
+        assert_eq!(pretty_type_name("enum e"), "enum(e)");
         assert_eq!(pretty_type_name("int"), "int");
     }
 

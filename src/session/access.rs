@@ -11,7 +11,8 @@ use super::prepare::PreparedProcess;
 use crate::debuginfo::LoadedObject;
 use crate::memory::MemoryReader;
 use crate::pmodule::{
-    BtError, BtHandle, BtVar, GlobalEntry, GlobalFilter, PmapEntry, ProcessAccess, TypedMemory, VariableKind,
+    BtError, BtHandle, BtVar, GlobalEntry, GlobalFilter, PmapEntry, ProcessAccess, TypeTexts, TypedMemory,
+    VariableKind,
 };
 use crate::snapshot::{Address, SharedStr, Variable};
 use crate::tracer::ProcessMemory;
@@ -276,6 +277,30 @@ impl TypedMemory for TargetAccess {
 
     fn size_of(&self, var: &BtVar) -> Result<u64, BtError> {
         unwrap(var)?.sizeof().map_err(convert)
+    }
+
+    fn type_texts(&self, var: &BtVar) -> Option<TypeTexts> {
+        let bt = unwrap(var).ok()?;
+        Some(TypeTexts {
+            pp: bt.type_pp(),
+            base_pp: variables::type_pp(&variables::base_type(bt.ty())),
+        })
+    }
+
+    fn view_named(
+        &self,
+        near: Option<&BtVar>,
+        type_name: &str,
+        name: &str,
+        address: u64,
+    ) -> Result<BtVar, BtError> {
+        let variables = &self.prepared.variables;
+        let ty = match near.map(unwrap).transpose()? {
+            Some(near) => near.find_type(variables, type_name),
+            None => variables::find_type(variables, type_name, None),
+        }
+        .map_err(convert)?;
+        Ok(wrap(BtVariable::at(name, ty, address)))
     }
 
     fn value(&self, var: &BtVar) -> Variable {

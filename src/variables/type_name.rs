@@ -16,8 +16,10 @@ const MAX_PARTS: usize = 256;
 pub(crate) enum LeafStyle {
     /// As C writes them: `struct foo` (`foo` in C++).
     C,
-    /// As the module API's `bt_type_pp` writes them: `struct(foo)`, `class(ns::Foo)`,
-    /// `union(u)`, `enum(e)` in every language; `struct(<anonymous>)` without a name.
+    /// As the module API's `bt_type_pp` writes them, in every language: every aggregate (C
+    /// struct and union, C++ class, struct and union, template instances included) as
+    /// `struct(name)` (`struct(ns::Foo)`, `struct(Ring<int, 4>)`), enums as `enum(e)`;
+    /// `struct(<anonymous>)` without a name. Modules recognise aggregates by that prefix.
     Tagged,
 }
 
@@ -172,6 +174,7 @@ fn leaf_name(ty: &Type, style: LeafStyle) -> String {
         _ => return ty.dwarf_name().unwrap_or("?").to_string(),
     };
     if style == LeafStyle::Tagged {
+        let tag = if tag == "enum" { "enum" } else { "struct" };
         return format!("{tag}({})", ty.dwarf_name().unwrap_or("<anonymous>"));
     }
     match ty.dwarf_name() {

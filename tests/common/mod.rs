@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod gdb;
+pub mod install;
 pub mod sleeper;
 
 use serde_json::Value;

@@ -1,8 +1,9 @@
 //! The pmodule variable object.
 
 use super::{annotate, getter, method, with_scene, LuaBacktrace, LuaFrame, LuaThread};
-use crate::pmodule::values::{is_string, pretty_type_name, scalar_value};
-use crate::pmodule::{ScalarValue, Scene, SceneError, Target, VarRef, VarValue, VariableKind};
+use crate::pmodule::state_word;
+use crate::pmodule::values::{is_string, pretty_type_name, scalar_value, value_kind};
+use crate::pmodule::{ScalarValue, Scene, SceneError, Target, VarRef, VarValue};
 use mlua::{Lua, MetaMethod, MultiValue, UserData, UserDataMethods, Value};
 
 /// A copy of a text taken under the scene lock (the Lua string is made after it is released):
@@ -46,16 +47,7 @@ pub(super) fn var_name(s: &mut Scene, var: &VarRef) -> Result<ShortText, SceneEr
 /// `type_name()` and the snapshot's `kind`). Modules written for the original, like the
 /// tutorial's, format `value()` of every `reference` with %x and must not meet a nil.
 pub(super) fn var_type(s: &mut Scene, var: &VarRef) -> Result<i64, SceneError> {
-    let var = s.var(var)?;
-    let kind = VariableKind::from_name(&var.kind).unwrap_or(VariableKind::Bottom);
-    let aggregate = matches!(kind, VariableKind::Tuple | VariableKind::Array);
-    let known = matches!(var.state.as_str(), "ok" | "truncated");
-    Ok(if known || aggregate {
-        kind
-    } else {
-        VariableKind::Bottom
-    }
-    .value())
+    Ok(value_kind(s.var(var)?).value())
 }
 
 /// The scalar value of `var`.
@@ -136,7 +128,7 @@ impl UserData for LuaVariable {
         });
         getter(methods, "variable:resolved", |lua, this: &Self, a| {
             with_scene(lua, a, |s| {
-                Ok(matches!(s.var(&this.0)?.state.as_str(), "ok" | "truncated"))
+                Ok(matches!(state_word(&s.var(&this.0)?.state), "ok" | "truncated"))
             })
         });
         getter(methods, "variable:is_string", |lua, this: &Self, a| {

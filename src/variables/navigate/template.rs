@@ -14,7 +14,8 @@
 /// is not well formed.
 ///
 /// Leading `const`/`volatile` and trailing declarators (`*`, `&`, `const`) around the name are
-/// allowed: `const std::vector<int> &` has the argument `int`.
+/// allowed: `const std::vector<int> &` has the argument `int`. So is the `bt_type_pp` spelling
+/// of an aggregate: `const struct(Ring<int, 4>) &` has the arguments `int` and `4`.
 pub fn template_nth_argument(type_name: &str, n: usize) -> Option<String> {
     template_arguments(type_name)?.into_iter().nth(n)
 }
@@ -22,6 +23,8 @@ pub fn template_nth_argument(type_name: &str, n: usize) -> Option<String> {
 /// Every template argument of the last component of `type_name` (see
 /// [`template_nth_argument`]); `Some(vec![])` for `Foo<>`.
 pub fn template_arguments(type_name: &str) -> Option<Vec<String>> {
+    let untagged = untag(type_name);
+    let type_name = untagged.as_str();
     let (open, close) = last_argument_list(type_name)?;
     let inner = type_name.get(open + 1..close)?;
     if inner.trim().is_empty() {
@@ -35,6 +38,42 @@ pub fn template_arguments(type_name: &str) -> Option<Vec<String>> {
         return None;
     }
     Some(arguments)
+}
+
+/// `type_name` with a `bt_type_pp` tag around its name removed: `const struct(A<int>) &` gives
+/// `const A<int> &` (likewise `enum(...)`); other names are returned as they are.
+fn untag(type_name: &str) -> String {
+    for tag in ["struct(", "enum("] {
+        let Some(start) = type_name.find(tag) else {
+            continue;
+        };
+        if type_name[..start]
+            .chars()
+            .next_back()
+            .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':')
+        {
+            continue;
+        }
+        let inner = start + tag.len();
+        let mut depth = 1usize;
+        for (at, c) in type_name[inner..].char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                let end = inner + at;
+                return format!(
+                    "{}{}{}",
+                    &type_name[..start],
+                    &type_name[inner..end],
+                    &type_name[end + 1..]
+                );
+            }
+        }
+    }
+    type_name.to_string()
 }
 
 /// The byte positions of the `<` and `>` of the argument list of the last name component.
@@ -338,6 +377,21 @@ mod tests {
             Some("short")
         );
         assert_eq!(nth("  Spaced < int ,  char >  ", 1).as_deref(), Some("char"));
+    }
+
+    #[test]
+    fn the_bt_type_pp_spelling_is_read_through_its_tag() {
+        assert_eq!(nth("struct(ns::Ring<int, 4>)", 1).as_deref(), Some("4"));
+        assert_eq!(
+            nth("const struct(Ring<double, 3>) &", 0).as_deref(),
+            Some("double")
+        );
+        assert_eq!(
+            nth("struct(Box<std::pair<int, int> >) *", 0).as_deref(),
+            Some("std::pair<int, int>")
+        );
+        assert_eq!(nth("enum(Flags<char>)", 0).as_deref(), Some("char"));
+        assert_eq!(nth("struct(plain)", 0), None);
     }
 
     #[test]
