@@ -362,7 +362,15 @@ impl Builder<'_> {
                 .map(|a| a.wrapping_add((struct_offset + first) as u64)),
         );
         let _ = level;
-        let Some(len) = last.checked_sub(first).map(|d| d + 1).filter(|l| *l <= 17) else {
+        // The field's bytes are gathered into a u128: a field reaching past 128 bits from its
+        // first byte's start cannot be decoded here, and is said so rather than given wrong.
+        let Some(len) = last.checked_sub(first).map(|d| d + 1).filter(|l| *l <= 16) else {
+            let reason = format!(
+                "a bit field of {} bits at bit {}: wider than the 128 bits this reader decodes",
+                bits.bit_size,
+                bits.bit_offset % 8
+            );
+            mark_missing(&mut variable, ByteState::Unreadable, Some(reason));
             return variable;
         };
         let Some(bytes) = self.known(&mut variable, image, struct_offset.saturating_add(first), len) else {
