@@ -26,8 +26,16 @@ pub fn render_assignment(variable: &Variable) -> String {
     if variable.entry_value.is_null() {
         return format!("{name} = {value}");
     }
-    let mut entry = String::new();
-    write_scalar(&mut entry, &variable.entry_value);
+    // The entry value alone, rendered like the value (`true`, an address without a symbol).
+    let entry = render_value(&Variable {
+        value: variable.entry_value.clone(),
+        state: state::OK.into(),
+        symbol: None,
+        target_symbol: None,
+        children: Vec::new(),
+        annotations: Vec::new(),
+        ..variable.clone()
+    });
     if variable.state == state::OK && variable.value == variable.entry_value {
         format!("{name} = {name}@entry={value}")
     } else {
@@ -172,6 +180,47 @@ mod tests {
         assert_eq!(
             render_value(&scalar("c", kind::CDBL, Value::from(vec![1.5, -2.0]), None)),
             "1.5 + -2.0i"
+        );
+    }
+
+    #[test]
+    fn bools_pointees_and_entry_values_render_like_gdb() {
+        let mut flag = scalar("done", kind::ULL, Value::from(1), None);
+        flag.base_type = "_Bool".into();
+        assert_eq!(render_value(&flag), "true");
+        flag.value = Value::from(0);
+        flag.base_type = "bool".into();
+        assert_eq!(render_value(&flag), "false");
+        flag.value = Value::from(2);
+        assert_eq!(render_value(&flag), "2");
+
+        let mut lock = scalar("lock", kind::REFERENCE, Value::from("0x5628"), None);
+        lock.target_symbol = Some("hang_forever+40".into());
+        assert_eq!(render_value(&lock), "0x5628 <hang_forever+40>");
+        let mut name = scalar("name", kind::REFERENCE, Value::from("0x5630"), Some("hi"));
+        name.target_symbol = Some("buffer".into());
+        assert_eq!(render_value(&name), r#"0x5630 <buffer> "hi""#);
+        let mut callback = scalar("fp", kind::FN, Value::from("0x2000"), Some("square"));
+        assert_eq!(render_value(&callback), "0x2000 <square>");
+        callback.target_symbol = Some("square".into());
+        assert_eq!(render_value(&callback), "0x2000 <square>");
+
+        let mut n = scalar("n", kind::LL, Value::from(5), None);
+        assert_eq!(render_assignment(&n), "n = 5");
+        n.entry_value = Value::from(5);
+        assert_eq!(render_assignment(&n), "n = n@entry=5");
+        n.value = Value::from(6);
+        assert_eq!(render_assignment(&n), "n = 6, n@entry=5");
+        n.value = Value::Null;
+        n.state = state::OPTIMIZED_OUT.into();
+        assert_eq!(render_assignment(&n), "n = <optimized out>, n@entry=5");
+        flag.value = Value::from(1);
+        flag.entry_value = Value::from(0);
+        assert_eq!(render_assignment(&flag), "done = true, done@entry=false");
+        lock.entry_value = Value::from("0x5628");
+        assert_eq!(
+            render_assignment(&lock),
+            "lock = lock@entry=0x5628 <hang_forever+40>"
         );
     }
 }
