@@ -197,6 +197,11 @@ pub struct Tally {
     pub entry_values_equal: usize,
     /// Entry values ours has that gdb does not print.
     pub entry_values_extra: usize,
+    /// Locals gdb lists under a name it lists more than once (a name declared again in a
+    /// nested block, innermost first; a variable listed again from the abstract instance).
+    pub repeated: usize,
+    /// ... that ours lists in the same order.
+    pub repeated_in_order: usize,
     /// Pointers (arguments and locals) gdb names the symbol of (`0x... <hang_lock>`).
     pub pointer_symbols: usize,
     /// ... whose `target_symbol` ours has, the same.
@@ -226,7 +231,24 @@ impl Tally {
     fn add_frame(&mut self, gdb: &GdbFrame, ours: &Value) {
         let empty = Vec::new();
         let variables = ours["variables"].as_array().unwrap_or(&empty);
-        for pair in pair_variables(gdb, ours) {
+        let pairs = pair_variables(gdb, ours);
+        // A name gdb lists more than once: ours in the same order (innermost block first).
+        let mut last_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for pair in &pairs {
+            if gdb.locals.iter().filter(|(n, _)| n == pair.name).count() < 2 || pair.parameter {
+                continue;
+            }
+            let Some(index) = pair.ours else { continue };
+            self.repeated += 1;
+            match last_of.insert(pair.name, index) {
+                Some(before) if before > index => self.differences.push(format!(
+                    "{} #{}: {}: ours lists the declarations of this name in another order than gdb",
+                    gdb.function, gdb.index, pair.name
+                )),
+                _ => self.repeated_in_order += 1,
+            }
+        }
+        for pair in pairs {
             self.listed += 1;
             let same = pair.mismatches.is_empty();
             if pair.ours.is_some() {
@@ -335,6 +357,12 @@ impl std::fmt::Display for Tally {
             self.entry_values,
         )?;
         writeln!(f, "entry values gdb does not print: {}", self.entry_values_extra)?;
+        line(
+            f,
+            "names listed more than once, in gdb's order",
+            self.repeated_in_order,
+            self.repeated,
+        )?;
         line(
             f,
             "pointer symbols gdb prints, equal",
