@@ -312,6 +312,41 @@ fn crash_o2_every_frame_matches_gdb() {
     let checked = assert_matches_gdb(&snap, pid);
     assert!(checked >= 150, "only {checked} of gdb's variables checked");
     let gdb = gdb_frames_with_variables(pid);
+
+    // A goto label the compiler left without an address (libc's `done`, `out`) is listed, as gdb
+    // lists it: optimized out, with the reason.
+    let labels: Vec<(i32, String, String)> = snap["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| {
+            let tid = t["tid"].as_i64().unwrap() as i32;
+            t["frames"].as_array().unwrap().iter().flat_map(move |f| {
+                f["variables"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|v| reasons(v).contains("goto label"))
+                    .map(move |v| {
+                        (
+                            tid,
+                            f["symbol"].as_str().unwrap_or("").to_string(),
+                            v["name"].as_str().unwrap().to_string(),
+                        )
+                    })
+            })
+        })
+        .collect();
+    assert!(!labels.is_empty(), "no label listed");
+    for (tid, function, name) in &labels {
+        let listed = gdb_frames_of(&gdb, *tid, function)
+            .iter()
+            .any(|f| f.local(name) == Some(&GdbValue::OptimizedOut));
+        assert!(
+            listed,
+            "gdb does not list label {name} of {function} in thread {tid}"
+        );
+    }
     let their_n: Vec<i128> = gdb_frames_of(&gdb, pid, "recurse")
         .iter()
         .map(|f| f.arg("n").and_then(GdbValue::as_int).expect("gdb shows n"))

@@ -71,6 +71,9 @@ struct VariablePlan {
     label: bool,
 }
 
+/// Why a goto label listed among a frame's variables has no value.
+const LABEL_REASON: &str = "a goto label the compiler left without an address (gdb lists it, optimized out)";
+
 /// Where a planned variable's bytes come from.
 enum Source {
     /// Its location, evaluated in each frame.
@@ -104,10 +107,7 @@ impl VariablePlan {
             )),
         };
         let source = if variable.label {
-            Source::Fixed(ValueImage::missing(
-                0,
-                Missing::optimized_out("a goto label the compiler left without an address"),
-            ))
+            Source::Fixed(ValueImage::missing(0, Missing::optimized_out(LABEL_REASON)))
         } else {
             source
         };
@@ -134,9 +134,12 @@ impl VariablePlan {
             variable.entry_value = Builder::scalar_value(&self.ty, bits);
         }
         if self.label {
-            variable.type_name = SharedStr::from("label");
-            variable.base_type = variable.type_name.clone();
+            // A label has no type (`void`, as its bt variable says); it is never a value.
             variable.state = super::value::state::OPTIMIZED_OUT.into();
+            variable.annotations.push(crate::snapshot::Annotation::Text {
+                level: crate::snapshot::AnnotationLevel::Comment,
+                text: LABEL_REASON.into(),
+            });
         }
         variable
     }
