@@ -223,10 +223,12 @@ fn build_fixture(
 
 /// Compares every thread of `snap` with what gdb shows of the same process (`thread apply all bt
 /// full` with the settings of `common::gdb`, `backtrace past-main` on): for every frame gdb
-/// prints, every variable it prints with a value has the same value here, none it calls
-/// `<optimized out>` has one here, and there is no variable here that gdb does not list (see
-/// `common::gdb::compare`). Returns how many of gdb's variables (with a value, or optimized out)
-/// were checked.
+/// prints, every variable it lists is here (its `<optimized out>` ones too), those it prints
+/// with a value have the same value here, none it calls `<optimized out>` has one here, every
+/// entry value it prints (`n@entry=5`) is the parameter's `entry_value` here and no other
+/// parameter has one, every pointee it names (`<hang_lock>`) is the `target_symbol` here, and
+/// there is no variable here that gdb does not list (see `common::gdb::compare`). Returns how
+/// many of gdb's variables (with a value, or optimized out) were checked.
 fn assert_matches_gdb(snap: &Value, pid: i32) -> usize {
     let gdb = gdb_frames_with_variables(pid);
     let threads = snap["threads"].as_array().expect("threads");
@@ -237,9 +239,11 @@ fn assert_matches_gdb(snap: &Value, pid: i32) -> usize {
     assert_eq!(ours, theirs, "the same threads");
     let mut mismatches = Vec::new();
     let mut checked = 0;
+    let mut tally = Tally::default();
     for thread in threads {
         let tid = thread["tid"].as_i64().unwrap() as i32;
         let frames = &gdb[&tid];
+        tally.add_thread(frames, thread);
         mismatches.extend(
             compare_thread_with_snapshot(frames, thread)
                 .into_iter()
@@ -262,6 +266,21 @@ fn assert_matches_gdb(snap: &Value, pid: i32) -> usize {
         mismatches.len(),
         mismatches.join("\n")
     );
+    println!("{pid} against gdb:\n{tally}");
+    assert_eq!(
+        tally.frames_found, tally.gdb_frames,
+        "every frame gdb prints\n{tally}"
+    );
+    assert_eq!(
+        tally.listed_found, tally.listed,
+        "every variable gdb lists\n{tally}"
+    );
+    assert_eq!(
+        tally.pointer_symbols_equal,
+        tally.pointer_symbols,
+        "every pointee gdb names:\n{}",
+        tally.differences.join("\n")
+    );
     checked
 }
 
@@ -282,9 +301,10 @@ fn gdb_frames_of(
 fn crash_o2_every_frame_matches_gdb() {
     let target = Target::start(&example("crash-O2"), &["hang", "2"]);
     let pid = target.pid();
-    let (output, _dir) = run_ptrace(&[&pid.to_string()]);
+    let (output, _dir) = run_ptrace(&["--pretty-print", &pid.to_string()]);
     let snap = snapshot_ok(&output);
     assert_running_untraced(pid);
+    check_text_dump(&snap, &String::from_utf8_lossy(&output.stdout));
     // At -O2, `n` lives in a callee-saved register (recovered from the frames below) or is an
     // entry value (recovered from the caller's call site); either way it must be exact.
     check_recurse_frames(&snap, pid);
@@ -292,6 +312,41 @@ fn crash_o2_every_frame_matches_gdb() {
     let checked = assert_matches_gdb(&snap, pid);
     assert!(checked >= 150, "only {checked} of gdb's variables checked");
     let gdb = gdb_frames_with_variables(pid);
+
+    // A goto label the compiler left without an address (libc's `done`, `out`) is listed, as gdb
+    // lists it: optimized out, with the reason.
+    let labels: Vec<(i32, String, String)> = snap["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| {
+            let tid = t["tid"].as_i64().unwrap() as i32;
+            t["frames"].as_array().unwrap().iter().flat_map(move |f| {
+                f["variables"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|v| reasons(v).contains("goto label"))
+                    .map(move |v| {
+                        (
+                            tid,
+                            f["symbol"].as_str().unwrap_or("").to_string(),
+                            v["name"].as_str().unwrap().to_string(),
+                        )
+                    })
+            })
+        })
+        .collect();
+    assert!(!labels.is_empty(), "no label listed");
+    for (tid, function, name) in &labels {
+        let listed = gdb_frames_of(&gdb, *tid, function)
+            .iter()
+            .any(|f| f.local(name) == Some(&GdbValue::OptimizedOut));
+        assert!(
+            listed,
+            "gdb does not list label {name} of {function} in thread {tid}"
+        );
+    }
     let their_n: Vec<i128> = gdb_frames_of(&gdb, pid, "recurse")
         .iter()
         .map(|f| f.arg("n").and_then(GdbValue::as_int).expect("gdb shows n"))
@@ -332,6 +387,66 @@ fn crash_o2_every_frame_matches_gdb() {
     assert_eq!(
         var(&thread(&snap, pid)["variables"], "hang_tls_counter")["value"],
         100
+    );
+}
+
+/// The text dump shows what the snapshot holds the way gdb prints it: each frame variable with
+/// its entry value (`n = n@entry=0`, `n = <optimized out>, n@entry=5`), each pointer with the
+/// symbol it points into (`0x5628... <hang_forever+40>`), each `_Bool` as `true` / `false`.
+fn check_text_dump(snap: &Value, dump: &str) {
+    let lines: std::collections::HashSet<&str> = dump.lines().map(str::trim).collect();
+    let scalar = |v: &Value, boolean: bool| match v {
+        Value::String(text) => text.clone(),
+        Value::Number(n) if boolean && n.as_u64() == Some(0) => "false".to_string(),
+        Value::Number(n) if boolean && n.as_u64() == Some(1) => "true".to_string(),
+        other => other.to_string(),
+    };
+    let (mut entries, mut pointees, mut bools) = (0, 0, 0);
+    for thread in snap["threads"].as_array().unwrap() {
+        let frame_variables = thread["frames"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|f| f["variables"].as_array().unwrap());
+        for variable in frame_variables.chain(thread["variables"].as_array().unwrap()) {
+            let name = variable["name"].as_str().unwrap();
+            let boolean = variable["base_type"] == "_Bool";
+            let value = scalar(&variable["value"], boolean);
+            if !variable["entry_value"].is_null() {
+                entries += 1;
+                let entry = scalar(&variable["entry_value"], boolean);
+                let known = variable["state"] == "ok";
+                let wanted = if known && value == entry {
+                    format!("{name} = {name}@entry={entry}")
+                } else if known {
+                    format!("{name} = {value}, {name}@entry={entry}")
+                } else {
+                    format!("{name} = <optimized out>, {name}@entry={entry}")
+                };
+                assert!(
+                    lines.iter().any(|l| l.starts_with(&wanted)),
+                    "no {wanted:?} in the dump:\n{dump}"
+                );
+            }
+            if let Some(symbol) = variable["target_symbol"].as_str() {
+                pointees += 1;
+                let wanted = format!("{value} <{symbol}>");
+                assert!(dump.contains(&wanted), "no {wanted:?} in the dump:\n{dump}");
+            }
+            if variable["base_type"] == "_Bool" && variable["state"] == "ok" {
+                bools += 1;
+                let word = if variable["value"] == 0 { "false" } else { "true" };
+                let wanted = format!("{name} = {word}");
+                assert!(
+                    lines.contains(wanted.as_str()),
+                    "no {wanted:?} in the dump:\n{dump}"
+                );
+            }
+        }
+    }
+    assert!(
+        entries >= 5 && pointees >= 3 && bools >= 1,
+        "{entries} {pointees} {bools}"
     );
 }
 

@@ -757,6 +757,7 @@ fn comparator_reports_each_kind_of_mismatch() {
             "gone = <optimized out>",
             "here = 3",
             "missing = 7",
+            "absent = <optimized out>",
             "odd = std::thing",
         ],
     );
@@ -776,7 +777,8 @@ fn comparator_reports_each_kind_of_mismatch() {
         "f #1: e:",
         "f #1: gone: gdb says <optimized out>",
         "f #1: here: gdb has 3, ours is optimized_out",
-        "f #1: missing: gdb has 7, ours has no such variable",
+        "f #1: missing: gdb lists it (7), ours has no such variable",
+        "f #1: absent: gdb lists it (<optimized out>), ours has no such variable",
     ];
     for prefix in expect {
         assert!(
@@ -786,6 +788,111 @@ fn comparator_reports_each_kind_of_mismatch() {
     }
     // `odd` is an enum label to the parser: a label with no such variable here.
     assert_eq!(mismatches.len(), expect.len() + 1, "{mismatches:#?}");
+}
+
+#[test]
+fn entry_values_compare_with_the_parameters_entry_value() {
+    let gdb = frame_of(
+        "f",
+        "n=n@entry=5, p=<optimized out>, p@entry=0x10 \"hi\", m=6, m@entry=7, q=1",
+        &[],
+    );
+    let parameter = |name: &str, kind: &str, value: Value, entry: Value| {
+        with(
+            with(var(name, kind, value), "parameter", json!(true)),
+            "entry_value",
+            entry,
+        )
+    };
+    let agrees = json!({"variables": [
+        parameter("n", "ll", json!(5), json!(5)),
+        with(parameter("p", "reference", Value::Null, json!("0x10")), "state", json!("optimized_out")),
+        parameter("m", "ll", json!(6), json!("7")),
+        parameter("q", "ll", json!(1), Value::Null),
+    ]});
+    assert_eq!(compare_entry_values(&gdb, &agrees), (3, Vec::new()));
+    assert_eq!(compare_with_snapshot(&gdb, &agrees), Vec::<String>::new());
+
+    let differs = json!({"variables": [
+        parameter("n", "ll", json!(5), json!(4)),
+        parameter("p", "reference", Value::Null, Value::Null),
+        parameter("q", "ll", json!(1), json!(1)),
+    ]});
+    let (printed, differences) = compare_entry_values(&gdb, &differs);
+    assert_eq!(printed, 3);
+    let expect = [
+        "f #1: n@entry: gdb has 5, ours has",
+        "f #1: p@entry: gdb has 0x10, ours has no entry value",
+        "f #1: m@entry: gdb has 7, ours has no such parameter",
+        "f #1: ours has q@entry=1, gdb prints no entry value",
+    ];
+    for prefix in expect {
+        assert!(
+            differences.iter().any(|d| d.starts_with(prefix)),
+            "no {prefix:?} in {differences:#?}"
+        );
+    }
+    assert_eq!(differences.len(), expect.len(), "{differences:#?}");
+}
+
+#[test]
+fn tally_counts_frames_variables_values_entry_values_and_pointees() {
+    let mut gdb = vec![
+        frame_of(
+            "f",
+            "n=n@entry=5, lock=0x5000 <hang_lock>",
+            &[
+                "x = 1",
+                "x = <optimized out>",
+                "gone = <optimized out>",
+                "seen = 0x6028 <hang_forever+40>",
+            ],
+        ),
+        frame_of("g", "", &["y = 2"]),
+    ];
+    gdb[1].index = 2;
+    let parameter = |v: Value| with(v, "parameter", json!(true));
+    let thread = json!({"frames": [
+        {"symbol": "f", "variables": [
+            with(parameter(var("n", "ll", json!(5))), "entry_value", json!(5)),
+            with(parameter(var("lock", "reference", json!("0x5000"))), "target_symbol", json!("hang_lock")),
+            with(var("x", "ll", Value::Null), "state", json!("optimized_out")),
+            var("x", "ll", json!(1)),
+            var("gone", "ll", json!(3)),
+            with(var("seen", "reference", json!("0x6028")), "target_symbol", json!("hang_forever+41")),
+        ]},
+        {"symbol": "h", "variables": []},
+    ]});
+    let mut tally = Tally::default();
+    tally.add_thread(&gdb, &thread);
+    assert_eq!((tally.gdb_frames, tally.frames_found), (2, 1), "{tally}");
+    assert_eq!((tally.listed, tally.listed_found), (6, 6), "{tally}");
+    assert_eq!((tally.printed, tally.printed_equal), (4, 4), "{tally}");
+    assert_eq!(
+        (tally.optimized_out, tally.optimized_out_shown),
+        (2, 1),
+        "{tally}"
+    );
+    assert_eq!((tally.entry_values, tally.entry_values_equal), (1, 1), "{tally}");
+    assert_eq!(tally.entry_values_extra, 0, "{tally}");
+    assert_eq!(
+        (tally.pointer_symbols, tally.pointer_symbols_equal),
+        (2, 1),
+        "{tally}"
+    );
+    // gdb lists the block's x (1) before the function's (optimized out); ours the other way.
+    assert_eq!((tally.repeated, tally.repeated_in_order), (2, 1), "{tally}");
+    assert!(tally
+        .to_string()
+        .contains("variables gdb lists, listed: 6 of 6 (100.00 %)"));
+    assert!(
+        tally
+            .differences
+            .iter()
+            .any(|d| d.starts_with("g #2: no such frame here")),
+        "{:#?}",
+        tally.differences
+    );
 }
 
 #[test]

@@ -49,9 +49,36 @@ fn the_schema_rejects_broken_contracts() {
     no_threads.as_object_mut().unwrap().remove("threads");
     assert!(!validator.is_valid(&no_threads));
 
-    let mut bad_annotation = snap;
+    let mut bad_annotation = snap.clone();
     bad_annotation["annotations"] = serde_json::json!([{"level": "loud", "text": "x"}]);
     assert!(!validator.is_valid(&bad_annotation));
+
+    // A variable's entry value is a number, a string or null; a pointee is named by a string.
+    let (frame, _) = snap["threads"][0]["frames"]
+        .as_array()
+        .expect("frames")
+        .iter()
+        .enumerate()
+        .find(|(_, f)| f["variables"].as_array().is_some_and(|v| !v.is_empty()))
+        .expect("a frame with variables");
+    let mut bad_entry = snap.clone();
+    bad_entry["threads"][0]["frames"][frame]["variables"][0]["entry_value"] = serde_json::json!(true);
+    assert!(
+        !validator.is_valid(&bad_entry),
+        "a boolean entry value must be rejected"
+    );
+    let mut no_entry = snap.clone();
+    no_entry["threads"][0]["frames"][frame]["variables"][0]
+        .as_object_mut()
+        .expect("a variable")
+        .remove("entry_value");
+    assert!(!validator.is_valid(&no_entry), "entry_value is always written");
+    let mut bad_pointee = snap;
+    bad_pointee["threads"][0]["frames"][frame]["variables"][0]["target_symbol"] = serde_json::json!(7);
+    assert!(
+        !validator.is_valid(&bad_pointee),
+        "a numeric target symbol must be rejected"
+    );
 }
 
 #[test]

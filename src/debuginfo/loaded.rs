@@ -45,6 +45,8 @@ pub struct LoadedObject {
     dwarf_image: DwarfImage,
     /// Function symbols, built on first use.
     symbols: OnceLock<SymbolTable>,
+    /// Data symbols, built on first use (after the resume: only pointers are named by them).
+    data_symbols: OnceLock<SymbolTable>,
     /// Function symbols by name, built on first use (only tail-call frames need them).
     function_names: OnceLock<FunctionNames>,
     /// The DWARF sections (loaded, inflated once) and addr2line's index over them, built on first
@@ -140,6 +142,7 @@ impl LoadedObject {
             alt,
             dwarf_image,
             symbols: OnceLock::new(),
+            data_symbols: OnceLock::new(),
             function_names: OnceLock::new(),
             dwarf: OnceLock::new(),
             problems: Arc::default(),
@@ -298,6 +301,28 @@ impl LoadedObject {
         self.symbols()
             .lookup(probe)
             .map(|symbol| (symbol.demangled(), probe - symbol.start))
+    }
+
+    /// The name of the ELF symbol (function or data) containing runtime `address`, demangled,
+    /// and the offset of `address` from its start: what gdb prints after a pointer's value
+    /// (`<name+offset>`). Builds the data symbol table on first use: call it after the resume.
+    pub fn address_symbol(&self, address: u64) -> Option<(String, u64)> {
+        if !self.maps_address(address) {
+            return None;
+        }
+        let probe = address.wrapping_sub(self.bias);
+        let symbol = match self.symbols().lookup(probe) {
+            Some(function) => function,
+            None => self
+                .data_symbols
+                .get_or_init(|| {
+                    let images: Vec<&[u8]> =
+                        self.debug.iter().chain(self.elf.iter()).map(|b| &b[..]).collect();
+                    SymbolTable::data_from_images(&images)
+                })
+                .lookup(probe)?,
+        };
+        Some((symbol.demangled(), probe - symbol.start))
     }
 
     /// Whether `address` lies in one of this object's mappings.

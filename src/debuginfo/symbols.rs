@@ -44,6 +44,30 @@ impl SymbolTable {
     /// address, a global beats a weak beats a local one, then the earlier image wins. Images that do
     /// not parse contribute nothing.
     pub fn from_images(images: &[&[u8]]) -> Self {
+        Self::of_kind(images, SymbolKind::Text)
+    }
+
+    /// Like [`from_images`](Self::from_images), of the data symbols (`STT_OBJECT`): variables,
+    /// what a pointer into data is named by.
+    pub fn data_from_images(images: &[&[u8]]) -> Self {
+        Self::of_kind(images, SymbolKind::Data)
+    }
+
+    /// The table of the symbols of `kind` (`Text` or `Data`); a symbol without a size covers
+    /// addresses up to the next one in its own section (of the same kind).
+    fn of_kind(images: &[&[u8]], kind: SymbolKind) -> Self {
+        let section_kinds: &[SectionKind] = if kind == SymbolKind::Text {
+            &[SectionKind::Text]
+        } else {
+            &[
+                SectionKind::Data,
+                SectionKind::ReadOnlyData,
+                SectionKind::ReadOnlyString,
+                SectionKind::UninitializedData,
+                SectionKind::Tls,
+                SectionKind::UninitializedTls,
+            ]
+        };
         // (symbol, binding rank, image rank)
         let mut all: Vec<(Symbol, u8, usize)> = Vec::new();
         let mut code_sections: Vec<Range<u64>> = Vec::new();
@@ -53,11 +77,15 @@ impl SymbolTable {
             };
             code_sections.extend(
                 file.sections()
-                    .filter(|section| section.kind() == SectionKind::Text && section.size() > 0)
+                    .filter(|section| section_kinds.contains(&section.kind()) && section.size() > 0)
                     .map(|section| section.address()..section.address().saturating_add(section.size())),
             );
             for symbol in file.symbols().chain(file.dynamic_symbols()) {
-                if symbol.kind() != SymbolKind::Text || symbol.is_undefined() || symbol.address() == 0 {
+                if symbol.kind() != kind || symbol.is_undefined() || symbol.address() == 0 {
+                    continue;
+                }
+                // A data symbol without a size names no address (gdb does not use one either).
+                if kind == SymbolKind::Data && symbol.size() == 0 {
                     continue;
                 }
                 let Ok(name) = symbol.name() else { continue };

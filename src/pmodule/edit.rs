@@ -253,6 +253,8 @@ impl Scene {
             symbol: None,
             parameter: false,
             state: "ok".into(),
+            entry_value: serde_json::Value::Null,
+            target_symbol: None,
             children: Vec::new(),
             annotations: Vec::new(),
         };

@@ -15,6 +15,8 @@ pub fn variable(name: &str, type_name: &str, base_type: &str, kind: &str) -> Var
         symbol: None,
         parameter: false,
         state: "ok".into(),
+        entry_value: serde_json::Value::Null,
+        target_symbol: None,
         children: Vec::new(),
         annotations: Vec::new(),
     }

@@ -316,6 +316,8 @@ impl TypedMemory for TargetAccess {
                 symbol: None,
                 parameter: false,
                 state: format!("{}: {e}", variables::state::OPTIMIZED_OUT).into(),
+                entry_value: serde_json::Value::Null,
+                target_symbol: None,
                 children: Vec::new(),
                 annotations: Vec::new(),
             },

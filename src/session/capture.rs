@@ -300,11 +300,12 @@ fn thread_variables(
         }
     }
     if let Extraction::Pending(copies) = extraction {
-        let symbolize = |address: u64| variables.symbolize_function(address);
+        // No symbol is looked up while stopped: `name_pointees` does it after the resume.
+        let no_symbols = |_: u64| None;
         captured.pending_thread_locals = Some(
             thread_locals
                 .iter()
-                .map(|global| global.read_pending(&memory, tls, limits, copies, &symbolize))
+                .map(|global| global.read_pending(&memory, tls, limits, copies, &no_symbols))
                 .collect(),
         );
     } else {
@@ -388,21 +389,21 @@ pub fn capture_globals(
     tls_thread: i32,
 ) -> Vec<Variable> {
     let thread = tls_thread_of(stopped, tls_thread);
+    // No symbol is looked up while stopped: `name_pointees` does it after the resume.
+    let no_symbols = |_: u64| None;
     globals
         .iter()
         .map(|global| {
             let Some(thread) = thread.filter(|_| global.is_thread_local()) else {
-                return prepared
-                    .variables
-                    .read_global(global, stopped.memory(), None, limits);
+                return global.read(stopped.memory(), None, limits, &no_symbols);
             };
             let memory = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
             let tls = thread_tls(prepared, thread, &memory);
-            let mut variable = prepared.variables.read_global(
-                global,
+            let mut variable = global.read(
                 &memory,
                 tls.as_ref().map(|t| t as &dyn TlsResolver),
                 limits,
+                &no_symbols,
             );
             variable.annotations.push(Annotation::Text {
                 level: AnnotationLevel::Comment,

@@ -11,6 +11,7 @@ mod assemble;
 mod capture;
 mod modules;
 pub mod named;
+mod pointees;
 mod prepare;
 mod stop;
 mod thread_tls;
@@ -581,6 +582,7 @@ impl Session {
         thread_local_plans: &[GlobalPlan],
     ) {
         if after.assembled {
+            pointees::name_pointees(snapshot, &prepared.objects);
             snapshot.warnings.extend(prepared.objects.debug_warnings());
             return;
         }
@@ -594,6 +596,7 @@ impl Session {
         let mut builder = assemble::FrameBuilder::new(self.options.all_registers);
         assemble::add_threads(snapshot, &mut after.captured, info, prepared, fault, &mut builder);
         snapshot.globals.extend(after.global_values);
+        pointees::name_pointees(snapshot, &prepared.objects);
         // Once the frames are symbolized and their variables built: most defects of the debug
         // info are found doing that.
         snapshot.warnings.extend(prepared.objects.debug_warnings());

@@ -213,6 +213,16 @@ pub struct Variable {
     pub parameter: bool,
     /// `ok`, `optimized_out`, `unreadable` or `truncated`.
     pub state: SharedStr,
+    /// A parameter's value on entry to its function, proven by the caller's call site
+    /// (`DW_TAG_call_site_parameter`'s `DW_AT_call_value`): gdb's `x@entry`. A number or hex
+    /// string like `value`; null when not proven (or not a parameter).
+    #[serde(default)]
+    pub entry_value: serde_json::Value,
+    /// For a pointer or function pointer: the ELF symbol its address falls in, as gdb prints it
+    /// after the address (`hang_lock`, `hang_forever+40`: decimal offset). Looked up after the
+    /// target is resumed; absent when the address is in no symbol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_symbol: Option<String>,
     /// Members / elements.
     pub children: Vec<Variable>,
     /// Annotations on the variable.

@@ -126,6 +126,8 @@ mod tests {
                         symbol: None,
                         parameter: false,
                         state: "ok".into(),
+                        entry_value: serde_json::Value::Null,
+                        target_symbol: None,
                         children: Vec::new(),
                         annotations: Vec::new(),
                     }],

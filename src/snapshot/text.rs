@@ -46,8 +46,7 @@ pub fn render(snapshot: &Snapshot) -> String {
         for frame in &thread.frames {
             let _ = writeln!(out, "  {}", frame_line(frame));
             for variable in &frame.variables {
-                let value = crate::variables::render_value(variable);
-                let _ = writeln!(out, "        {} = {value}", variable.name);
+                let _ = writeln!(out, "        {}", crate::variables::render_assignment(variable));
             }
             for annotation in &frame.annotations {
                 let _ = writeln!(out, "      {}", annotation_line(annotation));

@@ -45,11 +45,24 @@ pub(crate) fn resolve_entry_value(
 }
 
 /// The value DWARF register `register` held on entry to the frame's function (see
-/// [`resolve_entry_value`]).
+/// [`resolve_entry_value`]), resolved once per frame and register: a value found is kept, and so
+/// is a refusal met without nesting (one met deeper may be the nesting limit's).
 pub(crate) fn resolve_entry_register(register: u16, env: &Env<'_>) -> Result<u64, Missing> {
     let frame = env
         .frame
         .ok_or_else(|| Missing::optimized_out("an entry value needs a frame"))?;
+    if let Some((_, known)) = frame.entry_values.borrow().iter().find(|(r, _)| *r == register) {
+        return known.clone();
+    }
+    let resolved = resolve_entry_register_once(register, env, frame);
+    if resolved.is_ok() || env.depth == 0 {
+        frame.entry_values.borrow_mut().push((register, resolved.clone()));
+    }
+    resolved
+}
+
+/// [`resolve_entry_register`] without the frame's memo.
+fn resolve_entry_register_once(register: u16, env: &Env<'_>, frame: &FrameState<'_>) -> Result<u64, Missing> {
     if env.depth >= MAX_ENTRY_VALUE_DEPTH {
         return Err(Missing::optimized_out("entry values nest too deeply"));
     }

@@ -52,7 +52,14 @@ pub(crate) struct FrameState<'p> {
     /// What the caller's call site proves about this frame's entry values, found on the first
     /// entry value (every entry value of the frame goes through the same call site).
     pub entry_site: std::cell::OnceCell<super::entry_value::SiteProof>,
+    /// The entry values of registers resolved so far (by DWARF register): every parameter of a
+    /// frame may ask for one, and a caller's entry value is often asked again by its callees'
+    /// (a call-site value that is itself an entry value), down the whole stack.
+    pub entry_values: std::cell::RefCell<EntryValues>,
 }
+
+/// A frame's entry values resolved so far: DWARF register, and its value or why it is unknown.
+pub(crate) type EntryValues = smallvec::SmallVec<[(u16, Result<u64, Missing>); 4]>;
 
 /// The frames of a thread, for looking up a caller.
 pub(crate) trait CallerFrames {

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use super::deferred::{Deferral, StringCopies};
+use super::entry_value::resolve_entry_register;
 use super::globals::{GlobalFilter, GlobalIter, GlobalVariable};
 use super::image::{Missing, ValueImage, NO_IMAGE};
 use super::location::{locate_plan, CallerFrames, Env, LocationPlan};
@@ -12,7 +13,7 @@ use super::navigate::BtVariable;
 use super::object::ObjectDebug;
 use super::scope::{scopes_at, ScopedVariable};
 use super::stack::Stack;
-use super::types::Type;
+use super::types::{BaseEncoding, Type, TypeKind};
 use super::value::{Builder, VariableLimits};
 use super::{TlsResolver, VariablesError};
 use crate::debuginfo::{LoadedObject, ProcessObjects};
@@ -63,7 +64,15 @@ struct VariablePlan {
     /// What building the value after the resume needs copied while stopped.
     deferral: Deferral,
     source: Source,
+    /// A parameter whose entry value the caller's call site may give: the DWARF register it is
+    /// in at the function's entry (its type an integer, enum or pointer).
+    entry_register: Option<u16>,
+    /// A goto label without an address (listed optimized out, as gdb lists it).
+    label: bool,
 }
+
+/// Why a goto label listed among a frame's variables has no value.
+const LABEL_REASON: &str = "a goto label the compiler left without an address (gdb lists it, optimized out)";
 
 /// Where a planned variable's bytes come from.
 enum Source {
@@ -97,6 +106,14 @@ impl VariablePlan {
                 Missing::optimized_out("optimized out (no location)"),
             )),
         };
+        let source = if variable.label {
+            Source::Fixed(ValueImage::missing(0, Missing::optimized_out(LABEL_REASON)))
+        } else {
+            source
+        };
+        let entry_register = variable
+            .entry_register
+            .filter(|_| size > 0 && size <= 8 && has_scalar_entry_value(&ty));
         Self {
             name: variable.name.clone().map(SharedStr::from).unwrap_or_default(),
             parameter: variable.parameter,
@@ -104,12 +121,27 @@ impl VariablePlan {
             ty,
             size,
             source,
+            entry_register,
+            label: variable.label,
         }
     }
 
-    /// The snapshot variable of this plan whose bytes are `image`.
-    fn build(&self, image: &ValueImage, builder: &Builder<'_>) -> Variable {
-        builder.variable(&self.name, &self.ty, image, self.parameter)
+    /// The snapshot variable of this plan whose bytes are `image`, with its entry value's bits
+    /// when the caller's call site gave them.
+    fn build(&self, image: &ValueImage, entry: Option<u64>, builder: &Builder<'_>) -> Variable {
+        let mut variable = builder.variable(&self.name, &self.ty, image, self.parameter);
+        if let Some(bits) = entry {
+            variable.entry_value = Builder::scalar_value(&self.ty, bits);
+        }
+        if self.label {
+            // A label has no type (`void`, as its bt variable says); it is never a value.
+            variable.state = super::value::state::OPTIMIZED_OUT.into();
+            variable.annotations.push(crate::snapshot::Annotation::Text {
+                level: crate::snapshot::AnnotationLevel::Comment,
+                text: LABEL_REASON.into(),
+            });
+        }
+        variable
     }
 }
 
@@ -127,6 +159,8 @@ enum Pending {
         index: usize,
         /// The located bytes; `None`: the plan's fixed ones.
         image: Option<ValueImage>,
+        /// The bits of its entry value, when the caller's call site gave them.
+        entry: Option<u64>,
     },
 }
 
@@ -345,9 +379,10 @@ impl ProcessVariables {
         limits: &VariableLimits,
         copies: &StringCopies,
     ) -> ThreadVariables<PendingVariable> {
-        let make = |plan: &FramePlan<'_>, located: Option<ValueImage>, builder: &Builder<'_>| {
-            pending_variable(copies, plan, located, builder)
-        };
+        let make =
+            |plan: &FramePlan<'_>, located: Option<ValueImage>, entry: Option<u64>, builder: &Builder<'_>| {
+                pending_variable(copies, plan, located, entry, builder)
+            };
         self.thread_variables_as(frames, tail_calls, memory, tls, limits, &make)
     }
 
@@ -367,6 +402,7 @@ impl ProcessVariables {
                 level,
                 index,
                 image,
+                entry,
             } => {
                 // Where the plan was found when the variable was located.
                 let plan = &scope[level][index];
@@ -376,7 +412,7 @@ impl ProcessVariables {
                     memory: copies,
                     symbolize: &symbolize,
                 };
-                plan.build(plan.image(&image), &builder)
+                plan.build(plan.image(&image), entry, &builder)
             }
         }
     }
@@ -736,8 +772,8 @@ impl std::fmt::Debug for ProcessVariables {
 }
 
 /// What a frame's variable is made into: from its plan, its bytes located now (`None`: the
-/// plan's fixed bytes) and the builder of the frame.
-type Make<'m, T> = dyn Fn(&FramePlan<'_>, Option<ValueImage>, &Builder<'_>) -> T + 'm;
+/// plan's fixed bytes), the bits of its entry value (when proven) and the builder of the frame.
+type Make<'m, T> = dyn Fn(&FramePlan<'_>, Option<ValueImage>, Option<u64>, &Builder<'_>) -> T + 'm;
 
 impl VariablePlan {
     /// The bytes of the value: those located, else the plan's fixed ones.
@@ -751,19 +787,25 @@ impl VariablePlan {
 }
 
 /// The snapshot variable alone.
-fn only_variable(plan: &FramePlan<'_>, located: Option<ValueImage>, builder: &Builder<'_>) -> Variable {
-    plan.build(plan.image(&located), builder)
+fn only_variable(
+    plan: &FramePlan<'_>,
+    located: Option<ValueImage>,
+    entry: Option<u64>,
+    builder: &Builder<'_>,
+) -> Variable {
+    plan.build(plan.image(&located), entry, builder)
 }
 
 /// The snapshot variable with its bt variable.
 fn with_bt_variable(
     plan: &FramePlan<'_>,
     located: Option<ValueImage>,
+    entry: Option<u64>,
     builder: &Builder<'_>,
 ) -> (Variable, BtVariable) {
     let image = plan.image(&located);
     (
-        plan.build(image, builder),
+        plan.build(image, entry, builder),
         BtVariable::from_image(&plan.name, plan.ty.clone(), image),
     )
 }
@@ -774,6 +816,7 @@ fn pending_variable(
     copies: &StringCopies,
     plan: &FramePlan<'_>,
     located: Option<ValueImage>,
+    entry: Option<u64>,
     builder: &Builder<'_>,
 ) -> PendingVariable {
     let image = plan.image(&located);
@@ -781,13 +824,21 @@ fn pending_variable(
         .deferral
         .defer(&plan.ty, image, builder.memory, builder.limits, copies)
     {
-        return PendingVariable(Pending::Built(plan.build(image, builder)));
+        // Built while the target is stopped: no symbol is looked up now (the function a
+        // function pointer points to is named after the resume, see `name_pointees`).
+        let unsymbolized = Builder {
+            limits: builder.limits,
+            memory: builder.memory,
+            symbolize: &|_| None,
+        };
+        return PendingVariable(Pending::Built(plan.build(image, entry, &unsymbolized)));
     }
     PendingVariable(Pending::Located {
         scope: plan.scope.clone(),
         level: plan.level,
         index: plan.index,
         image: located,
+        entry,
     })
 }
 
@@ -803,5 +854,23 @@ fn planned_variable<T>(
         Source::Location(location) => Some(locate_plan(debug, location, env, plan.size)),
         Source::Fixed(_) => None,
     };
-    make(plan, located, builder)
+    // What the caller's call site says the parameter held on entry (only when it proves it).
+    let entry = plan
+        .entry_register
+        .and_then(|register| resolve_entry_register(register, env).ok());
+    make(plan, located, entry, builder)
+}
+
+/// Whether an entry value of a value of type `ty` is one register's bits as they are: an
+/// integer (not a float), an enum or a pointer.
+fn has_scalar_entry_value(ty: &Type) -> bool {
+    let stripped = ty.resolved();
+    match stripped.kind() {
+        TypeKind::Base => !matches!(
+            stripped.encoding(),
+            Some(BaseEncoding::Float | BaseEncoding::ComplexFloat) | None
+        ),
+        TypeKind::Enum | TypeKind::Pointer => true,
+        _ => false,
+    }
 }

@@ -1,5 +1,7 @@
-//! One-line text of a snapshot variable's value, as gdb prints values: `5`, `0x7ff.. "text"`,
-//! `GREEN`, `{depth = 0, tag = 49374}`, `{1, 2, 3...}`, `<optimized out>`.
+//! One-line text of a snapshot variable's value, as gdb prints values: `5`, `true`,
+//! `0x7ff.. "text"`, `0x5628.. <hang_lock>`, `GREEN`, `{depth = 0, tag = 49374}`, `{1, 2, 3...}`,
+//! `<optimized out>`; and of a frame variable with its entry value, as gdb prints a parameter
+//! (`n = n@entry=5`, `n = 6, n@entry=5`, `n = <optimized out>, n@entry=5`).
 
 use std::fmt::Write;
 
@@ -13,6 +15,32 @@ pub fn render_value(variable: &Variable) -> String {
     let mut out = String::new();
     write_value(&mut out, variable);
     out
+}
+
+/// `name = value` for `variable`, with the entry value of a parameter the way gdb prints it in
+/// a frame line: `n = n@entry=5` when it still holds its entry value, `n = 6, n@entry=5` when it
+/// does not, `n = <optimized out>, n@entry=5` when only its entry value is known.
+pub fn render_assignment(variable: &Variable) -> String {
+    let value = render_value(variable);
+    let name = &variable.name;
+    if variable.entry_value.is_null() {
+        return format!("{name} = {value}");
+    }
+    // The entry value alone, rendered like the value (`true`, an address without a symbol).
+    let entry = render_value(&Variable {
+        value: variable.entry_value.clone(),
+        state: state::OK.into(),
+        symbol: None,
+        target_symbol: None,
+        children: Vec::new(),
+        annotations: Vec::new(),
+        ..variable.clone()
+    });
+    if variable.state == state::OK && variable.value == variable.entry_value {
+        format!("{name} = {name}@entry={value}")
+    } else {
+        format!("{name} = {value}, {name}@entry={entry}")
+    }
 }
 
 fn write_value(out: &mut String, variable: &Variable) {
@@ -55,18 +83,32 @@ fn write_value(out: &mut String, variable: &Variable) {
         },
         kind::REFERENCE | kind::FN => {
             write_scalar(out, &variable.value);
+            if let Some(target) = &variable.target_symbol {
+                let _ = write!(out, " <{target}>");
+            }
             match (&variable.symbol, variable.kind.as_str()) {
-                (Some(symbol), kind::FN) => {
+                (Some(symbol), kind::FN) if variable.target_symbol.is_none() => {
                     let _ = write!(out, " <{symbol}>");
                 }
+                (Some(_), kind::FN) | (None, _) => {}
                 (Some(text), _) => {
                     let _ = write!(out, " {text:?}");
                 }
-                (None, _) => {}
             }
         }
+        _ if is_boolean(variable) => match variable.value.as_i64() {
+            Some(0) => out.push_str("false"),
+            Some(1) => out.push_str("true"),
+            _ => write_scalar(out, &variable.value),
+        },
         _ => write_scalar(out, &variable.value),
     }
+}
+
+/// A C `_Bool` or C++ `bool` (gdb prints 0 and 1 as `false` and `true`, anything else as a
+/// number).
+fn is_boolean(variable: &Variable) -> bool {
+    matches!(variable.base_type.as_str(), "_Bool" | "bool")
 }
 
 fn write_scalar(out: &mut String, value: &Value) {
@@ -104,6 +146,8 @@ mod tests {
             symbol: symbol.map(str::to_string),
             parameter: false,
             state: state::OK.into(),
+            entry_value: serde_json::Value::Null,
+            target_symbol: None,
             children: Vec::new(),
             annotations: Vec::new(),
         }
@@ -136,6 +180,47 @@ mod tests {
         assert_eq!(
             render_value(&scalar("c", kind::CDBL, Value::from(vec![1.5, -2.0]), None)),
             "1.5 + -2.0i"
+        );
+    }
+
+    #[test]
+    fn bools_pointees_and_entry_values_render_like_gdb() {
+        let mut flag = scalar("done", kind::ULL, Value::from(1), None);
+        flag.base_type = "_Bool".into();
+        assert_eq!(render_value(&flag), "true");
+        flag.value = Value::from(0);
+        flag.base_type = "bool".into();
+        assert_eq!(render_value(&flag), "false");
+        flag.value = Value::from(2);
+        assert_eq!(render_value(&flag), "2");
+
+        let mut lock = scalar("lock", kind::REFERENCE, Value::from("0x5628"), None);
+        lock.target_symbol = Some("hang_forever+40".into());
+        assert_eq!(render_value(&lock), "0x5628 <hang_forever+40>");
+        let mut name = scalar("name", kind::REFERENCE, Value::from("0x5630"), Some("hi"));
+        name.target_symbol = Some("buffer".into());
+        assert_eq!(render_value(&name), r#"0x5630 <buffer> "hi""#);
+        let mut callback = scalar("fp", kind::FN, Value::from("0x2000"), Some("square"));
+        assert_eq!(render_value(&callback), "0x2000 <square>");
+        callback.target_symbol = Some("square".into());
+        assert_eq!(render_value(&callback), "0x2000 <square>");
+
+        let mut n = scalar("n", kind::LL, Value::from(5), None);
+        assert_eq!(render_assignment(&n), "n = 5");
+        n.entry_value = Value::from(5);
+        assert_eq!(render_assignment(&n), "n = n@entry=5");
+        n.value = Value::from(6);
+        assert_eq!(render_assignment(&n), "n = 6, n@entry=5");
+        n.value = Value::Null;
+        n.state = state::OPTIMIZED_OUT.into();
+        assert_eq!(render_assignment(&n), "n = <optimized out>, n@entry=5");
+        flag.value = Value::from(1);
+        flag.entry_value = Value::from(0);
+        assert_eq!(render_assignment(&flag), "done = true, done@entry=false");
+        lock.entry_value = Value::from("0x5628");
+        assert_eq!(
+            render_assignment(&lock),
+            "lock = lock@entry=0x5628 <hang_forever+40>"
         );
     }
 }

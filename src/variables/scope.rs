@@ -1,6 +1,21 @@
 //! What is in scope at a pc: the function DIE, the inlined calls containing the pc (innermost
 //! first, as `LoadedObject::symbolize` lists frames), and for each level its parameters and the
-//! locals of the lexical blocks containing the pc, in declaration order.
+//! locals of the lexical blocks containing the pc, innermost block first.
+//!
+//! The variables listed are the ones gdb lists for the frame (`info args` / `info locals`,
+//! `bt full`), by gdb's reading of the DWARF:
+//! - a lexical block with code ranges is a scope of its own, seen when it contains the pc; a
+//!   block without any (no `DW_AT_low_pc`/`DW_AT_high_pc` pair and no `DW_AT_ranges`) is no scope:
+//!   its variables belong to the enclosing one;
+//! - a function, inlined call or block with an abstract origin also holds every child of the
+//!   origin that none of its own *direct* children stands for (an abstract block among them is
+//!   such a block without ranges): a variable whose concrete DIE sits in a block the abstract
+//!   tree does not have is thus listed twice, as gdb does, once with its location and once
+//!   without;
+//! - a variable without `DW_AT_location` or `DW_AT_const_value` is listed, optimized out; so is
+//!   a goto label the compiler left without an address (gdb lists it as `<optimized out>`; one
+//!   with an address is code, not listed);
+//! - a name declared again in a nested block is listed once per declaration.
 
 use std::collections::HashSet;
 
@@ -26,17 +41,26 @@ pub(crate) struct ScopedVariable {
     /// The location expression that applies at the scope's pc (picked from a location list), or
     /// why there is none; set when `location` is.
     pub expression: Option<Result<gimli::Expression<DwarfReader>, Missing>>,
+    /// For a parameter of the function itself (not of an inlined call): the DWARF register its
+    /// location is at the function's entry, when that location is a register alone
+    /// (`DW_OP_regN`): the caller's call site may give its entry value.
+    pub entry_register: Option<u16>,
     /// Its `DW_AT_const_value` (concrete or inherited) with the unit of the DIE holding it.
     pub const_value: Option<(usize, AttributeValue<DwarfReader>)>,
     /// A formal parameter.
     pub parameter: bool,
+    /// A goto label without an address (`DW_TAG_label`), listed as gdb lists it.
+    pub label: bool,
 }
 
 /// One level of a frame: the function itself or an inlined call.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct ScopeLevel {
-    /// Parameters first, then the locals in scope.
+    /// Parameters first, then the locals in scope, innermost block first.
     pub variables: Vec<ScopedVariable>,
+    /// The ELF address the level's code is entered at (the function's `DW_AT_low_pc` or first
+    /// range, an inlined call's `DW_AT_entry_pc` or first range), when known.
+    pub entry_pc: Option<u64>,
 }
 
 /// How deep blocks and inlined calls are followed.
@@ -53,9 +77,6 @@ pub(crate) fn scopes_at(debug: &ObjectDebug, function: DieRef, pc: u64) -> Vec<S
     let Ok(root) = tree.root() else {
         return Vec::new();
     };
-    let mut levels = vec![ScopeLevel {
-        variables: Vec::new(),
-    }];
     // Only an abstract origin (an abstract instance) has variables the concrete function may
     // lack; a specification (a member function's declaration in its class) lists the parameter
     // types alone.
@@ -65,18 +86,34 @@ pub(crate) fn scopes_at(debug: &ObjectDebug, function: DieRef, pc: u64) -> Vec<S
         unit: &unit,
         unit_index: function.unit,
         pc,
-        levels: &mut levels,
+        levels: Vec::new(),
     };
-    let seen = walker.concrete_origins(function);
-    walker.walk(root, 0, origin, true, 0, &seen);
-    levels.reverse();
-    // Location lists are resolved for this pc once, here, not per thread.
-    for variable in levels.iter_mut().flat_map(|l| l.variables.iter_mut()) {
-        variable.expression = variable
-            .location
-            .clone()
-            .map(|location| expression_at(debug, variable.die.unit, location, Some(pc)));
+    let entry_pc = walker.entry_pc(root.entry());
+    walker.level(root, origin, entry_pc, 0);
+    let mut levels = walker.levels;
+    // Location lists are resolved for this pc once, here, not per thread; the function's own
+    // parameters' also at its entry, for their entry values (gdb reads an inlined call's
+    // parameters at entry through the outer function's caller: no value of theirs).
+    let encoding = unit.encoding();
+    for (index, level) in levels.iter_mut().enumerate() {
+        for variable in &mut level.variables {
+            variable.expression = variable
+                .location
+                .clone()
+                .map(|location| expression_at(debug, variable.die.unit, location, Some(pc)));
+            if variable.parameter && index == 0 {
+                variable.entry_register = match (&variable.location, level.entry_pc) {
+                    (Some(location), Some(entry)) => {
+                        expression_at(debug, variable.die.unit, location.clone(), Some(entry))
+                            .ok()
+                            .and_then(|expression| lone_register(expression, encoding))
+                    }
+                    _ => None,
+                };
+            }
+        }
     }
+    levels.reverse();
     levels
 }
 
@@ -85,25 +122,59 @@ struct Walker<'a> {
     unit: &'a Unit,
     unit_index: usize,
     pc: u64,
-    levels: &'a mut Vec<ScopeLevel>,
+    /// Outermost first while walking.
+    levels: Vec<ScopeLevel>,
+}
+
+/// Whether a lexical block is a scope, and whether it contains the pc.
+enum Bounds {
+    /// No code ranges: not a scope, its variables are the enclosing scope's.
+    None,
+    /// A scope that contains the pc.
+    Contains,
+    /// A scope elsewhere (or whose ranges cannot be read).
+    Elsewhere,
 }
 
 impl Walker<'_> {
-    /// Collects the children of `node` (a function, inlined call or block) into level `level`;
-    /// `origin` is its abstract origin, whose variables missing from the concrete tree are added
-    /// as optimized out.
+    /// Adds a level for `node` (a function or inlined call): its parameters, then its locals.
+    fn level(
+        &mut self,
+        node: gimli::EntriesTreeNode<'_, '_, DwarfReader>,
+        origin: Option<DieRef>,
+        entry_pc: Option<u64>,
+        depth: usize,
+    ) {
+        self.levels.push(ScopeLevel {
+            variables: Vec::new(),
+            entry_pc,
+        });
+        let level = self.levels.len() - 1;
+        let mut parameters = Vec::new();
+        let locals = self.walk(node, origin, Some(&mut parameters), depth);
+        if let Some(target) = self.levels.get_mut(level) {
+            parameters.extend(locals);
+            target.variables = parameters;
+        }
+    }
+
+    /// The locals of `node` (a function, inlined call or block) and of the blocks in it that
+    /// contain the pc, innermost block first; its parameters go to `parameters` (a function or
+    /// inlined call). `origin` is its abstract origin, whose children none of the node's direct
+    /// children stand for are added, without a location.
     fn walk(
         &mut self,
         node: gimli::EntriesTreeNode<'_, '_, DwarfReader>,
-        level: usize,
         origin: Option<DieRef>,
-        takes_parameters: bool,
+        mut parameters: Option<&mut Vec<ScopedVariable>>,
         depth: usize,
-        seen: &HashSet<DieRef>,
-    ) {
+    ) -> Vec<ScopedVariable> {
+        let mut own = Vec::new();
+        let mut inner = Vec::new();
         if depth > MAX_DEPTH {
-            return;
+            return own;
         }
+        let mut stood_for = HashSet::new();
         let mut children = node.children();
         while let Ok(Some(child)) = children.next() {
             let entry = child.entry();
@@ -111,77 +182,70 @@ impl Walker<'_> {
                 unit: self.unit_index,
                 offset: entry.offset(),
             };
-            match entry.tag() {
-                gimli::DW_TAG_formal_parameter if takes_parameters => {
-                    let variable = self.variable(die, entry, true);
-                    self.push(level, variable);
+            let tag = entry.tag();
+            if tag != gimli::DW_TAG_call_site && tag != gimli::DW_TAG_GNU_call_site {
+                if let Some(abstract_die) =
+                    self.debug
+                        .attr_ref(self.unit_index, entry, gimli::DW_AT_abstract_origin)
+                {
+                    stood_for.insert(abstract_die);
                 }
-                gimli::DW_TAG_variable => {
-                    if is_declaration(entry) {
-                        continue;
+            }
+            match tag {
+                gimli::DW_TAG_formal_parameter => {
+                    if let Some(list) = parameters.as_deref_mut() {
+                        list.push(self.variable(die, entry, true));
                     }
-                    let variable = self.variable(die, entry, false);
-                    self.push(level, variable);
                 }
-                gimli::DW_TAG_lexical_block if self.contains_pc(entry) => {
-                    let origin = self
-                        .debug
-                        .attr_ref(self.unit_index, entry, gimli::DW_AT_abstract_origin);
-                    self.walk(child, level, origin, false, depth + 1, seen);
+                gimli::DW_TAG_variable if !is_declaration(entry) => {
+                    own.push(self.variable(die, entry, false));
                 }
-                gimli::DW_TAG_inlined_subroutine if self.contains_pc(entry) => {
-                    let origin = self
-                        .debug
-                        .attr_ref(self.unit_index, entry, gimli::DW_AT_abstract_origin);
-                    self.levels.push(ScopeLevel {
-                        variables: Vec::new(),
-                    });
-                    let inner = self.levels.len() - 1;
-                    let inner_seen = self.concrete_origins(die);
-                    self.walk(child, inner, origin, true, depth + 1, &inner_seen);
+                gimli::DW_TAG_label if entry.attr_value(gimli::DW_AT_low_pc).is_none() => {
+                    own.push(self.label(die, entry));
+                }
+                gimli::DW_TAG_lexical_block => {
+                    let block_origin =
+                        self.debug
+                            .attr_ref(self.unit_index, entry, gimli::DW_AT_abstract_origin);
+                    match self.bounds(entry) {
+                        Bounds::None => own.extend(self.walk(child, None, None, depth + 1)),
+                        Bounds::Contains => {
+                            inner = self.walk(child, block_origin, None, depth + 1);
+                        }
+                        Bounds::Elsewhere => {}
+                    }
+                }
+                gimli::DW_TAG_inlined_subroutine if matches!(self.bounds(entry), Bounds::Contains) => {
+                    let inlined_origin =
+                        self.debug
+                            .attr_ref(self.unit_index, entry, gimli::DW_AT_abstract_origin);
+                    let entry_pc = self.entry_pc(entry);
+                    self.level(child, inlined_origin, entry_pc, depth + 1);
                 }
                 _ => {}
             }
         }
         if let Some(origin) = origin {
-            self.add_abstract_only(origin, seen, level, takes_parameters);
+            self.inherit(origin, &stood_for, parameters, &mut own, depth);
         }
+        inner.extend(own);
+        inner
     }
 
-    /// The abstract DIEs that the concrete subtree of `root` (a function or inlined call) stands
-    /// for, wherever they are in it: those are not missing, even when their concrete DIE sits in a
-    /// block the abstract tree does not have.
-    fn concrete_origins(&self, root: DieRef) -> HashSet<DieRef> {
-        let mut seen = HashSet::new();
-        let Ok(mut cursor) = self.unit.entries_at_offset(root.offset) else {
-            return seen;
-        };
-        if !matches!(cursor.next_dfs(), Ok(Some(_))) {
-            return seen;
-        }
-        while let Ok(Some(entry)) = cursor.next_dfs() {
-            if entry.depth() <= 0 {
-                break;
-            }
-            if let Some(origin) = self
-                .debug
-                .attr_ref(self.unit_index, entry, gimli::DW_AT_abstract_origin)
-            {
-                seen.insert(origin);
-            }
-        }
-        seen
-    }
-
-    /// Adds the parameters and variables of abstract DIE `origin` that no concrete DIE stands
-    /// for (they were optimized away entirely).
-    fn add_abstract_only(
+    /// Adds the children of abstract DIE `origin` (a function, inlined function or block) that
+    /// no DIE of `stood_for` stands for: parameters to `parameters`, variables and labels to
+    /// `locals`, and the variables of its blocks (which have no ranges) to `locals` too.
+    fn inherit(
         &mut self,
         origin: DieRef,
-        seen: &HashSet<DieRef>,
-        level: usize,
-        takes_parameters: bool,
+        stood_for: &HashSet<DieRef>,
+        mut parameters: Option<&mut Vec<ScopedVariable>>,
+        locals: &mut Vec<ScopedVariable>,
+        depth: usize,
     ) {
+        if depth > MAX_DEPTH {
+            return;
+        }
         let Some(unit) = self.debug.unit(origin.unit) else {
             return;
         };
@@ -198,30 +262,42 @@ impl Walker<'_> {
                 unit: origin.unit,
                 offset: entry.offset(),
             };
-            let parameter = match entry.tag() {
-                gimli::DW_TAG_formal_parameter if takes_parameters => true,
-                gimli::DW_TAG_variable if !is_declaration(entry) => false,
-                _ => continue,
-            };
-            if seen.contains(&die) {
+            if stood_for.contains(&die) {
                 continue;
             }
-            let mut variable = self.variable(die, entry, parameter);
-            variable.location = None;
-            self.push(level, variable);
+            match entry.tag() {
+                gimli::DW_TAG_formal_parameter => {
+                    if let Some(list) = parameters.as_deref_mut() {
+                        let mut variable = self.variable(die, entry, true);
+                        variable.location = None;
+                        list.push(variable);
+                    }
+                }
+                gimli::DW_TAG_variable if !is_declaration(entry) => {
+                    let mut variable = self.variable(die, entry, false);
+                    variable.location = None;
+                    locals.push(variable);
+                }
+                gimli::DW_TAG_label if entry.attr_value(gimli::DW_AT_low_pc).is_none() => {
+                    locals.push(self.label(die, entry));
+                }
+                gimli::DW_TAG_lexical_block => {
+                    // An abstract block: its own children, none of them stood for.
+                    self.inherit(die, &HashSet::new(), None, locals, depth + 1);
+                }
+                _ => {}
+            }
         }
     }
 
-    /// Adds a variable to a level: parameters stay ahead of locals.
-    fn push(&mut self, level: usize, variable: ScopedVariable) {
-        let Some(target) = self.levels.get_mut(level) else {
-            return;
-        };
-        if variable.parameter {
-            let at = target.variables.iter().take_while(|v| v.parameter).count();
-            target.variables.insert(at, variable);
-        } else {
-            target.variables.push(variable);
+    /// A goto label without an address, as a variable that is optimized out.
+    fn label(&self, die: DieRef, entry: &Entry) -> ScopedVariable {
+        ScopedVariable {
+            label: true,
+            ty: None,
+            const_value: None,
+            location: None,
+            ..self.variable(die, entry, false)
         }
     }
 
@@ -232,26 +308,49 @@ impl Walker<'_> {
             ty: self.debug.type_of(die, entry),
             location: entry.attr_value(gimli::DW_AT_location),
             expression: None,
+            entry_register: None,
             const_value: self
                 .debug
                 .inherited_attr(die, entry, gimli::DW_AT_const_value)
                 .map(|(owner, v)| (owner.unit, v)),
             parameter,
+            label: false,
         }
     }
 
-    /// Whether the DIE's code ranges contain the pc.
-    fn contains_pc(&self, entry: &Entry) -> bool {
+    /// Whether a block or inlined call is a scope (has code ranges), and whether they contain
+    /// the pc.
+    fn bounds(&self, entry: &Entry) -> Bounds {
+        let has_pair = entry.attr_value(gimli::DW_AT_low_pc).is_some()
+            && entry.attr_value(gimli::DW_AT_high_pc).is_some();
+        if !has_pair && entry.attr_value(gimli::DW_AT_ranges).is_none() {
+            return Bounds::None;
+        }
         let dwarf = self.debug.dwarf_of(self.unit_index);
         let Ok(mut ranges) = crate::debuginfo::die_ranges(dwarf, self.unit, entry) else {
-            return false;
+            return Bounds::Elsewhere;
         };
         while let Ok(Some(range)) = ranges.next() {
             if (range.begin..range.end).contains(&self.pc) {
-                return true;
+                return Bounds::Contains;
             }
         }
-        false
+        Bounds::Elsewhere
+    }
+
+    /// The ELF address a function or inlined call is entered at: `DW_AT_entry_pc`, else
+    /// `DW_AT_low_pc`, else the start of its first range.
+    fn entry_pc(&self, entry: &Entry) -> Option<u64> {
+        let dwarf = self.debug.dwarf_of(self.unit_index);
+        for at in [gimli::DW_AT_entry_pc, gimli::DW_AT_low_pc] {
+            if let Some(value) = entry.attr_value(at) {
+                if let Ok(Some(address)) = dwarf.attr_address(self.unit, value) {
+                    return Some(address);
+                }
+            }
+        }
+        let mut ranges = crate::debuginfo::die_ranges(dwarf, self.unit, entry).ok()?;
+        ranges.next().ok().flatten().map(|range| range.begin)
     }
 }
 
@@ -261,4 +360,13 @@ fn is_declaration(entry: &Entry) -> bool {
         entry.attr_value(gimli::DW_AT_declaration),
         Some(AttributeValue::Flag(true))
     )
+}
+
+/// The register of a location expression that is `DW_OP_regN` / `DW_OP_regx` alone.
+fn lone_register(expression: gimli::Expression<DwarfReader>, encoding: gimli::Encoding) -> Option<u16> {
+    let mut operations = expression.operations(encoding);
+    match (operations.next(), operations.next()) {
+        (Ok(Some(gimli::Operation::Register { register })), Ok(None)) => Some(register.0),
+        _ => None,
+    }
 }

@@ -113,6 +113,7 @@ impl<'a> Stack<'a> {
             tail_call: false,
             frame_base: OnceCell::new(),
             entry_site: OnceCell::new(),
+            entry_values: Default::default(),
         })
     }
 
@@ -144,6 +145,7 @@ impl<'a> Stack<'a> {
             tail_call: true,
             frame_base: OnceCell::new(),
             entry_site: OnceCell::new(),
+            entry_values: Default::default(),
         })
     }
 }

@@ -110,6 +110,32 @@ impl Builder<'_> {
         variable
     }
 
+    /// The value (as `Variable::value` holds it) of a scalar of type `ty` (an integer, enum or
+    /// pointer) whose bits are `bits` (a register's, little-endian); nothing else is read.
+    pub fn scalar_value(ty: &Type, bits: u64) -> Value {
+        let stripped = ty.resolved();
+        let size = stripped
+            .size()
+            .and_then(|s| usize::try_from(s).ok())
+            .unwrap_or(8)
+            .clamp(1, 8);
+        let bytes = &bits.to_le_bytes()[..size];
+        match stripped.kind() {
+            TypeKind::Pointer | TypeKind::Reference | TypeKind::RvalueReference => {
+                encode::address(zero_extend(bytes) as u64)
+            }
+            _ if stripped.is_signed()
+                || matches!(
+                    stripped.encoding(),
+                    Some(BaseEncoding::Signed | BaseEncoding::SignedChar)
+                ) =>
+            {
+                encode::integer(sign_extend(bytes))
+            }
+            _ => encode::integer(zero_extend(bytes)),
+        }
+    }
+
     /// Builds the variable at `offset` bytes into `image`, `level` levels below the top.
     fn build(
         &self,
@@ -508,6 +534,8 @@ fn skeleton(name: &SharedStr, ty: &Type, stripped: &Type, address: Option<u64>) 
         symbol: None,
         parameter: false,
         state: state::OK.into(),
+        entry_value: Value::Null,
+        target_symbol: None,
         children: Vec::new(),
         annotations: Vec::new(),
     }

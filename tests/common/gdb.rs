@@ -26,7 +26,10 @@ pub mod value;
 #[allow(unused_imports)]
 pub use backtrace::{parse_backtraces, parse_frame_line, thread_header, GdbFrame};
 #[allow(unused_imports)]
-pub use compare::{align_frames, compare_thread_with_snapshot, compare_with_snapshot, same_function};
+pub use compare::{
+    align_frames, compare_entry_values, compare_thread_with_snapshot, compare_with_snapshot, pair_variables,
+    same_function, PairedVariable, Tally,
+};
 #[allow(unused_imports)]
 pub use value::{GdbField, GdbFieldName, GdbPointer, GdbValue, ValueParseError};
 

@@ -313,6 +313,8 @@ impl Fake {
             symbol: None,
             parameter: false,
             state: "ok".into(),
+            entry_value: serde_json::Value::Null,
+            target_symbol: None,
             children: Vec::new(),
             annotations: Vec::new(),
         };

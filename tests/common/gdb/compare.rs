@@ -3,9 +3,10 @@
 //!
 //! The rules, leaf by leaf (and per frame: no variable here that gdb does not list, see
 //! [`variables_gdb_lacks`]):
-//! - every gdb variable with a value must exist here (found by name in `frame["variables"]`)
-//!   and have the same value; a gdb `<optimized out>` must have no value here (state
-//!   `optimized_out`, or a null value and no child with a value); `optimized_out` or
+//! - every variable gdb lists must exist here (found by name in `frame["variables"]`, once per
+//!   time gdb lists the name) and have the same value; a gdb `<optimized out>` must have no
+//!   value here (state `optimized_out`, or a null value and no child with a value);
+//!   `optimized_out` or
 //!   `unreadable` here where gdb has a value is a mismatch. gdb's `<error: ...>` and other
 //!   markers carry no value: nothing to compare;
 //! - integers are equal (ours: a JSON number or a decimal string); gdb prints an integral float
@@ -26,6 +27,11 @@
 //!   qualified name, template arguments included); without one, its members are looked up among
 //!   ours directly (inheritance flattened). Anonymous union/struct members likewise match a
 //!   child with an empty or `<anonymous...>` name, else are flattened;
+//! - an entry value gdb prints (`n=n@entry=5`, `n=<optimized out>, n@entry=5`) must be the
+//!   `entry_value` of our parameter of that name, compared like a value; ours may have none that
+//!   gdb does not print (see [`compare_entry_values`]);
+//! - [`Tally`] counts all this over whole threads (frames found, variables listed, values
+//!   equal, entry values, pointer symbols) for thresholds;
 //! - a C++ reference `@ADDR: VALUE`: when ours has kind `reference`, its value must be ADDR and
 //!   its children (if any) are compared with VALUE (or its only child, when that child is
 //!   named `*...`); otherwise ours is taken to be the referred value itself.
@@ -37,58 +43,333 @@ use serde_json::Value;
 /// Relative tolerance for floats.
 const FLOAT_TOLERANCE: f64 = 1e-6;
 
-/// Compares every argument and local gdb printed for `gdb` with the variables of `ours` (one
-/// frame object of a snapshot); returns the mismatches, each naming the frame, the variable
-/// path, gdb's value and ours.
-///
-/// A name gdb lists more than once (shadowing blocks) is paired with our variables of that
-/// name one to one, each gdb entry taking the first unused one that agrees with it.
-pub fn compare_with_snapshot(gdb: &GdbFrame, ours: &Value) -> Vec<String> {
+/// One variable gdb lists in a frame (an argument or a local), paired with one of ours.
+#[derive(Clone, Debug)]
+pub struct PairedVariable<'g> {
+    /// gdb lists it among the frame's arguments.
+    pub parameter: bool,
+    /// Its name.
+    pub name: &'g str,
+    /// What gdb printed.
+    pub gdb: &'g GdbValue,
+    /// The index of ours in the frame's `variables`; `None`: ours has no such variable.
+    pub ours: Option<usize>,
+    /// How ours differs from gdb's (empty: the same).
+    pub mismatches: Vec<String>,
+}
+
+/// Pairs every argument and local gdb printed for `gdb` with the variables of `ours` (one frame
+/// object of a snapshot) by name. A name gdb lists more than once (shadowing blocks, or a
+/// variable gdb lists again from the abstract instance) is paired with our variables of that
+/// name one to one, each gdb entry taking the first unused one that agrees with it (else the
+/// first unused one).
+pub fn pair_variables<'g>(gdb: &'g GdbFrame, ours: &Value) -> Vec<PairedVariable<'g>> {
     let empty = Vec::new();
     let variables = ours["variables"].as_array().unwrap_or(&empty);
     let mut used = vec![false; variables.len()];
-    let mut mismatches = Vec::new();
     let entries = gdb
         .args
         .iter()
         .map(|(n, v)| (true, n, v))
         .chain(gdb.locals.iter().map(|(n, v)| (false, n, v)));
+    let mut paired = Vec::new();
     for (is_parameter, name, value) in entries {
         let path = format!("{} #{}: {name}", gdb.function, gdb.index);
         let mut candidates: Vec<usize> = (0..variables.len())
             .filter(|&i| !used[i] && variables[i]["name"].as_str() == Some(name.as_str()))
             .collect();
         candidates.sort_by_key(|&i| variables[i]["parameter"].as_bool() != Some(is_parameter));
+        let mut pair = PairedVariable {
+            parameter: is_parameter,
+            name,
+            gdb: value,
+            ours: None,
+            mismatches: Vec::new(),
+        };
         if candidates.is_empty() {
-            if value.has_value() {
-                mismatches.push(format!("{path}: gdb has {value}, ours has no such variable"));
-            } else if let GdbValue::Unparsed(text) = value {
-                mismatches.push(format!("{path}: gdb value not understood: {text}"));
-            }
+            pair.mismatches.push(match value {
+                GdbValue::Unparsed(text) => format!("{path}: gdb value not understood: {text}"),
+                _ => format!("{path}: gdb lists it ({value}), ours has no such variable"),
+            });
+            paired.push(pair);
             continue;
         }
         let mut first_failure: Option<(usize, Vec<String>)> = None;
-        let mut matched = false;
         for &i in &candidates {
             let mut found = Vec::new();
             compare_variable(value, &variables[i], &path, &mut found);
             if found.is_empty() {
-                used[i] = true;
-                matched = true;
+                pair.ours = Some(i);
                 break;
             }
             if first_failure.is_none() {
                 first_failure = Some((i, found));
             }
         }
-        if !matched {
+        if pair.ours.is_none() {
             if let Some((i, found)) = first_failure {
-                used[i] = true;
-                mismatches.extend(found);
+                pair.ours = Some(i);
+                pair.mismatches = found;
             }
         }
+        if let Some(i) = pair.ours {
+            used[i] = true;
+        }
+        paired.push(pair);
     }
-    mismatches
+    paired
+}
+
+/// Compares every argument and local gdb printed for `gdb` with the variables of `ours` (one
+/// frame object of a snapshot, see [`pair_variables`]); returns the mismatches, each naming the
+/// frame, the variable path, gdb's value and ours. Every variable gdb lists must be here, its
+/// `<optimized out>` ones included.
+pub fn compare_with_snapshot(gdb: &GdbFrame, ours: &Value) -> Vec<String> {
+    pair_variables(gdb, ours)
+        .into_iter()
+        .flat_map(|pair| pair.mismatches)
+        .collect()
+}
+
+/// Compares the entry values gdb printed for `gdb` (`n@entry=5`) with the `entry_value`s of the
+/// parameters of `ours` (one frame object): each must be here and equal, and no parameter here
+/// may have one that gdb does not print. Returns (how many gdb printed, the differences).
+pub fn compare_entry_values(gdb: &GdbFrame, ours: &Value) -> (usize, Vec<String>) {
+    let empty = Vec::new();
+    let variables = ours["variables"].as_array().unwrap_or(&empty);
+    let parameter = |name: &str| {
+        variables
+            .iter()
+            .find(|v| v["parameter"] == true && v["name"].as_str() == Some(name))
+    };
+    let mut differences = Vec::new();
+    for (name, value) in &gdb.entry_values {
+        let path = format!("{} #{}: {name}@entry", gdb.function, gdb.index);
+        let Some(ours) = parameter(name) else {
+            differences.push(format!("{path}: gdb has {value}, ours has no such parameter"));
+            continue;
+        };
+        if ours["entry_value"].is_null() {
+            differences.push(format!("{path}: gdb has {value}, ours has no entry value"));
+            continue;
+        }
+        // Our entry value as a variable of its own (a number or an address, nothing more).
+        let entry = serde_json::json!({
+            "name": name, "kind": ours["kind"], "type": ours["type"], "state": "ok",
+            "value": ours["entry_value"], "symbol": null, "children": [],
+        });
+        compare_variable(value, &entry, &path, &mut differences);
+    }
+    for variable in variables {
+        let name = variable["name"].as_str().unwrap_or("");
+        if !variable["entry_value"].is_null() && !gdb.entry_values.iter().any(|(n, _)| n == name) {
+            differences.push(format!(
+                "{} #{}: ours has {name}@entry={}, gdb prints no entry value",
+                gdb.function, gdb.index, variable["entry_value"]
+            ));
+        }
+    }
+    (gdb.entry_values.len(), differences)
+}
+
+/// What a comparison of snapshots with gdb counted, over every frame gdb printed.
+#[derive(Clone, Debug, Default)]
+pub struct Tally {
+    /// Frames gdb printed.
+    pub gdb_frames: usize,
+    /// ... of which ours has (by [`align_frames`]).
+    pub frames_found: usize,
+    /// Variables (arguments and locals) gdb lists in those frames.
+    pub listed: usize,
+    /// ... of which ours lists too.
+    pub listed_found: usize,
+    /// Variables gdb prints a value for.
+    pub printed: usize,
+    /// ... whose value ours has, equal.
+    pub printed_equal: usize,
+    /// Variables gdb says are `<optimized out>`.
+    pub optimized_out: usize,
+    /// ... for which ours shows a value nonetheless.
+    pub optimized_out_shown: usize,
+    /// Entry values gdb prints (`n@entry=5`).
+    pub entry_values: usize,
+    /// ... which ours has, equal.
+    pub entry_values_equal: usize,
+    /// Entry values ours has that gdb does not print.
+    pub entry_values_extra: usize,
+    /// Locals gdb lists under a name it lists more than once (a name declared again in a
+    /// nested block, innermost first; a variable listed again from the abstract instance).
+    pub repeated: usize,
+    /// ... that ours lists in the same order.
+    pub repeated_in_order: usize,
+    /// Pointers (arguments and locals) gdb names the symbol of (`0x... <hang_lock>`).
+    pub pointer_symbols: usize,
+    /// ... whose `target_symbol` ours has, the same.
+    pub pointer_symbols_equal: usize,
+    /// Every difference, described.
+    pub differences: Vec<String>,
+}
+
+impl Tally {
+    /// Counts one thread: gdb's frames of it against ours (a snapshot thread object).
+    pub fn add_thread(&mut self, gdb: &[GdbFrame], ours_thread: &Value) {
+        let empty = Vec::new();
+        let ours = ours_thread["frames"].as_array().unwrap_or(&empty);
+        let pairs = align_frames(gdb, ours);
+        self.gdb_frames += gdb.len();
+        for (g, frame) in gdb.iter().enumerate() {
+            let Some(&(_, o)) = pairs.iter().find(|(pg, _)| *pg == g) else {
+                self.differences
+                    .push(format!("{} #{}: no such frame here", frame.function, frame.index));
+                continue;
+            };
+            self.frames_found += 1;
+            self.add_frame(frame, &ours[o]);
+        }
+    }
+
+    fn add_frame(&mut self, gdb: &GdbFrame, ours: &Value) {
+        let empty = Vec::new();
+        let variables = ours["variables"].as_array().unwrap_or(&empty);
+        let pairs = pair_variables(gdb, ours);
+        // A name gdb lists more than once: ours in the same order (innermost block first).
+        let mut last_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        for pair in &pairs {
+            if gdb.locals.iter().filter(|(n, _)| n == pair.name).count() < 2 || pair.parameter {
+                continue;
+            }
+            let Some(index) = pair.ours else { continue };
+            self.repeated += 1;
+            match last_of.insert(pair.name, index) {
+                Some(before) if before > index => self.differences.push(format!(
+                    "{} #{}: {}: ours lists the declarations of this name in another order than gdb",
+                    gdb.function, gdb.index, pair.name
+                )),
+                _ => self.repeated_in_order += 1,
+            }
+        }
+        for pair in pairs {
+            self.listed += 1;
+            let same = pair.mismatches.is_empty();
+            if pair.ours.is_some() {
+                self.listed_found += 1;
+            }
+            if pair.gdb.has_value() {
+                self.printed += 1;
+                if pair.ours.is_some() && same {
+                    self.printed_equal += 1;
+                }
+            }
+            if *pair.gdb == GdbValue::OptimizedOut {
+                self.optimized_out += 1;
+                if pair.ours.is_some() && !same {
+                    self.optimized_out_shown += 1;
+                }
+            }
+            if let Some(ours) = pair.ours.and_then(|i| variables.get(i)) {
+                let path = format!("{} #{}: {}", gdb.function, gdb.index, pair.name);
+                self.add_pointer_symbols(pair.gdb, ours, &path);
+            }
+            self.differences.extend(pair.mismatches);
+        }
+        let (printed, differences) = compare_entry_values(gdb, ours);
+        self.entry_values += printed;
+        let extra = differences
+            .iter()
+            .filter(|d| d.ends_with("gdb prints no entry value"))
+            .count();
+        self.entry_values_extra += extra;
+        self.entry_values_equal += printed - (differences.len() - extra);
+        self.differences.extend(differences);
+    }
+
+    /// Counts the pointers of `gdb` (members and elements too, down to our depth) that gdb names
+    /// the symbol of, and checks ours (`target_symbol`) names the same.
+    fn add_pointer_symbols(&mut self, gdb: &GdbValue, ours: &Value, path: &str) {
+        match gdb {
+            GdbValue::Pointer(pointer) => {
+                // `<error: Cannot access memory ...>` is gdb failing to read a string, not a symbol.
+                let Some(symbol) = pointer.symbol.as_ref().filter(|s| !s.starts_with("error:")) else {
+                    return;
+                };
+                self.pointer_symbols += 1;
+                let theirs = ours["target_symbol"].as_str();
+                if theirs.is_some_and(|theirs| same_symbol(symbol, theirs)) {
+                    self.pointer_symbols_equal += 1;
+                } else {
+                    self.differences
+                        .push(format!("{path}: gdb points to <{symbol}>, ours to {theirs:?}"));
+                }
+            }
+            GdbValue::Struct(fields) => {
+                for field in fields {
+                    let GdbFieldName::Member(name) = &field.name else {
+                        continue;
+                    };
+                    if let Some(child) = children(ours).iter().find(|c| c["name"].as_str() == Some(name)) {
+                        self.add_pointer_symbols(&field.value, child, &format!("{path}.{name}"));
+                    }
+                }
+            }
+            GdbValue::Array { elements, .. } => {
+                for (i, element) in elements.iter().enumerate() {
+                    let name = format!("[{i}]");
+                    if let Some(child) = children(ours).iter().find(|c| c["name"].as_str() == Some(&name)) {
+                        self.add_pointer_symbols(element, child, &format!("{path}{name}"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// `part` of `whole` in percent (100 when `whole` is 0).
+    pub fn percent(part: usize, whole: usize) -> f64 {
+        if whole == 0 {
+            100.0
+        } else {
+            100.0 * part as f64 / whole as f64
+        }
+    }
+}
+
+impl std::fmt::Display for Tally {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let line = |f: &mut std::fmt::Formatter<'_>, what: &str, part: usize, whole: usize| {
+            writeln!(
+                f,
+                "{what}: {part} of {whole} ({:.2} %)",
+                Tally::percent(part, whole)
+            )
+        };
+        line(f, "gdb's frames found", self.frames_found, self.gdb_frames)?;
+        line(f, "variables gdb lists, listed", self.listed_found, self.listed)?;
+        line(f, "values gdb prints, equal", self.printed_equal, self.printed)?;
+        writeln!(
+            f,
+            "gdb's <optimized out> shown with a value: {} of {}",
+            self.optimized_out_shown, self.optimized_out
+        )?;
+        line(
+            f,
+            "entry values gdb prints, equal",
+            self.entry_values_equal,
+            self.entry_values,
+        )?;
+        writeln!(f, "entry values gdb does not print: {}", self.entry_values_extra)?;
+        line(
+            f,
+            "names listed more than once, in gdb's order",
+            self.repeated_in_order,
+            self.repeated,
+        )?;
+        line(
+            f,
+            "pointer symbols gdb prints, equal",
+            self.pointer_symbols_equal,
+            self.pointer_symbols,
+        )
+    }
 }
 
 /// Pairs gdb's frames of one thread with ours (the `frames` array of a snapshot thread) by
@@ -111,8 +392,9 @@ pub fn align_frames(gdb: &[GdbFrame], ours: &[Value]) -> Vec<(usize, usize)> {
     pairs
 }
 
-/// Compares every frame of a thread that [`align_frames`] pairs (and reports, for each, the
-/// variables of ours that gdb does not list: see [`variables_gdb_lacks`]); also reports gdb
+/// Compares every frame of a thread that [`align_frames`] pairs, its variables and their entry
+/// values (and reports, for each, the variables of ours that gdb does not list: see
+/// [`variables_gdb_lacks`]); also reports gdb
 /// frames with at least one value that found no partner here.
 pub fn compare_thread_with_snapshot(gdb: &[GdbFrame], ours_thread: &Value) -> Vec<String> {
     let empty = Vec::new();
@@ -123,6 +405,7 @@ pub fn compare_thread_with_snapshot(gdb: &[GdbFrame], ours_thread: &Value) -> Ve
         match pairs.iter().find(|(pg, _)| *pg == g) {
             Some(&(_, o)) => {
                 mismatches.extend(compare_with_snapshot(frame, &ours[o]));
+                mismatches.extend(compare_entry_values(frame, &ours[o]).1);
                 mismatches.extend(variables_gdb_lacks(frame, &ours[o]));
             }
             None if frame.values().any(GdbValue::has_value) => mismatches.push(format!(
@@ -163,6 +446,23 @@ pub fn variables_gdb_lacks(gdb: &GdbFrame, ours: &Value) -> Vec<String> {
 /// parameter list (`(int, char**)`, `() const`) is removed from both.
 pub fn same_function(gdb_name: &str, ours_symbol: &str) -> bool {
     strip_parameters(gdb_name) == strip_parameters(ours_symbol)
+}
+
+/// Whether gdb's `<name+offset>` after a pointer and our `target_symbol` name the same place:
+/// the same offset (decimal, none for 0) into the same function or object ([`same_function`]:
+/// gdb names a C++ function with its parameter list, `main(int, char**)`).
+fn same_symbol(gdb: &str, ours: &str) -> bool {
+    let split = |text: &str| -> (String, u64) {
+        match text.rsplit_once('+') {
+            Some((name, offset)) if !offset.is_empty() && offset.bytes().all(|b| b.is_ascii_digit()) => {
+                (name.to_string(), offset.parse().unwrap_or(u64::MAX))
+            }
+            _ => (text.to_string(), 0),
+        }
+    };
+    let (gdb_name, gdb_offset) = split(gdb);
+    let (our_name, our_offset) = split(ours);
+    gdb_offset == our_offset && same_function(&gdb_name, &our_name)
 }
 
 /// `ns::f(int, char**) const` → `ns::f`; names without a trailing parameter list unchanged.
