@@ -1,5 +1,5 @@
 ---@meta
--- LuaLS stubs of the pmodule API of the ptrace snapshot debugger (shared/pmodule-api.md §2, §4).
+-- LuaLS stubs of the pmodule API of the ptrace snapshot debugger (README "Modules").
 -- Put this file (or its directory) in your workspace library so editors complete and check
 -- module code. It is never loaded by ptrace.
 

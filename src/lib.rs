@@ -5,7 +5,7 @@
 //! ([`cli`], run by `src/main.rs` and by the installed launcher through `ptrace_cli_main`) and C
 //! programs (through `src/ffi` and `include/pmodule.h`) are its two faces.
 //!
-//! Layout (see `shared/design.md`):
+//! Layout (see README):
 //! - [`tracer`]: stop / resume every thread, registers, memory reads, the `--exec` event loop;
 //! - [`debuginfo`]: ELF and DWARF of every mapped object, loaded before the stop; symbols, lines;
 //! - [`unwind`]: the DWARF CFI unwinder with a frame-pointer fallback;

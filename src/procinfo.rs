@@ -42,7 +42,7 @@ pub enum ProcInfoError {
     },
 }
 
-/// The word for a `/proc/PID/stat` state letter, as `shared/pmodule-api.md` names process states.
+/// The word for a `/proc/PID/stat` state letter, as the pmodule API (README "Modules") names process states.
 pub fn state_name(letter: char) -> &'static str {
     match letter {
         'R' => "running",

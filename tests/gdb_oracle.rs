@@ -1093,7 +1093,7 @@ fn gdb_on_a_missing_process_is_an_error() {
 // ---- the comparator on every value shape gdb printed -----------------------------------------
 
 /// A snapshot variable holding exactly what gdb printed, in the JSON shape of
-/// `shared/snapshot-format.md` (base classes as children named after the class, anonymous
+/// `schema/snapshot.schema.json` (base classes as children named after the class, anonymous
 /// members as children with an empty name).
 fn snapshot_variable(name: &str, value: &GdbValue) -> Value {
     let mut v = var(name, "ll", Value::Null);

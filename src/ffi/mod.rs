@@ -3,7 +3,7 @@
 //!
 //! Three faces: the command line ([`cli`]: `ptrace_cli_main`, what the installed `bin/ptrace`
 //! runs), embedding ([`session`]: a C program takes snapshots), and native modules (the C
-//! API of `shared/pmodule-api.md` §3: [`events`], [`matchobj`], [`objects`], [`edit`],
+//! API of `pmodule.h`, as Backtrace's ptrace defined it: [`events`], [`matchobj`], [`objects`], [`edit`],
 //! [`memory`], [`btvar`], [`frames`], [`variables`], [`pmap`], [`iterate`]). Every function catches panics ([`guard::ffi_guard`]: none crosses
 //! into C) and checks its pointers against the table of live objects ([`live`]): a NULL, stale
 //! or foreign pointer gives an error result, never a crash. Handles given to a callback, and

@@ -1,5 +1,5 @@
 //! The Lua host of pmodules (mlua, Lua 5.4 vendored): the whole Lua API of
-//! `shared/pmodule-api.md` §2 and §4 on top of the language-neutral engine of
+//! the pmodule API (README "Modules", `include/pmodule.h`) on top of the language-neutral engine of
 //! [`crate::pmodule`].
 //!
 //! Each module file gets a sandboxed state of its own ([`sandbox`]): a memory limit per state, an

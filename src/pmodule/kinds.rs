@@ -1,4 +1,4 @@
-//! The enumerations of the pmodule API (`shared/pmodule-api.md` §1, §2): events, variable kinds,
+//! The enumerations of the pmodule API (README "Modules", `include/pmodule.h`): events, variable kinds,
 //! process states, annotation and log levels, match types, pmap permissions. Each has a stable
 //! integer value (what Lua's `pmodule.*` tables and C's enums hold) and a name.
 

@@ -1,5 +1,5 @@
 //! pmodules: the language-neutral event engine that runs modules (Lua now, native modules next)
-//! against a snapshot under construction (`shared/pmodule-api.md` §1, §2).
+//! against a snapshot under construction (README "Modules", `include/pmodule.h`).
 //!
 //! # The seam the session calls ([`PmoduleHost`])
 //!

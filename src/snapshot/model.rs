@@ -1,4 +1,4 @@
-//! The snapshot's data model. Field names are the JSON contract of `shared/snapshot-format.md`.
+//! The snapshot's data model. Field names are the JSON contract of `schema/snapshot.schema.json`.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -201,7 +201,7 @@ pub struct Variable {
     pub type_name: SharedStr,
     /// Type with qualifiers, pointers and typedefs stripped.
     pub base_type: SharedStr,
-    /// One of the `variable_type` names of `shared/pmodule-api.md`.
+    /// One of the `variable_type` names of the pmodule API (README "Modules").
     pub kind: SharedStr,
     /// Where it lives in the target.
     pub address: Option<Address>,

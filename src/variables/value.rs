@@ -34,7 +34,7 @@ impl Default for VariableLimits {
     }
 }
 
-/// The variable kinds of `shared/pmodule-api.md` §1.
+/// The variable kinds of the pmodule API (README "Modules", `include/pmodule.h`).
 pub mod kind {
     /// Signed integer.
     pub const LL: &str = "ll";

@@ -1,5 +1,5 @@
 //! Compares what gdb printed for a frame with the variables of the same frame in one of our
-//! snapshots (`VARIABLE` objects of `shared/snapshot-format.md`).
+//! snapshots (`VARIABLE` objects of `schema/snapshot.schema.json`).
 //!
 //! The rules, leaf by leaf (and per frame: no variable here that gdb does not list, see
 //! [`variables_gdb_lacks`]):
