@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what the tests need besides the Rust toolchain and gcc/make, when missing: gdb (the
+# oracle the variable tests compare with), g++, pkg-config, objcopy and readelf (binutils).
+# Debian/Ubuntu (apt-get) and Fedora (dnf); elsewhere it names what to install and fails.
+set -euo pipefail
+missing=()
+for tool in gdb g++ pkg-config objcopy readelf; do
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing the test tools: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+if command -v apt-get >/dev/null 2>&1; then
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q gdb g++ pkg-config binutils
+elif command -v dnf >/dev/null 2>&1; then
+    $sudo dnf install -y gdb gcc-c++ pkgconf-pkg-config binutils
+else
+    echo "install these and run again: ${missing[*]}" >&2
+    exit 1
+fi
