@@ -54,7 +54,7 @@ pub struct CapturedThread {
 }
 
 /// Unwinds every stopped thread; on two CPUs when `parallel` and the threads are many (see
-/// [`in_halves`]).
+/// [`on_two_cpus`]).
 pub fn capture(
     stopped: &StoppedProcess,
     unwinder: &Unwinder,
@@ -79,9 +79,9 @@ pub fn capture(
             thread_local_bt_variables: Vec::new(),
         })
         .collect();
-    in_halves(&mut captured, parallel, |first, half| {
+    on_two_cpus(&mut captured, parallel, |first, share| {
         let mut scratch = UnwindScratch::default();
-        for (captured, thread) in half.iter_mut().zip(&stopped.threads()[first..]) {
+        for (captured, thread) in share.iter_mut().zip(&stopped.threads()[first..]) {
             let memory = LayeredMemory::new(std::slice::from_ref(&thread.stack), Some(stopped.memory()));
             captured.frames = unwinder
                 .unwind_in(&mut scratch, &thread.regs, &memory, max_frames)
@@ -95,21 +95,22 @@ pub fn capture(
 /// not repay starting a worker thread, about 50 µs).
 pub const PARALLEL_MIN_THREADS: usize = 8;
 
-/// Whether `count` threads are processed on two CPUs (see [`in_halves`]).
+/// Whether `count` threads are processed on two CPUs (see [`on_two_cpus`]).
 fn fans_out(parallel: bool, count: usize) -> bool {
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     parallel && cpus >= 2 && count >= PARALLEL_MIN_THREADS
 }
 
 /// Runs `work` over `items` as `work(index of the first item, items)`: with `parallel` (and
-/// [`PARALLEL_MIN_THREADS`] items or more, and more than one CPU) the second half on a worker
-/// thread while this thread does the first half, else all of them here. What each call
-/// returned, in the order of the items; a panic in the worker is raised again here.
+/// [`PARALLEL_MIN_THREADS`] items or more, and more than one CPU) on two CPUs — this thread and
+/// a worker, each taking the next [`SHARE`]th of the items until none is left, so that neither
+/// waits for the other when some items cost more — else all of them here in one call. What each
+/// call returned, in the order of the items; a panic in the worker is raised again here.
 ///
 /// While the target is stopped, this thread (the tracer) and the worker have the machine to
 /// themselves. Every ptrace call is done by then: registers and stacks are copied, and live
 /// memory is read with `process_vm_readv`, which any thread may call.
-fn in_halves<T: Send, R: Send>(
+fn on_two_cpus<T: Send, R: Send>(
     items: &mut [T],
     parallel: bool,
     work: impl Fn(usize, &mut [T]) -> R + Sync,
@@ -117,17 +118,36 @@ fn in_halves<T: Send, R: Send>(
     if !fans_out(parallel, items.len()) {
         return vec![work(0, items)];
     }
-    let middle = items.len().div_ceil(2);
-    let (first, second) = items.split_at_mut(middle);
-    std::thread::scope(|scope| {
-        let worker = scope.spawn(|| work(middle, second));
-        let mine = work(0, first);
+    let size = items.len().div_ceil(SHARE);
+    let shares = std::sync::Mutex::new(items.chunks_mut(size).enumerate());
+    let take_shares = || {
+        let mut done = Vec::new();
+        loop {
+            let next = shares.lock().unwrap_or_else(|p| p.into_inner()).next();
+            let Some((index, share)) = next else {
+                return done;
+            };
+            done.push((index, work(index * size, share)));
+        }
+    };
+    let mut done = std::thread::scope(|scope| {
+        let worker = scope.spawn(take_shares);
+        let mut mine = take_shares();
         match worker.join() {
-            Ok(theirs) => vec![mine, theirs],
+            Ok(theirs) => {
+                mine.extend(theirs);
+                mine
+            }
             Err(panic) => std::panic::resume_unwind(panic),
         }
-    })
+    });
+    done.sort_unstable_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, result)| result).collect()
 }
+
+/// Into how many shares [`on_two_cpus`] cuts the items: enough that the two CPUs end within a
+/// share of each other, few enough that taking one costs nothing next to reading it.
+const SHARE: usize = 32;
 
 /// How the frame variables are read while the target is stopped.
 #[derive(Clone, Copy)]
@@ -146,9 +166,9 @@ pub enum Extraction<'a> {
 /// `thread_locals` in each thread (from copies of the thread's stack and TLS blocks, else live
 /// memory), as `extraction` says.
 ///
-/// With `parallel`, many threads are read on two CPUs ([`in_halves`]): once their tail-call
+/// With `parallel`, many threads are read on two CPUs ([`on_two_cpus`]): once their tail-call
 /// frames are found and the scopes of every frame planned ([`find_tail_calls`]), the variables,
-/// each half copying strings into copies of its own, merged after. The result is the same as
+/// each share of the threads copying strings into copies of its own, merged after. The result is the same as
 /// read in order on one thread.
 ///
 /// Once `cutoff` says work must end (the stop limit), the threads not read yet are left without
@@ -165,11 +185,11 @@ pub fn capture_variables(
     cutoff: &Cutoff,
 ) -> usize {
     find_tail_calls(threads, prepared, parallel);
-    // `StringCopies` is not shared between threads: each half copies strings into its own,
-    // merged after (what the halves are told is rebuilt from these two flags).
+    // `StringCopies` is not shared between threads: each share copies strings into its own,
+    // merged after (what each share is told is rebuilt from these two flags).
     let pending = matches!(extraction, Extraction::Pending(_));
     let with_bt = matches!(extraction, Extraction::BuiltWithBt);
-    let copies = in_halves(threads, parallel, |first, half| {
+    let copies = on_two_cpus(threads, parallel, |first, share| {
         let copies = StringCopies::new();
         let extraction = match (pending, with_bt) {
             (true, _) => Extraction::Pending(&copies),
@@ -177,7 +197,7 @@ pub fn capture_variables(
             (false, false) => Extraction::Built,
         };
         let mut left_out = 0;
-        for (index, captured) in (first..).zip(half) {
+        for (index, captured) in (first..).zip(share) {
             if cutoff.reason().is_some() {
                 left_out += 1;
                 continue;
@@ -195,19 +215,19 @@ pub fn capture_variables(
         (copies, left_out)
     });
     let mut left_out = 0;
-    for (half, half_left_out) in copies {
-        left_out += half_left_out;
+    for (share, share_left_out) in copies {
+        left_out += share_left_out;
         if let Extraction::Pending(strings) = extraction {
-            strings.merge(half);
+            strings.merge(share);
         }
     }
     left_out
 }
 
 /// Finds the tail-call frames between the unwound frames of every thread, on this thread
-/// (threads share most of them, found once in the cache). When the threads are then read in
-/// halves ([`in_halves`]), the scopes of every frame are planned first, so that both halves
-/// only read the shared plans: those of the unwound frames on a worker meanwhile, then those of
+/// (threads share most of them, found once in the cache). When the threads are then read on two
+/// CPUs ([`on_two_cpus`]), the scopes of every frame are planned first, so that both CPUs only
+/// read the shared plans: those of the unwound frames on a worker meanwhile, then those of
 /// the tail-call frames.
 fn find_tail_calls(threads: &mut [CapturedThread], prepared: &PreparedProcess, parallel: bool) {
     let find = |threads: &mut [CapturedThread]| {
@@ -503,4 +523,40 @@ fn tail_calls_between(
         return Vec::new();
     };
     objects.tail_call_frames(caller.pc, entry)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_cpus_take_every_item_once_and_results_come_back_in_order() {
+        let mut items: Vec<(usize, u32)> = (0..1000).map(|i| (i, 0)).collect();
+        let results = on_two_cpus(&mut items, true, |first, share| {
+            for (offset, item) in share.iter_mut().enumerate() {
+                assert_eq!(
+                    item.0,
+                    first + offset,
+                    "the index given is the share's first item's"
+                );
+                item.1 += 1;
+            }
+            (first, share.len())
+        });
+        assert!(
+            items.iter().all(|&(_, visits)| visits == 1),
+            "each item exactly once"
+        );
+        let mut next = 0;
+        for (first, len) in &results {
+            assert_eq!(*first, next, "results in the order of the items");
+            next += len;
+        }
+        assert_eq!(next, items.len());
+        if fans_out(true, items.len()) {
+            assert_eq!(results.len(), items.len().div_ceil(items.len().div_ceil(SHARE)));
+        }
+        let one = on_two_cpus(&mut items, false, |first, share| (first, share.len()));
+        assert_eq!(one, vec![(0, 1000)], "not parallel: one call over every item");
+    }
 }

@@ -6,8 +6,9 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::OnceLock;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use super::image::{ByteState, ValueImage};
 use super::types::{Type, TypeKind};

@@ -121,9 +121,7 @@ fn resolve_entry_register_once(register: u16, env: &Env<'_>, frame: &FrameState<
         .get(index)
         .ok_or_else(|| Missing::optimized_out("entry value: call site lost"))?;
     let value_expression = site.value_of(register).ok_or_else(|| unsaid(register))?;
-    let mut nested = false;
-    let pieces = value_expression.run(caller_debug, &caller_env, &mut nested)?;
-    single_value(&pieces, &caller_env)
+    value_expression.value(caller_debug, &caller_env, &mut false)
 }
 
 /// Why an entry value of `register` is unknown when the call site does not give it (the texts

@@ -461,6 +461,39 @@ impl LocationPlan {
             }
         }
     }
+
+    /// The value this plan computes read as a DWARF value expression (a call site's parameter
+    /// value, a frame base): what [`single_value`] makes of the pieces [`run`](Self::run) gives,
+    /// without building them for the usual short expressions (entry values evaluate one for
+    /// each parameter of every frame while the target is stopped).
+    pub(crate) fn value(
+        &self,
+        debug: &Arc<ObjectDebug>,
+        env: &Env<'_>,
+        entry_value: &mut bool,
+    ) -> Result<u64, Missing> {
+        match self {
+            LocationPlan::FrameOffset(offset) => {
+                frame_base(env, entry_value).map(|base| base.wrapping_add_signed(*offset))
+            }
+            LocationPlan::Register(register) => register_value(env, register.0),
+            LocationPlan::RegisterOffset(register, offset)
+            | LocationPlan::RegisterOffsetValue(register, offset) => {
+                register_value(env, *register).map(|v| v.wrapping_add_signed(*offset))
+            }
+            LocationPlan::Address(value) | LocationPlan::Constant(value) | LocationPlan::Literal(value) => {
+                Ok(*value)
+            }
+            LocationPlan::EntryRegisterValue(register) | LocationPlan::EntryRegister(register) => {
+                let resolved = super::entry_value::resolve_entry_register(*register, env)?;
+                *entry_value = true;
+                Ok(resolved)
+            }
+            LocationPlan::Cfa | LocationPlan::Tls(_) | LocationPlan::General(..) => {
+                single_value(&self.run(debug, env, entry_value)?, env)
+            }
+        }
+    }
 }
 
 /// Locates a value of `size` bytes with a planned location (see [`locate_expression`]).
@@ -583,20 +616,20 @@ fn compute_frame_base(frame: &FrameState<'_>, env: &Env<'_>, entry_value: &mut b
         .ok_or_else(|| Missing::optimized_out("needs a frame base but the function is unknown"))?;
     let debug = &frame.debug;
     let plan = debug.frame_base_plan(function, || FrameBasePlan::new(debug, function))?;
-    let pieces = match plan {
+    match plan {
         // Its own frame base: it would need itself to be computed.
-        FrameBasePlan::Expression(LocationPlan::FrameOffset(_)) => {
-            return Err(Missing::optimized_out(
-                "the frame base is given relative to itself",
-            ))
-        }
-        FrameBasePlan::Expression(plan) => plan.run(debug, env, entry_value)?,
+        FrameBasePlan::Expression(LocationPlan::FrameOffset(_)) => Err(Missing::optimized_out(
+            "the frame base is given relative to itself",
+        )),
+        FrameBasePlan::Expression(plan) => plan.value(debug, env, entry_value),
         FrameBasePlan::List(attr) => {
             let expression = expression_at(debug, function.unit, attr, Some(frame.elf_pc))?;
-            evaluate(debug, function.unit, expression, env, entry_value)?
+            single_value(
+                &evaluate(debug, function.unit, expression, env, entry_value)?,
+                env,
+            )
         }
-    };
-    single_value(&pieces, env)
+    }
 }
 
 /// A function's `DW_AT_frame_base`, decoded once per function.
@@ -691,20 +724,15 @@ fn whole_piece(debug: &ObjectDebug, piece: &Piece<DwarfReader>, size: usize, env
         _ => {
             let bits = (size as u64).saturating_mul(8);
             match piece_bytes(piece, bits, env) {
+                Ok(mut bytes) if bytes.len() >= size => {
+                    // Most register values are whole: their bytes are the value's.
+                    bytes.truncate(size);
+                    ValueImage::known(bytes)
+                }
                 Ok(bytes) => {
-                    let complete = bytes.len() >= size;
-                    // The reason is only written when some bytes are missing (most register
-                    // values are whole: no formatting for them).
-                    let reason = if complete {
-                        String::new()
-                    } else {
-                        format!("only {} bytes of it are known", bytes.len())
-                    };
+                    let reason = format!("only {} bytes of it are known", bytes.len());
                     let mut image = ValueImage::missing(size, Missing::optimized_out(reason));
                     image.put_bits(&bytes, 0, 0, bits.min(bytes.len() as u64 * 8), ByteState::Known);
-                    if complete {
-                        image.reason = None;
-                    }
                     let _ = debug;
                     image
                 }

@@ -151,7 +151,9 @@ impl VariablePlan {
 pub struct PendingVariable(Pending);
 
 enum Pending {
-    Built(Variable),
+    /// Built while stopped (boxed: a located variable, the usual kind, is half the size, and
+    /// every byte of the pending variables is fresh memory touched while the target is stopped).
+    Built(Box<Variable>),
     Located {
         /// The frame's scope plans, and where the variable's plan is in them.
         scope: FrameScope,
@@ -396,7 +398,7 @@ impl ProcessVariables {
         limits: &VariableLimits,
     ) -> Variable {
         match pending.0 {
-            Pending::Built(variable) => variable,
+            Pending::Built(variable) => *variable,
             Pending::Located {
                 scope,
                 level,
@@ -831,7 +833,7 @@ fn pending_variable(
             memory: builder.memory,
             symbolize: &|_| None,
         };
-        return PendingVariable(Pending::Built(plan.build(image, entry, &unsymbolized)));
+        return PendingVariable(Pending::Built(Box::new(plan.build(image, entry, &unsymbolized))));
     }
     PendingVariable(Pending::Located {
         scope: plan.scope.clone(),
