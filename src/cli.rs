@@ -148,6 +148,17 @@ struct Cli {
     #[arg(long = "max-stop-ms", value_name = "MS", default_value_t = crate::cutoff::DEFAULT_STOP_LIMIT.as_millis() as u64)]
     max_stop_ms: u64,
 
+    /// Look for separate debug files in DIR (repeatable, in order), before the target's and the
+    /// host's /usr/lib/debug: DIR/.build-id/xx/rest.debug and DIR/<object's folder>/<debuglink>.
+    #[arg(long = "debug-dir", value_name = "DIR")]
+    debug_dir: Vec<PathBuf>,
+
+    /// A copy of the target's file tree: the files it names (objects not reachable through
+    /// /proc/PID/map_files, debug links, its /usr/lib/debug) are looked up under DIR instead of
+    /// under /proc/PID/root.
+    #[arg(long, value_name = "DIR")]
+    sysroot: Option<PathBuf>,
+
     /// Running as root, load module files and directories that users other than root (or the
     /// module's owner) could write; without it they are refused with the reason.
     #[arg(long = "allow-insecure-modules")]
@@ -273,6 +284,8 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
         build_while_stopped: cli.build_while_stopped,
         sequential_capture: cli.sequential_capture,
         stop_limit: crate::session::named::stop_limit(cli.max_stop_ms),
+        debug_dirs: cli.debug_dir.clone(),
+        sysroot: cli.sysroot.clone(),
         ..SessionOptions::default()
     };
     let session = Session::with_abort_flag(options, interrupts.abort.clone());

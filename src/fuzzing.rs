@@ -93,6 +93,7 @@ pub fn elf(data: &[u8]) -> Reached {
             writable: false,
             executable: load.executable,
             offset: load.offset & !0xfff,
+            device: (0, 0),
             inode: 1,
             path: Some(IMAGE_NAME.to_string()),
         })
@@ -287,7 +288,10 @@ fn load_object(data: &[u8]) -> Option<Arc<LoadedObject>> {
         executable_ranges: executable_ranges(&facts),
         mapped_ranges: mapped,
     };
-    let search = DebugSearch { roots: Vec::new() };
+    let search = DebugSearch {
+        roots: Vec::new(),
+        ..DebugSearch::default()
+    };
     let bytes = SharedBytes::from_vec(data.to_vec());
     Some(Arc::new(LoadedObject::new(
         IMAGE_NAME.to_string(),

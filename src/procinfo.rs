@@ -15,6 +15,9 @@ pub struct ProcessInfo {
     pub state: String,
     /// Per-thread name and state, by tid.
     pub threads: HashMap<i32, ThreadInfo>,
+    /// Its ids from ptrace's pid namespace inward (`NSpid` of `/proc/PID/status`), when it is
+    /// in a pid namespace nested in ptrace's.
+    pub nspid: Option<Vec<i32>>,
 }
 
 /// Facts about one thread.
@@ -24,6 +27,8 @@ pub struct ThreadInfo {
     pub name: String,
     /// Scheduler state as a word.
     pub state: String,
+    /// Its ids from ptrace's pid namespace inward, when the process is in a nested one.
+    pub nspid: Option<Vec<i32>>,
 }
 
 /// Why `/proc/PID` could not be read.
@@ -81,15 +86,23 @@ pub fn read_process(pid: i32) -> Result<ProcessInfo, ProcInfoError> {
         .exe()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_else(|_| stat.comm.clone());
+    // The ids in nested pid namespaces: read for every thread only when the process has some.
+    let nspid = process.status().ok().and_then(|status| nested(status.nspid));
     let mut threads = HashMap::new();
     if let Ok(tasks) = process.tasks() {
         for task in tasks.flatten() {
             if let Ok(task_stat) = task.stat() {
+                let nspid = if nspid.is_some() {
+                    task.status().ok().and_then(|status| nested(status.nspid))
+                } else {
+                    None
+                };
                 threads.insert(
                     task.tid,
                     ThreadInfo {
                         name: task_stat.comm.clone(),
                         state: state_name(task_stat.state).to_string(),
+                        nspid,
                     },
                 );
             }
@@ -100,15 +113,23 @@ pub fn read_process(pid: i32) -> Result<ProcessInfo, ProcInfoError> {
         name: stat.comm.clone(),
         state: state_name(stat.state).to_string(),
         threads,
+        nspid,
     })
+}
+
+/// An `NSpid` list when it names more than one namespace (the process is in a nested one).
+fn nested(nspid: Option<Vec<i32>>) -> Option<Vec<i32>> {
+    nspid.filter(|ids| ids.len() > 1)
 }
 
 /// Name and state of one thread, read now (for threads that appeared after [`read_process`]).
 pub fn read_thread(pid: i32, tid: i32) -> Option<ThreadInfo> {
-    let stat = Process::new(pid).ok()?.task_from_tid(tid).ok()?.stat().ok()?;
+    let task = Process::new(pid).ok()?.task_from_tid(tid).ok()?;
+    let stat = task.stat().ok()?;
     Some(ThreadInfo {
         name: stat.comm,
         state: state_name(stat.state).to_string(),
+        nspid: task.status().ok().and_then(|status| nested(status.nspid)),
     })
 }
 

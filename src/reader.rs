@@ -30,11 +30,16 @@ pub struct SharedBytes(pub Arc<ObjectBytes>);
 impl SharedBytes {
     /// Maps `path` read-only.
     pub fn map_file(path: &std::path::Path) -> std::io::Result<Self> {
-        let file = std::fs::File::open(path)?;
+        Self::map_open(&std::fs::File::open(path)?)
+    }
+
+    /// Maps a file already open, read-only (so that what was checked of the open file, its
+    /// inode say, is what is mapped).
+    pub fn map_open(file: &std::fs::File) -> std::io::Result<Self> {
         // SAFETY: the mapping is read-only and private. A file truncated underneath us would fault
         // on access; debug files and loaded objects are not rewritten in place by their owners
         // (package managers replace them by rename), which is the same assumption gdb makes.
-        let map = unsafe { memmap2::Mmap::map(&file)? };
+        let map = unsafe { memmap2::Mmap::map(file)? };
         Ok(Self(Arc::new(ObjectBytes::Mapped(map))))
     }
 

@@ -73,6 +73,7 @@ mod tests {
             writable: !executable,
             executable,
             offset,
+            device: (0, 0),
             inode: 1,
             path: Some("/x".into()),
         }

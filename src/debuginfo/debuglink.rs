@@ -5,21 +5,44 @@
 use std::path::{Path, PathBuf};
 
 use super::elf::{hex, ElfFacts};
+use super::target_files::{same_file, TargetFiles};
 use crate::reader::SharedBytes;
 
-/// Where separate debug files are looked for.
+/// Where separate debug files are looked for, and how the target's files are opened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DebugSearch {
     /// Debug roots, tried in order: `<root>/.build-id/xx/rest.debug` and `<root>/<object dir>/<link>`.
     pub roots: Vec<PathBuf>,
+    /// The target's files: objects are opened, and debug links followed, as it sees them.
+    pub files: TargetFiles,
 }
 
 impl Default for DebugSearch {
-    /// The system's debug root, `/usr/lib/debug`.
+    /// The host's files and its debug root, `/usr/lib/debug`.
     fn default() -> Self {
         Self {
-            roots: vec![PathBuf::from("/usr/lib/debug")],
+            roots: vec![PathBuf::from(SYSTEM_DEBUG_ROOT)],
+            files: TargetFiles::host(),
         }
+    }
+}
+
+/// The system's debug root.
+const SYSTEM_DEBUG_ROOT: &str = "/usr/lib/debug";
+
+impl DebugSearch {
+    /// The search for a target whose files are `files`: the folders `debug_dirs` first, then the
+    /// target's `/usr/lib/debug` (under its root), then the host's (when it is another folder).
+    pub fn for_target(files: TargetFiles, debug_dirs: &[PathBuf]) -> Self {
+        let mut roots = debug_dirs.to_vec();
+        let target_root = files.view(Path::new(SYSTEM_DEBUG_ROOT));
+        let host_root = PathBuf::from(SYSTEM_DEBUG_ROOT);
+        let same = target_root == host_root || same_file(&target_root, &host_root);
+        roots.push(target_root);
+        if !same {
+            roots.push(host_root);
+        }
+        Self { roots, files }
     }
 }
 
@@ -108,14 +131,28 @@ pub fn find_debug_file(
         ));
         return None;
     }
-    let object_canonical = std::fs::canonicalize(object_path).ok();
+    let object_file = search.files.view(object_path);
     for candidate in debuglink_candidates(object_path, name, search) {
-        if object_canonical.is_some() && std::fs::canonicalize(&candidate).ok() == object_canonical {
+        if same_file(&candidate, &object_file) {
             continue; // the object itself, not a debug file
         }
         let Some((bytes, debug_facts)) = open_candidate(&candidate, warnings) else {
             continue;
         };
+        if let (Some(object_id), Some(debug_id)) =
+            (facts.build_id.as_deref(), debug_facts.build_id.as_deref())
+        {
+            if object_id != debug_id {
+                warnings.push(format!(
+                    "{}: build id {} differs from {}'s {}, ignored",
+                    candidate.display(),
+                    hex(debug_id),
+                    object_path.display(),
+                    hex(object_id)
+                ));
+                continue;
+            }
+        }
         let actual = crc32fast::hash(&bytes);
         if actual != *crc {
             warnings.push(format!(
@@ -136,24 +173,28 @@ pub fn find_debug_file(
 }
 
 /// The places a `.gnu_debuglink` name is looked for, in order: the object's directory, its
-/// `.debug/` subdirectory, then `<root>/<object's directory>/` for each debug root; each for the
-/// directory as named and as resolved through symlinks.
+/// `.debug/` subdirectory (both as the target sees them), then `<root>/<object's directory>/` for
+/// each debug root. For host files, each directory also as resolved through symlinks (the path a
+/// process maps is already resolved by the kernel).
 fn debuglink_candidates(object_path: &Path, name: &str, search: &DebugSearch) -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = Vec::new();
     if let Some(dir) = object_path.parent() {
         dirs.push(dir.to_path_buf());
-        if let Ok(real) = std::fs::canonicalize(object_path) {
-            if let Some(real_dir) = real.parent() {
-                if real_dir != dir {
-                    dirs.push(real_dir.to_path_buf());
+        if search.files.is_host() {
+            if let Ok(real) = std::fs::canonicalize(object_path) {
+                if let Some(real_dir) = real.parent() {
+                    if real_dir != dir {
+                        dirs.push(real_dir.to_path_buf());
+                    }
                 }
             }
         }
     }
     let mut candidates = Vec::new();
     for dir in &dirs {
-        candidates.push(dir.join(name));
-        candidates.push(dir.join(".debug").join(name));
+        let seen = search.files.view(dir);
+        candidates.push(seen.join(name));
+        candidates.push(seen.join(".debug").join(name));
     }
     for root in &search.roots {
         for dir in &dirs {
@@ -181,7 +222,7 @@ pub fn find_alt_file(
         .collect();
     let named = Path::new(named);
     candidates.push(if named.is_absolute() {
-        named.to_path_buf()
+        search.files.view(named)
     } else {
         debug_path.parent().unwrap_or(Path::new("/")).join(named)
     });
@@ -217,6 +258,7 @@ mod tests {
     fn debuglink_candidates_follow_gdb_order() {
         let search = DebugSearch {
             roots: vec![PathBuf::from("/dbg")],
+            files: TargetFiles::host(),
         };
         let found = debuglink_candidates(Path::new("/nonexistent/dir/prog"), "prog.debug", &search);
         assert_eq!(
@@ -255,6 +297,7 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         let search = DebugSearch {
             roots: vec![empty.path().to_path_buf()],
+            files: TargetFiles::host(),
         };
         let mut no_link = facts.clone();
         no_link.debuglink = None;

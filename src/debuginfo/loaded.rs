@@ -37,6 +37,9 @@ pub struct LoadedObject {
     pub debug_file: Option<String>,
     /// Lowercase hex of the `NT_GNU_BUILD_ID` note.
     pub build_id: Option<String>,
+    /// Why the file found for this object was not used (it is not the one mapped): its frames
+    /// say so. `None` when nothing was refused.
+    pub unusable: Option<String>,
     /// Runtime ranges of all its mappings.
     mapped_ranges: Vec<Range<u64>>,
     /// The dwz supplementary file of the DWARF image, if it has one.
@@ -136,6 +139,7 @@ impl LoadedObject {
             executable_ranges: placement.executable_ranges,
             elf,
             build_id: facts.as_ref().and_then(ElfFacts::build_id_hex),
+            unusable: None,
             debug_file: debug.as_ref().map(|d| d.path.display().to_string()),
             debug: debug.map(|d| d.bytes),
             mapped_ranges: placement.mapped_ranges,

@@ -20,6 +20,9 @@ pub struct MapEntry {
     pub executable: bool,
     /// Offset in the mapped file of `start`.
     pub offset: u64,
+    /// Device of the mapped file, as the kernel numbers it (`major:minor`; `0:0` for anonymous
+    /// mappings).
+    pub device: (u32, u32),
     /// Inode of the mapped file (0 for anonymous mappings).
     pub inode: u64,
     /// What is mapped, as the kernel prints it: `"/usr/lib/..."` (with a `" (deleted)"` suffix
@@ -86,7 +89,7 @@ fn parse_maps_line(line: &str) -> Result<MapEntry, &'static str> {
     let (range, rest) = next_field(line).ok_or("missing address range")?;
     let (perms, rest) = next_field(rest).ok_or("missing permissions")?;
     let (offset, rest) = next_field(rest).ok_or("missing offset")?;
-    let (_device, rest) = next_field(rest).ok_or("missing device")?;
+    let (device, rest) = next_field(rest).ok_or("missing device")?;
     let (inode, rest) = next_field(rest).ok_or("missing inode")?;
 
     let (start, end) = range.split_once('-').ok_or("address range without '-'")?;
@@ -101,6 +104,11 @@ fn parse_maps_line(line: &str) -> Result<MapEntry, &'static str> {
     }
     let offset = u64::from_str_radix(offset, 16).map_err(|_| "bad offset")?;
     let inode = inode.parse::<u64>().map_err(|_| "bad inode")?;
+    let (major, minor) = device.split_once(':').ok_or("device without ':'")?;
+    let device = (
+        u32::from_str_radix(major, 16).map_err(|_| "bad device major")?,
+        u32::from_str_radix(minor, 16).map_err(|_| "bad device minor")?,
+    );
     // The path is the rest of the line after the padding; it may itself contain spaces.
     let path = rest.trim_start_matches(' ');
     Ok(MapEntry {
@@ -110,6 +118,7 @@ fn parse_maps_line(line: &str) -> Result<MapEntry, &'static str> {
         writable: perms.get(1) == Some(&b'w'),
         executable: perms.get(2) == Some(&b'x'),
         offset,
+        device,
         inode,
         path: (!path.is_empty()).then(|| path.to_string()),
     })
@@ -135,6 +144,8 @@ mod tests {
         assert!(maps[1].readable && !maps[1].writable && maps[1].executable);
         assert_eq!(maps[1].offset, 0x2000);
         assert_eq!(maps[1].inode, 247030);
+        assert_eq!(maps[1].device, (0xfe, 0));
+        assert_eq!(maps[4].device, (8, 1));
         assert_eq!(maps[1].file_path(), Some("/usr/bin/cat"));
         assert_eq!(maps[2].path.as_deref(), Some("[stack]"));
         assert!(!maps[2].is_file());

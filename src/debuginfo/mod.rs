@@ -27,6 +27,8 @@ mod process;
 mod symbolize;
 mod symbols;
 mod tailcall;
+mod target_files;
+pub use target_files::TargetFiles;
 mod units;
 
 #[cfg(test)]

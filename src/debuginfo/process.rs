@@ -9,6 +9,7 @@ use super::debuglink::DebugSearch;
 use super::elf::ElfFacts;
 use super::loaded::{LoadedObject, Placement};
 use super::maps::MapEntry;
+use super::target_files::{check_identity, mapped_build_id, OpenedObject};
 use super::DebugInfoError;
 use crate::memory::MemoryReader;
 use crate::reader::SharedBytes;
@@ -165,7 +166,9 @@ fn read_mapping(memory: &dyn MemoryReader, map: &MapEntry, limit: usize) -> Vec<
     bytes
 }
 
-/// Loads one object from its mappings; never fails: problems degrade it and add a warning.
+/// Loads one object from its mappings; never fails: problems degrade it and add a warning. Its
+/// file is opened as the target sees it and used only if it is the one mapped (see
+/// [`target_files`](super::target_files)).
 fn load_object(
     group: &[&MapEntry],
     memory: &dyn MemoryReader,
@@ -186,15 +189,29 @@ fn load_object(
         first
             .map(|m| read_mapping(memory, m, usize::MAX))
             .filter(|b| !b.is_empty())
-            .map(SharedBytes::from_vec)
+            .map(|b| (SharedBytes::from_vec(b), None))
     } else {
-        open_mapped_file(group, &path, warnings)
+        open_mapped_file(group, &path, search, warnings)
     };
     if is_vdso && image.is_none() {
         warnings.push(format!("{VDSO}: its memory could not be read"));
     }
-    let image = image.and_then(|bytes| match ElfFacts::parse(&bytes, &path) {
-        Ok(facts) => Some((bytes, facts)),
+    let mut unusable = None;
+    let image = image.and_then(|(bytes, opened)| match ElfFacts::parse(&bytes, &path) {
+        Ok(facts) => {
+            let (Some(opened), Some(first)) = (opened, first) else {
+                return Some((bytes, facts));
+            };
+            let mapped_id = mapped_build_id(group, memory);
+            match check_identity(&path, &opened, &facts, first, mapped_id.as_deref()) {
+                Ok(()) => Some((bytes, facts)),
+                Err(why) => {
+                    warnings.push(why.clone());
+                    unusable = Some(why);
+                    None
+                }
+            }
+        }
         Err(e) => {
             warnings.push(e.to_string());
             None
@@ -211,38 +228,32 @@ fn load_object(
         ));
         first.map_or(0, |m| m.start.wrapping_sub(m.offset))
     });
-    LoadedObject::new(path, placement(group, bias), image, search, warnings)
+    let mut object = LoadedObject::new(path, placement(group, bias), image, search, warnings);
+    object.unusable = unusable;
+    object
 }
 
-/// Maps the file behind `group`, or explains in `warnings` why it cannot be used.
-fn open_mapped_file(group: &[&MapEntry], path: &str, warnings: &mut Vec<String>) -> Option<SharedBytes> {
+/// Maps the file behind `group` as the target sees it (with how it was opened), or explains in
+/// `warnings` why it cannot be.
+fn open_mapped_file(
+    group: &[&MapEntry],
+    path: &str,
+    search: &DebugSearch,
+    warnings: &mut Vec<String>,
+) -> Option<(SharedBytes, Option<OpenedObject>)> {
     let first = group.first()?;
-    if first.is_deleted() {
+    if first.is_deleted() && search.files.is_host() {
         warnings.push(format!(
             "{path}: file deleted since it was mapped; no symbols for it"
         ));
         return None;
     }
-    match std::fs::metadata(path) {
-        Ok(meta) => {
-            use std::os::unix::fs::MetadataExt as _;
-            if first.inode != 0 && meta.ino() != first.inode {
-                warnings.push(format!(
-                    "{path}: inode {} on disk differs from the mapped inode {} (file replaced since it was mapped?)",
-                    meta.ino(),
-                    first.inode
-                ));
-            }
-        }
-        Err(e) => {
-            warnings.push(format!("{path}: {e}"));
-            return None;
-        }
-    }
-    match SharedBytes::map_file(std::path::Path::new(path)) {
-        Ok(bytes) => Some(bytes),
-        Err(e) => {
-            warnings.push(format!("{path}: cannot map: {e}"));
+    match search.files.open_mapped(first, path) {
+        Ok(opened) => Some((opened.bytes.clone(), Some(opened))),
+        Err(why) => {
+            warnings.push(format!(
+                "{path}: cannot be opened as the process sees it ({why}); no symbols for it"
+            ));
             None
         }
     }

@@ -78,6 +78,7 @@ fn placeholder_snapshot() -> Snapshot {
         format: String::new(),
         version: 0,
         pid: 0,
+        nspid: None,
         application: String::new(),
         executable: String::new(),
         process_state: String::new(),

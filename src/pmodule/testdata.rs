@@ -40,6 +40,7 @@ pub fn thread(tid: i32, mut frames: Vec<Frame>) -> Thread {
     }
     Thread {
         tid,
+        nspid: None,
         name: "t".into(),
         state: "sleeping".into(),
         fault: false,
@@ -55,6 +56,7 @@ pub fn snapshot(pid: i32, threads: Vec<Thread>) -> Snapshot {
         format: crate::snapshot::FORMAT_NAME.into(),
         version: crate::snapshot::FORMAT_VERSION,
         pid,
+        nspid: None,
         application: "crash".into(),
         executable: "/b/crash".into(),
         process_state: "sleeping".into(),

@@ -102,6 +102,7 @@ pub fn skeleton(
         format: snapshot::FORMAT_NAME.to_string(),
         version: snapshot::FORMAT_VERSION,
         pid,
+        nspid: info.nspid.clone(),
         application,
         executable: info.executable.clone(),
         process_state: info.state.clone(),
@@ -171,12 +172,15 @@ pub fn add_threads(
             .get(&thread.tid)
             .cloned()
             .or_else(|| procinfo::read_thread(snapshot.pid, thread.tid));
-        let (name, state) = thread_info.map(|t| (t.name, t.state)).unwrap_or_default();
+        let (name, state, nspid) = thread_info
+            .map(|t| (t.name, t.state, t.nspid))
+            .unwrap_or_default();
         let is_fault = fault_tid == Some(thread.tid);
         let (frames, bts) = frames_of(thread, prepared, is_fault, builder);
         bt_variables.push(bts);
         snapshot.threads.push(Thread {
             tid: thread.tid,
+            nspid,
             name,
             state,
             fault: is_fault,
@@ -283,7 +287,7 @@ fn frames_of(
                     registers.clone()
                 },
                 variables: take_level(levels, i, entry_count),
-                annotations: Vec::new(),
+                annotations: refused_file_note(object),
             });
         }
         let tails = tail_calls.get(depth).map(Vec::as_slice).unwrap_or_default();
@@ -369,4 +373,18 @@ fn all_registers(r: &libc::user_regs_struct) -> BTreeMap<String, Address> {
     .into_iter()
     .map(|(name, value)| (name.to_string(), Address(value)))
     .collect()
+}
+
+/// The annotation of a frame whose object's file was refused (not the one mapped: see
+/// `LoadedObject::unusable`), saying why it has no symbol, line or variables.
+fn refused_file_note(object: Option<&Arc<LoadedObject>>) -> Vec<snapshot::Annotation> {
+    object
+        .and_then(|o| o.unusable.as_ref())
+        .map(|why| {
+            vec![snapshot::Annotation::Text {
+                level: snapshot::AnnotationLevel::Warning,
+                text: why.clone(),
+            }]
+        })
+        .unwrap_or_default()
 }

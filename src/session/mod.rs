@@ -17,6 +17,8 @@ mod stop;
 mod thread_tls;
 mod warm;
 
+use std::path::PathBuf;
+
 use crate::cutoff::Cutoff;
 use crate::debuginfo::DebugInfoError;
 use crate::procinfo::{self, ProcInfoError};
@@ -78,6 +80,13 @@ pub struct SessionOptions {
     /// code when its callback returns), the variables of threads not read yet are left out, the
     /// target resumes, and the snapshot says what was left out.
     pub stop_limit: Option<Duration>,
+    /// Folders searched for separate debug files before the target's and the host's
+    /// `/usr/lib/debug` (`--debug-dir`, in order).
+    pub debug_dirs: Vec<PathBuf>,
+    /// A copy of the target's file tree, where its files are looked up instead of through
+    /// `/proc/PID/root` (`--sysroot`); mapped objects are still opened through
+    /// `/proc/PID/map_files` first.
+    pub sysroot: Option<PathBuf>,
 }
 
 impl Default for SessionOptions {
@@ -99,11 +108,21 @@ impl Default for SessionOptions {
             build_while_stopped: false,
             sequential_capture: false,
             stop_limit: Some(crate::cutoff::DEFAULT_STOP_LIMIT),
+            debug_dirs: Vec::new(),
+            sysroot: None,
         }
     }
 }
 
 impl SessionOptions {
+    /// Where the files of process `pid` and their debug files are looked for.
+    pub fn debug_search(&self, pid: i32) -> crate::debuginfo::DebugSearch {
+        crate::debuginfo::DebugSearch::for_target(
+            crate::debuginfo::TargetFiles::of_process(pid, self.sysroot.clone()),
+            &self.debug_dirs,
+        )
+    }
+
     /// The bounds of variable extraction these options ask for.
     pub fn variable_limits(&self) -> VariableLimits {
         VariableLimits {
@@ -267,12 +286,16 @@ impl Session {
         tracer::check_traceable(pid)?;
         let info = procinfo::read_process(pid)?;
         // Everything heavy happens now, before the stop.
-        let prepared = Arc::new(prepare::PreparedProcess::load(pid).map_err(|e| match e {
-            DebugInfoError::Maps { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
-                SessionError::Tracer(TracerError::permission_denied(pid))
-            }
-            other => other.into(),
-        })?);
+        let prepared = Arc::new(
+            prepare::PreparedProcess::load(pid, &self.options.debug_search(pid)).map_err(|e| match e {
+                DebugInfoError::Maps { source, .. }
+                    if source.kind() == std::io::ErrorKind::PermissionDenied =>
+                {
+                    SessionError::Tracer(TracerError::permission_denied(pid))
+                }
+                other => other.into(),
+            })?,
+        );
         let Staged {
             mut snapshot,
             globals,
@@ -619,7 +642,10 @@ impl Session {
         let pid = crash.stopped.pid();
         // The program is stopped at its fault: what is read now cannot change any more.
         let info = procinfo::read_process(pid)?;
-        let prepared = Arc::new(prepare::PreparedProcess::load(pid)?);
+        let prepared = Arc::new(prepare::PreparedProcess::load(
+            pid,
+            &self.options.debug_search(pid),
+        )?);
         let Staged {
             mut snapshot,
             globals,

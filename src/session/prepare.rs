@@ -32,11 +32,12 @@ pub struct PreparedProcess {
 }
 
 impl PreparedProcess {
-    /// Reads the maps of `pid` and loads every mapped object.
-    pub fn load(pid: i32) -> Result<Self, debuginfo::DebugInfoError> {
+    /// Reads the maps of `pid` and loads every mapped object, its files and debug files found as
+    /// `search` says.
+    pub fn load(pid: i32, search: &debuginfo::DebugSearch) -> Result<Self, debuginfo::DebugInfoError> {
         let maps = debuginfo::read_maps(pid)?;
         let memory = ProcessMemory::new(pid);
-        let objects = ProcessObjects::load(&maps, &memory)?;
+        let objects = ProcessObjects::load_with(&maps, &memory, search)?;
         let mut warnings: Vec<String> = objects.warnings().to_vec();
         // Every object's symbols, DWARF (inflated, unit ranges indexed) and CFI, the objects
         // shared between two threads.

@@ -122,7 +122,8 @@ mod tests {
             let _ = BufReader::new(stdout).read_line(&mut line);
         }
         let pid = child.id() as i32;
-        let prepared = PreparedProcess::load(pid);
+        let prepared =
+            PreparedProcess::load(pid, &crate::session::SessionOptions::default().debug_search(pid));
         let limits = VariableLimits::default();
         let result = prepared.as_ref().map(|p| {
             (

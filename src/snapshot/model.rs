@@ -50,8 +50,12 @@ pub struct Snapshot {
     pub format: String,
     /// Always [`FORMAT_VERSION`] for documents written by this crate.
     pub version: u32,
-    /// The process id.
+    /// The process id (in ptrace's pid namespace).
     pub pid: i32,
+    /// The process's ids in each pid namespace from ptrace's inward (the kernel's `NSpid`), the
+    /// last the id the process knows itself by; absent when it is in ptrace's pid namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nspid: Option<Vec<i32>>,
     /// The application name (`--application`, else the executable's base name).
     pub application: String,
     /// Absolute path of the executable.
@@ -134,8 +138,12 @@ pub struct Fault {
 /// One thread.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Thread {
-    /// Kernel thread id.
+    /// Kernel thread id (in ptrace's pid namespace).
     pub tid: i32,
+    /// The thread's ids in each pid namespace from ptrace's inward (`NSpid`), the last the id
+    /// the target knows it by; absent when the target is in ptrace's pid namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nspid: Option<Vec<i32>>,
     /// Thread name (`/proc/PID/task/TID/comm`).
     pub name: String,
     /// Scheduler state before the stop.

@@ -91,6 +91,7 @@ mod tests {
             format: crate::snapshot::FORMAT_NAME.into(),
             version: crate::snapshot::FORMAT_VERSION,
             pid: 7,
+            nspid: None,
             application: "app".into(),
             executable: "/bin/app".into(),
             process_state: "sleeping".into(),
@@ -98,6 +99,7 @@ mod tests {
             fault: None,
             threads: vec![Thread {
                 tid: 7,
+                nspid: None,
                 name: "app".into(),
                 state: "sleeping".into(),
                 fault: false,
