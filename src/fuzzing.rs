@@ -3,8 +3,8 @@
 //! them. The `fuzz/` crate drives them with AFL++, and `tests/fuzz_corpus.rs` replays the
 //! committed corpus and regression inputs through them.
 //!
-//! - [`elf`]: an ELF image's facts (loads, build id, debug links), its symbol tables, the load
-//!   bias of made-up mappings of it.
+//! - [`elf`]: an ELF image's facts (loads, build id, debug links), its symbol tables (with the
+//!   MiniDebugInfo of `.gnu_debugdata` decompressed), the load bias of made-up mappings of it.
 //! - [`dwarf`]: the image loaded as the one object of a process: its DWARF (compressed sections
 //!   inflated), the symbolization index, call sites and tail calls, the function-name table,
 //!   globals and thread-locals, and the variables in scope at a sample of addresses (scope plans,
@@ -100,9 +100,13 @@ pub fn elf(data: &[u8]) -> Reached {
     let refs: Vec<&MapEntry> = maps.iter().collect();
     let _ = debuginfo::load_bias(&refs, &facts.loads, 4096);
 
-    let symbols = debuginfo::SymbolTable::from_images(&[data]);
-    let names = debuginfo::FunctionNames::from_images(&[data]);
-    for (address, name) in symbol_sample(data) {
+    // Its MiniDebugInfo decompressed (bounded), then read with the image's own symbols, as an
+    // object without `.symtab` is.
+    let mini = debuginfo::embedded_image(data).ok().flatten();
+    let images: Vec<&[u8]> = std::iter::once(data).chain(mini.as_deref()).collect();
+    let symbols = debuginfo::SymbolTable::from_images(&images);
+    let names = debuginfo::FunctionNames::from_images(&images);
+    for (address, name) in images.iter().flat_map(|image| symbol_sample(image)) {
         for probe in [address, address.wrapping_add(1), address.wrapping_sub(1)] {
             if let Some(symbol) = symbols.lookup(probe) {
                 let _ = symbol.demangled();
