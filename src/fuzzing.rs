@@ -531,6 +531,28 @@ mod tests {
     }
 
     #[test]
+    fn the_elf_and_dwarf_targets_reach_the_symbols_of_minidebuginfo() {
+        // The corpus seed: tiny.c stripped Fedora-style (fuzz/make-corpus.sh), its functions
+        // named only by the ELF file compressed in its .gnu_debugdata.
+        let seed = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/elf/tiny-minidebuginfo"),
+        )
+        .expect("the MiniDebugInfo seed of the corpus");
+        assert!(debuginfo::embedded_image(&seed).is_ok_and(|image| image.is_some()));
+        assert!(elf(&seed).symbols > 0, "{:?}", elf(&seed));
+        assert!(dwarf(&seed).symbols > 0, "{:?}", dwarf(&seed));
+        // The same bytes with the section's name changed: nothing names anything.
+        let at = seed
+            .windows(b".gnu_debugdata".len())
+            .position(|w| w == b".gnu_debugdata")
+            .expect("the section name");
+        let mut renamed = seed.clone();
+        renamed[at + 1] = b'x';
+        assert_eq!(elf(&renamed).symbols, 0);
+        assert_eq!(dwarf(&renamed).symbols, 0);
+    }
+
+    #[test]
     fn the_snapshot_target_reads_a_snapshot_written_by_the_library() {
         let text = std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/snapshot_json/minimal.json"),
