@@ -258,7 +258,7 @@ impl LoadedObject {
     }
 
     /// The function symbol named `name` (runtime address), from the debug file's and the
-    /// object's symbol tables.
+    /// object's symbol tables (and the object's MiniDebugInfo).
     pub(crate) fn function_named(&self, name: &str) -> Option<NamedFunction> {
         self.function_names().get(name).map(|found| NamedFunction {
             address: found.address.wrapping_add(self.bias),
@@ -346,7 +346,8 @@ impl LoadedObject {
         self.executable_ranges.iter().any(|r| r.contains(&address))
     }
 
-    /// The symbol table, built on first use from the debug file's and the object's tables.
+    /// The symbol table, built on first use from the debug file's and the object's tables (and
+    /// the object's MiniDebugInfo).
     fn symbols(&self) -> &SymbolTable {
         self.symbols
             .get_or_init(|| SymbolTable::from_images(&self.symbol_images()))
