@@ -2,7 +2,7 @@
 # Builds the seed inputs of the fuzz corpus into fuzz/seeds/out/ (not committed): small ELF
 # images built from fuzz/seeds/tiny.c and tiny.cpp (freestanding: no libc, so a few KB each)
 # in the variants whose parsing differs (-O0 / -O2, DWARF 4 / 5, type units, compressed
-# sections, .debug_frame only, no symbols, a debug link), the c-examples programs, and
+# sections, .debug_frame only, no symbols, a debug link, MiniDebugInfo), the c-examples programs, and
 # snapshot documents written by the real CLI. `fuzz/corpus/` holds these seeds and the inputs
 # refresh-corpus.sh picked from campaigns started from them (see README.md).
 set -euo pipefail
@@ -27,6 +27,25 @@ strip "$out/elf/tiny-stripped"
 # A stripped object pointing at its debug file.
 objcopy --only-keep-debug "$out/elf/tiny-O0" "$out/elf/tiny.debug"
 objcopy --strip-debug --add-gnu-debuglink="$out/elf/tiny.debug" "$out/elf/tiny-O0" "$out/elf/tiny-linked"
+
+# Fedora-style (RPM's find-debuginfo): stripped of everything, the function symbols .dynsym
+# lacks kept as MiniDebugInfo, an xz-compressed ELF file in .gnu_debugdata.
+minidebuginfo() {
+    local binary=$1 tmp
+    tmp=$(mktemp -d)
+    nm -D --format=posix --defined-only "$binary" 2>/dev/null | awk '{print $1}' | sort > "$tmp/dynsyms"
+    nm --format=posix --defined-only "$binary" | awk '$2 ~ /[TtWw]/ {print $1}' | sort > "$tmp/funcsyms"
+    comm -13 "$tmp/dynsyms" "$tmp/funcsyms" > "$tmp/keep"
+    objcopy --only-keep-debug "$binary" "$tmp/mini.debug"
+    objcopy -S --remove-section .gdb_index --remove-section .comment \
+        --keep-symbols="$tmp/keep" "$tmp/mini.debug" "$tmp/mini"
+    xz "$tmp/mini"
+    strip --strip-all --remove-section=.comment "$binary"
+    objcopy --add-section .gnu_debugdata="$tmp/mini.xz" "$binary"
+    rm -r "$tmp"
+}
+cp "$out/elf/tiny-O2" "$out/elf/tiny-minidebuginfo"
+minidebuginfo "$out/elf/tiny-minidebuginfo"
 
 make -s -C ../c-examples >/dev/null
 for program in crash crash-O2 threads-O2; do

@@ -3,8 +3,8 @@
 //! them. The `fuzz/` crate drives them with AFL++, and `tests/fuzz_corpus.rs` replays the
 //! committed corpus and regression inputs through them.
 //!
-//! - [`elf`]: an ELF image's facts (loads, build id, debug links), its symbol tables, the load
-//!   bias of made-up mappings of it.
+//! - [`elf`]: an ELF image's facts (loads, build id, debug links), its symbol tables (with the
+//!   MiniDebugInfo of `.gnu_debugdata` decompressed), the load bias of made-up mappings of it.
 //! - [`dwarf`]: the image loaded as the one object of a process: its DWARF (compressed sections
 //!   inflated), the symbolization index, call sites and tail calls, the function-name table,
 //!   globals and thread-locals, and the variables in scope at a sample of addresses (scope plans,
@@ -101,9 +101,13 @@ pub fn elf(data: &[u8]) -> Reached {
     let refs: Vec<&MapEntry> = maps.iter().collect();
     let _ = debuginfo::load_bias(&refs, &facts.loads, 4096);
 
-    let symbols = debuginfo::SymbolTable::from_images(&[data]);
-    let names = debuginfo::FunctionNames::from_images(&[data]);
-    for (address, name) in symbol_sample(data) {
+    // Its MiniDebugInfo decompressed (bounded), then read with the image's own symbols, as an
+    // object without `.symtab` is.
+    let mini = debuginfo::embedded_image(data).ok().flatten();
+    let images: Vec<&[u8]> = std::iter::once(data).chain(mini.as_deref()).collect();
+    let symbols = debuginfo::SymbolTable::from_images(&images);
+    let names = debuginfo::FunctionNames::from_images(&images);
+    for (address, name) in images.iter().flat_map(|image| symbol_sample(image)) {
         for probe in [address, address.wrapping_add(1), address.wrapping_sub(1)] {
             if let Some(symbol) = symbols.lookup(probe) {
                 let _ = symbol.demangled();
@@ -528,6 +532,28 @@ mod tests {
             "{dwarf:?}"
         );
         assert!(cfi(&program).frames > 0);
+    }
+
+    #[test]
+    fn the_elf_and_dwarf_targets_reach_the_symbols_of_minidebuginfo() {
+        // The corpus seed: tiny.c stripped Fedora-style (fuzz/make-corpus.sh), its functions
+        // named only by the ELF file compressed in its .gnu_debugdata.
+        let seed = std::fs::read(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/elf/tiny-minidebuginfo"),
+        )
+        .expect("the MiniDebugInfo seed of the corpus");
+        assert!(debuginfo::embedded_image(&seed).is_ok_and(|image| image.is_some()));
+        assert!(elf(&seed).symbols > 0, "{:?}", elf(&seed));
+        assert!(dwarf(&seed).symbols > 0, "{:?}", dwarf(&seed));
+        // The same bytes with the section's name changed: nothing names anything.
+        let at = seed
+            .windows(b".gnu_debugdata".len())
+            .position(|w| w == b".gnu_debugdata")
+            .expect("the section name");
+        let mut renamed = seed.clone();
+        renamed[at + 1] = b'x';
+        assert_eq!(elf(&renamed).symbols, 0);
+        assert_eq!(dwarf(&renamed).symbols, 0);
     }
 
     #[test]

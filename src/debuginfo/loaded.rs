@@ -9,6 +9,7 @@ use super::callsites::CallSite;
 use super::debuglink::{find_alt_file, find_debug_file, DebugFile, DebugSearch};
 use super::dwarf::{load_dwarf, Dwarf};
 use super::elf::ElfFacts;
+use super::minidebuginfo::{self, embedded_image};
 use super::problems::{lost, DebugProblems};
 use super::symbolize::{symbolize_with, DwarfIndex, SymbolizedFrame};
 use super::symbols::{FunctionNames, NamedFunction, SymbolTable};
@@ -46,6 +47,11 @@ pub struct LoadedObject {
     alt: Option<SharedBytes>,
     /// Which image carries the DWARF.
     dwarf_image: DwarfImage,
+    /// Neither the object nor its debug file has a `.symtab`: its MiniDebugInfo, if any, is read.
+    wants_mini_debug: bool,
+    /// The ELF image of its MiniDebugInfo (`.gnu_debugdata`), decompressed on first use (with
+    /// the function symbols); `None` when it has none, is not wanted or is unusable.
+    mini_debug: OnceLock<Option<Vec<u8>>>,
     /// Function symbols, built on first use.
     symbols: OnceLock<SymbolTable>,
     /// Data symbols, built on first use (after the resume: only pointers are named by them).
@@ -57,6 +63,8 @@ pub struct LoadedObject {
     dwarf: OnceLock<Result<(Arc<Dwarf>, DwarfIndex), DebugInfoError>>,
     /// The defects found in the DWARF so far (shared with its readers).
     problems: Arc<DebugProblems>,
+    /// The defects found in the object's own sections (`.gnu_debugdata`), said under its path.
+    object_problems: DebugProblems,
 }
 
 /// Where an object's DWARF is.
@@ -131,6 +139,8 @@ impl LoadedObject {
             }
             _ => None,
         };
+        let wants_mini_debug = !facts.as_ref().is_some_and(|f| f.has_symtab)
+            && !debug.as_ref().is_some_and(|d| d.facts.has_symtab);
         Self {
             path,
             base: placement.base,
@@ -145,11 +155,14 @@ impl LoadedObject {
             mapped_ranges: placement.mapped_ranges,
             alt,
             dwarf_image,
+            wants_mini_debug,
+            mini_debug: OnceLock::new(),
             symbols: OnceLock::new(),
             data_symbols: OnceLock::new(),
             function_names: OnceLock::new(),
             dwarf: OnceLock::new(),
             problems: Arc::default(),
+            object_problems: DebugProblems::default(),
         }
     }
 
@@ -249,7 +262,7 @@ impl LoadedObject {
     }
 
     /// The function symbol named `name` (runtime address), from the debug file's and the
-    /// object's symbol tables.
+    /// object's symbol tables (and the object's MiniDebugInfo).
     pub(crate) fn function_named(&self, name: &str) -> Option<NamedFunction> {
         self.function_names().get(name).map(|found| NamedFunction {
             address: found.address.wrapping_add(self.bias),
@@ -259,10 +272,8 @@ impl LoadedObject {
 
     /// The table of function symbols by name, built on first use.
     fn function_names(&self) -> &FunctionNames {
-        self.function_names.get_or_init(|| {
-            let images: Vec<&[u8]> = self.debug.iter().chain(self.elf.iter()).map(|b| &b[..]).collect();
-            FunctionNames::from_images(&images)
-        })
+        self.function_names
+            .get_or_init(|| FunctionNames::from_images(&self.symbol_images()))
     }
 
     /// Builds the table of function symbols by name (tail-call targets are looked up in it) —
@@ -276,8 +287,8 @@ impl LoadedObject {
         self.dwarf_image != DwarfImage::None
     }
 
-    /// Warms the lazy indexes (symbol table sort, addr2line unit ranges) — called before the
-    /// target is stopped so nothing heavy happens while it is.
+    /// Warms the lazy indexes (MiniDebugInfo decompressed, symbol table sorted, addr2line unit
+    /// ranges) — called before the target is stopped so nothing heavy happens while it is.
     pub fn prepare(&self) {
         self.symbols();
         self.dwarf_index();
@@ -339,12 +350,42 @@ impl LoadedObject {
         self.executable_ranges.iter().any(|r| r.contains(&address))
     }
 
-    /// The symbol table, built on first use from the debug file's and the object's tables.
+    /// The symbol table, built on first use from the debug file's and the object's tables (and
+    /// the object's MiniDebugInfo).
     fn symbols(&self) -> &SymbolTable {
-        self.symbols.get_or_init(|| {
-            let images: Vec<&[u8]> = self.debug.iter().chain(self.elf.iter()).map(|b| &b[..]).collect();
-            SymbolTable::from_images(&images)
-        })
+        self.symbols
+            .get_or_init(|| SymbolTable::from_images(&self.symbol_images()))
+    }
+
+    /// The images whose function symbols name this object's code, most trusted first: the debug
+    /// file, the object, then the image its MiniDebugInfo holds (wanted only when neither of
+    /// the others has a `.symtab`, as gdb does).
+    fn symbol_images(&self) -> Vec<&[u8]> {
+        let mut images: Vec<&[u8]> = self.debug.iter().chain(self.elf.iter()).map(|b| &b[..]).collect();
+        images.extend(self.mini_debug());
+        images
+    }
+
+    /// The ELF image of the object's MiniDebugInfo, decompressed on first use (by
+    /// [`prepare`](Self::prepare), before the target is stopped); `None` when the object has a
+    /// `.symtab` (or its debug file has), has no `.gnu_debugdata`, or an unusable one, which is
+    /// then recorded as a warning naming the object.
+    fn mini_debug(&self) -> Option<&[u8]> {
+        self.mini_debug
+            .get_or_init(|| {
+                if !self.wants_mini_debug {
+                    return None;
+                }
+                match embedded_image(self.elf.as_deref()?) {
+                    Ok(image) => image,
+                    Err(error) => {
+                        self.object_problems
+                            .record(minidebuginfo::SECTION, &error, lost::MINI_SYMBOLS);
+                        None
+                    }
+                }
+            })
+            .as_deref()
     }
 
     /// The DWARF index, built on first use; `None` without (usable) DWARF.
@@ -410,7 +451,9 @@ impl LoadedObject {
     /// section and consequence), naming the file that holds it: what a snapshot says about a
     /// corrupt section. Ask after the lookups, since most defects are found by them.
     pub fn debug_warnings(&self) -> Vec<String> {
-        self.problems.warnings(self.dwarf_name())
+        let mut warnings = self.object_problems.warnings(&self.path);
+        warnings.extend(self.problems.warnings(self.dwarf_name()));
+        warnings
     }
 }
 

@@ -16,6 +16,8 @@ pub(crate) mod lost {
     pub const INDEX: &str = "unit address ranges are read from the units instead";
     /// The DWARF as a whole.
     pub const ALL: &str = "no source lines or variables for this object";
+    /// MiniDebugInfo (`.gnu_debugdata`): the symbols of functions not exported.
+    pub const MINI_SYMBOLS: &str = "functions not in .dynsym are left unnamed";
 }
 
 /// One defect: the section, the first error met in it, and what it costs.

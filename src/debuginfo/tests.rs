@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use super::*;
 use crate::memory::MemoryReader;
 
+mod minidebuginfo;
 mod tailcall;
 
 // ---------------------------------------------------------------------------------------------
