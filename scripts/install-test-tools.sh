@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the tests need besides the Rust toolchain and gcc/make, when missing: gdb (the
-# oracle the variable tests compare with), g++, pkg-config, objcopy and readelf (binutils).
+# oracle the variable tests compare with), g++, pkg-config, objcopy and readelf (binutils), and
+# debuginfod (elfutils' server: the debuginfod tests start one on 127.0.0.1).
 # Debian/Ubuntu (apt-get) and Fedora (dnf); elsewhere it names what to install and fails.
 set -euo pipefail
 missing=()
-for tool in gdb g++ pkg-config objcopy readelf; do
+for tool in gdb g++ pkg-config objcopy readelf debuginfod; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
@@ -13,9 +14,9 @@ sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
 if command -v apt-get >/dev/null 2>&1; then
     $sudo apt-get update -q
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q gdb g++ pkg-config binutils
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q gdb g++ pkg-config binutils debuginfod
 elif command -v dnf >/dev/null 2>&1; then
-    $sudo dnf install -y gdb gcc-c++ pkgconf-pkg-config binutils
+    $sudo dnf install -y gdb gcc-c++ pkgconf-pkg-config binutils elfutils-debuginfod
 else
     echo "install these and run again: ${missing[*]}" >&2
     exit 1
