@@ -287,7 +287,10 @@ fn load_object(data: &[u8]) -> Option<Arc<LoadedObject>> {
         executable_ranges: executable_ranges(&facts),
         mapped_ranges: mapped,
     };
-    let search = DebugSearch { roots: Vec::new() };
+    let search = DebugSearch {
+        roots: Vec::new(),
+        debuginfod: None,
+    };
     let bytes = SharedBytes::from_vec(data.to_vec());
     Some(Arc::new(LoadedObject::new(
         IMAGE_NAME.to_string(),

@@ -1,6 +1,6 @@
 //! Finding an object's separate debug file: by build id under the debug roots, then by
-//! `.gnu_debuglink` (checked against its CRC32), and a debug file's dwz supplement
-//! (`.gnu_debugaltlink`).
+//! `.gnu_debuglink` (checked against its CRC32), then in the debuginfod cache, and a debug
+//! file's dwz supplement (`.gnu_debugaltlink`).
 
 use std::path::{Path, PathBuf};
 
@@ -12,13 +12,17 @@ use crate::reader::SharedBytes;
 pub struct DebugSearch {
     /// Debug roots, tried in order: `<root>/.build-id/xx/rest.debug` and `<root>/<object dir>/<link>`.
     pub roots: Vec<PathBuf>,
+    /// Where debug files are fetched from and cached (`<cache>/<build id>/debuginfo`, looked at
+    /// last); `None`: debuginfod is not used.
+    pub debuginfod: Option<crate::debuginfod::Config>,
 }
 
 impl Default for DebugSearch {
-    /// The system's debug root, `/usr/lib/debug`.
+    /// The system's debug root, `/usr/lib/debug`; no debuginfod.
     fn default() -> Self {
         Self {
             roots: vec![PathBuf::from("/usr/lib/debug")],
+            debuginfod: None,
         }
     }
 }
@@ -68,10 +72,47 @@ fn open_candidate(path: &Path, warnings: &mut Vec<String>) -> Option<(SharedByte
     }
 }
 
-/// Finds the separate debug file of the object at `object_path` with `facts`, or `None`.
+/// Finds the separate debug file of the object at `object_path` with `facts`, or `None`: on
+/// this machine first, then in the debuginfod cache (what was fetched before the load).
 /// Problems met on the way (a debuglink CRC mismatch, a debug file for another build) are
 /// pushed to `warnings`.
 pub fn find_debug_file(
+    object_path: &Path,
+    facts: &ElfFacts,
+    search: &DebugSearch,
+    warnings: &mut Vec<String>,
+) -> Option<DebugFile> {
+    find_local_debug_file(object_path, facts, search, warnings)
+        .or_else(|| find_cached_debug_file(object_path, facts, search, warnings))
+}
+
+/// The debug file of build id `facts.build_id` in the debuginfod cache, when it holds it.
+fn find_cached_debug_file(
+    object_path: &Path,
+    facts: &ElfFacts,
+    search: &DebugSearch,
+    warnings: &mut Vec<String>,
+) -> Option<DebugFile> {
+    let cache = &search.debuginfod.as_ref()?.cache;
+    let path = crate::debuginfod::cached_debuginfo(cache, &facts.build_id_hex()?)?;
+    let (bytes, debug_facts) = open_candidate(&path, warnings)?;
+    if debug_facts.build_id != facts.build_id {
+        warnings.push(format!(
+            "{}: build id differs from {}'s, ignored",
+            path.display(),
+            object_path.display()
+        ));
+        return None;
+    }
+    Some(DebugFile {
+        path,
+        bytes,
+        facts: debug_facts,
+    })
+}
+
+/// [`find_debug_file`] on this machine: under the debug roots and by `.gnu_debuglink`.
+fn find_local_debug_file(
     object_path: &Path,
     facts: &ElfFacts,
     search: &DebugSearch,
@@ -217,6 +258,7 @@ mod tests {
     fn debuglink_candidates_follow_gdb_order() {
         let search = DebugSearch {
             roots: vec![PathBuf::from("/dbg")],
+            debuginfod: None,
         };
         let found = debuglink_candidates(Path::new("/nonexistent/dir/prog"), "prog.debug", &search);
         assert_eq!(
@@ -255,6 +297,7 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         let search = DebugSearch {
             roots: vec![empty.path().to_path_buf()],
+            debuginfod: None,
         };
         let mut no_link = facts.clone();
         no_link.debuglink = None;

@@ -193,6 +193,7 @@ impl MemoryReader for ProcMem {
 fn private_search(root: &Path) -> DebugSearch {
     DebugSearch {
         roots: vec![root.to_path_buf()],
+        debuginfod: None,
     }
 }
 

@@ -78,6 +78,11 @@ pub struct SessionOptions {
     /// code when its callback returns), the variables of threads not read yet are left out, the
     /// target resumes, and the snapshot says what was left out.
     pub stop_limit: Option<Duration>,
+    /// Whether debug files missing here are fetched from the debuginfod servers that
+    /// `DEBUGINFOD_URLS` names, before the stop, and for how long at most (`--no-debuginfod`,
+    /// `--debuginfod-timeout`). With `--exec`, where the program is already stopped at its
+    /// fault, only the cache is used.
+    pub debuginfod: crate::debuginfod::Settings,
 }
 
 impl Default for SessionOptions {
@@ -99,6 +104,7 @@ impl Default for SessionOptions {
             build_while_stopped: false,
             sequential_capture: false,
             stop_limit: Some(crate::cutoff::DEFAULT_STOP_LIMIT),
+            debuginfod: crate::debuginfod::Settings::default(),
         }
     }
 }
@@ -267,12 +273,16 @@ impl Session {
         tracer::check_traceable(pid)?;
         let info = procinfo::read_process(pid)?;
         // Everything heavy happens now, before the stop.
-        let prepared = Arc::new(prepare::PreparedProcess::load(pid).map_err(|e| match e {
-            DebugInfoError::Maps { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
-                SessionError::Tracer(TracerError::permission_denied(pid))
-            }
-            other => other.into(),
-        })?);
+        let prepared = Arc::new(
+            prepare::PreparedProcess::load(pid, &self.options.debuginfod).map_err(|e| match e {
+                DebugInfoError::Maps { source, .. }
+                    if source.kind() == std::io::ErrorKind::PermissionDenied =>
+                {
+                    SessionError::Tracer(TracerError::permission_denied(pid))
+                }
+                other => other.into(),
+            })?,
+        );
         let Staged {
             mut snapshot,
             globals,
@@ -619,7 +629,11 @@ impl Session {
         let pid = crash.stopped.pid();
         // The program is stopped at its fault: what is read now cannot change any more.
         let info = procinfo::read_process(pid)?;
-        let prepared = Arc::new(prepare::PreparedProcess::load(pid)?);
+        // Nothing is downloaded while the program waits: only the debuginfod cache is used.
+        let prepared = Arc::new(prepare::PreparedProcess::load(
+            pid,
+            &self.options.debuginfod.cache_only(),
+        )?);
         let Staged {
             mut snapshot,
             globals,

@@ -122,7 +122,7 @@ mod tests {
             let _ = BufReader::new(stdout).read_line(&mut line);
         }
         let pid = child.id() as i32;
-        let prepared = PreparedProcess::load(pid);
+        let prepared = PreparedProcess::load(pid, &crate::debuginfod::Settings::off());
         let limits = VariableLimits::default();
         let result = prepared.as_ref().map(|p| {
             (

@@ -625,7 +625,10 @@ mod tests {
     fn types_are_freed_with_their_object() {
         let build = tempfile::tempdir().expect("temp dir");
         let program = crate::test_support::build_example(build.path(), "crash");
-        let search = DebugSearch { roots: Vec::new() };
+        let search = DebugSearch {
+            roots: Vec::new(),
+            debuginfod: None,
+        };
         let object = LoadedObject::open_file(&program, 0, &search).expect("open crash");
         let variables = ProcessVariables::from_objects(vec![Arc::new(object)]);
         let ty = variables
