@@ -71,3 +71,48 @@ pub(super) fn fetch_one(
     }
     pending.commit()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+
+    #[test]
+    fn https_servers_are_spoken_to_in_tls() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let first_byte = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut byte = [0u8; 1];
+            stream.read_exact(&mut byte).map(|_| byte[0]).ok()
+            // The connection closes here: the handshake fails.
+        });
+        let cache = tempfile::tempdir().unwrap();
+        let result = fetch_one(
+            &agent(Some(Duration::from_secs(5))),
+            &format!("https://127.0.0.1:{port}"),
+            "abcd",
+            &Cache::open(cache.path()),
+            Instant::now() + Duration::from_secs(10),
+            &AtomicBool::new(false),
+        );
+        // 0x16: a TLS handshake record (the ClientHello).
+        assert_eq!(first_byte.join().unwrap(), Some(0x16));
+        assert!(matches!(result, Err(FetchError::Transfer(_))), "{result:?}");
+    }
+
+    #[test]
+    fn nothing_is_asked_once_the_time_is_up() {
+        let cache = tempfile::tempdir().unwrap();
+        let result = fetch_one(
+            &agent(None),
+            "http://127.0.0.1:9",
+            "abcd",
+            &Cache::open(cache.path()),
+            Instant::now(),
+            &AtomicBool::new(false),
+        );
+        assert!(matches!(result, Err(FetchError::OutOfTime)), "{result:?}");
+        assert_eq!(debuginfo_url("http://s", "ab"), "http://s/buildid/ab/debuginfo");
+    }
+}
