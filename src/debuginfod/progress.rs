@@ -11,7 +11,7 @@ const SHOW_AFTER: Duration = Duration::from_millis(500);
 pub(super) struct Progress {
     enabled: bool,
     started: Instant,
-    shown: bool,
+    shown: Option<usize>,
     total: usize,
     servers: String,
 }
@@ -29,22 +29,24 @@ impl Progress {
         Self {
             enabled: wanted && std::io::stderr().is_terminal(),
             started: Instant::now(),
-            shown: false,
+            shown: None,
             total,
             servers: hosts,
         }
     }
 
-    /// Shows that `done` objects are settled, once the fetch has lasted.
+    /// Shows that `done` objects are settled, once the fetch has lasted (the line is written
+    /// again only when the count changes).
     pub(super) fn update(&mut self, done: usize) {
-        if !self.enabled || self.started.elapsed() < SHOW_AFTER {
+        if !self.enabled || self.started.elapsed() < SHOW_AFTER || self.shown == Some(done) {
             return;
         }
-        self.shown = true;
+        self.shown = Some(done);
+        let objects = if self.total == 1 { "object" } else { "objects" };
         let mut stderr = std::io::stderr().lock();
         let _ = write!(
             stderr,
-            "\r\x1b[Kptrace: fetching debug info for {} objects from {}: {done}/{}",
+            "\r\x1b[Kptrace: fetching debug info for {} {objects} from {}: {done}/{}",
             self.total, self.servers, self.total
         );
         let _ = stderr.flush();
@@ -52,7 +54,7 @@ impl Progress {
 
     /// Ends the line, if one was shown.
     pub(super) fn finish(&mut self, done: usize) {
-        if self.shown {
+        if self.shown.is_some() {
             self.update(done);
             eprintln!();
         }
