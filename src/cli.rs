@@ -159,6 +159,17 @@ struct Cli {
     #[arg(long, value_name = "DIR")]
     sysroot: Option<PathBuf>,
 
+    /// Do not fetch missing debug files from the debuginfod servers that DEBUGINFOD_URLS names
+    /// (nor look in their cache).
+    #[arg(long = "no-debuginfod")]
+    no_debuginfod: bool,
+
+    /// The most seconds all debuginfod downloads before the snapshot may take together (the
+    /// target runs meanwhile; objects not fetched by then go without, and a warning says so).
+    /// 0: only what the debuginfod cache holds is used.
+    #[arg(long = "debuginfod-timeout", value_name = "SECONDS", default_value_t = crate::debuginfod::DEFAULT_TOTAL_TIMEOUT.as_secs_f64(), value_parser = parse_seconds)]
+    debuginfod_timeout: f64,
+
     /// Running as root, load module files and directories that users other than root (or the
     /// module's owner) could write; without it they are refused with the reason.
     #[arg(long = "allow-insecure-modules")]
@@ -176,6 +187,11 @@ struct Cli {
     /// CPUs when there are many threads; the snapshot is the same, the stop longer.
     #[arg(long, hide = true)]
     sequential_capture: bool,
+}
+
+/// A `--debuginfod-timeout` value: seconds, 0 or more, that a duration can hold.
+fn parse_seconds(value: &str) -> Result<f64, String> {
+    crate::session::named::seconds("debuginfod-timeout", value).map(|d| d.as_secs_f64())
 }
 
 /// The exit status of a failed run.
@@ -286,6 +302,11 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
         stop_limit: crate::session::named::stop_limit(cli.max_stop_ms),
         debug_dirs: cli.debug_dir.clone(),
         sysroot: cli.sysroot.clone(),
+        debuginfod: crate::debuginfod::Settings {
+            enabled: !cli.no_debuginfod,
+            total_timeout: Duration::from_secs_f64(cli.debuginfod_timeout),
+            progress: true,
+        },
         ..SessionOptions::default()
     };
     let session = Session::with_abort_flag(options, interrupts.abort.clone());

@@ -8,6 +8,7 @@
 //! Layout (see README):
 //! - [`tracer`]: stop / resume every thread, registers, memory reads, the `--exec` event loop;
 //! - [`debuginfo`]: ELF and DWARF of every mapped object, loaded before the stop; symbols, lines;
+//! - [`debuginfod`]: missing debug files fetched from debuginfod servers into a shared cache;
 //! - [`unwind`]: the DWARF CFI unwinder with a frame-pointer fallback;
 //! - [`snapshot`]: the data model, its JSON form and the readable dump;
 //! - [`session`]: one snapshot run: options, phases, timing;
@@ -23,6 +24,7 @@ pub mod arch;
 pub mod cli;
 pub mod cutoff;
 pub mod debuginfo;
+pub mod debuginfod;
 pub mod ffi;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -1,6 +1,6 @@
 //! Finding an object's separate debug file: by build id under the debug roots, then by
-//! `.gnu_debuglink` (checked against its CRC32), and a debug file's dwz supplement
-//! (`.gnu_debugaltlink`).
+//! `.gnu_debuglink` (checked against its CRC32), then in the debuginfod cache, and a debug
+//! file's dwz supplement (`.gnu_debugaltlink`).
 
 use std::path::{Path, PathBuf};
 
@@ -15,14 +15,18 @@ pub struct DebugSearch {
     pub roots: Vec<PathBuf>,
     /// The target's files: objects are opened, and debug links followed, as it sees them.
     pub files: TargetFiles,
+    /// Where debug files are fetched from and cached (`<cache>/<build id>/debuginfo`, looked at
+    /// last); `None`: debuginfod is not used.
+    pub debuginfod: Option<crate::debuginfod::Config>,
 }
 
 impl Default for DebugSearch {
-    /// The host's files and its debug root, `/usr/lib/debug`.
+    /// The host's files and its debug root, `/usr/lib/debug`; no debuginfod.
     fn default() -> Self {
         Self {
             roots: vec![PathBuf::from(SYSTEM_DEBUG_ROOT)],
             files: TargetFiles::host(),
+            debuginfod: None,
         }
     }
 }
@@ -42,7 +46,11 @@ impl DebugSearch {
         if !same {
             roots.push(host_root);
         }
-        Self { roots, files }
+        Self {
+            roots,
+            files,
+            debuginfod: None,
+        }
     }
 }
 
@@ -91,10 +99,47 @@ fn open_candidate(path: &Path, warnings: &mut Vec<String>) -> Option<(SharedByte
     }
 }
 
-/// Finds the separate debug file of the object at `object_path` with `facts`, or `None`.
+/// Finds the separate debug file of the object at `object_path` with `facts`, or `None`: on
+/// this machine first, then in the debuginfod cache (what was fetched before the load).
 /// Problems met on the way (a debuglink CRC mismatch, a debug file for another build) are
 /// pushed to `warnings`.
 pub fn find_debug_file(
+    object_path: &Path,
+    facts: &ElfFacts,
+    search: &DebugSearch,
+    warnings: &mut Vec<String>,
+) -> Option<DebugFile> {
+    find_local_debug_file(object_path, facts, search, warnings)
+        .or_else(|| find_cached_debug_file(object_path, facts, search, warnings))
+}
+
+/// The debug file of build id `facts.build_id` in the debuginfod cache, when it holds it.
+fn find_cached_debug_file(
+    object_path: &Path,
+    facts: &ElfFacts,
+    search: &DebugSearch,
+    warnings: &mut Vec<String>,
+) -> Option<DebugFile> {
+    let cache = &search.debuginfod.as_ref()?.cache;
+    let path = crate::debuginfod::cached_debuginfo(cache, &facts.build_id_hex()?)?;
+    let (bytes, debug_facts) = open_candidate(&path, warnings)?;
+    if debug_facts.build_id != facts.build_id {
+        warnings.push(format!(
+            "{}: build id differs from {}'s, ignored",
+            path.display(),
+            object_path.display()
+        ));
+        return None;
+    }
+    Some(DebugFile {
+        path,
+        bytes,
+        facts: debug_facts,
+    })
+}
+
+/// [`find_debug_file`] on this machine: under the debug roots and by `.gnu_debuglink`.
+fn find_local_debug_file(
     object_path: &Path,
     facts: &ElfFacts,
     search: &DebugSearch,
@@ -258,7 +303,7 @@ mod tests {
     fn debuglink_candidates_follow_gdb_order() {
         let search = DebugSearch {
             roots: vec![PathBuf::from("/dbg")],
-            files: TargetFiles::host(),
+            ..DebugSearch::default()
         };
         let found = debuglink_candidates(Path::new("/nonexistent/dir/prog"), "prog.debug", &search);
         assert_eq!(
@@ -297,7 +342,7 @@ mod tests {
         let empty = tempfile::tempdir().unwrap();
         let search = DebugSearch {
             roots: vec![empty.path().to_path_buf()],
-            files: TargetFiles::host(),
+            ..DebugSearch::default()
         };
         let mut no_link = facts.clone();
         no_link.debuglink = None;

@@ -37,18 +37,49 @@ impl ProcessObjects {
         Self::load_with(maps, memory, &DebugSearch::default())
     }
 
-    /// [`load`](Self::load) with separate debug files searched under `search`.
+    /// [`load`](Self::load) with separate debug files searched under `search`; when it names
+    /// debuginfod servers, the debug files of objects that have none here are fetched first
+    /// (bounded in time; see [`crate::debuginfod::fetch_missing`]).
     pub fn load_with(
         maps: &[MapEntry],
         memory: &dyn MemoryReader,
         search: &DebugSearch,
     ) -> Result<Self, DebugInfoError> {
-        let mut warnings = Vec::new();
-        let mut objects: Vec<Arc<LoadedObject>> = group_mappings(maps)
+        let groups: Vec<Vec<&MapEntry>> = group_mappings(maps)
             .into_iter()
             .filter(|group| is_loadable(group))
-            .map(|group| Arc::new(load_object(&group, memory, search, &mut warnings)))
             .collect();
+        let load = |group: &[&MapEntry]| {
+            let mut warnings = Vec::new();
+            (load_object(group, memory, search, &mut warnings), warnings)
+        };
+        let mut loaded: Vec<(LoadedObject, Vec<String>)> = groups.iter().map(|group| load(group)).collect();
+        let mut warnings = Vec::new();
+        if let Some(config) = &search.debuginfod {
+            // Objects without debug info: their debug files fetched into the cache, then the
+            // objects loaded again, to find them there.
+            let requests: Vec<_> = loaded
+                .iter()
+                .filter_map(|(object, _)| crate::debuginfod::Request::for_object(object))
+                .collect();
+            let outcome = crate::debuginfod::fetch_missing(config, &requests);
+            warnings.extend(outcome.warnings);
+            for (group, entry) in groups.iter().zip(&mut loaded) {
+                if entry
+                    .0
+                    .build_id
+                    .as_ref()
+                    .is_some_and(|id| outcome.fetched.contains(id))
+                {
+                    *entry = load(group);
+                }
+            }
+        }
+        let mut objects: Vec<Arc<LoadedObject>> = Vec::with_capacity(loaded.len());
+        for (object, object_warnings) in loaded {
+            objects.push(Arc::new(object));
+            warnings.extend(object_warnings);
+        }
         objects.sort_by_key(|o| o.base);
         Ok(Self { objects, warnings })
     }

@@ -87,6 +87,11 @@ pub struct SessionOptions {
     /// `/proc/PID/root` (`--sysroot`); mapped objects are still opened through
     /// `/proc/PID/map_files` first.
     pub sysroot: Option<PathBuf>,
+    /// Whether debug files missing here are fetched from the debuginfod servers that
+    /// `DEBUGINFOD_URLS` names, before the stop, and for how long at most (`--no-debuginfod`,
+    /// `--debuginfod-timeout`). With `--exec`, where the program is already stopped at its
+    /// fault, only the cache is used.
+    pub debuginfod: crate::debuginfod::Settings,
 }
 
 impl Default for SessionOptions {
@@ -110,6 +115,7 @@ impl Default for SessionOptions {
             stop_limit: Some(crate::cutoff::DEFAULT_STOP_LIMIT),
             debug_dirs: Vec::new(),
             sysroot: None,
+            debuginfod: crate::debuginfod::Settings::default(),
         }
     }
 }
@@ -287,14 +293,15 @@ impl Session {
         let info = procinfo::read_process(pid)?;
         // Everything heavy happens now, before the stop.
         let prepared = Arc::new(
-            prepare::PreparedProcess::load(pid, &self.options.debug_search(pid)).map_err(|e| match e {
-                DebugInfoError::Maps { source, .. }
-                    if source.kind() == std::io::ErrorKind::PermissionDenied =>
-                {
-                    SessionError::Tracer(TracerError::permission_denied(pid))
-                }
-                other => other.into(),
-            })?,
+            prepare::PreparedProcess::load(pid, &self.options.debug_search(pid), &self.options.debuginfod)
+                .map_err(|e| match e {
+                    DebugInfoError::Maps { source, .. }
+                        if source.kind() == std::io::ErrorKind::PermissionDenied =>
+                    {
+                        SessionError::Tracer(TracerError::permission_denied(pid))
+                    }
+                    other => other.into(),
+                })?,
         );
         let Staged {
             mut snapshot,
@@ -642,9 +649,11 @@ impl Session {
         let pid = crash.stopped.pid();
         // The program is stopped at its fault: what is read now cannot change any more.
         let info = procinfo::read_process(pid)?;
+        // Nothing is downloaded while the program waits: only the debuginfod cache is used.
         let prepared = Arc::new(prepare::PreparedProcess::load(
             pid,
             &self.options.debug_search(pid),
+            &self.options.debuginfod.cache_only(),
         )?);
         let Staged {
             mut snapshot,

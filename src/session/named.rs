@@ -27,6 +27,8 @@ pub const OPTION_NAMES: &[&str] = &[
     "allow-insecure-modules",
     "hold-stopped-ms",
     "max-stop-ms",
+    "no-debuginfod",
+    "debuginfod-timeout",
 ];
 
 fn number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
@@ -72,6 +74,8 @@ pub fn set_named_option(options: &mut SessionOptions, name: &str, value: &str) -
         "allow-insecure-modules" => modules.native.allow_insecure_modules = flag(name, value)?,
         "hold-stopped-ms" => options.hold_stopped = Some(Duration::from_millis(number(name, value)?)),
         "max-stop-ms" => options.stop_limit = stop_limit(number(name, value)?),
+        "no-debuginfod" => options.debuginfod.enabled = !flag(name, value)?,
+        "debuginfod-timeout" => options.debuginfod.total_timeout = seconds(name, value)?,
         _ => {
             return Err(format!(
                 "unknown option {name:?}; known: {}",
@@ -86,6 +90,13 @@ pub fn set_named_option(options: &mut SessionOptions, name: &str, value: &str) -
             .map_err(|e| format!("--{e}").replace('_', "-"))?;
     }
     Ok(())
+}
+
+/// A duration in seconds (fractions allowed), as `--debuginfod-timeout` takes it.
+pub fn seconds(name: &str, value: &str) -> Result<Duration, String> {
+    number::<f64>(name, value).and_then(|s| {
+        Duration::try_from_secs_f64(s).map_err(|_| format!("--{name} {value:?}: expected seconds, 0 or more"))
+    })
 }
 
 /// The stop limit `--max-stop-ms MS` gives: none for 0.
@@ -159,6 +170,12 @@ mod tests {
         assert_eq!(o.stop_limit, Some(Duration::from_millis(250)));
         set_named_option(&mut o, "max-stop-ms", "0").unwrap();
         assert_eq!(o.stop_limit, None, "0 lifts the limit");
+        assert!(o.debuginfod.enabled);
+        set_named_option(&mut o, "no-debuginfod", "").unwrap();
+        assert!(!o.debuginfod.enabled);
+        set_named_option(&mut o, "debuginfod-timeout", "2.5").unwrap();
+        assert_eq!(o.debuginfod.total_timeout, Duration::from_millis(2500));
+        assert!(set_named_option(&mut o, "debuginfod-timeout", "-1").is_err());
         assert!(set_named_option(&mut o, "depth", "deep")
             .unwrap_err()
             .contains("--depth"));

@@ -2,7 +2,8 @@
 //! opened and indexed, the unwinder's CFI tables built, and the TLS modules of the objects found
 //! (for thread-local variables).
 
-use crate::debuginfo::{self, LoadedObject, MapEntry, ProcessObjects};
+use crate::debuginfo::{self, DebugSearch, LoadedObject, MapEntry, ProcessObjects};
+use crate::debuginfod;
 use crate::tls::TlsResolver;
 use crate::tracer::ProcessMemory;
 use crate::unwind::{CfiMapping, ObjectCfi, Unwinder};
@@ -33,12 +34,25 @@ pub struct PreparedProcess {
 
 impl PreparedProcess {
     /// Reads the maps of `pid` and loads every mapped object, its files and debug files found as
-    /// `search` says.
-    pub fn load(pid: i32, search: &debuginfo::DebugSearch) -> Result<Self, debuginfo::DebugInfoError> {
+    /// `search` says, fetching the debug files missing here from debuginfod servers as
+    /// `debuginfod` and the environment say.
+    pub fn load(
+        pid: i32,
+        search: &DebugSearch,
+        debuginfod: &debuginfod::Settings,
+    ) -> Result<Self, debuginfo::DebugInfoError> {
         let maps = debuginfo::read_maps(pid)?;
         let memory = ProcessMemory::new(pid);
-        let objects = ProcessObjects::load_with(&maps, &memory, search)?;
-        let mut warnings: Vec<String> = objects.warnings().to_vec();
+        let mut warnings: Vec<String> = Vec::new();
+        let search = DebugSearch {
+            debuginfod: debuginfod::Config::from_env(debuginfod).unwrap_or_else(|e| {
+                warnings.push(format!("debuginfod: {e}"));
+                None
+            }),
+            ..search.clone()
+        };
+        let objects = ProcessObjects::load_with(&maps, &memory, &search)?;
+        warnings.extend(objects.warnings().iter().cloned());
         // Every object's symbols, DWARF (inflated, unit ranges indexed) and CFI, the objects
         // shared between two threads.
         let cfis = on_two_threads(objects.objects(), |object| {

@@ -122,8 +122,11 @@ mod tests {
             let _ = BufReader::new(stdout).read_line(&mut line);
         }
         let pid = child.id() as i32;
-        let prepared =
-            PreparedProcess::load(pid, &crate::session::SessionOptions::default().debug_search(pid));
+        let prepared = PreparedProcess::load(
+            pid,
+            &crate::session::SessionOptions::default().debug_search(pid),
+            &crate::debuginfod::Settings::off(),
+        );
         let limits = VariableLimits::default();
         let result = prepared.as_ref().map(|p| {
             (

@@ -101,7 +101,15 @@ fn xz(dir: &Path, name: &str, bytes: &[u8]) -> Vec<u8> {
 
 /// The object opened at bias 0 (no debug file searched), prepared as before a stop.
 fn open(binary: &Path) -> LoadedObject {
-    let object = LoadedObject::open_file(binary, 0, &DebugSearch { roots: Vec::new() }).unwrap();
+    let object = LoadedObject::open_file(
+        binary,
+        0,
+        &DebugSearch {
+            roots: Vec::new(),
+            ..DebugSearch::default()
+        },
+    )
+    .unwrap();
     object.prepare();
     object
 }
