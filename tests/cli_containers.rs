@@ -105,6 +105,19 @@ impl TwoBuilds {
         self.path("lib")
     }
 
+    /// Starts the program in a mount namespace of its own where the inside build is at the
+    /// host's paths.
+    fn start_inside(&self) -> Started {
+        Started::new(Command::new("unshare").args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &self.inside_script(),
+        ]))
+    }
+
     /// The shell script that, in a new mount namespace, puts the inside build over the host's
     /// paths and runs the program.
     fn inside_script(&self) -> String {
@@ -158,16 +171,22 @@ impl Drop for Started {
 }
 
 fn snapshot(args: &[&str]) -> (Output, Value) {
+    snapshot_by(Command::new(ptrace_bin()), args)
+}
+
+/// Runs `command` (the CLI, or a wrapper whose arguments end with it) with `args` and `-o FILE`;
+/// returns its output and the snapshot.
+fn snapshot_by(mut command: Command, args: &[&str]) -> (Output, Value) {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = dir.path().join("snapshot.json");
-    let output = Command::new(ptrace_bin())
+    let output = command
         .args(args)
         .args(["-o", path_str(&out)])
         .output()
         .expect("run ptrace");
     assert!(
         output.status.success(),
-        "ptrace {args:?} failed: {}",
+        "{command:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     let text = std::fs::read_to_string(&out).expect("read the snapshot");
@@ -234,14 +253,7 @@ fn assert_inside_build(snapshot: &Value) {
 #[test]
 fn a_target_in_its_own_mount_namespace_is_read_from_its_own_files() {
     let builds = TwoBuilds::new();
-    let target = Started::new(Command::new("unshare").args([
-        "--mount",
-        "--propagation",
-        "private",
-        "sh",
-        "-c",
-        &builds.inside_script(),
-    ]));
+    let target = builds.start_inside();
     let pid = target.child.id() as i32;
     // The host's file at the program's path is the other build.
     let host_maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).expect("maps");
@@ -260,39 +272,21 @@ fn a_target_in_its_own_mount_namespace_is_read_from_its_own_files() {
 
 /// Runs the CLI without the capabilities that open /proc/PID/map_files.
 fn snapshot_as_without_map_files(args: &[&str]) -> (Output, Value) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = dir.path().join("snapshot.json");
-    let output = Command::new("setpriv")
+    let mut setpriv = Command::new("setpriv");
+    setpriv
         .args([
             "--inh-caps=-sys_admin,-checkpoint_restore",
             "--bounding-set=-sys_admin,-checkpoint_restore",
             "--",
         ])
-        .arg(ptrace_bin())
-        .args(args)
-        .args(["-o", path_str(&out)])
-        .output()
-        .expect("run setpriv ptrace");
-    assert!(
-        output.status.success(),
-        "ptrace {args:?} without map_files failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = std::fs::read_to_string(&out).expect("read the snapshot");
-    (output, serde_json::from_str(&text).expect("JSON"))
+        .arg(ptrace_bin());
+    snapshot_by(setpriv, args)
 }
 
 #[test]
 fn a_file_that_is_not_the_mapped_one_is_refused_and_its_frames_say_why() {
     let builds = TwoBuilds::new();
-    let target = Started::new(Command::new("unshare").args([
-        "--mount",
-        "--propagation",
-        "private",
-        "sh",
-        "-c",
-        &builds.inside_script(),
-    ]));
+    let target = builds.start_inside();
     let pid = target.child.id() as i32;
     // A sysroot holding the host's builds at the target's paths: without map_files, these are
     // what the paths lead to, and their build ids are not those mapped.

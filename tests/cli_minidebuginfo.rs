@@ -80,7 +80,7 @@ fn build(dir: &Path) -> (PathBuf, PathBuf) {
         &["--strip-all", "--remove-section=.comment", &path(&plain)],
     );
 
-    // The recipe of RPM's find-debuginfo: the function symbols .dynsym lacks...
+    // The function symbols .dynsym lacks are what MiniDebugInfo will hold.
     let dynamic = nm_names(&path(&fedora), true, &[]);
     let keep: Vec<String> = nm_names(&path(&fedora), false, &["T", "t", "W", "w"])
         .into_iter()
@@ -90,39 +90,8 @@ fn build(dir: &Path) -> (PathBuf, PathBuf) {
         keep.iter().any(|n| n == "minidebug_middle") && !keep.iter().any(|n| n == "printf"),
         "{keep:?}"
     );
-    let keep_file = dir.join("keep");
-    std::fs::write(&keep_file, keep.join("\n") + "\n").expect("write keep");
-    // ...kept alone in a copy of the debug file, compressed with xz...
-    let debug = dir.join("mini.debug");
-    let mini = dir.join("mini");
-    tool("objcopy", &["--only-keep-debug", &path(&fedora), &path(&debug)]);
-    tool(
-        "objcopy",
-        &[
-            "-S",
-            "--remove-section",
-            ".gdb_index",
-            "--remove-section",
-            ".comment",
-            &format!("--keep-symbols={}", path(&keep_file)),
-            &path(&debug),
-            &path(&mini),
-        ],
-    );
-    tool("xz", &["-f", &path(&mini)]);
-    // ...and added to the binary stripped of everything.
-    tool(
-        "strip",
-        &["--strip-all", "--remove-section=.comment", &path(&fedora)],
-    );
-    tool(
-        "objcopy",
-        &[
-            "--add-section",
-            &format!(".gnu_debugdata={}.xz", path(&mini)),
-            &path(&fedora),
-        ],
-    );
+    let script = common::repo().join("tests/fixtures/make-minidebuginfo.sh");
+    tool("sh", &[&path(&script), &path(&fedora)]);
     let sections = tool("readelf", &["-S", "-W", &path(&fedora)]);
     assert!(sections.contains(".gnu_debugdata"), "{sections}");
     assert!(

@@ -4,71 +4,15 @@
 
 use super::*;
 
-/// `name`'s lines of `nm --format=posix --defined-only [-D]` output, names only, sorted.
-fn nm_names(binary: &Path, dynamic: bool, functions_only: bool) -> Vec<String> {
-    let mut args = vec!["--format=posix", "--defined-only"];
-    if dynamic {
-        args.push("-D");
-    }
-    args.push(binary.to_str().unwrap());
-    let mut names: Vec<String> = run("nm", &args)
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.split_whitespace();
-            let name = fields.next()?;
-            let kind = fields.next()?;
-            (!functions_only || matches!(kind, "T" | "t" | "W" | "w")).then(|| name.to_string())
-        })
-        .collect();
-    names.sort();
-    names
-}
-
 /// Makes `binary` Fedora-style in place: the compressed mini debug file holds the function
 /// symbols not in `.dynsym`, the binary is stripped of everything and gets it as
 /// `.gnu_debugdata`. Returns the path of the compressed section contents.
 fn make_fedora_style(binary: &Path) -> PathBuf {
-    let dir = binary.parent().unwrap();
-    let stem = binary.file_name().unwrap().to_str().unwrap();
-    let dynamic = nm_names(binary, true, false);
-    let keep: Vec<String> = nm_names(binary, false, true)
-        .into_iter()
-        .filter(|name| dynamic.binary_search(name).is_err())
-        .collect();
-    let keep_file = dir.join(format!("{stem}.keep"));
-    std::fs::write(&keep_file, keep.join("\n") + "\n").unwrap();
-    let debug = dir.join(format!("{stem}.debug"));
-    let mini = dir.join(format!("{stem}.mini"));
-    let path = |p: &Path| p.to_str().unwrap().to_string();
-    run("objcopy", &["--only-keep-debug", &path(binary), &path(&debug)]);
-    run(
-        "objcopy",
-        &[
-            "-S",
-            "--remove-section",
-            ".gdb_index",
-            "--remove-section",
-            ".comment",
-            &format!("--keep-symbols={}", path(&keep_file)),
-            &path(&debug),
-            &path(&mini),
-        ],
-    );
-    run("xz", &["-f", &path(&mini)]);
-    let compressed = dir.join(format!("{stem}.mini.xz"));
-    run(
-        "strip",
-        &["--strip-all", "--remove-section=.comment", &path(binary)],
-    );
-    run(
-        "objcopy",
-        &[
-            "--add-section",
-            &format!(".gnu_debugdata={}", path(&compressed)),
-            &path(binary),
-        ],
-    );
-    compressed
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/make-minidebuginfo.sh");
+    run("sh", &[script.to_str().unwrap(), binary.to_str().unwrap()]);
+    let mut compressed = binary.as_os_str().to_owned();
+    compressed.push(".mini.xz");
+    PathBuf::from(compressed)
 }
 
 /// A copy of `binary` named `name` whose `.gnu_debugdata` holds `contents`.
@@ -114,18 +58,19 @@ fn open(binary: &Path) -> LoadedObject {
     object
 }
 
+/// Builds the target program into `dir`: its path, and the `nm` addresses of its static
+/// `local_function` (not in .dynsym) and its exported `leaf_function`.
+fn build_target(dir: &Path) -> (PathBuf, u64, u64) {
+    let binary = build(dir, "cc", "target.c", "fedora", &["-g", "-O0", "-rdynamic"]);
+    let (local, _) = nm_symbol(&binary, "local_function", false);
+    let (leaf, _) = nm_symbol(&binary, "leaf_function", true);
+    (binary, local, leaf)
+}
+
 #[test]
 fn a_fedora_style_binary_names_its_static_functions_at_their_link_addresses() {
     let dir = tempfile::tempdir().unwrap();
-    let binary = build(
-        dir.path(),
-        "cc",
-        "target.c",
-        "fedora",
-        &["-g", "-O0", "-rdynamic"],
-    );
-    let (local, _) = nm_symbol(&binary, "local_function", false);
-    let (leaf, _) = nm_symbol(&binary, "leaf_function", true);
+    let (binary, local, leaf) = build_target(dir.path());
     make_fedora_style(&binary);
     let facts = ElfFacts::parse(&std::fs::read(&binary).unwrap(), "fedora").unwrap();
     assert!(
@@ -178,15 +123,7 @@ fn a_fedora_style_binary_names_its_static_functions_at_their_link_addresses() {
 #[test]
 fn a_corrupt_gnu_debugdata_costs_only_its_symbols_with_one_warning() {
     let dir = tempfile::tempdir().unwrap();
-    let binary = build(
-        dir.path(),
-        "cc",
-        "target.c",
-        "fedora",
-        &["-g", "-O0", "-rdynamic"],
-    );
-    let (local, _) = nm_symbol(&binary, "local_function", false);
-    let (leaf, _) = nm_symbol(&binary, "leaf_function", true);
+    let (binary, local, leaf) = build_target(dir.path());
     let unstripped = dir.path().join("unstripped");
     std::fs::copy(&binary, &unstripped).unwrap();
     let good = std::fs::read(make_fedora_style(&binary)).unwrap();
