@@ -4,6 +4,7 @@
 
 use crate::debuginfo::{self, DebugSearch, LoadedObject, MapEntry, ProcessObjects};
 use crate::debuginfod;
+use crate::memory::MemoryReader;
 use crate::tls::TlsResolver;
 use crate::tracer::ProcessMemory;
 use crate::unwind::{CfiMapping, ObjectCfi, Unwinder};
@@ -42,7 +43,17 @@ impl PreparedProcess {
         debuginfod: &debuginfod::Settings,
     ) -> Result<Self, debuginfo::DebugInfoError> {
         let maps = debuginfo::read_maps(pid)?;
-        let memory = ProcessMemory::new(pid);
+        Self::load_from(maps, &ProcessMemory::new(pid), search, debuginfod)
+    }
+
+    /// Loads every object of `maps` (a process's mappings, as `/proc/PID/maps` or a core's
+    /// `NT_FILE` give them) whose memory `memory` reads, as [`load`](Self::load) does.
+    pub fn load_from(
+        maps: Vec<MapEntry>,
+        memory: &dyn MemoryReader,
+        search: &DebugSearch,
+        debuginfod: &debuginfod::Settings,
+    ) -> Result<Self, debuginfo::DebugInfoError> {
         let mut warnings: Vec<String> = Vec::new();
         let search = DebugSearch {
             debuginfod: debuginfod::Config::from_env(debuginfod).unwrap_or_else(|e| {
@@ -51,7 +62,7 @@ impl PreparedProcess {
             }),
             ..search.clone()
         };
-        let objects = ProcessObjects::load_with(&maps, &memory, &search)?;
+        let objects = ProcessObjects::load_with(&maps, memory, &search)?;
         warnings.extend(objects.warnings().iter().cloned());
         // Every object's symbols, DWARF (inflated, unit ranges indexed) and CFI, the objects
         // shared between two threads.
@@ -83,7 +94,7 @@ impl PreparedProcess {
         }
         let variables = ProcessVariables::new(&objects);
         warnings.extend(variables.warnings().iter().cloned());
-        let tls = match TlsResolver::new(&objects, &memory) {
+        let tls = match TlsResolver::new(&objects, memory) {
             Ok(resolver) => {
                 warnings.extend(
                     resolver
