@@ -18,10 +18,12 @@
 //! - [`lua`]: the Lua host of modules (mlua, sandboxed);
 //! - [`ffi`]: the C ABI (the only `#[no_mangle]` code);
 //! - [`cli`]: the `ptrace` command line;
+//! - [`core`](crate::core): ELF core files (threads, registers, mapped files, memory);
 //! - `fuzzing` (hidden): entry points that run the parsers over arbitrary bytes, for `fuzz/`.
 
 pub mod arch;
 pub mod cli;
+pub mod core;
 pub mod cutoff;
 pub mod debuginfo;
 pub mod debuginfod;

@@ -31,6 +31,7 @@ mod symbolize;
 mod symbols;
 mod tailcall;
 mod target_files;
+pub(crate) use target_files::mapped_build_id;
 pub use target_files::TargetFiles;
 mod units;
 

@@ -1,0 +1,76 @@
+//! The file mappings of a core (`NT_FILE`) as `/proc/PID/maps` entries, for the object loader.
+//!
+//! A core records no permissions per file mapping: they come from the `PT_LOAD` segment holding
+//! the mapping. A writer may leave out the segments of unmodified read-only mappings entirely
+//! (gdb's `gcore` does so for text); their permissions then come from the mapped object's own
+//! program headers, read from its first page, which the core holds.
+
+use object::read::elf::{FileHeader as _, ProgramHeader as _};
+
+use super::file::CoreSegment;
+use super::notes::FileMapping;
+use super::CoreMemory;
+use crate::debuginfo::MapEntry;
+use crate::memory::MemoryReader as _;
+
+/// How much of an object's first page is read for its program headers.
+const HEADER_PAGE: usize = 4096;
+
+/// Permissions `(readable, writable, executable)`.
+type Permissions = (bool, bool, bool);
+
+/// The maps entries of `files`, sorted by address like them.
+pub(crate) fn map_entries(
+    files: &[FileMapping],
+    segments: &[CoreSegment],
+    memory: &CoreMemory,
+) -> Vec<MapEntry> {
+    files
+        .iter()
+        .map(|file| {
+            let (readable, writable, executable) = segments
+                .iter()
+                .find(|s| s.contains(file.start))
+                .map(|s| (s.readable, s.writable, s.executable))
+                .or_else(|| object_permissions(file, files, memory))
+                .unwrap_or((false, false, false));
+            MapEntry {
+                start: file.start,
+                end: file.end,
+                readable,
+                writable,
+                executable,
+                offset: file.offset,
+                device: (0, 0),
+                inode: 0,
+                path: Some(file.path.clone()),
+            }
+        })
+        .collect()
+}
+
+/// The permissions of the `PT_LOAD` of `file`'s object whose page holds `file`'s offset, from
+/// the program headers at the start of the object's offset-0 mapping in the core's memory.
+fn object_permissions(file: &FileMapping, files: &[FileMapping], memory: &CoreMemory) -> Option<Permissions> {
+    let first = files.iter().find(|f| f.path == file.path && f.offset == 0)?;
+    let mut page = vec![0u8; HEADER_PAGE];
+    let read = memory.read_at(first.start, &mut page);
+    page.truncate(read);
+    let header = object::elf::FileHeader64::<object::Endianness>::parse(page.as_slice()).ok()?;
+    let endian = header.endian().ok()?;
+    let page_mask = !(HEADER_PAGE as u64 - 1);
+    header
+        .program_headers(endian, page.as_slice())
+        .ok()?
+        .iter()
+        .filter(|ph| ph.p_type(endian) == object::elf::PT_LOAD)
+        .find(|ph| ph.p_offset(endian) & page_mask == file.offset)
+        .map(|ph| {
+            let flags = ph.p_flags(endian);
+            (
+                flags.contains(object::elf::PF_R),
+                flags.contains(object::elf::PF_W),
+                flags.contains(object::elf::PF_X),
+            )
+        })
+}
