@@ -5,12 +5,13 @@
 //! ([`Extraction`]).
 
 use super::prepare::PreparedProcess;
+use super::target::StoppedTarget;
 use super::thread_tls::ThreadTls;
 use crate::cutoff::Cutoff;
 use crate::debuginfo::{ProcessObjects, TailCallFrame};
 use crate::memory::{LayeredMemory, MemoryReader};
 use crate::snapshot::{Annotation, AnnotationLevel, Variable};
-use crate::tracer::{StoppedProcess, StoppedThread};
+use crate::tracer::StoppedThread;
 use crate::unwind::{UnwindScratch, Unwinder, UnwoundFrame};
 use crate::variables::{
     BtVariable, GlobalPlan, GlobalVariable, PendingGlobal, PendingVariable, StringCopies, TlsResolver,
@@ -56,7 +57,7 @@ pub struct CapturedThread {
 /// Unwinds every stopped thread; on two CPUs when `parallel` and the threads are many (see
 /// [`on_two_cpus`]).
 pub fn capture(
-    stopped: &StoppedProcess,
+    stopped: &dyn StoppedTarget,
     unwinder: &Unwinder,
     max_frames: usize,
     parallel: bool,
@@ -175,7 +176,7 @@ pub enum Extraction<'a> {
 /// variables; returns how many.
 #[allow(clippy::too_many_arguments)]
 pub fn capture_variables(
-    stopped: &StoppedProcess,
+    stopped: &dyn StoppedTarget,
     threads: &mut [CapturedThread],
     prepared: &PreparedProcess,
     thread_locals: &[GlobalPlan],
@@ -274,7 +275,7 @@ fn frame_pcs<I: Iterator<Item = u64>>(threads: impl Iterator<Item = I>) -> std::
 /// Reads the variables of one captured thread, whose tail-call frames are found, the thread
 /// `index` of the stopped threads (see [`capture_variables`]).
 fn thread_variables(
-    stopped: &StoppedProcess,
+    stopped: &dyn StoppedTarget,
     index: usize,
     captured: &mut CapturedThread,
     prepared: &PreparedProcess,
@@ -402,7 +403,7 @@ fn split_bt(paired: Levels<(Variable, BtVariable)>) -> (Levels<Variable>, Levels
 /// Reads the globals asked for. A thread-local one is read in the thread `tls_thread` (when
 /// captured; else the first), and says so.
 pub fn capture_globals(
-    stopped: &StoppedProcess,
+    stopped: &dyn StoppedTarget,
     prepared: &PreparedProcess,
     globals: &[GlobalVariable],
     limits: &VariableLimits,
@@ -438,7 +439,7 @@ pub fn capture_globals(
 /// is located in the thread `tls_thread` (when captured; else the first), as
 /// [`capture_globals`] reads it.
 pub fn global_bt_variable(
-    stopped: &StoppedProcess,
+    stopped: &dyn StoppedTarget,
     prepared: &PreparedProcess,
     global: &GlobalVariable,
     tls_thread: i32,
@@ -452,7 +453,7 @@ pub fn global_bt_variable(
 }
 
 /// The thread whose thread-local globals are read: `tls_thread` when captured, else the first.
-fn tls_thread_of(stopped: &StoppedProcess, tls_thread: i32) -> Option<&StoppedThread> {
+fn tls_thread_of(stopped: &dyn StoppedTarget, tls_thread: i32) -> Option<&StoppedThread> {
     stopped
         .threads()
         .iter()

@@ -14,6 +14,7 @@ pub mod named;
 mod pointees;
 mod prepare;
 mod stop;
+mod target;
 mod thread_tls;
 mod warm;
 
@@ -497,7 +498,7 @@ impl Session {
     #[allow(clippy::too_many_arguments)]
     fn stopped_phase(
         &self,
-        stopped: &StoppedProcess,
+        stopped: &dyn target::StoppedTarget,
         prepared: &prepare::PreparedProcess,
         info: &ProcessInfo,
         snapshot: &mut Snapshot,
