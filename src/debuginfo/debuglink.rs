@@ -123,12 +123,8 @@ fn find_cached_debug_file(
     let cache = &search.debuginfod.as_ref()?.cache;
     let path = crate::debuginfod::cached_debuginfo(cache, &facts.build_id_hex()?)?;
     let (bytes, debug_facts) = open_candidate(&path, warnings)?;
-    if debug_facts.build_id != facts.build_id {
-        warnings.push(format!(
-            "{}: build id differs from {}'s, ignored",
-            path.display(),
-            object_path.display()
-        ));
+    // The cache holds only checked files: one without a build id is not the one fetched.
+    if debug_facts.build_id.is_none() || of_another_build(object_path, facts, &path, &debug_facts, warnings) {
         return None;
     }
     Some(DebugFile {
@@ -136,6 +132,32 @@ fn find_cached_debug_file(
         bytes,
         facts: debug_facts,
     })
+}
+
+/// Whether the debug file `candidate` (with `debug_facts`) is of another build than the object
+/// at `object_path` (with `facts`): both have build ids and they differ. Says so in `warnings`.
+fn of_another_build(
+    object_path: &Path,
+    facts: &ElfFacts,
+    candidate: &Path,
+    debug_facts: &ElfFacts,
+    warnings: &mut Vec<String>,
+) -> bool {
+    let (Some(object_id), Some(debug_id)) = (facts.build_id.as_deref(), debug_facts.build_id.as_deref())
+    else {
+        return false;
+    };
+    if object_id == debug_id {
+        return false;
+    }
+    warnings.push(format!(
+        "{}: build id {} differs from {}'s {}, ignored",
+        candidate.display(),
+        hex(debug_id),
+        object_path.display(),
+        hex(object_id)
+    ));
+    true
 }
 
 /// [`find_debug_file`] on this machine: under the debug roots and by `.gnu_debuglink`.
@@ -153,12 +175,7 @@ fn find_local_debug_file(
             let Some((bytes, debug_facts)) = open_candidate(&path, warnings) else {
                 continue;
             };
-            if debug_facts.build_id.as_deref().is_some_and(|other| other != id) {
-                warnings.push(format!(
-                    "{}: build id differs from {}'s, ignored",
-                    path.display(),
-                    object_path.display()
-                ));
+            if of_another_build(object_path, facts, &path, &debug_facts, warnings) {
                 continue;
             }
             return Some(DebugFile {
@@ -184,19 +201,8 @@ fn find_local_debug_file(
         let Some((bytes, debug_facts)) = open_candidate(&candidate, warnings) else {
             continue;
         };
-        if let (Some(object_id), Some(debug_id)) =
-            (facts.build_id.as_deref(), debug_facts.build_id.as_deref())
-        {
-            if object_id != debug_id {
-                warnings.push(format!(
-                    "{}: build id {} differs from {}'s {}, ignored",
-                    candidate.display(),
-                    hex(debug_id),
-                    object_path.display(),
-                    hex(object_id)
-                ));
-                continue;
-            }
+        if of_another_build(object_path, facts, &candidate, &debug_facts, warnings) {
+            continue;
         }
         let actual = crc32fast::hash(&bytes);
         if actual != *crc {

@@ -541,6 +541,40 @@ fn separate_debug_file_by_debuglink_with_crc_check() {
 }
 
 #[test]
+fn a_debuglink_to_the_debug_file_of_another_build_is_refused_by_build_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = build(dir.path(), "cc", "target.c", "linked", &["-g", "-O0"]);
+    let other = build(dir.path(), "cc", "target.c", "other", &["-g", "-O1"]);
+    let debug_dir = dir.path().join(".debug");
+    std::fs::create_dir(&debug_dir).unwrap();
+    // The link names the other build's debug file, whose CRC it carries: only the build ids
+    // tell them apart.
+    let debug = debug_dir.join("other.debug");
+    let (b, o, d) = (
+        binary.to_str().unwrap(),
+        other.to_str().unwrap(),
+        debug.to_str().unwrap(),
+    );
+    run("objcopy", &["--only-keep-debug", o, d]);
+    run("strip", &["--strip-all", b]);
+    run("objcopy", &[&format!("--add-gnu-debuglink={d}"), b]);
+
+    let empty_root = tempfile::tempdir().unwrap();
+    let target = Target::start(&binary);
+    let objects = target.objects_with(&private_search(empty_root.path()));
+    let exe = objects.find(target.address("leaf_function")).unwrap();
+    assert!(exe.debug.is_none() && !exe.has_dwarf(), "{:?}", exe.debug_file);
+    assert!(
+        objects
+            .warnings()
+            .iter()
+            .any(|w| w.contains("other.debug") && w.contains("build id") && w.contains("ignored")),
+        "{:?}",
+        objects.warnings()
+    );
+}
+
+#[test]
 fn separate_compressed_debug_file_by_build_id() {
     let dir = tempfile::tempdir().unwrap();
     let binary = build(dir.path(), "cc", "target.c", "by_id", &["-g", "-O2"]);
