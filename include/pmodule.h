@@ -122,6 +122,9 @@
 // Process state (`pmodule_backtrace_process_state`): anything else.
 #define PMODULE_PROCESS_STATE_UNKNOWN 10
 
+// Process state (`pmodule_backtrace_process_state`): a core file, not a live process.
+#define PMODULE_PROCESS_STATE_CORE 11
+
 // No error.
 #define BT_ERROR_NONE 0
 

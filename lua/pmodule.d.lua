@@ -26,7 +26,7 @@ pmodule.variable_type = {
 }
 pmodule.process_state = {
     running = 0, sleeping = 1, disk = 2, stopped = 3, traced = 4, zombie = 5, dead = 6, idle = 7,
-    blocked = 8, queued = 9, unknown = 10,
+    blocked = 8, queued = 9, unknown = 10, core = 11,
 }
 pmodule.pmap_perms = { ex = 1, rd = 2, wr = 4, pr = 8, sh = 16, all = 7 }
 

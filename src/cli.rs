@@ -31,11 +31,22 @@ use std::time::Duration;
 struct Cli {
     /// The process to snapshot.
     #[arg(
-        required_unless_present = "exec",
-        conflicts_with = "exec",
+        required_unless_present_any = ["exec", "core"],
+        conflicts_with_all = ["exec", "core"],
         allow_negative_numbers = true
     )]
     pid: Option<i32>,
+
+    /// Snapshot the core file CORE (`-`: read from standard input, as the kernel pipes a core to
+    /// a core_pattern handler) of a process that ran EXE (default: the executable the core
+    /// names). Nothing is stopped; modules run as on a live process.
+    #[arg(long, num_args = 1..=2, value_names = ["CORE", "EXE"], conflicts_with = "exec")]
+    core: Vec<PathBuf>,
+
+    /// With `--core -`: the folder where the core read from standard input is kept while it is
+    /// read (removed afterwards; default: $TMPDIR, else /tmp).
+    #[arg(long = "spool-dir", value_name = "DIR", requires = "core")]
+    spool_dir: Option<PathBuf>,
 
     /// Run PROGRAM (after `--`) traced and snapshot it when a thread gets a fatal signal
     /// (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS).
@@ -346,7 +357,15 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
         };
     }
 
-    let pid = cli.pid.ok_or("a PID (or --exec -- PROGRAM) is required")?;
+    if let Some(core) = cli.core.first() {
+        let snapshot = snapshot_core(&session, core, cli.core.get(1), cli.spool_dir.as_deref())?;
+        emit(&cli, &destination, snapshot, &interrupts.abort)?;
+        return Ok(0);
+    }
+
+    let pid = cli
+        .pid
+        .ok_or("a PID (or --exec -- PROGRAM, or --core CORE) is required")?;
     match session.snapshot_pid(pid) {
         Ok(snapshot) => {
             emit(&cli, &destination, snapshot, &interrupts.abort)?;
@@ -362,6 +381,41 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
         }
         Err(error) => Err(describe(error)),
     }
+}
+
+/// The snapshot of core file `core` (`-`: standard input, spooled into `spool_dir`) of a process
+/// that ran `exe`.
+fn snapshot_core(
+    session: &Session,
+    core: &std::path::Path,
+    exe: Option<&PathBuf>,
+    spool_dir: Option<&std::path::Path>,
+) -> Result<Snapshot, String> {
+    let in_core = |error: SessionError| match error {
+        SessionError::Core(e @ crate::core::CoreError::Open { .. }) => e.to_string(),
+        SessionError::Core(e) => format!("{}: {e}", core.display()),
+        other => describe(other),
+    };
+    if core != std::path::Path::new("-") {
+        return session
+            .snapshot_core(core, exe.map(PathBuf::as_path))
+            .map_err(in_core);
+    }
+    let folder = spool_dir.map_or_else(std::env::temp_dir, std::path::Path::to_path_buf);
+    let spooled =
+        crate::core::SpooledCore::spool(&mut std::io::stdin().lock(), &folder).map_err(|e| e.to_string())?;
+    let mut snapshot = session
+        .snapshot_core(spooled.path(), exe.map(PathBuf::as_path))
+        .map_err(|e| {
+            in_core(e).replace(
+                &spooled.path().display().to_string(),
+                "the core read from standard input",
+            )
+        })?;
+    if let Some(origin) = snapshot.core.as_mut() {
+        origin.file = "-".to_string();
+    }
+    Ok(snapshot)
 }
 
 /// How long past the stop limit a callback that cannot be interrupted (native code) may keep the

@@ -11,6 +11,14 @@ pub enum CoreError {
         /// What the system said.
         source: std::io::Error,
     },
+    /// A core read from a stream could not be copied into a file in the folder given.
+    #[error("cannot spool the core into {folder}: {source}")]
+    Spool {
+        /// The folder.
+        folder: String,
+        /// What the system said.
+        source: std::io::Error,
+    },
     /// The file has no bytes at all.
     #[error("the core file is empty")]
     Empty,

@@ -8,7 +8,7 @@
 use object::read::elf::{FileHeader as _, ProgramHeader as _};
 
 use super::file::CoreSegment;
-use super::notes::FileMapping;
+use super::notes::{Auxv, FileMapping, AT_SYSINFO_EHDR};
 use super::CoreMemory;
 use crate::debuginfo::MapEntry;
 use crate::memory::MemoryReader as _;
@@ -47,6 +47,24 @@ pub(crate) fn map_entries(
             }
         })
         .collect()
+}
+
+/// The vDSO's segment as a `[vdso]` entry (the auxiliary vector says where it is; `NT_FILE`
+/// does not list it, as it maps no file), when the core holds it.
+pub(crate) fn vdso_entry(auxv: &Auxv, segments: &[CoreSegment]) -> Option<MapEntry> {
+    let at = auxv.get(AT_SYSINFO_EHDR).filter(|&at| at != 0)?;
+    let segment = segments.iter().find(|s| s.contains(at) && s.available > 0)?;
+    Some(MapEntry {
+        start: segment.vaddr,
+        end: segment.end(),
+        readable: segment.readable,
+        writable: segment.writable,
+        executable: segment.executable,
+        offset: 0,
+        device: (0, 0),
+        inode: 0,
+        path: Some("[vdso]".to_string()),
+    })
 }
 
 /// The permissions of the `PT_LOAD` of `file`'s object whose page holds `file`'s offset, from

@@ -3,7 +3,7 @@
 //! itself at the offset `NT_FILE` gives.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use super::file::CoreSegment;
 use super::notes::FileMapping;
@@ -34,8 +34,8 @@ pub struct CoreMemory {
     segments: Vec<CoreSegment>,
     /// The `NT_FILE` mappings, sorted by address.
     files: Vec<FileMapping>,
-    /// Where left-out bytes of file mappings are read from, when set.
-    source: Option<Box<dyn MappedFileSource>>,
+    /// Where left-out bytes of file mappings are read from, once set.
+    source: OnceLock<Box<dyn MappedFileSource>>,
     /// The files opened through `source`, by path (`None`: it could not be opened).
     opened: Mutex<HashMap<String, Option<SharedBytes>>>,
 }
@@ -45,7 +45,7 @@ impl std::fmt::Debug for CoreMemory {
         f.debug_struct("CoreMemory")
             .field("segments", &self.segments.len())
             .field("files", &self.files.len())
-            .field("file_source", &self.source.is_some())
+            .field("file_source", &self.source.get().is_some())
             .finish()
     }
 }
@@ -58,18 +58,17 @@ impl CoreMemory {
             bytes,
             segments,
             files,
-            source: None,
+            source: OnceLock::new(),
             opened: Mutex::new(HashMap::new()),
         }
     }
 
     /// Reads the bytes the core left out of file-backed mappings (between a segment's
     /// `p_filesz` and `p_memsz`) from the files `source` opens, at their `NT_FILE` offsets.
-    pub fn set_file_source(&mut self, source: impl MappedFileSource + 'static) {
-        self.source = Some(Box::new(source));
-        if let Ok(mut opened) = self.opened.lock() {
-            opened.clear();
-        }
+    /// Set once (the files must not change under readers): `false` when a source was set
+    /// already, which stays.
+    pub fn set_file_source(&self, source: impl MappedFileSource + 'static) -> bool {
+        self.source.set(Box::new(source)).is_ok()
     }
 
     /// The segment holding `addr`, by binary search.
@@ -106,7 +105,7 @@ impl CoreMemory {
 
     /// Reads left-out bytes of the file mapping holding `addr` from the file itself.
     fn read_from_file(&self, addr: u64, buf: &mut [u8]) -> usize {
-        let Some(source) = self.source.as_deref() else {
+        let Some(source) = self.source.get() else {
             return 0;
         };
         let after = self.files.partition_point(|f| f.start <= addr);
@@ -117,13 +116,17 @@ impl CoreMemory {
         else {
             return 0;
         };
-        let Ok(mut opened) = self.opened.lock() else {
-            return 0;
+        let file = {
+            // Held only to find the file (the copy below runs unlocked).
+            let Ok(mut opened) = self.opened.lock() else {
+                return 0;
+            };
+            opened
+                .entry(mapping.path.clone())
+                .or_insert_with(|| source.open(&mapping.path))
+                .clone()
         };
-        let file = opened
-            .entry(mapping.path.clone())
-            .or_insert_with(|| source.open(&mapping.path));
-        let Some(file) = file.as_ref() else {
+        let Some(file) = file else {
             return 0;
         };
         let Some(offset) = mapping

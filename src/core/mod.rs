@@ -15,16 +15,22 @@ mod file;
 mod mappings;
 mod memory;
 mod notes;
+mod spool;
 
 #[cfg(test)]
 mod tests;
 
 use std::path::Path;
+use std::sync::Arc;
 
 pub use error::CoreError;
 pub use file::CoreSegment;
 pub use memory::{CoreMemory, MappedFileSource};
-pub use notes::{Auxv, CoreThread, FileMapping, ProcessInfo, SigInfo, AT_BASE, AT_ENTRY, AT_EXECFN, AT_PHDR};
+pub use notes::{
+    Auxv, CoreThread, FileMapping, ProcessInfo, SigInfo, AT_BASE, AT_ENTRY, AT_EXECFN, AT_PHDR,
+    AT_SYSINFO_EHDR,
+};
+pub use spool::SpooledCore;
 
 use crate::debuginfo::MapEntry;
 use crate::memory::MemoryReader as _;
@@ -43,7 +49,7 @@ pub struct CoreFile {
     /// The file mappings as `/proc/PID/maps` entries.
     mappings: Vec<MapEntry>,
     /// The process's memory.
-    memory: CoreMemory,
+    memory: Arc<CoreMemory>,
 }
 
 impl CoreFile {
@@ -60,8 +66,14 @@ impl CoreFile {
     pub fn from_bytes(bytes: SharedBytes) -> Result<Self, CoreError> {
         let layout = file::parse_layout(&bytes)?;
         let notes = notes::parse_notes(&bytes, &layout.notes)?;
-        let memory = CoreMemory::new(bytes, layout.segments.clone(), notes.files.clone());
-        let mappings = mappings::map_entries(&notes.files, &layout.segments, &memory);
+        let memory = Arc::new(CoreMemory::new(
+            bytes,
+            layout.segments.clone(),
+            notes.files.clone(),
+        ));
+        let mut mappings = mappings::map_entries(&notes.files, &layout.segments, &memory);
+        mappings.extend(mappings::vdso_entry(&notes.auxv, &layout.segments));
+        mappings.sort_by_key(|m| m.start);
         Ok(Self {
             segments: layout.segments,
             notes,
@@ -97,7 +109,7 @@ impl CoreFile {
 
     /// The file-backed mappings as `/proc/PID/maps` entries: permissions from the `PT_LOAD`
     /// segment holding each (else from the object's own program headers in the core), device
-    /// `0:0` and inode 0 (a core does not record them).
+    /// `0:0` and inode 0 (a core does not record them); and the vDSO's segment as `[vdso]`.
     pub fn mappings(&self) -> &[MapEntry] {
         &self.mappings
     }
@@ -117,10 +129,15 @@ impl CoreFile {
         &self.memory
     }
 
+    /// The process's memory, to share with readers that outlive a borrow of the core.
+    pub fn shared_memory(&self) -> Arc<CoreMemory> {
+        self.memory.clone()
+    }
+
     /// Reads the bytes the core left out of file mappings from the files `source` opens (see
-    /// [`CoreMemory::set_file_source`]).
-    pub fn set_file_source(&mut self, source: impl MappedFileSource + 'static) {
-        self.memory.set_file_source(source);
+    /// [`CoreMemory::set_file_source`]); `false` when a source was set already.
+    pub fn set_file_source(&self, source: impl MappedFileSource + 'static) -> bool {
+        self.memory.set_file_source(source)
     }
 
     /// The executable's path: the file mapping holding the entry point (`AT_ENTRY`, which with
@@ -167,7 +184,7 @@ impl CoreFile {
     /// where its headers are. `None` when that page is not in the core or has no build id.
     pub fn build_id(&self, mapping: &MapEntry) -> Option<Vec<u8>> {
         let group: Vec<&MapEntry> = self.mappings.iter().filter(|m| m.path == mapping.path).collect();
-        crate::debuginfo::mapped_build_id(&group, &self.memory)
+        crate::debuginfo::mapped_build_id(&group, &*self.memory)
     }
 
     /// A NUL-terminated string at `addr` in the core's memory (at most [`EXECFN_MAX`] bytes).

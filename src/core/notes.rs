@@ -46,6 +46,8 @@ pub const AT_BASE: u64 = 7;
 pub const AT_ENTRY: u64 = 9;
 /// `AT_EXECFN`: address of the executed file name (a string on the initial stack).
 pub const AT_EXECFN: u64 = 31;
+/// Auxiliary vector key: the address of the vDSO's ELF header.
+pub const AT_SYSINFO_EHDR: u64 = 33;
 
 /// One thread of the core: its `NT_PRSTATUS` and the register sets written after it.
 #[derive(Clone)]
@@ -103,14 +105,10 @@ pub struct SigInfo {
 }
 
 impl SigInfo {
-    /// The faulting address (`si_addr`) when the signal is a fault the kernel raised (SIGSEGV,
-    /// SIGBUS, SIGILL, SIGFPE, SIGTRAP with a positive `si_code`), else `None`.
-    pub fn fault_address(&self) -> Option<u64> {
-        let fault = matches!(
-            self.signo,
-            libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP
-        );
-        (fault && self.code > 0).then_some(self.address)
+    /// The signal as a fault of thread `tid`: its name, why, and the faulting address when the
+    /// kernel raised it for an access (decoded as for a live process's signal).
+    pub fn fault(&self, tid: i32) -> crate::tracer::Fault {
+        crate::tracer::Fault::decode(tid, self.signo, self.code, self.address)
     }
 }
 

@@ -528,11 +528,13 @@ fn kernel_core_of_a_segfault() {
             return;
         }
     };
-    let mut core = CoreFile::open(&path).expect("the kernel's core reads");
+    let core = CoreFile::open(&path).expect("the kernel's core reads");
     let siginfo = core.siginfo().expect("NT_SIGINFO");
     assert_eq!(siginfo.signo, libc::SIGSEGV);
     // crash.c writes through crash_bad_address, 16.
-    assert_eq!(siginfo.fault_address(), Some(16));
+    let fault = siginfo.fault(1);
+    assert_eq!(fault.address, Some(16));
+    assert_eq!(fault.reason, "address not mapped to object");
     assert_eq!(core.threads().first().map(|t| t.signal), Some(libc::SIGSEGV));
     let exe = program.to_string_lossy().into_owned();
     let process = core.process().expect("NT_PRPSINFO");
@@ -571,7 +573,7 @@ fn kernel_core_of_a_segfault() {
         0,
         "left-out text is unreadable"
     );
-    core.set_file_source(|path: &str| SharedBytes::map_file(Path::new(path)).ok());
+    assert!(core.set_file_source(|path: &str| SharedBytes::map_file(Path::new(path)).ok()));
     assert_eq!(core.memory().read_at(left_out, &mut buf), buf.len());
     let offset = usize::try_from(text.offset + (left_out - text.start)).unwrap();
     assert_eq!(&buf[..], &bytes[offset..offset + buf.len()]);
@@ -610,7 +612,7 @@ fn memory_spans_adjacent_segments_and_stops_at_gaps_and_cuts() {
         offset: 0x100,
         path: "/lib/x.so".to_string(),
     }];
-    let mut memory = CoreMemory::new(SharedBytes::from_vec(bytes), segments, files);
+    let memory = CoreMemory::new(SharedBytes::from_vec(bytes), segments, files);
     let mut buf = [0u8; 40];
     assert_eq!(
         memory.read_at(0x1008, &mut buf),

@@ -235,7 +235,10 @@ fn load_object(
             };
             let mapped_id = mapped_build_id(group, memory);
             match check_identity(&path, &opened, &facts, first, mapped_id.as_deref()) {
-                Ok(()) => Some((bytes, facts)),
+                Ok(unchecked) => {
+                    warnings.extend(unchecked);
+                    Some((bytes, facts))
+                }
                 Err(why) => {
                     warnings.push(why.clone());
                     unusable = Some(why);

@@ -191,13 +191,16 @@ fn build_id_note(endian: object::Endianness, align: u64, notes: &[u8]) -> Option
 
 /// Whether `opened`, whose ELF facts are `facts`, is the object `map` maps, whose build id in
 /// memory is `mapped_id`: `Err` says why not, for the object's frames and the warnings.
+/// `Ok(Some(warning))`: it cannot be told (a core's mapping, which records neither device nor
+/// inode, of an object whose build id the core does not hold); the file found by the mapped
+/// path is used, and the warning says it was not checked.
 pub fn check_identity(
     path: &str,
     opened: &OpenedObject,
     facts: &ElfFacts,
     map: &MapEntry,
     mapped_id: Option<&[u8]>,
-) -> Result<(), String> {
+) -> Result<Option<String>, String> {
     let unusable = |why: String| {
         format!(
             "{path}: {why}: it is not the file the process runs, so nothing is read from it (no \
@@ -206,7 +209,7 @@ pub fn check_identity(
     };
     if let Some(mapped) = mapped_id {
         return match facts.build_id.as_deref() {
-            Some(id) if id == mapped => Ok(()),
+            Some(id) if id == mapped => Ok(None),
             Some(id) => Err(unusable(format!(
                 "{} has build id {}, the mapped object {}",
                 opened.opened.display(),
@@ -221,7 +224,13 @@ pub fn check_identity(
         };
     }
     if opened.exact || (opened.device, opened.inode) == (map.device, map.inode) {
-        return Ok(());
+        return Ok(None);
+    }
+    if map.inode == 0 && map.device == (0, 0) {
+        return Ok(Some(format!(
+            "{path}: the core holds no build id of it, so {} is used unchecked",
+            opened.opened.display()
+        )));
     }
     Err(unusable(format!(
         "{} is inode {} on device {}:{}, the mapped file inode {} on {}:{} (and the object has no \
@@ -273,7 +282,7 @@ mod tests {
         assert_eq!(mapped, facts.build_id);
         assert_eq!(
             check_identity(exe, &opened, &facts, first, mapped.as_deref()),
-            Ok(())
+            Ok(None)
         );
         let mut other = facts.clone();
         other.build_id = Some(vec![1, 2, 3]);
@@ -286,5 +295,13 @@ mod tests {
             ..files.open_mapped(first, exe).expect("opened")
         };
         assert!(check_identity(exe, &inexact, &facts, first, None).is_err());
+        // A core's mapping records no inode: without a build id the file is used, unchecked.
+        let core_map = MapEntry {
+            device: (0, 0),
+            inode: 0,
+            ..(*first).clone()
+        };
+        let unchecked = check_identity(exe, &inexact, &facts, &core_map, None).expect("used");
+        assert!(unchecked.is_some_and(|w| w.contains("unchecked")));
     }
 }

@@ -142,3 +142,5 @@ pub const PMODULE_PROCESS_STATE_BLOCKED: c_int = 8;
 pub const PMODULE_PROCESS_STATE_QUEUED: c_int = 9;
 /// Process state (`pmodule_backtrace_process_state`): anything else.
 pub const PMODULE_PROCESS_STATE_UNKNOWN: c_int = 10;
+/// Process state (`pmodule_backtrace_process_state`): a core file, not a live process.
+pub const PMODULE_PROCESS_STATE_CORE: c_int = 11;

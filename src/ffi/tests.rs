@@ -318,6 +318,7 @@ fn process_state_and_pmap_constants_match_the_engine() {
         PMODULE_PROCESS_STATE_UNKNOWN as i64,
         ProcessState::Unknown.value()
     );
+    assert_eq!(PMODULE_PROCESS_STATE_CORE as i64, ProcessState::Core.value());
     assert_eq!(super::pmap::PMODULE_PMAP_PERMS_SH, PmapPerm::Sh.bits());
     assert_eq!(super::pmap::PMODULE_PMAP_PERMS_ALL, PmapPerm::All.bits());
 }

@@ -95,6 +95,7 @@ fn placeholder_snapshot() -> Snapshot {
         warnings: Vec::new(),
         module_failures: Vec::new(),
         incomplete: false,
+        core: None,
     }
 }
 

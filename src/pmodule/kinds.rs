@@ -130,6 +130,8 @@ named_enum! {
         Queued = 9, "queued";
         /// Anything else.
         Unknown = 10, "unknown";
+        /// Not a process: a core file, the memory image of one that has ended.
+        Core = 11, "core";
     }
 }
 

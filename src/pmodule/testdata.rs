@@ -73,5 +73,6 @@ pub fn snapshot(pid: i32, threads: Vec<Thread>) -> Snapshot {
         warnings: Vec::new(),
         module_failures: Vec::new(),
         incomplete: false,
+        core: None,
     }
 }

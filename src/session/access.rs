@@ -20,9 +20,9 @@ use crate::variables::{self, BtVariable, GlobalVariable, VariableLimits};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Raw and typed access to one process for modules.
+/// Raw and typed access to one process (or core) for modules.
 pub struct TargetAccess {
-    memory: ProcessMemory,
+    memory: Arc<dyn MemoryReader + Send + Sync>,
     prepared: Arc<PreparedProcess>,
     limits: VariableLimits,
     /// Each captured thread's thread pointer (`fs_base`), by tid.
@@ -65,12 +65,29 @@ impl TargetAccess {
     /// Access to process `pid`, described by `prepared`; values are expanded to `limits`.
     pub fn new(pid: i32, prepared: Arc<PreparedProcess>, limits: VariableLimits) -> Self {
         TargetAccess {
-            memory: ProcessMemory::new(pid),
+            memory: Arc::new(ProcessMemory::new(pid)),
             prepared,
             limits,
             thread_pointers: Mutex::new(HashMap::new()),
             tls: OnceLock::new(),
             shared_maps: shared_mappings(pid),
+        }
+    }
+
+    /// Access to a core whose memory `memory` reads, described by `prepared` (no mapping is
+    /// known to be shared: a core does not say).
+    pub fn of_core(
+        memory: Arc<dyn MemoryReader + Send + Sync>,
+        prepared: Arc<PreparedProcess>,
+        limits: VariableLimits,
+    ) -> Self {
+        TargetAccess {
+            memory,
+            prepared,
+            limits,
+            thread_pointers: Mutex::new(HashMap::new()),
+            tls: OnceLock::new(),
+            shared_maps: Vec::new(),
         }
     }
 
@@ -84,7 +101,7 @@ impl TargetAccess {
 
     fn tls_resolver(&self) -> Option<&crate::tls::TlsResolver> {
         self.tls
-            .get_or_init(|| crate::tls::TlsResolver::new(&self.prepared.objects, &self.memory).ok())
+            .get_or_init(|| crate::tls::TlsResolver::new(&self.prepared.objects, &*self.memory).ok())
             .as_ref()
     }
 
@@ -103,11 +120,11 @@ impl TargetAccess {
                 let tls = ThreadTls {
                     resolver,
                     thread_pointer,
-                    memory: &self.memory,
+                    memory: &*self.memory,
                 };
-                BtVariable::from_global(global, &self.memory, Some(&tls))
+                BtVariable::from_global(global, &*self.memory, Some(&tls))
             }
-            _ => BtVariable::from_global(global, &self.memory, None),
+            _ => BtVariable::from_global(global, &*self.memory, None),
         };
         wrap(bt)
     }
@@ -198,7 +215,7 @@ impl ProcessAccess for TargetAccess {
                     .find_globals(symbol, object, None)
                     .iter()
                     .find(|g| !g.is_thread_local())
-                    .and_then(|g| g.address(&self.memory, None))
+                    .and_then(|g| g.address(&*self.memory, None))
             })
     }
 
@@ -254,7 +271,7 @@ impl TypedMemory for TargetAccess {
     }
 
     fn member(&self, var: &BtVar, name: &str) -> Result<Option<BtVar>, BtError> {
-        match unwrap(var)?.member(name, &self.memory) {
+        match unwrap(var)?.member(name, &*self.memory) {
             Ok(member) => Ok(Some(wrap(member))),
             Err(variables::BtError::NoMember { .. }) => Ok(None),
             Err(e) => Err(convert(e)),
@@ -265,14 +282,17 @@ impl TypedMemory for TargetAccess {
         let bt = unwrap(var)?;
         match at {
             Some(address) => bt.deref_at(address),
-            None => bt.deref(&self.memory),
+            None => bt.deref(&*self.memory),
         }
         .map(wrap)
         .map_err(convert)
     }
 
     fn element(&self, var: &BtVar, index: i64) -> Result<BtVar, BtError> {
-        unwrap(var)?.index(index, &self.memory).map(wrap).map_err(convert)
+        unwrap(var)?
+            .index(index, &*self.memory)
+            .map(wrap)
+            .map_err(convert)
     }
 
     fn size_of(&self, var: &BtVar) -> Result<u64, BtError> {
@@ -305,7 +325,7 @@ impl TypedMemory for TargetAccess {
 
     fn value(&self, var: &BtVar) -> Variable {
         match unwrap(var) {
-            Ok(bt) => bt.value(&self.prepared.variables, &self.memory, &self.limits),
+            Ok(bt) => bt.value(&self.prepared.variables, &*self.memory, &self.limits),
             Err(e) => Variable {
                 name: SharedStr::copy_of(&var.name),
                 type_name: SharedStr::copy_of(&var.type_name),

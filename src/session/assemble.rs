@@ -119,6 +119,7 @@ pub fn skeleton(
         warnings,
         module_failures: Vec::new(),
         incomplete: false,
+        core: None,
     }
 }
 

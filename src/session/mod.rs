@@ -9,6 +9,7 @@
 mod access;
 mod assemble;
 mod capture;
+mod core_target;
 mod modules;
 pub mod named;
 mod pointees;
@@ -18,7 +19,7 @@ mod target;
 mod thread_tls;
 mod warm;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::cutoff::Cutoff;
 use crate::debuginfo::DebugInfoError;
@@ -130,6 +131,16 @@ impl SessionOptions {
         )
     }
 
+    /// Where the files of a core and their debug files are looked for: under the sysroot when
+    /// given, else by the paths the core records (no process to look through).
+    pub fn core_search(&self) -> crate::debuginfo::DebugSearch {
+        let files = match &self.sysroot {
+            Some(root) => crate::debuginfo::TargetFiles::under(root.clone()),
+            None => crate::debuginfo::TargetFiles::host(),
+        };
+        crate::debuginfo::DebugSearch::for_target(files, &self.debug_dirs)
+    }
+
     /// The bounds of variable extraction these options ask for.
     pub fn variable_limits(&self) -> VariableLimits {
         VariableLimits {
@@ -170,6 +181,17 @@ pub enum SessionError {
     /// The tracer thread could not be started.
     #[error("cannot start the tracer thread: {0}")]
     Thread(std::io::Error),
+    /// The core file could not be read.
+    #[error(transparent)]
+    Core(#[from] crate::core::CoreError),
+    /// The executable given with a core is not the one the core's process ran.
+    #[error("{exe} is not the core's executable: {why}")]
+    CoreExecutable {
+        /// The executable as given.
+        exe: String,
+        /// Why not (the build ids that differ).
+        why: String,
+    },
 }
 
 /// The result of `--exec`: either the program crashed and was snapshotted, or it ended without a
@@ -285,6 +307,95 @@ impl Session {
         on_tracer_thread(|| self.run_and_catch_here(program, args))
     }
 
+    /// Reads the core file at `core` (of a process run from `exe` when given; else the
+    /// executable the core names) and returns the snapshot the process would have given, the
+    /// modules' events fired as for a live process. Nothing runs or is stopped.
+    pub fn snapshot_core(&self, core: &Path, exe: Option<&Path>) -> Result<Snapshot, SessionError> {
+        on_tracer_thread(|| self.snapshot_core_here(core, exe))
+    }
+
+    fn snapshot_core_here(&self, path: &Path, exe: Option<&Path>) -> Result<Snapshot, SessionError> {
+        let started = Instant::now();
+        if let Some(host) = &self.host {
+            host.engine().begin_snapshot();
+        }
+        let core = crate::core::CoreFile::open(path)?;
+        let (maps, core_warnings) = core_target::object_maps(&core, exe);
+        let prepared = Arc::new(prepare::PreparedProcess::load_from(
+            maps,
+            core.memory(),
+            &self.options.core_search(),
+            &self.options.debuginfod,
+        )?);
+        core_target::check_executable(&prepared, &core, exe)?;
+        core_target::read_left_out_from_files(&core, &prepared);
+        let executable = match exe {
+            Some(exe) => std::fs::canonicalize(exe)
+                .unwrap_or_else(|_| exe.to_path_buf())
+                .display()
+                .to_string(),
+            None => core.executable_path().unwrap_or_default(),
+        };
+        let (pid, info) = core_target::process_info(&core, executable);
+        let fault = match self.options.fault_thread {
+            Some(tid) => Some(FaultMark::marked_thread(tid)),
+            None => core_target::fault(&core),
+        };
+        let origin = core_target::origin(&core, path);
+        let target = core_target::CoreTarget::new(core, self.options.only_thread, self.options.stack_limit);
+        let Staged {
+            mut snapshot,
+            globals,
+            thread_locals,
+            thread_local_plans,
+            access,
+        } = self.stage(pid, &info, &prepared, || {
+            TargetAccess::of_core(
+                core_target::shared_memory(&target),
+                prepared.clone(),
+                self.options.variable_limits(),
+            )
+        });
+        snapshot.warnings.extend(core_warnings);
+        snapshot.core = Some(origin);
+        self.check_abort()?;
+        // Nothing is stopped, but the limit bounds the modules' work as it does for a process.
+        let threads = target::StoppedTarget::threads(&target).len();
+        let stop = StopWatch::start(
+            &self.cutoff,
+            self.active_host(),
+            Instant::now(),
+            self.options.stop_limit,
+            threads,
+        );
+        let after = self.stopped_phase(
+            &target,
+            &prepared,
+            &info,
+            &mut snapshot,
+            &Wanted {
+                globals: &globals,
+                thread_locals: &thread_locals,
+                thread_local_plans: &thread_local_plans,
+                tls_thread: fault.as_ref().map_or(pid, |f| f.0.tid),
+            },
+            fault.clone(),
+            access.as_deref(),
+        );
+        let cut_short = stop.end(&stop::LeftOut {
+            threads: after.threads_left_out,
+            of_threads: threads,
+            events: after.events_skipped,
+            hold: false,
+        });
+        self.check_abort()?;
+        self.finish_assembly(&mut snapshot, after, &info, &prepared, fault, &thread_local_plans);
+        assemble::set_timing(&mut snapshot, Duration::ZERO, started);
+        self.conclude(&mut snapshot, cut_short);
+        self.check_abort()?;
+        Ok(snapshot)
+    }
+
     fn snapshot_pid_here(&self, pid: i32) -> Result<Snapshot, SessionError> {
         let started = Instant::now();
         if let Some(host) = &self.host {
@@ -310,7 +421,7 @@ impl Session {
             thread_locals,
             thread_local_plans,
             access,
-        } = self.stage(pid, &info, &prepared);
+        } = self.stage(pid, &info, &prepared, || self.process_access(pid, &prepared));
         if self.options.variables {
             // What the stop will read of the DWARF, guessed from the running threads' stacks.
             warm::prepare_stopped_code(
@@ -405,7 +516,13 @@ impl Session {
     /// Everything between loading the debug info and the stop: the snapshot's skeleton, the
     /// globals and thread-locals to read, the function-name tables the stopped phase searches,
     /// the modules' access to the process, and `preattach`.
-    fn stage(&self, pid: i32, info: &ProcessInfo, prepared: &Arc<prepare::PreparedProcess>) -> Staged {
+    fn stage(
+        &self,
+        pid: i32,
+        info: &ProcessInfo,
+        prepared: &Arc<prepare::PreparedProcess>,
+        access: impl FnOnce() -> TargetAccess,
+    ) -> Staged {
         let mut snapshot = assemble::skeleton(&self.options, pid, info, prepared);
         let globals = self.globals_to_read(prepared, &mut snapshot);
         let thread_locals = self.thread_locals(prepared, &mut snapshot);
@@ -414,7 +531,7 @@ impl Session {
             // Tail calls are then searched while stopped.
             prepared.prepare_function_names();
         }
-        let access = self.connect_modules(pid, prepared);
+        let access = self.connect_modules(access);
         if let Some(host) = self.active_host() {
             host.fire_preattach(&mut snapshot);
         }
@@ -466,21 +583,18 @@ impl Session {
         found
     }
 
-    /// Gives the modules their access to process `pid`.
-    fn connect_modules(
-        &self,
-        pid: i32,
-        prepared: &Arc<prepare::PreparedProcess>,
-    ) -> Option<Arc<TargetAccess>> {
+    /// Gives the modules their access to the target (`access` makes it, when modules loaded).
+    fn connect_modules(&self, access: impl FnOnce() -> TargetAccess) -> Option<Arc<TargetAccess>> {
         let host = self.active_host()?;
-        let access = Arc::new(TargetAccess::new(
-            pid,
-            prepared.clone(),
-            self.options.variable_limits(),
-        ));
+        let access = Arc::new(access());
         host.set_process_access(Some(access.clone()));
         host.set_typed_memory(Some(access.clone()));
         Some(access)
+    }
+
+    /// The modules' access to live process `pid`.
+    fn process_access(&self, pid: i32, prepared: &Arc<prepare::PreparedProcess>) -> TargetAccess {
+        TargetAccess::new(pid, prepared.clone(), self.options.variable_limits())
     }
 
     /// Takes the process access away from the modules (the snapshot is done).
@@ -662,7 +776,7 @@ impl Session {
             thread_locals,
             thread_local_plans,
             access,
-        } = self.stage(pid, &info, &prepared);
+        } = self.stage(pid, &info, &prepared, || self.process_access(pid, &prepared));
         let fault = FaultMark::from_tracer(&crash.fault);
         // The debug info is loaded after the crash, while the program waits: the limit bounds
         // the work of the stopped phase from here on.

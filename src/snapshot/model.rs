@@ -93,6 +93,21 @@ pub struct Snapshot {
     /// or the stop limit cut the capture short (`warnings` say what is missing and why).
     #[serde(default)]
     pub incomplete: bool,
+    /// The core file the snapshot was read from (`process_state` is then `core`); absent for a
+    /// live process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub core: Option<CoreOrigin>,
+}
+
+/// Where a snapshot of a core came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CoreOrigin {
+    /// The core file as given (`-` for standard input).
+    pub file: String,
+    /// The start of the command line the core records (`NT_PRPSINFO`: at most 80 bytes, the
+    /// arguments separated by spaces), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_line: Option<String>,
 }
 
 /// One distinct failure of a module's callbacks (the same module, event and message), with how

@@ -148,6 +148,7 @@ mod tests {
             warnings: Vec::new(),
             module_failures: Vec::new(),
             incomplete: false,
+            core: None,
         }
     }
 

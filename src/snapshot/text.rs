@@ -8,14 +8,18 @@ use std::fmt::Write;
 /// Renders `snapshot` as text for a terminal.
 pub fn render(snapshot: &Snapshot) -> String {
     let mut out = String::new();
+    let threads = match snapshot.threads.len() {
+        1 => "1 thread".to_string(),
+        n => format!("{n} threads"),
+    };
+    let how = match &snapshot.core {
+        Some(core) => format!("read from core {}", core.file),
+        None => format!("stopped for {:.3} ms", snapshot.timing.stopped_us as f64 / 1000.0),
+    };
     let _ = writeln!(
         out,
-        "{} (pid {}) {} — {} threads, stopped for {:.3} ms",
-        snapshot.application,
-        snapshot.pid,
-        snapshot.executable,
-        snapshot.threads.len(),
-        snapshot.timing.stopped_us as f64 / 1000.0
+        "{} (pid {}) {} — {threads}, {how}",
+        snapshot.application, snapshot.pid, snapshot.executable,
     );
     if let Some(fault) = &snapshot.fault {
         let name = fault.signal_name.as_deref().unwrap_or("no signal");

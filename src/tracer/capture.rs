@@ -5,6 +5,7 @@ use std::ops::Range;
 use crate::arch::RegisterSet;
 use crate::memory::{MemoryReader, MemorySnapshot};
 
+#[cfg(test)]
 use super::memory::ProcessMemory;
 
 /// Bytes below the stack pointer that a leaf function may use without moving it (x86-64 psABI).
@@ -27,13 +28,28 @@ pub struct StoppedThread {
     pub pending_signal: Option<i32>,
 }
 
-/// Stopped thread `tid` whose registers are `user_regs`, with one read of its stack (from any
-/// thread of the tracer: no ptrace call).
+impl StoppedThread {
+    /// A thread whose registers are `user_regs` and whose memory `memory` reads (a core's: it
+    /// no longer runs), its stack copied as a live thread's is: `[sp - red zone, sp +
+    /// stack_limit)`, clipped to the one of `regions` that holds `sp`.
+    pub fn from_memory(
+        tid: i32,
+        user_regs: libc::user_regs_struct,
+        memory: &dyn MemoryReader,
+        regions: &[Range<u64>],
+        stack_limit: usize,
+    ) -> Self {
+        with_stack(tid, None, user_regs, memory, regions, stack_limit)
+    }
+}
+
+/// Stopped thread `tid` whose registers are `user_regs`, with one read of its stack from
+/// `memory` (a live process's from any thread of the tracer: no ptrace call; or a core's).
 pub(crate) fn with_stack(
     tid: i32,
     pending_signal: Option<i32>,
     user_regs: libc::user_regs_struct,
-    memory: &ProcessMemory,
+    memory: &dyn MemoryReader,
     regions: &[Range<u64>],
     stack_limit: usize,
 ) -> StoppedThread {
@@ -60,7 +76,7 @@ pub(crate) fn stack_range(sp: u64, regions: &[Range<u64>], limit: usize) -> Rang
 }
 
 /// Copies `range` with a single read; keeps the readable prefix.
-pub(crate) fn copy_memory(memory: &ProcessMemory, range: Range<u64>) -> MemorySnapshot {
+pub(crate) fn copy_memory(memory: &dyn MemoryReader, range: Range<u64>) -> MemorySnapshot {
     let Ok(len) = usize::try_from(range.end - range.start) else {
         return MemorySnapshot {
             base: range.start,

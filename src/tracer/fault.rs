@@ -25,18 +25,25 @@ pub struct Fault {
 impl Fault {
     /// Decodes `info`, as `PTRACE_GETSIGINFO` returned it for thread `tid`.
     pub(crate) fn from_siginfo(tid: i32, info: &libc::siginfo_t) -> Self {
-        let (signal, code) = (info.si_signo, info.si_code);
+        // SAFETY: every layout of the union is at least a word long; `si_addr` reads its first
+        // word whatever member the kernel filled, and `decode` interprets it per signal and code.
+        let first_word = unsafe { info.si_addr() } as u64;
+        Self::decode(tid, info.si_signo, info.si_code, first_word)
+    }
+
+    /// Decodes a `siginfo_t` of thread `tid` given as its signal, `si_code` and the first word
+    /// of its union (as a core's `NT_SIGINFO` holds it): `si_addr` for a fault the kernel
+    /// raised, `si_pid` (its low half) for a signal a process sent.
+    pub fn decode(tid: i32, signal: i32, code: i32, first_word: u64) -> Self {
         let has_address = matches!(
             signal,
             libc::SIGSEGV | libc::SIGBUS | libc::SIGILL | libc::SIGFPE | libc::SIGTRAP
         ) && code > 0
             && code != SI_KERNEL;
-        // SAFETY: for these signals with a kernel fault code the kernel filled the `_sigfault`
-        // member of the union, whose first field is `si_addr`.
-        let address = has_address.then(|| unsafe { info.si_addr() } as u64);
-        // SAFETY: si_code <= 0 means a process sent the signal (SI_USER, SI_TKILL, SI_QUEUE...);
-        // every such layout starts with `si_pid`.
-        let sender_pid = (code <= 0).then(|| unsafe { info.si_pid() });
+        let address = has_address.then_some(first_word);
+        // si_code <= 0 means a process sent the signal (SI_USER, SI_TKILL, SI_QUEUE...); every
+        // such layout starts with the 32-bit `si_pid` (x86-64 is little-endian).
+        let sender_pid = (code <= 0).then_some(first_word as u32 as i32);
         Self {
             tid,
             signal,

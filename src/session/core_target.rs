@@ -1,0 +1,220 @@
+//! A core file as the capture's stopped target ([`CoreTarget`]), and what a run needs of the
+//! core before the capture: the mappings its objects are loaded from (the executable's file
+//! given on the command line standing for the one the core names), the process's facts, the
+//! fault, and the files that give the memory the core left out.
+//!
+//! A core is a process that no longer runs: its threads' registers come from `NT_PRSTATUS`, its
+//! memory from the core's `PT_LOAD` segments, read in place from the mapped file.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::assemble::FaultMark;
+use super::prepare::PreparedProcess;
+use super::target::StoppedTarget;
+use super::SessionError;
+use crate::core::CoreFile;
+use crate::debuginfo::MapEntry;
+use crate::memory::MemoryReader;
+use crate::pmodule::ProcessState;
+use crate::procinfo::{ProcessInfo, ThreadInfo};
+use crate::reader::SharedBytes;
+use crate::snapshot::CoreOrigin;
+use crate::tracer::StoppedThread;
+
+/// Signals whose default action dumps core: the signal of a core's `NT_SIGINFO` is its fault
+/// when it is one of these (a core `gcore` wrote of a running process has none, or the stop
+/// signal).
+const DUMPING_SIGNALS: [i32; 10] = [
+    libc::SIGQUIT,
+    libc::SIGILL,
+    libc::SIGTRAP,
+    libc::SIGABRT,
+    libc::SIGBUS,
+    libc::SIGFPE,
+    libc::SIGSEGV,
+    libc::SIGXCPU,
+    libc::SIGXFSZ,
+    libc::SIGSYS,
+];
+
+/// A core file read as a stopped target: its threads (registers and stack copies) and memory.
+pub struct CoreTarget {
+    core: CoreFile,
+    threads: Vec<StoppedThread>,
+}
+
+impl CoreTarget {
+    /// The threads of `core` (only `only_thread` when given), each with the first `stack_limit`
+    /// bytes of its stack copied from the core as a live thread's are copied at the stop.
+    pub fn new(core: CoreFile, only_thread: Option<i32>, stack_limit: usize) -> Self {
+        let regions: Vec<std::ops::Range<u64>> = core
+            .segments()
+            .iter()
+            .filter(|s| s.readable && s.writable)
+            .map(|s| s.vaddr..s.end())
+            .collect();
+        let threads = core
+            .threads()
+            .iter()
+            .filter(|t| only_thread.is_none_or(|only| only == t.tid))
+            .map(|t| StoppedThread::from_memory(t.tid, t.registers, core.memory(), &regions, stack_limit))
+            .collect();
+        Self { core, threads }
+    }
+}
+
+impl StoppedTarget for CoreTarget {
+    fn threads(&self) -> &[StoppedThread] {
+        &self.threads
+    }
+
+    fn memory(&self) -> &(dyn MemoryReader + Sync) {
+        self.core.memory()
+    }
+}
+
+/// The core's mappings, from which its objects are loaded. With `exe` (the executable given on
+/// the command line), the executable's mappings name `exe` instead of the path the core
+/// records (a core from another machine names files that are not here); the build id check of
+/// the loader then tells whether it is the same file. Also the warnings about the core itself.
+pub fn object_maps(core: &CoreFile, exe: Option<&Path>) -> (Vec<MapEntry>, Vec<String>) {
+    let mut maps = core.mappings().to_vec();
+    let mut warnings = Vec::new();
+    let truncated = core.truncated_segments();
+    if truncated > 0 {
+        warnings.push(format!(
+            "the core is truncated: {truncated} of its memory segments end early, what they \
+             miss is unreadable"
+        ));
+    }
+    let Some(exe) = exe else {
+        return (maps, warnings);
+    };
+    let exe = std::fs::canonicalize(exe).unwrap_or_else(|_| exe.to_path_buf());
+    let exe = exe.to_string_lossy().into_owned();
+    match core.executable_path() {
+        Some(recorded) => {
+            for map in maps
+                .iter_mut()
+                .filter(|m| m.file_path() == Some(recorded.as_str()))
+            {
+                map.path = Some(exe.clone());
+            }
+        }
+        None => warnings.push(format!(
+            "the core does not say which of its mappings is the executable, so {exe} is not used"
+        )),
+    }
+    (maps, warnings)
+}
+
+/// [`SessionError::CoreExecutable`] when `exe` was given and the loader refused it (its build id
+/// is not the core's executable's).
+pub fn check_executable(
+    prepared: &PreparedProcess,
+    core: &CoreFile,
+    exe: Option<&Path>,
+) -> Result<(), SessionError> {
+    let (Some(exe), Some(mapping)) = (exe, core.executable_mapping()) else {
+        return Ok(());
+    };
+    let refused = prepared
+        .objects
+        .find(mapping.start)
+        .and_then(|object| object.unusable.clone());
+    match refused {
+        Some(why) => Err(SessionError::CoreExecutable {
+            exe: exe.display().to_string(),
+            why,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Lets the core's memory read what the kernel left out of file mappings (unmodified text and
+/// read-only data) from the objects' files, each as the loader opened and checked it: by
+/// address, so a mapping reads the very file its object was matched to, never another.
+pub fn read_left_out_from_files(core: &CoreFile, prepared: &PreparedProcess) {
+    let mut by_path: HashMap<String, SharedBytes> = HashMap::new();
+    for file in core.files() {
+        let object = prepared
+            .objects
+            .find(file.start)
+            .filter(|o| o.unusable.is_none() && o.maps_address(file.start));
+        if let Some(bytes) = object.and_then(|o| o.elf.clone()) {
+            by_path.entry(file.path.clone()).or_insert(bytes);
+        }
+    }
+    // Set once, before any reader exists.
+    core.set_file_source(move |path: &str| by_path.get(path).cloned());
+}
+
+/// The process's facts as the snapshot records them: pid and name from `NT_PRPSINFO` (else the
+/// first thread's id), `executable` as found, the state `core`. The main thread's name is the
+/// process's (`pr_fname` is the group leader's); the others' names and every thread's scheduler
+/// state are not recorded in a core: empty and `unknown`.
+pub fn process_info(core: &CoreFile, executable: String) -> (i32, ProcessInfo) {
+    let process = core.process();
+    let pid = process
+        .map(|p| p.pid)
+        .or_else(|| core.threads().first().map(|t| t.tid))
+        .unwrap_or(0);
+    let name = process.map(|p| p.name.clone()).unwrap_or_default();
+    let threads = core
+        .threads()
+        .iter()
+        .map(|t| {
+            let info = ThreadInfo {
+                name: if t.tid == pid { name.clone() } else { String::new() },
+                state: ProcessState::Unknown.name().to_string(),
+                nspid: None,
+            };
+            (t.tid, info)
+        })
+        .collect();
+    let info = ProcessInfo {
+        executable,
+        name,
+        state: ProcessState::Core.name().to_string(),
+        threads,
+        nspid: None,
+    };
+    (pid, info)
+}
+
+/// Where the snapshot came from: the core file as given, and its command line.
+pub fn origin(core: &CoreFile, file: &Path) -> CoreOrigin {
+    CoreOrigin {
+        file: file.display().to_string(),
+        command_line: core
+            .process()
+            .map(|p| p.args.trim_end().to_string())
+            .filter(|a| !a.is_empty()),
+    }
+}
+
+/// The fault: the signal that dumped the core (`NT_SIGINFO`) when it is one whose default
+/// action dumps core, in the thread that took it (the first whose `pr_cursig` is that signal;
+/// the kernel writes the dumping thread first).
+pub fn fault(core: &CoreFile) -> Option<FaultMark> {
+    let siginfo = core.siginfo().filter(|s| DUMPING_SIGNALS.contains(&s.signo))?;
+    let thread = core
+        .threads()
+        .iter()
+        .find(|t| t.signal == siginfo.signo)
+        .or_else(|| core.threads().first())?;
+    let siginfo = thread
+        .siginfo
+        .as_ref()
+        .filter(|s| s.signo == siginfo.signo)
+        .unwrap_or(siginfo);
+    Some(FaultMark::from_tracer(&siginfo.fault(thread.tid)))
+}
+
+/// The core's memory, shared with the modules' access (which outlives the borrow of the
+/// target).
+pub fn shared_memory(target: &CoreTarget) -> Arc<dyn MemoryReader + Send + Sync> {
+    target.core.shared_memory()
+}
