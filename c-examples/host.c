@@ -1,12 +1,13 @@
 /*
  * A C program that takes snapshots itself with libptrace (the embedding API of pmodule.h):
  * it starts `crash hang`, snapshots it with a module loaded, prints the JSON's size and a few
- * fields, writes the snapshot to a file, then runs `crash segv` under libptrace and catches it.
+ * fields, writes the snapshot to a file, then runs `crash segv` under libptrace and catches it;
+ * given a core file too, snapshots the core.
  *
  * Build: make -C c-examples host              (against ../target/release: cargo build --release)
  *        make -C c-examples host PREFIX=/usr  (against an installed libptrace)
  *        cc host.c $(pkg-config --cflags --libs ptrace) -o host
- * Run:   build/host build/crash [MODULE.so [OUTPUT-DIR]]
+ * Run:   build/host build/crash [MODULE.so [OUTPUT-DIR [CORE]]]
  */
 #include <pmodule.h>
 
@@ -97,7 +98,7 @@ int main(int argc, char **argv)
     pid_t pid;
 
     if (argc < 2) {
-        fprintf(stderr, "usage: %s CRASH-PROGRAM [MODULE.so [OUTPUT-DIR]]\n", argv[0]);
+        fprintf(stderr, "usage: %s CRASH-PROGRAM [MODULE.so [OUTPUT-DIR [CORE]]]\n", argv[0]);
         return 2;
     }
     s = ptrace_session_create();
@@ -155,6 +156,17 @@ int main(int argc, char **argv)
         printf("%s segv ended without a fatal signal, exit status %d\n", argv[1], status);
     }
     ptrace_string_free(json);
+    json = NULL;
+
+    if (argc > 4) {
+        /* A core file: the executable it names is found from the core itself. */
+        if (ptrace_session_snapshot_core(s, argv[4], NULL, &json) != PTRACE_OK)
+            return fail(s, "snapshot_core");
+        printf("core %s: %zu bytes\n", argv[4], strlen(json));
+        print_field(json, "process_state");
+        print_field(json, "lua_key1");
+        ptrace_string_free(json);
+    }
     ptrace_session_free(s);
     return 0;
 }

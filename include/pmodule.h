@@ -1253,6 +1253,22 @@ int ptrace_session_snapshot_pid(struct ptrace_session_t *session,
                                 int pid,
                                 char **json_out);
 
+// Reads the core file at `core_path` (of a process that ran the executable `exe_path`; NULL:
+// the executable the core names) and stores the snapshot's JSON text in `*json_out`, as
+// `ptrace_session_snapshot_pid` does for a live process (`process_state` is "core"; the modules
+// get every event). Nothing is stopped. Returns `PTRACE_OK`, `PTRACE_EINVAL` for a NULL
+// `session`, `core_path` or `json_out`, or `PTRACE_EFAILED` with `*json_out` NULL and the
+// reason in `ptrace_session_last_error` (no such file, not a core, a core of another
+// architecture, an executable that is not the core's).
+//
+// # Safety
+// `session` is NULL or a live session; `core_path` and `exe_path` are NULL or NUL-terminated
+// strings; `json_out` is NULL or points to writable storage for a pointer.
+int ptrace_session_snapshot_core(struct ptrace_session_t *session,
+                                 const char *core_path,
+                                 const char *exe_path,
+                                 char **json_out);
+
 // The last error of `session` as a NUL-terminated string owned by the session (valid until the
 // next call on it or its free); "" when none; NULL when `session` is NULL.
 //

@@ -391,15 +391,10 @@ fn snapshot_core(
     exe: Option<&PathBuf>,
     spool_dir: Option<&std::path::Path>,
 ) -> Result<Snapshot, String> {
-    let in_core = |error: SessionError| match error {
-        SessionError::Core(e @ crate::core::CoreError::Open { .. }) => e.to_string(),
-        SessionError::Core(e) => format!("{}: {e}", core.display()),
-        other => describe(other),
-    };
     if core != std::path::Path::new("-") {
         return session
             .snapshot_core(core, exe.map(PathBuf::as_path))
-            .map_err(in_core);
+            .map_err(describe);
     }
     let folder = spool_dir.map_or_else(std::env::temp_dir, std::path::Path::to_path_buf);
     let spooled =
@@ -407,7 +402,7 @@ fn snapshot_core(
     let mut snapshot = session
         .snapshot_core(spooled.path(), exe.map(PathBuf::as_path))
         .map_err(|e| {
-            in_core(e).replace(
+            describe(e).replace(
                 &spooled.path().display().to_string(),
                 "the core read from standard input",
             )

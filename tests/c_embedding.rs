@@ -38,11 +38,40 @@ fn asan_works(dir: &Path) -> bool {
         && Command::new(&probe).status().is_ok_and(|s| s.success())
 }
 
-/// Runs a built host on `crash` with the C tutorial module, writing into `out`; checks what it
-/// printed and the file it wrote.
+/// A core of `crash hang 1` written by gdb's `gcore` into `dir`.
+fn gcore_of_hang(dir: &Path) -> PathBuf {
+    let mut child = Command::new(example("crash"))
+        .args(["hang", "1"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start crash hang");
+    let mut ready = String::new();
+    let stdout = child.stdout.take().expect("stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut ready).expect("read ready");
+    let prefix = dir.join("core");
+    let written = Command::new("gcore")
+        .arg("-o")
+        .arg(&prefix)
+        .arg(child.id().to_string())
+        .output();
+    let _ = child.kill();
+    let _ = child.wait();
+    let written = written.expect("gcore runs");
+    assert!(ready.starts_with("ready"), "crash hang printed {ready:?}");
+    assert!(
+        written.status.success(),
+        "gcore: {}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    PathBuf::from(format!("{}.{}", prefix.display(), child.id()))
+}
+
+/// Runs a built host on `crash` with the C tutorial module, writing into `out`, and on a core
+/// of `crash hang`; checks what it printed and the file it wrote.
 fn check_host(host: &Path, module: &Path, out: &Path, asan: bool) {
+    let core = gcore_of_hang(out.parent().expect("out has a parent"));
     let mut command = Command::new(host);
-    command.arg(example("crash")).arg(module).arg(out);
+    command.arg(example("crash")).arg(module).arg(out).arg(&core);
     if asan {
         // The Rust side keeps process-lifetime caches and never frees module handles (modules
         // are never unloaded): leak reports there are by design; memory errors still abort.
@@ -57,6 +86,7 @@ fn check_host(host: &Path, module: &Path, out: &Path, asan: bool) {
         "  lua_key1: 42",
         "  classifiers: [\"embedded\",\"lua\"]",
         "  signal_name: \"SIGSEGV\"",
+        "  process_state: \"core\"",
     ] {
         assert!(stdout.lines().any(|l| l == line), "no {line:?} in:\n{stdout}");
     }
@@ -65,6 +95,12 @@ fn check_host(host: &Path, module: &Path, out: &Path, asan: bool) {
         .find(|l| l.starts_with("caught "))
         .unwrap_or_else(|| panic!("segv not caught:\n{stdout}"));
     assert!(caught.ends_with("exit status 139"), "{caught}");
+    // The module ran on the core too: its attribute is there (after the --exec snapshot's).
+    let after_core: Vec<&str> = stdout.lines().skip_while(|l| !l.starts_with("core ")).collect();
+    assert!(
+        after_core.first().is_some_and(|l| l.ends_with(" bytes")) && after_core.contains(&"  lua_key1: 42"),
+        "no core snapshot with the module's attribute:\n{stdout}"
+    );
     let bytes: usize = stdout
         .lines()
         .find_map(|l| {

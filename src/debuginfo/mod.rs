@@ -42,7 +42,7 @@ pub use bias::{load_bias, loads_from_header_bytes};
 pub(crate) use debuglink::build_id_path;
 pub use debuglink::DebugSearch;
 pub use dwarf::Dwarf;
-pub use elf::{ElfFacts, LoadSegment};
+pub use elf::{hex, ElfFacts, LoadSegment};
 pub use error::DebugInfoError;
 pub use loaded::LoadedObject;
 pub(crate) use loaded::Placement;

@@ -147,6 +147,52 @@ pub unsafe extern "C" fn ptrace_session_snapshot_pid(
     }
 }
 
+/// Reads the core file at `core_path` (of a process that ran the executable `exe_path`; NULL:
+/// the executable the core names) and stores the snapshot's JSON text in `*json_out`, as
+/// `ptrace_session_snapshot_pid` does for a live process (`process_state` is "core"; the modules
+/// get every event). Nothing is stopped. Returns `PTRACE_OK`, `PTRACE_EINVAL` for a NULL
+/// `session`, `core_path` or `json_out`, or `PTRACE_EFAILED` with `*json_out` NULL and the
+/// reason in `ptrace_session_last_error` (no such file, not a core, a core of another
+/// architecture, an executable that is not the core's).
+///
+/// # Safety
+/// `session` is NULL or a live session; `core_path` and `exe_path` are NULL or NUL-terminated
+/// strings; `json_out` is NULL or points to writable storage for a pointer.
+#[no_mangle]
+pub unsafe extern "C" fn ptrace_session_snapshot_core(
+    session: *mut ptrace_session_t,
+    core_path: *const c_char,
+    exe_path: *const c_char,
+    json_out: *mut *mut c_char,
+) -> c_int {
+    if session.is_null() || core_path.is_null() || json_out.is_null() {
+        return PTRACE_EINVAL;
+    }
+    // SAFETY: checked non-NULL; the caller guarantees a live session, valid strings (exe_path
+    // may be NULL, checked below) and writable storage.
+    let (session, core, json_out) =
+        unsafe { (&*session, std::ffi::CStr::from_ptr(core_path), &mut *json_out) };
+    // SAFETY: the caller guarantees exe_path is NULL or a NUL-terminated string.
+    let exe = (!exe_path.is_null()).then(|| unsafe { std::ffi::CStr::from_ptr(exe_path) });
+    let core = PathBuf::from(std::ffi::OsStr::from_bytes(core.to_bytes()));
+    let exe = exe.map(|e| PathBuf::from(std::ffi::OsStr::from_bytes(e.to_bytes())));
+    *json_out = std::ptr::null_mut();
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let snap = session
+            .session()
+            .snapshot_core(&core, exe.as_deref())
+            .map_err(describe)?;
+        json_string(&snap)
+    }));
+    match session.code(result) {
+        Ok(text) => {
+            *json_out = text;
+            PTRACE_OK
+        }
+        Err(code) => code,
+    }
+}
+
 /// The last error of `session` as a NUL-terminated string owned by the session (valid until the
 /// next call on it or its free); "" when none; NULL when `session` is NULL.
 ///

@@ -15,7 +15,7 @@ use super::prepare::PreparedProcess;
 use super::target::StoppedTarget;
 use super::SessionError;
 use crate::core::CoreFile;
-use crate::debuginfo::MapEntry;
+use crate::debuginfo::{hex, ElfFacts, MapEntry};
 use crate::memory::MemoryReader;
 use crate::pmodule::ProcessState;
 use crate::procinfo::{ProcessInfo, ThreadInfo};
@@ -120,17 +120,30 @@ pub fn check_executable(
     let (Some(exe), Some(mapping)) = (exe, core.executable_mapping()) else {
         return Ok(());
     };
-    let refused = prepared
+    let Some(refused) = prepared
         .objects
         .find(mapping.start)
-        .and_then(|object| object.unusable.clone());
-    match refused {
-        Some(why) => Err(SessionError::CoreExecutable {
-            exe: exe.display().to_string(),
-            why,
-        }),
-        None => Ok(()),
-    }
+        .and_then(|object| object.unusable.clone())
+    else {
+        return Ok(());
+    };
+    let file_id = SharedBytes::map_file(exe)
+        .ok()
+        .and_then(|bytes| ElfFacts::parse(&bytes, &exe.display().to_string()).ok())
+        .and_then(|facts| facts.build_id);
+    let why = match (file_id, core.build_id(mapping)) {
+        (Some(file), Some(core)) => format!(
+            "its build id is {}, the core's executable's {}",
+            hex(&file),
+            hex(&core)
+        ),
+        (None, Some(core)) => format!("it has no build id, the core's executable {}", hex(&core)),
+        _ => refused,
+    };
+    Err(SessionError::CoreExecutable {
+        exe: exe.display().to_string(),
+        why,
+    })
 }
 
 /// Lets the core's memory read what the kernel left out of file mappings (unmodified text and

@@ -182,8 +182,13 @@ pub enum SessionError {
     #[error("cannot start the tracer thread: {0}")]
     Thread(std::io::Error),
     /// The core file could not be read.
-    #[error(transparent)]
-    Core(#[from] crate::core::CoreError),
+    #[error("{}", core_message(file, source))]
+    Core {
+        /// The core file as given.
+        file: String,
+        /// What is wrong with it.
+        source: crate::core::CoreError,
+    },
     /// The executable given with a core is not the one the core's process ran.
     #[error("{exe} is not the core's executable: {why}")]
     CoreExecutable {
@@ -192,6 +197,15 @@ pub enum SessionError {
         /// Why not (the build ids that differ).
         why: String,
     },
+}
+
+/// One line for a core that cannot be read: the file named once (an error opening it names it
+/// already).
+fn core_message(file: &str, error: &crate::core::CoreError) -> String {
+    match error {
+        crate::core::CoreError::Open { .. } => error.to_string(),
+        other => format!("{file}: {other}"),
+    }
 }
 
 /// The result of `--exec`: either the program crashed and was snapshotted, or it ended without a
@@ -319,7 +333,10 @@ impl Session {
         if let Some(host) = &self.host {
             host.engine().begin_snapshot();
         }
-        let core = crate::core::CoreFile::open(path)?;
+        let core = crate::core::CoreFile::open(path).map_err(|source| SessionError::Core {
+            file: path.display().to_string(),
+            source,
+        })?;
         let (maps, core_warnings) = core_target::object_maps(&core, exe);
         let prepared = Arc::new(prepare::PreparedProcess::load_from(
             maps,
