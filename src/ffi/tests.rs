@@ -240,6 +240,18 @@ fn session_options_by_cli_name_and_null_arguments() {
         );
         assert!(json.is_null());
         assert_eq!(status, 0);
+        assert_eq!(
+            ptrace_session_snapshot_core(s, std::ptr::null(), std::ptr::null(), &mut json),
+            PTRACE_EINVAL
+        );
+        // Not a core: an error naming the file, no JSON.
+        assert_eq!(
+            ptrace_session_snapshot_core(s, program.as_ptr(), std::ptr::null(), &mut json),
+            PTRACE_EFAILED
+        );
+        assert!(json.is_null());
+        let why = std::ffi::CStr::from_ptr(ptrace_session_last_error(s)).to_string_lossy();
+        assert!(why.starts_with("/bin/true: an ELF file but not a core dump"), "{why}");
         ptrace_session_free(s);
     }
 }
