@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
 """Stop-time benchmark: ptrace next to gdb and eu-stack on the same targets.
 
-Two cases (`--cases`):
+Three cases (`--cases`):
   - threads: the `threads` example (-O0 and -O2 builds, N threads each DEPTH frames deep, parked);
   - bigdwarf: a generated C++ program whose executable and shared libraries carry >= 300 MB of
     DWARF (bench/bigdwarf.py builds it once, cached under bench/build/), N threads each DEPTH
-    frames deep through DEPTH different units, parked (build column "big").
+    frames deep through DEPTH different units, parked (build column "big");
+  - core (not run unless asked): core files of `threads-O2 N DEPTH` written by gdb's `gcore`
+    (`--core-threads`), one with glibc's default malloc arenas (a 64 MiB reservation per thread:
+    about 3 GB for 256 threads) and one with MALLOC_ARENA_MAX=1 (small), read by `ptrace --core`
+    (every variable), `gdb -batch -c CORE EXE -ex 'thread apply all bt full'` and
+    `eu-stack -v --core CORE`: wall time and peak RSS only (nothing is stopped). The cores go
+    under --core-dir (default: a temporary folder), removed afterwards.
 For each, it runs each tool several times and measures, per run:
   - wall time and peak RSS of the tool (GNU time),
   - the target's pause as seen from inside the target: the example's ticker thread timestamps
@@ -13,9 +19,9 @@ For each, it runs each tool several times and measures, per run:
   - for ptrace, also its own `timing.stopped_us`.
 It prints one table of medians with the ratios to gdb. Nothing here asserts on time: it reports.
 
-Usage: python3 bench/run.py [--cases threads,bigdwarf] [--threads 1,64,256,1024] [--depth 20]
+Usage: python3 bench/run.py [--cases threads,bigdwarf,core] [--threads 1,64,256,1024] [--depth 20]
                             [--runs 5] [--builds O0,O2] [--big-threads 1,256] [--ptrace PATH]
-                            [--tools ptrace,gdb,eu-stack]
+                            [--tools ptrace,gdb,eu-stack] [--core-threads 256] [--core-dir DIR]
 """
 
 import argparse
@@ -123,6 +129,78 @@ def measure(argv, target):
     return float(wall), int(rss_kb) / 1024.0, pause_ms, stopped_ms
 
 
+def write_core(binary, threads, depth, folder, arenas):
+    """A gcore of `binary threads depth` (with MALLOC_ARENA_MAX=arenas when given) in folder."""
+    env = dict(os.environ)
+    if arenas:
+        env["MALLOC_ARENA_MAX"] = str(arenas)
+    proc = subprocess.Popen([binary, str(threads), str(depth)], stdout=subprocess.PIPE, env=env)
+    try:
+        line = proc.stdout.readline().decode().strip()
+        if line != "ready":
+            raise RuntimeError(f"{binary} did not get ready: {line!r}")
+        prefix = os.path.join(folder, f"core-{threads}-{'arena1' if arenas else 'default'}")
+        sh(["gcore", "-o", prefix, str(proc.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return f"{prefix}.{proc.pid}"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def timed(argv):
+    """(wall s, peak RSS MB) of one run of argv, which must succeed."""
+    timing = tempfile.NamedTemporaryFile(prefix="time.", delete=False).name
+    result = subprocess.run(["/usr/bin/time", "-o", timing, "-f", "%e %M"] + argv, capture_output=True, text=True)
+    with open(timing) as f:
+        wall, rss_kb = f.read().split()[-2:]
+    os.unlink(timing)
+    if result.returncode != 0:
+        raise RuntimeError(f"{argv[0]} failed: {result.stderr[-2000:]}")
+    return float(wall), int(rss_kb) / 1024.0
+
+
+def core_rows(args, outdir):
+    """The core case: each tool on each core, medians of --runs runs (the first run of each
+    tool reads the core from disk into the page cache; the median is of warm runs)."""
+    binary = os.path.join(ROOT, "c-examples", "build", "threads-O2")
+    folder = args.core_dir or tempfile.mkdtemp(prefix="bench-cores.")
+    os.makedirs(folder, exist_ok=True)
+    tools = [
+        ("ptrace --core", lambda core: [PTRACE, "--core", core, "-o", os.path.join(outdir, "core.json")]),
+        ("gdb -c bt full", lambda core: ["gdb", "-nx", "-batch", "-c", core, binary, "-ex", "thread apply all bt full"]),
+    ]
+    if shutil.which("eu-stack"):
+        tools.append(("eu-stack -v --core", lambda core: ["eu-stack", "-v", "--core", core, "-e", binary]))
+    if args.tools:
+        tools = [t for t in tools if any(t[0].startswith(x) for x in args.tools.split(","))]
+    rows = []
+    try:
+        for n in [int(n) for n in args.core_threads.split(",")]:
+            for arenas in (1, None):
+                core = write_core(binary, n, args.depth, folder, arenas)
+                size_mb = os.path.getsize(core) / 1e6
+                try:
+                    for label, make_argv in tools:
+                        samples = [timed(make_argv(core)) for _ in range(args.runs + 1)][1:]
+                        rows.append(
+                            {"threads": n, "core_mb": size_mb, "tool": label,
+                             "wall_s": statistics.median(s[0] for s in samples),
+                             "rss_mb": statistics.median(s[1] for s in samples)}
+                        )
+                finally:
+                    os.unlink(core)
+    finally:
+        if not args.core_dir:
+            shutil.rmtree(folder, ignore_errors=True)
+    gdb = {(r["threads"], r["core_mb"]): r for r in rows if r["tool"].startswith("gdb")}
+    print(f"{'threads':>7} {'core MB':>8} {'tool':20} {'wall s':>8} {'RSS MB':>7} {'gdb/wall':>8}")
+    for r in rows:
+        g = gdb.get((r["threads"], r["core_mb"]))
+        ratio = f"{g['wall_s'] / r['wall_s']:.1f}x" if g and r["wall_s"] else "-"
+        print(f"{r['threads']:>7} {r['core_mb']:8.0f} {r['tool']:20} {r['wall_s']:8.3f} {r['rss_mb']:7.1f} {ratio:>8}")
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", default="1,64,256,1024")
@@ -134,6 +212,8 @@ def main():
     parser.add_argument("--json", help="also write the raw medians here")
     parser.add_argument("--tools", help="only the tools whose label starts with one of these (e.g. ptrace,gdb)")
     parser.add_argument("--ptrace", help="measure this ptrace binary (not built) instead of target/release/ptrace")
+    parser.add_argument("--core-threads", default="256", help="core case: thread counts")
+    parser.add_argument("--core-dir", help="core case: where the cores are written (default: a temporary folder)")
     args = parser.parse_args()
 
     global PTRACE
@@ -150,6 +230,7 @@ def main():
         binary = bigdwarf.build()
         targets += [("big", binary, int(n)) for n in args.big_threads.split(",")]
     outdir = tempfile.mkdtemp(prefix="bench.")
+    core_results = core_rows(args, outdir) if "core" in cases else []
     configs = tools(outdir)
     if args.tools:
         configs = [c for c in configs if any(c[0].startswith(t) for t in args.tools.split(","))]
@@ -167,20 +248,21 @@ def main():
         finally:
             target.close()
 
-    gdb = {(r["build"], r["threads"]): r for r in rows if r["tool"] == "gdb bt full"}
-    print(f"{'build':5} {'threads':>7} {'tool':16} {'wall s':>8} {'pause ms':>9} {'stopped ms':>10} {'RSS MB':>7} {'gdb/pause':>9} {'gdb/wall':>8}")
-    for r in rows:
-        g = gdb.get((r["build"], r["threads"]))
-        ratio_pause = f"{g['pause_ms'] / r['pause_ms']:.1f}x" if g and r["pause_ms"] else "-"
-        ratio_wall = f"{g['wall_s'] / r['wall_s']:.1f}x" if g and r["wall_s"] else "-"
-        stopped = f"{r['stopped_ms']:.2f}" if r["stopped_ms"] is not None else "-"
-        print(
-            f"{r['build']:5} {r['threads']:>7} {r['tool']:16} {r['wall_s']:8.2f} {r['pause_ms']:9.2f} {stopped:>10} "
-            f"{r['rss_mb']:7.1f} {ratio_pause:>9} {ratio_wall:>8}"
-        )
+    if rows:
+        gdb = {(r["build"], r["threads"]): r for r in rows if r["tool"] == "gdb bt full"}
+        print(f"{'build':5} {'threads':>7} {'tool':16} {'wall s':>8} {'pause ms':>9} {'stopped ms':>10} {'RSS MB':>7} {'gdb/pause':>9} {'gdb/wall':>8}")
+        for r in rows:
+            g = gdb.get((r["build"], r["threads"]))
+            ratio_pause = f"{g['pause_ms'] / r['pause_ms']:.1f}x" if g and r["pause_ms"] else "-"
+            ratio_wall = f"{g['wall_s'] / r['wall_s']:.1f}x" if g and r["wall_s"] else "-"
+            stopped = f"{r['stopped_ms']:.2f}" if r["stopped_ms"] is not None else "-"
+            print(
+                f"{r['build']:5} {r['threads']:>7} {r['tool']:16} {r['wall_s']:8.2f} {r['pause_ms']:9.2f} {stopped:>10} "
+                f"{r['rss_mb']:7.1f} {ratio_pause:>9} {ratio_wall:>8}"
+            )
     if args.json:
         with open(args.json, "w") as f:
-            json.dump(rows, f, indent=2)
+            json.dump(rows + core_results, f, indent=2)
     shutil.rmtree(outdir, ignore_errors=True)
 
 
