@@ -33,7 +33,9 @@ pub use layout::{GlibcTlsLayout, SlotinfoLayout};
 
 use dtv::{dtv_block, static_block, GenerationCheck};
 use layout::LayoutFields;
-use link_map::{find_rendezvous, walk_link_maps, LinkMapEntry};
+use link_map::{find_rendezvous, LinkMapEntry};
+// The loader's lists also name the objects of a core that has no `NT_FILE` note.
+pub(crate) use link_map::walk_link_maps;
 
 use crate::debuginfo::{LoadedObject, ProcessObjects};
 use crate::memory::MemoryReader;

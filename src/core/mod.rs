@@ -12,6 +12,7 @@
 
 mod error;
 mod file;
+mod link_map;
 mod mappings;
 mod memory;
 mod notes;
@@ -50,6 +51,8 @@ pub struct CoreFile {
     mappings: Vec<MapEntry>,
     /// The process's memory.
     memory: Arc<CoreMemory>,
+    /// What is odd about the core that does not stop it being read.
+    warnings: Vec<String>,
 }
 
 impl CoreFile {
@@ -65,12 +68,40 @@ impl CoreFile {
     /// Reads a core from its bytes (mapped or in memory).
     pub fn from_bytes(bytes: SharedBytes) -> Result<Self, CoreError> {
         let layout = file::parse_layout(&bytes)?;
-        let notes = notes::parse_notes(&bytes, &layout.notes)?;
-        let memory = Arc::new(CoreMemory::new(
-            bytes,
-            layout.segments.clone(),
-            notes.files.clone(),
-        ));
+        let mut notes = notes::parse_notes(&bytes, &layout.notes)?;
+        let mut memory = CoreMemory::new(bytes.clone(), layout.segments.clone(), notes.files.clone());
+        let mut warnings = Vec::new();
+        if notes.files.is_empty() {
+            // No NT_FILE: the objects are those the loader's lists in the core name.
+            let executable = read_string(&memory, notes.auxv.get(AT_EXECFN));
+            let (found, walked) = link_map::mappings_from_link_map(
+                &notes.auxv,
+                &memory,
+                &layout.segments,
+                executable.as_deref(),
+            );
+            warnings.push(match &executable {
+                Some(name) if !name.starts_with('/') => format!(
+                    "the core has no NT_FILE note: its objects are taken from the loader's list; \
+                     the executable was run as {name}, a relative path, so it is read only when its file is given after the core"
+                ),
+                _ => "the core has no NT_FILE note: its objects are taken from the loader's list".to_string(),
+            });
+            warnings.extend(walked);
+            notes.files = found
+                .iter()
+                .filter_map(|m| {
+                    Some(FileMapping {
+                        start: m.start,
+                        end: m.end,
+                        offset: m.offset,
+                        path: m.path.clone()?,
+                    })
+                })
+                .collect();
+            memory = CoreMemory::new(bytes, layout.segments.clone(), notes.files.clone());
+        }
+        let memory = Arc::new(memory);
         let mut mappings = mappings::map_entries(&notes.files, &layout.segments, &memory);
         mappings.extend(mappings::vdso_entry(&notes.auxv, &layout.segments));
         mappings.sort_by_key(|m| m.start);
@@ -79,6 +110,7 @@ impl CoreFile {
             notes,
             mappings,
             memory,
+            warnings,
         })
     }
 
@@ -119,6 +151,11 @@ impl CoreFile {
         &self.segments
     }
 
+    /// What is odd about the core that does not stop it being read (no `NT_FILE` note, ...).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
     /// How many segments the file ends inside (the core was cut): their tail is unreadable.
     pub fn truncated_segments(&self) -> usize {
         self.segments.iter().filter(|s| s.available < s.file_size).count()
@@ -153,7 +190,7 @@ impl CoreFile {
         if let Some(mapping) = by_entry {
             return Some(mapping.path.clone());
         }
-        if let Some(name) = self.auxv().get(AT_EXECFN).and_then(|at| self.read_string(at)) {
+        if let Some(name) = read_string(&self.memory, self.auxv().get(AT_EXECFN)) {
             return Some(name);
         }
         let command = self
@@ -186,12 +223,13 @@ impl CoreFile {
         let group: Vec<&MapEntry> = self.mappings.iter().filter(|m| m.path == mapping.path).collect();
         crate::debuginfo::mapped_build_id(&group, &*self.memory)
     }
+}
 
-    /// A NUL-terminated string at `addr` in the core's memory (at most [`EXECFN_MAX`] bytes).
-    fn read_string(&self, addr: u64) -> Option<String> {
-        let mut bytes = vec![0u8; EXECFN_MAX];
-        let read = self.memory.read_at(addr, &mut bytes);
-        let end = bytes[..read].iter().position(|&b| b == 0)?;
-        (end > 0).then(|| String::from_utf8_lossy(&bytes[..end]).into_owned())
-    }
+/// The NUL-terminated string at `addr` in `memory` (at most [`EXECFN_MAX`] bytes), when there is
+/// one.
+fn read_string(memory: &CoreMemory, addr: Option<u64>) -> Option<String> {
+    let mut bytes = vec![0u8; EXECFN_MAX];
+    let read = memory.read_at(addr?, &mut bytes);
+    let end = bytes[..read].iter().position(|&b| b == 0)?;
+    (end > 0).then(|| String::from_utf8_lossy(&bytes[..end]).into_owned())
 }

@@ -40,6 +40,8 @@ const SIGINFO_FIELDS: usize = 16;
 const AT_NULL: u64 = 0;
 /// `AT_PHDR`: address of the executable's program headers.
 pub const AT_PHDR: u64 = 3;
+/// `AT_PHNUM`: how many program headers the executable has.
+pub const AT_PHNUM: u64 = 5;
 /// `AT_BASE`: load address of the dynamic loader.
 pub const AT_BASE: u64 = 7;
 /// `AT_ENTRY`: the executable's entry point.

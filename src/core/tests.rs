@@ -645,3 +645,65 @@ fn memory_spans_adjacent_segments_and_stops_at_gaps_and_cuts() {
         "the file mapping ends with the segment"
     );
 }
+
+/// The core's bytes with its `NT_FILE` note's type changed, so that no reader takes it for one.
+fn without_file_note(core: &[u8]) -> Vec<u8> {
+    let mut bytes = core.to_vec();
+    // The note header ends with n_type, then the name "CORE\0".
+    let needle: Vec<u8> = [&0x4649_4c45u32.to_le_bytes()[..], b"CORE\0"].concat();
+    let at = bytes
+        .windows(needle.len())
+        .position(|w| w == needle.as_slice())
+        .expect("the core has an NT_FILE note");
+    bytes[at..at + 4].copy_from_slice(&0x4649_4c46u32.to_le_bytes());
+    bytes
+}
+
+#[test]
+fn without_nt_file_the_objects_come_from_the_loaders_list() {
+    let fixture = gcore_fixture();
+    let with_note = CoreFile::from_bytes(fixture.core.clone()).expect("core reads");
+    let core = CoreFile::from_bytes(SharedBytes::from_vec(without_file_note(&fixture.core)))
+        .expect("a core without NT_FILE reads");
+    assert!(
+        core.warnings().iter().any(|w| w.contains("no NT_FILE note")),
+        "{:?}",
+        core.warnings()
+    );
+    // Every object of the loader's list is mapped where NT_FILE says, from the same offset,
+    // with the same permissions (the loader may name a file by another path to it).
+    let found: Vec<&MapEntry> = core.mappings().iter().filter(|m| m.is_file()).collect();
+    assert!(
+        found.len() >= 6,
+        "the executable, libc and ld.so, several segments each: {found:?}"
+    );
+    for map in &found {
+        let recorded = with_note
+            .mappings()
+            .iter()
+            .find(|m| m.start == map.start)
+            .unwrap_or_else(|| panic!("no NT_FILE mapping at {:#x}: {map:?}", map.start));
+        assert_eq!(
+            (recorded.offset, recorded.executable, recorded.writable),
+            (map.offset, map.executable, map.writable),
+            "{map:?} vs {recorded:?}"
+        );
+        assert_eq!(
+            std::fs::canonicalize(map.path.as_deref().expect("path")).ok(),
+            std::fs::canonicalize(recorded.path.as_deref().expect("path")).ok()
+        );
+    }
+    let libc = found
+        .iter()
+        .find(|m| m.executable && m.path.as_deref().is_some_and(|p| p.contains("libc.so")))
+        .expect("libc's text is found");
+    let recorded_libc = with_note
+        .mappings()
+        .iter()
+        .find(|m| m.start == libc.start)
+        .expect("NT_FILE maps libc there");
+    assert!(core.build_id(libc).is_some());
+    assert_eq!(core.build_id(libc), with_note.build_id(recorded_libc));
+    // The executable ran by its absolute path, found from AT_EXECFN.
+    assert_eq!(core.executable_path().as_deref(), Some(fixture.exe.as_str()));
+}

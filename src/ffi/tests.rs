@@ -251,7 +251,10 @@ fn session_options_by_cli_name_and_null_arguments() {
         );
         assert!(json.is_null());
         let why = std::ffi::CStr::from_ptr(ptrace_session_last_error(s)).to_string_lossy();
-        assert!(why.starts_with("/bin/true: an ELF file but not a core dump"), "{why}");
+        assert!(
+            why.starts_with("/bin/true: an ELF file but not a core dump"),
+            "{why}"
+        );
         ptrace_session_free(s);
     }
 }

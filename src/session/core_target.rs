@@ -81,7 +81,7 @@ impl StoppedTarget for CoreTarget {
 /// the loader then tells whether it is the same file. Also the warnings about the core itself.
 pub fn object_maps(core: &CoreFile, exe: Option<&Path>) -> (Vec<MapEntry>, Vec<String>) {
     let mut maps = core.mappings().to_vec();
-    let mut warnings = Vec::new();
+    let mut warnings = core.warnings().to_vec();
     let truncated = core.truncated_segments();
     if truncated > 0 {
         warnings.push(format!(
@@ -98,7 +98,8 @@ pub fn object_maps(core: &CoreFile, exe: Option<&Path>) -> (Vec<MapEntry>, Vec<S
         Some(recorded) => {
             for map in maps
                 .iter_mut()
-                .filter(|m| m.file_path() == Some(recorded.as_str()))
+                // By the name as recorded (a core without NT_FILE may name it relatively).
+                .filter(|m| m.path.as_deref() == Some(recorded.as_str()))
             {
                 map.path = Some(exe.clone());
             }
