@@ -20,6 +20,38 @@ pub const REGISTER_NAMES: [&str; REGISTER_COUNT] = [
     "r15", "rip",
 ];
 
+/// DWARF register number of xmm0; xmm1..xmm15 follow (17..=32).
+pub const XMM0: u16 = 17;
+
+/// Offset of xmm0 in the FXSAVE area (the 512 bytes of `user_fpregs_struct`, a core's
+/// `NT_FPREGSET`); each register takes 16 bytes.
+const FXSAVE_XMM_OFFSET: usize = 160;
+
+/// The SSE registers xmm0..xmm15 of a thread, where compiled code keeps floating-point values and
+/// vectors. Caller-saved: known for the innermost frame only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VectorRegisters {
+    xmm: [[u8; 16]; 16],
+}
+
+impl VectorRegisters {
+    /// The xmm registers of an FXSAVE area (`NT_FPREGSET`, `PTRACE_GETFPREGS`); `None` when the
+    /// area is shorter than one.
+    pub fn from_fxsave(area: &[u8]) -> Option<Self> {
+        let mut xmm = [[0u8; 16]; 16];
+        for (index, register) in xmm.iter_mut().enumerate() {
+            let at = FXSAVE_XMM_OFFSET + index * 16;
+            register.copy_from_slice(area.get(at..at + 16)?);
+        }
+        Some(Self { xmm })
+    }
+
+    /// The 16 bytes of DWARF register `reg` when it is one of xmm0..xmm15.
+    pub fn get(&self, reg: u16) -> Option<&[u8; 16]> {
+        self.xmm.get(usize::from(reg.checked_sub(XMM0)?))
+    }
+}
+
 /// Registers callee-saved by the psABI: an outer frame's value of any other register is unknown
 /// unless the CFI says where it was saved.
 pub const CALLEE_SAVED: [u16; 6] = [3, 6, 12, 13, 14, 15];
@@ -107,5 +139,19 @@ mod tests {
         set.set(FP, None);
         assert_eq!(set.get(FP), None);
         assert_eq!(set.named().count(), 0);
+    }
+
+    #[test]
+    fn xmm_registers_come_from_their_fxsave_slots() {
+        let area: Vec<u8> = (0..512u32).map(|i| (i % 251) as u8).collect();
+        let vector = VectorRegisters::from_fxsave(&area).expect("a whole area");
+        assert_eq!(vector.get(XMM0).map(|r| r[0]), Some(160));
+        assert_eq!(
+            vector.get(XMM0 + 15).map(|r| r[15]),
+            Some(((160 + 15 * 16 + 15) % 251) as u8)
+        );
+        assert_eq!(vector.get(XMM0 + 16), None);
+        assert_eq!(vector.get(3), None, "a general register is not a vector one");
+        assert!(VectorRegisters::from_fxsave(&area[..400]).is_none());
     }
 }

@@ -437,6 +437,7 @@ fn fake_frames(pc: u64, caller: u64) -> Vec<UnwoundFrame> {
             regs: inner,
             signal_frame: false,
             suspect: false,
+            vector: None,
         },
         UnwoundFrame {
             pc: caller.wrapping_add(1),
@@ -445,6 +446,7 @@ fn fake_frames(pc: u64, caller: u64) -> Vec<UnwoundFrame> {
             regs: outer,
             signal_frame: false,
             suspect: false,
+            vector: None,
         },
     ]
 }

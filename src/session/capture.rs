@@ -87,6 +87,9 @@ pub fn capture(
             captured.frames = unwinder
                 .unwind_in(&mut scratch, &thread.regs, &memory, max_frames)
                 .frames;
+            if let Some(innermost) = captured.frames.first_mut() {
+                innermost.vector = thread.vector.clone();
+            }
         }
     });
     captured

@@ -14,6 +14,7 @@ use super::assemble::FaultMark;
 use super::prepare::PreparedProcess;
 use super::target::StoppedTarget;
 use super::SessionError;
+use crate::arch::VectorRegisters;
 use crate::core::CoreFile;
 use crate::debuginfo::{hex, ElfFacts, MapEntry};
 use crate::memory::MemoryReader;
@@ -59,7 +60,10 @@ impl CoreTarget {
             .threads()
             .iter()
             .filter(|t| only_thread.is_none_or(|only| only == t.tid))
-            .map(|t| StoppedThread::from_memory(t.tid, t.registers, core.memory(), &regions, stack_limit))
+            .map(|t| {
+                let vector = t.fpregs.as_deref().and_then(VectorRegisters::from_fxsave);
+                StoppedThread::from_memory(t.tid, t.registers, vector, core.memory(), &regions, stack_limit)
+            })
             .collect();
         Self { core, threads }
     }

@@ -26,20 +26,26 @@ pub struct StoppedThread {
     pub stack: MemorySnapshot,
     /// A signal the thread was about to receive when we stopped it; re-injected when it is let go.
     pub pending_signal: Option<i32>,
+    /// The xmm registers, when captured (a core's; a live thread's are not read, which would
+    /// cost a system call per thread while it is stopped).
+    pub vector: Option<std::sync::Arc<crate::arch::VectorRegisters>>,
 }
 
 impl StoppedThread {
-    /// A thread whose registers are `user_regs` and whose memory `memory` reads (a core's: it
-    /// no longer runs), its stack copied as a live thread's is: `[sp - red zone, sp +
-    /// stack_limit)`, clipped to the one of `regions` that holds `sp`.
+    /// A thread whose registers are `user_regs` (and `vector`) and whose memory `memory` reads
+    /// (a core's: it no longer runs), its stack copied as a live thread's is: `[sp - red zone,
+    /// sp + stack_limit)`, clipped to the one of `regions` that holds `sp`.
     pub fn from_memory(
         tid: i32,
         user_regs: libc::user_regs_struct,
+        vector: Option<crate::arch::VectorRegisters>,
         memory: &dyn MemoryReader,
         regions: &[Range<u64>],
         stack_limit: usize,
     ) -> Self {
-        with_stack(tid, None, user_regs, memory, regions, stack_limit)
+        let mut thread = with_stack(tid, None, user_regs, memory, regions, stack_limit);
+        thread.vector = vector.map(std::sync::Arc::new);
+        thread
     }
 }
 
@@ -60,6 +66,7 @@ pub(crate) fn with_stack(
         user_regs,
         stack: copy_memory(memory, range),
         pending_signal,
+        vector: None,
     }
 }
 

@@ -66,4 +66,7 @@ pub struct UnwoundFrame {
     pub signal_frame: bool,
     /// This frame was found by the frame-pointer fallback (no CFI), so is less trustworthy.
     pub suspect: bool,
+    /// The thread's vector registers, for the innermost frame when they were captured (a core's
+    /// `NT_FPREGSET`); `None` in every other frame (they are caller-saved).
+    pub vector: Option<std::sync::Arc<crate::arch::VectorRegisters>>,
 }

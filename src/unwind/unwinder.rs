@@ -143,6 +143,7 @@ impl Unwinder {
                 regs,
                 signal_frame: false,
                 suspect: found_by_frame_pointer,
+                vector: None,
             };
             let step = match self.step(scratch, lookup_pc, &frame.regs, memory) {
                 Ok(Some(step)) => step,

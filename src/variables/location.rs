@@ -31,6 +31,8 @@ pub(crate) struct FrameState<'p> {
     pub debug: &'p Arc<ObjectDebug>,
     /// The frame's recovered registers.
     pub regs: RegisterSet,
+    /// The thread's xmm registers, in the innermost (physical) frame when they were captured.
+    pub vector: Option<&'p crate::arch::VectorRegisters>,
     /// Its canonical frame address.
     pub cfa: Option<u64>,
     /// Its pc (a return address for caller frames).
@@ -176,6 +178,12 @@ pub(crate) fn register_value(env: &Env<'_>, register: u16) -> Result<u64, Missin
         )));
     };
     if usize::from(register) >= REGISTER_NAMES.len() {
+        // An xmm register's low 8 bytes (a double or float), where they were captured.
+        if let Some(bytes) = frame.vector.and_then(|v| v.get(register)) {
+            let mut low = [0u8; 8];
+            low.copy_from_slice(&bytes[..8]);
+            return Ok(u64::from_le_bytes(low));
+        }
         return Err(Missing::optimized_out(format!(
             "in register {}, which is not captured",
             register_name(register)
@@ -752,9 +760,15 @@ fn piece_bytes(piece: &Piece<DwarfReader>, bits: u64, env: &Env<'_>) -> Result<I
     .min(MAX_IMAGE_BYTES);
     match &piece.location {
         Location::Empty => Err(Missing::optimized_out("optimized out at this pc")),
-        Location::Register { register } => Ok(ImageBytes::from_slice(
-            &register_value(env, register.0)?.to_le_bytes(),
-        )),
+        Location::Register { register } => {
+            // A vector register gives all its 16 bytes; a general one its 8.
+            match env.frame.and_then(|f| f.vector).and_then(|v| v.get(register.0)) {
+                Some(bytes) => Ok(ImageBytes::from_slice(bytes)),
+                None => Ok(ImageBytes::from_slice(
+                    &register_value(env, register.0)?.to_le_bytes(),
+                )),
+            }
+        }
         Location::Address { address } => {
             let image = ValueImage::from_memory(*address, len, env.memory);
             let need = usize::try_from(bits.div_ceil(8)).unwrap_or(usize::MAX).min(len);

@@ -104,6 +104,7 @@ impl<'a> Stack<'a> {
         Some(FrameState {
             debug,
             regs: frame.regs.clone(),
+            vector: frame.vector.as_deref(),
             cfa: frame.cfa,
             pc: frame.pc,
             elf_pc,
@@ -136,6 +137,7 @@ impl<'a> Stack<'a> {
         Some(FrameState {
             debug,
             regs,
+            vector: None,
             cfa: callee.cfa,
             pc: slot.pc,
             elf_pc,
