@@ -221,67 +221,12 @@ fn build_fixture(
     (dir, binary)
 }
 
-/// Compares every thread of `snap` with what gdb shows of the same process (`thread apply all bt
-/// full` with the settings of `common::gdb`, `backtrace past-main` on): for every frame gdb
-/// prints, every variable it lists is here (its `<optimized out>` ones too), those it prints
-/// with a value have the same value here, none it calls `<optimized out>` has one here, every
-/// entry value it prints (`n@entry=5`) is the parameter's `entry_value` here and no other
-/// parameter has one, every pointee it names (`<hang_lock>`) is the `target_symbol` here, and
-/// there is no variable here that gdb does not list (see `common::gdb::compare`). Returns how
-/// many of gdb's variables (with a value, or optimized out) were checked.
+/// Compares every thread of `snap` with what gdb shows of the live process `pid` (`thread apply
+/// all bt full` with the settings of `common::gdb`, `backtrace past-main` on), as
+/// `common::gdb::assert_snapshot_matches_gdb` does; returns how many of gdb's variables (with a
+/// value, or optimized out) were checked.
 fn assert_matches_gdb(snap: &Value, pid: i32) -> usize {
-    let gdb = gdb_frames_with_variables(pid);
-    let threads = snap["threads"].as_array().expect("threads");
-    let mut ours: Vec<i64> = threads.iter().map(|t| t["tid"].as_i64().unwrap()).collect();
-    let mut theirs: Vec<i64> = gdb.keys().map(|&tid| i64::from(tid)).collect();
-    ours.sort_unstable();
-    theirs.sort_unstable();
-    assert_eq!(ours, theirs, "the same threads");
-    let mut mismatches = Vec::new();
-    let mut checked = 0;
-    let mut tally = Tally::default();
-    for thread in threads {
-        let tid = thread["tid"].as_i64().unwrap() as i32;
-        let frames = &gdb[&tid];
-        tally.add_thread(frames, thread);
-        mismatches.extend(
-            compare_thread_with_snapshot(frames, thread)
-                .into_iter()
-                .map(|m| format!("thread {tid}: {m}")),
-        );
-        let pairs = align_frames(frames, thread["frames"].as_array().unwrap());
-        for (g, _) in pairs {
-            let frame = &frames[g];
-            checked += frame
-                .args
-                .iter()
-                .chain(&frame.locals)
-                .filter(|(_, v)| v.has_value() || *v == GdbValue::OptimizedOut)
-                .count();
-        }
-    }
-    assert!(
-        mismatches.is_empty(),
-        "{} differences with gdb:\n{}",
-        mismatches.len(),
-        mismatches.join("\n")
-    );
-    println!("{pid} against gdb:\n{tally}");
-    assert_eq!(
-        tally.frames_found, tally.gdb_frames,
-        "every frame gdb prints\n{tally}"
-    );
-    assert_eq!(
-        tally.listed_found, tally.listed,
-        "every variable gdb lists\n{tally}"
-    );
-    assert_eq!(
-        tally.pointer_symbols_equal,
-        tally.pointer_symbols,
-        "every pointee gdb names:\n{}",
-        tally.differences.join("\n")
-    );
-    checked
+    assert_snapshot_matches_gdb(snap, &gdb_frames_with_variables(pid), &pid.to_string())
 }
 
 /// gdb's frames of thread `tid` for `function`, in order.

@@ -26,7 +26,8 @@ impl<F: Fn(&str) -> Option<SharedBytes> + Send + Sync> MappedFileSource for F {
 }
 
 /// The memory of a core, as a [`MemoryReader`]: reads copy from the mapped core (never reading
-/// it whole); an address no segment holds is unreadable, never zero.
+/// it whole); an address no segment holds is unreadable, never zero, unless a file mapping holds
+/// it and the file source gives its bytes.
 pub struct CoreMemory {
     /// The whole core file, mapped.
     bytes: SharedBytes,
@@ -64,7 +65,8 @@ impl CoreMemory {
     }
 
     /// Reads the bytes the core left out of file-backed mappings (between a segment's
-    /// `p_filesz` and `p_memsz`) from the files `source` opens, at their `NT_FILE` offsets.
+    /// `p_filesz` and `p_memsz`, or a whole mapping no segment holds) from the files `source`
+    /// opens, at their `NT_FILE` offsets.
     /// Set once (the files must not change under readers): `false` when a source was set
     /// already, which stays.
     pub fn set_file_source(&self, source: impl MappedFileSource + 'static) -> bool {
@@ -155,10 +157,19 @@ impl MemoryReader for CoreMemory {
             let Some(at) = addr.checked_add(done as u64) else {
                 break;
             };
-            let Some(segment) = self.segment(at) else {
-                break;
+            let read = match self.segment(at) {
+                Some(segment) => self.read_in_segment(segment, at, &mut buf[done..]),
+                None => {
+                    // No segment at all: a writer may leave unmodified read-only file
+                    // mappings out entirely (gdb's gcore does), then only the file has them; up
+                    // to the next segment, which the core holds.
+                    let next = self.segments.partition_point(|s| s.vaddr <= at);
+                    let until = self.segments.get(next).map_or(u64::MAX, |s| s.vaddr);
+                    let want =
+                        usize::try_from(until - at).map_or(buf.len() - done, |n| n.min(buf.len() - done));
+                    self.read_from_file(at, &mut buf[done..done + want])
+                }
             };
-            let read = self.read_in_segment(segment, at, &mut buf[done..]);
             if read == 0 {
                 break;
             }

@@ -605,13 +605,24 @@ fn memory_spans_adjacent_segments_and_stops_at_gaps_and_cuts() {
         // A gap at 0x1020..0x2000.
         segment(0x2000, 32, 32, 32, 8),  // the file was cut after 8 bytes
         segment(0x3000, 64, 64, 16, 16), // 48 bytes left out
+        // A file mapping at 0x4000..0x4100 no segment holds but this one (gcore leaves
+        // unmodified read-only mappings out entirely).
+        segment(0x4080, 16, 128, 16, 16),
     ];
-    let files = vec![FileMapping {
-        start: 0x3000,
-        end: 0x3040,
-        offset: 0x100,
-        path: "/lib/x.so".to_string(),
-    }];
+    let files = vec![
+        FileMapping {
+            start: 0x3000,
+            end: 0x3040,
+            offset: 0x100,
+            path: "/lib/x.so".to_string(),
+        },
+        FileMapping {
+            start: 0x4000,
+            end: 0x4100,
+            offset: 0,
+            path: "/lib/x.so".to_string(),
+        },
+    ];
     let memory = CoreMemory::new(SharedBytes::from_vec(bytes), segments, files);
     let mut buf = [0u8; 40];
     assert_eq!(
@@ -624,6 +635,11 @@ fn memory_spans_adjacent_segments_and_stops_at_gaps_and_cuts() {
     assert_eq!(memory.read_at(0x2004, &mut buf), 4, "up to the cut");
     assert_eq!(memory.read_at(0x200c, &mut buf), 0, "past the cut");
     assert_eq!(memory.read_at(0x3008, &mut buf), 8, "left out, no file source");
+    assert_eq!(
+        memory.read_at(0x4070, &mut buf),
+        0,
+        "not in the core, no file source"
+    );
     assert_eq!(memory.read_at(u64::MAX, &mut buf), 0);
 
     let file: Vec<u8> = (0..0x200u32).map(|i| (i % 251) as u8).collect();
@@ -643,6 +659,21 @@ fn memory_spans_adjacent_segments_and_stops_at_gaps_and_cuts() {
         memory.read_at(0x3038, &mut tail),
         8,
         "the file mapping ends with the segment"
+    );
+    // Where no segment is, the file; then the core's segment; then the file again.
+    assert_eq!(memory.read_at(0x4070, &mut buf), 40);
+    let file_at = |at: u32| (at % 251) as u8;
+    let expected: Vec<u8> = (0x70..0x80)
+        .map(file_at)
+        .chain(128..144)
+        .chain((0x90..0x98).map(file_at))
+        .collect();
+    assert_eq!(&buf[..], &expected[..]);
+    assert_eq!(memory.read_at(0x40f8, &mut buf), 8, "up to the mapping's end");
+    assert_eq!(
+        memory.read_at(0x1020, &mut buf),
+        0,
+        "still nothing where no file is mapped"
     );
 }
 
