@@ -1116,3 +1116,105 @@ fn a_kernel_core_cut_in_its_memory_is_a_snapshot_with_a_warning() {
     assert_eq!(snap["fault"]["signal_name"], "SIGSEGV");
     assert_eq!(snap["threads"].as_array().unwrap().len(), 1);
 }
+
+/// The objects of a core from another machine are found under `--sysroot`: the program and the
+/// libraries it mapped are copied into a tree at the paths the core names, and the originals of
+/// the program are gone.
+#[test]
+fn a_core_from_another_machine_reads_its_files_under_sysroot() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ran = dir.path().join("ran");
+    std::fs::create_dir_all(&ran).unwrap();
+    let original = ran.join("crash");
+    std::fs::copy(example("crash"), &original).expect("copy the program");
+    let target = start(&original, &["hang", "1"]);
+    let mapped: BTreeSet<String> = std::fs::read_to_string(format!("/proc/{}/maps", target.pid()))
+        .expect("maps")
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .filter(|p| p.starts_with('/'))
+        .map(str::to_string)
+        .collect();
+    let core = gcore(&target, dir.path());
+    drop(target);
+    let sysroot = dir.path().join("sysroot");
+    for path in &mapped {
+        let copy = sysroot.join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        std::fs::copy(path, &copy).unwrap_or_else(|e| panic!("copy {path}: {e}"));
+    }
+    std::fs::remove_file(&original).expect("the program is gone from here");
+
+    let sysroot_arg = path_str(&sysroot).to_string();
+    let (snap, output) = snapshot_core(&core, None, &["--sysroot", &sysroot_arg]);
+    assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
+    let main_thread = thread(&snap, snap["pid"].as_i64().unwrap() as i32);
+    let recurse = frames_named(main_thread, "recurse");
+    assert_eq!(recurse.len(), 6, "{:?}", frames(main_thread));
+    for (depth, frame) in recurse.iter().enumerate() {
+        assert!(frame["line"].as_u64().is_some(), "{frame}");
+        assert_eq!(var(&frame["variables"], "n")["value"], depth);
+    }
+    // Every object read from the tree: the program's copy and the libraries', checked by build
+    // id (none refused).
+    for module in snap["modules"].as_array().expect("modules") {
+        if module["path"] != "[vdso]" {
+            assert!(module["build_id"].is_string(), "{module}");
+        }
+    }
+    assert!(frames(main_thread).iter().any(|f| f.0.contains("pause")));
+}
+
+/// A double the innermost frame keeps in an xmm register is read from the core's NT_FPREGSET,
+/// with the value gdb prints from the same core.
+#[test]
+fn a_double_in_an_xmm_register_is_read_from_the_core() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let binary = dir.path().join("core_vector");
+    let built = Command::new("cc")
+        .args(["-O2", "-g", "-o"])
+        .arg(&binary)
+        .arg(repo().join("tests/fixtures/core_vector.c"))
+        .output()
+        .expect("run cc");
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let cores = dir.path().join("cores");
+    std::fs::create_dir_all(&cores).unwrap();
+    let core = match kernel_core(&binary, &["2.0"], &cores, false) {
+        Ok(core) => core,
+        Err(why) => {
+            eprintln!("NOT CHECKED: a_double_in_an_xmm_register_is_read_from_the_core: {why}");
+            return;
+        }
+    };
+    let gdb = Command::new("gdb")
+        .env("LC_ALL", "C")
+        .args(["-nx", "-batch", "-iex", "set debuginfod enabled off", "-c"])
+        .arg(&core)
+        .arg(&binary)
+        .args(["-ex", "info address y", "-ex", "print y"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run gdb");
+    let gdb_out = String::from_utf8_lossy(&gdb.stdout).into_owned();
+    // The test means something only where the compiler put y in a vector register.
+    assert!(gdb_out.contains("xmm"), "y is not in an xmm register here:\n{gdb_out}");
+    let printed: f64 = gdb_out
+        .lines()
+        .find_map(|l| l.strip_prefix("$1 = "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("gdb printed no y:\n{gdb_out}"));
+    assert_eq!(printed, 9.0, "2.0 * 3.5 + 2");
+
+    let (snap, _) = snapshot_core(&core, None, &[]);
+    let faulted = thread(&snap, snap["fault"]["tid"].as_i64().expect("a fault") as i32);
+    let scale = frames_named(faulted, "scale");
+    assert_eq!(scale.len(), 1, "{:?}", frames(faulted));
+    let y = var(&scale[0]["variables"], "y");
+    let ours: f64 = y["value"]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .or_else(|| y["value"].as_f64())
+        .unwrap_or_else(|| panic!("y has no value: {y}"));
+    assert_eq!(ours, printed, "{y}");
+}
