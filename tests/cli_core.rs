@@ -1061,7 +1061,7 @@ fn files_that_are_not_cores_are_one_line_errors() {
         ),
         (
             write("cut-100", &bytes[..100]),
-            vec!["truncated core", "the file has 100"],
+            vec!["truncated core", "the file ends at offset 100"],
         ),
         // gdb writes the notes after the memory: half the file has no notes.
         (
@@ -1177,7 +1177,11 @@ fn a_double_in_an_xmm_register_is_read_from_the_core() {
         .arg(repo().join("tests/fixtures/core_vector.c"))
         .output()
         .expect("run cc");
-    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
     let cores = dir.path().join("cores");
     std::fs::create_dir_all(&cores).unwrap();
     let core = match kernel_core(&binary, &["2.0"], &cores, false) {
@@ -1198,7 +1202,10 @@ fn a_double_in_an_xmm_register_is_read_from_the_core() {
         .expect("run gdb");
     let gdb_out = String::from_utf8_lossy(&gdb.stdout).into_owned();
     // The test means something only where the compiler put y in a vector register.
-    assert!(gdb_out.contains("xmm"), "y is not in an xmm register here:\n{gdb_out}");
+    assert!(
+        gdb_out.contains("xmm"),
+        "y is not in an xmm register here:\n{gdb_out}"
+    );
     let printed: f64 = gdb_out
         .lines()
         .find_map(|l| l.strip_prefix("$1 = "))

@@ -39,7 +39,7 @@ pub enum CoreError {
     },
     /// The file ends before a structure its headers promise (the ELF header, the program
     /// headers, a note segment).
-    #[error("truncated core: {what} needs bytes up to offset {needed}, the file has {size}")]
+    #[error("truncated core: the file ends at offset {size}, before the end of {what} (offset {needed})")]
     Truncated {
         /// What is cut.
         what: &'static str,

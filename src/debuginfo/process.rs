@@ -285,9 +285,7 @@ fn open_mapped_file(
     match search.files.open_mapped(first, path) {
         Ok(opened) => Some((opened.bytes.clone(), Some(opened))),
         Err(why) => {
-            warnings.push(format!(
-                "{path}: cannot be opened as the process sees it ({why}); no symbols for it"
-            ));
+            warnings.push(format!("{path}: cannot be opened ({why}); no symbols for it"));
             None
         }
     }

@@ -67,7 +67,7 @@ pub fn skeleton(
         .iter()
         .find(|o| o.path == info.executable)
     {
-        if !exe.has_dwarf() {
+        if exe.elf.is_some() && !exe.has_dwarf() {
             warnings.push(format!(
                 "{} has no debug info: frames show symbols only",
                 exe.path
