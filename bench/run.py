@@ -165,9 +165,13 @@ def core_rows(args, outdir):
     binary = os.path.join(ROOT, "c-examples", "build", "threads-O2")
     folder = args.core_dir or tempfile.mkdtemp(prefix="bench-cores.")
     os.makedirs(folder, exist_ok=True)
+    out = os.path.join(outdir, "core.json")
     tools = [
-        ("ptrace --core", lambda core: [PTRACE, "--core", core, "-o", os.path.join(outdir, "core.json")]),
+        ("ptrace --core", lambda core: [PTRACE, "--core", core, "-o", out]),
         ("gdb -c bt full", lambda core: ["gdb", "-nx", "-batch", "-c", core, binary, "-ex", "thread apply all bt full"]),
+        # Frames only: the same question without the variables.
+        ("ptrace --core frames", lambda core: [PTRACE, "--core", core, "--no-variables", "-o", out]),
+        ("gdb -c bt", lambda core: ["gdb", "-nx", "-batch", "-c", core, binary, "-ex", "thread apply all bt"]),
     ]
     if shutil.which("eu-stack"):
         tools.append(("eu-stack -v --core", lambda core: ["eu-stack", "-v", "--core", core, "-e", binary]))
@@ -192,10 +196,12 @@ def core_rows(args, outdir):
     finally:
         if not args.core_dir:
             shutil.rmtree(folder, ignore_errors=True)
-    gdb = {(r["threads"], r["core_mb"]): r for r in rows if r["tool"].startswith("gdb")}
+    # Each row against gdb doing the same: `bt` for frames only, `bt full` for the rest.
+    gdb = {(r["threads"], r["core_mb"], r["tool"]): r for r in rows if r["tool"].startswith("gdb")}
     print(f"{'threads':>7} {'core MB':>8} {'tool':20} {'wall s':>8} {'RSS MB':>7} {'gdb/wall':>8}")
     for r in rows:
-        g = gdb.get((r["threads"], r["core_mb"]))
+        same = "gdb -c bt" if r["tool"].endswith("frames") else "gdb -c bt full"
+        g = gdb.get((r["threads"], r["core_mb"], same))
         ratio = f"{g['wall_s'] / r['wall_s']:.1f}x" if g and r["wall_s"] else "-"
         print(f"{r['threads']:>7} {r['core_mb']:8.0f} {r['tool']:20} {r['wall_s']:8.3f} {r['rss_mb']:7.1f} {ratio:>8}")
     return rows

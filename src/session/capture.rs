@@ -14,8 +14,8 @@ use crate::snapshot::{Annotation, AnnotationLevel, Variable};
 use crate::tracer::StoppedThread;
 use crate::unwind::{UnwindScratch, Unwinder, UnwoundFrame};
 use crate::variables::{
-    BtVariable, GlobalPlan, GlobalVariable, PendingGlobal, PendingVariable, StringCopies, TlsResolver,
-    VariableLimits,
+    BtVariable, CopiedStrings, GlobalPlan, GlobalVariable, PendingGlobal, PendingVariable, StringCopies,
+    TlsResolver, VariableLimits,
 };
 
 /// One thread as captured while stopped.
@@ -356,7 +356,7 @@ pub fn build_pending(
     threads: &mut [CapturedThread],
     prepared: &PreparedProcess,
     limits: &VariableLimits,
-    copies: &StringCopies,
+    copies: &CopiedStrings,
     thread_locals: &[GlobalPlan],
 ) {
     let symbolize = |address: u64| prepared.variables.symbolize_function(address);
@@ -375,19 +375,22 @@ pub fn build_pending(
             })
             .collect()
     };
-    for thread in threads {
-        if let Some((frames, tail_calls)) = thread.pending.take() {
-            thread.variables = build(frames);
-            thread.tail_call_variables = build(tail_calls);
+    // After the resume, on two CPUs as while stopped (the threads are independent).
+    on_two_cpus(threads, true, |_, share| {
+        for thread in share {
+            if let Some((frames, tail_calls)) = thread.pending.take() {
+                thread.variables = build(frames);
+                thread.tail_call_variables = build(tail_calls);
+            }
+            if let Some(pending) = thread.pending_thread_locals.take() {
+                thread.thread_locals = thread_locals
+                    .iter()
+                    .zip(pending)
+                    .map(|(plan, pending)| plan.build_pending(pending, copies, limits, &symbolize))
+                    .collect();
+            }
         }
-        if let Some(pending) = thread.pending_thread_locals.take() {
-            thread.thread_locals = thread_locals
-                .iter()
-                .zip(pending)
-                .map(|(plan, pending)| plan.build_pending(pending, copies, limits, &symbolize))
-                .collect();
-        }
-    }
+    });
 }
 
 /// Splits variables paired with their bt variables into two lists of the same shape.

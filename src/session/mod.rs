@@ -752,7 +752,7 @@ impl Session {
             &mut after.captured,
             prepared,
             &self.options.variable_limits(),
-            &after.strings,
+            &std::mem::take(&mut after.strings).freeze(),
             thread_local_plans,
         );
         let mut builder = assemble::FrameBuilder::new(self.options.all_registers);

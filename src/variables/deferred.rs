@@ -262,12 +262,34 @@ impl StringCopies {
 
 impl MemoryReader for StringCopies {
     fn read_at(&self, addr: u64, buf: &mut [u8]) -> usize {
-        let copies = self.copies.borrow();
-        let Some(copy) = copies.get(&addr) else {
-            return 0;
-        };
-        let len = copy.len().min(buf.len());
-        buf[..len].copy_from_slice(&copy[..len]);
-        len
+        read_copy(&self.copies.borrow(), addr, buf)
     }
+}
+
+impl StringCopies {
+    /// The copies, no longer added to: readable from several threads at once (the values are
+    /// built after the resume on two CPUs).
+    pub fn freeze(self) -> CopiedStrings {
+        CopiedStrings(self.copies.into_inner())
+    }
+}
+
+/// The strings copied while the target was stopped, frozen (see [`StringCopies::freeze`]).
+#[derive(Debug, Default)]
+pub struct CopiedStrings(HashMap<u64, Box<[u8]>>);
+
+impl MemoryReader for CopiedStrings {
+    fn read_at(&self, addr: u64, buf: &mut [u8]) -> usize {
+        read_copy(&self.0, addr, buf)
+    }
+}
+
+/// Reads the copy of the string at `addr` into `buf` (nothing when it was not copied).
+fn read_copy(copies: &HashMap<u64, Box<[u8]>>, addr: u64, buf: &mut [u8]) -> usize {
+    let Some(copy) = copies.get(&addr) else {
+        return 0;
+    };
+    let len = copy.len().min(buf.len());
+    buf[..len].copy_from_slice(&copy[..len]);
+    len
 }

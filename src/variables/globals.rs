@@ -235,7 +235,7 @@ impl GlobalPlan {
     pub fn build_pending(
         &self,
         pending: PendingGlobal,
-        copies: &StringCopies,
+        copies: &dyn MemoryReader,
         limits: &VariableLimits,
         symbolize: &dyn Fn(u64) -> Option<String>,
     ) -> Variable {

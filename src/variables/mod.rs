@@ -64,7 +64,7 @@ mod value;
 #[cfg(test)]
 mod tests;
 
-pub use deferred::StringCopies;
+pub use deferred::{CopiedStrings, StringCopies};
 pub use encode::{float as encode_float, integer as encode_integer};
 pub use error::VariablesError;
 pub use globals::{GlobalFilter, GlobalIter, GlobalPlan, GlobalVariable, PendingGlobal};

@@ -394,7 +394,7 @@ impl ProcessVariables {
     pub fn build_pending(
         &self,
         pending: PendingVariable,
-        copies: &StringCopies,
+        copies: &dyn MemoryReader,
         limits: &VariableLimits,
     ) -> Variable {
         match pending.0 {
