@@ -1,5 +1,7 @@
 //! Helpers shared by the crate's own tests.
 
+pub(crate) mod kernel_core;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

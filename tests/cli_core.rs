@@ -15,12 +15,14 @@
 //! arena) and live in temporary folders.
 
 mod common;
+#[path = "../src/test_support/kernel_core.rs"]
+mod kernel_core;
 
 use common::gdb::*;
 use common::*;
+use kernel_core::{kernel_core, prepare_child, ADDR_NO_RANDOMIZE};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -28,9 +30,6 @@ use std::process::{Command, Output, Stdio};
 
 /// How long `gcore` may take (seconds, for `timeout`).
 const GCORE_TIMEOUT: &str = "120";
-
-/// `personality(2)`'s flag that turns address space randomisation off for the new program.
-const ADDR_NO_RANDOMIZE: libc::c_ulong = 0x0040000;
 
 /// Starts `program args...` with one malloc arena (no 64 MiB arena reservation per thread in
 /// the core) and waits until it prints `ready`.
@@ -79,18 +78,11 @@ fn gcore(target: &Target, dir: &Path) -> PathBuf {
     core
 }
 
-/// The thread ids of `pid`, from /proc.
-fn tids_of(pid: i32) -> BTreeSet<i64> {
-    std::fs::read_dir(format!("/proc/{pid}/task"))
-        .expect("read the task folder")
-        .map(|e| {
-            e.expect("task entry")
-                .file_name()
-                .to_string_lossy()
-                .parse()
-                .expect("numeric tid")
-        })
-        .collect()
+/// The core of `program args` (started as `start` does) that gcore writes into `dir`; the
+/// program is killed once the core is written.
+fn gcore_of(program: &Path, args: &[&str], dir: &Path) -> PathBuf {
+    let target = start(program, args);
+    gcore(&target, dir)
 }
 
 /// Runs the CLI with `args` (standard input empty) and returns what it did.
@@ -173,13 +165,14 @@ fn frames_named<'a>(thread: &'a Value, symbol: &str) -> Vec<&'a Value> {
         .collect()
 }
 
-/// The variable named `name` in a list.
-fn var<'a>(list: &'a Value, name: &str) -> &'a Value {
-    list.as_array()
-        .expect("a variable list")
+/// The warnings of a snapshot (which has the list).
+fn warnings(snap: &Value) -> Vec<&str> {
+    snap["warnings"]
+        .as_array()
+        .expect("warnings")
         .iter()
-        .find(|v| v["name"] == name)
-        .unwrap_or_else(|| panic!("no variable {name} in {list}"))
+        .filter_map(Value::as_str)
+        .collect()
 }
 
 /// The thread ids of a snapshot.
@@ -204,7 +197,8 @@ fn check_gcore_against_gdb(program: &str, args: &[&str], extra: &[&str], min_che
     let dir = tempfile::tempdir().expect("temp dir");
     let target = start(&exe, args);
     let pid = target.pid();
-    let live_tids = tids_of(pid);
+    let live_tids: BTreeSet<i64> = common::sleeper::tids_of(pid).into_iter().map(i64::from).collect();
+    assert!(!live_tids.is_empty(), "no thread of {pid} in /proc");
     let core = gcore(&target, dir.path());
     drop(target);
 
@@ -291,33 +285,6 @@ fn gcore_of_cpp_example_o2_hang_matches_gdb() {
 
 // ---- the kernel's core of a crash against --exec ---------------------------------------------
 
-/// Adds to `command` a `pre_exec` that raises RLIMIT_CORE and, with `no_aslr`, turns address
-/// randomisation off (both inherited by the programs it runs).
-fn prepare_child(command: &mut Command, core_limit: bool, no_aslr: bool) {
-    // SAFETY: setrlimit and personality are async-signal-safe system calls; nothing else runs
-    // between fork and exec.
-    unsafe {
-        command.pre_exec(move || {
-            if core_limit {
-                let limit = libc::rlimit {
-                    rlim_cur: libc::RLIM_INFINITY,
-                    rlim_max: libc::RLIM_INFINITY,
-                };
-                if libc::setrlimit(libc::RLIMIT_CORE, &limit) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            if no_aslr {
-                let current = libc::personality(0xffff_ffff);
-                if current == -1 || libc::personality(current as libc::c_ulong | ADDR_NO_RANDOMIZE) == -1 {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
-}
-
 /// Whether programs can be started without address randomisation here (a seccomp filter may
 /// refuse `personality`): `cat /proc/self/personality` started that way says so.
 fn aslr_can_be_turned_off() -> bool {
@@ -330,40 +297,6 @@ fn aslr_can_be_turned_off() -> bool {
         .filter(|o| o.status.success())
         .and_then(|o| libc::c_ulong::from_str_radix(String::from_utf8_lossy(&o.stdout).trim(), 16).ok())
         .is_some_and(|p| p & ADDR_NO_RANDOMIZE != 0)
-}
-
-/// The core the kernel writes for `program args` run in `dir` with RLIMIT_CORE raised (and
-/// without address randomisation with `no_aslr`), or why there is none (as in
-/// `src/core/tests.rs`).
-fn kernel_core(program: &Path, args: &[&str], dir: &Path, no_aslr: bool) -> Result<PathBuf, String> {
-    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").map_err(|e| e.to_string())?;
-    let pattern = pattern.trim();
-    if pattern.is_empty() || pattern.starts_with('|') || pattern.contains('/') {
-        return Err(format!(
-            "core_pattern is {pattern:?}: cores do not go to a file in the cwd"
-        ));
-    }
-    let mut command = Command::new(program);
-    command
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    prepare_child(&mut command, true, no_aslr);
-    let status = command.status().map_err(|e| e.to_string())?;
-    use std::os::unix::process::ExitStatusExt as _;
-    if !status.core_dumped() {
-        return Err(format!(
-            "the program ended with {status:?} and no core (core_pattern {pattern:?})"
-        ));
-    }
-    std::fs::read_dir(dir)
-        .map_err(|e| e.to_string())?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.is_file())
-        .ok_or_else(|| format!("the kernel dumped core but no file is in the cwd (core_pattern {pattern:?})"))
 }
 
 /// A kernel core of `crash segv`.
@@ -551,49 +484,8 @@ fn kernel_core_of_a_segfault_is_the_exec_snapshot_of_it() {
 
 // ---- the tutorial's modules on the crash core ------------------------------------------------
 
-/// Every annotation of `snapshot` as `where: level text json`, with the pointer value the
-/// tutorial writes between brackets replaced by `addr` (as `cli_native.rs` lists them).
-fn annotations(snapshot: &Value) -> Vec<String> {
-    fn one(place: &str, a: &Value) -> String {
-        let text = a["text"].as_str().unwrap_or_default();
-        let text = match (text.strip_prefix('['), text.find(']')) {
-            (Some(_), Some(end)) => format!("[addr{}", &text[end..]),
-            _ => text.to_string(),
-        };
-        format!("{place}: {} {text} {}", a["level"], a["json"])
-    }
-    fn variables(place: &str, list: &Value, out: &mut Vec<String>) {
-        for v in list.as_array().into_iter().flatten() {
-            let here = format!("{place}/{}", v["name"].as_str().unwrap_or("?"));
-            for a in v["annotations"].as_array().into_iter().flatten() {
-                out.push(one(&here, a));
-            }
-            variables(&here, &v["children"], out);
-        }
-    }
-    let mut out = Vec::new();
-    for a in snapshot["annotations"].as_array().into_iter().flatten() {
-        out.push(one("snapshot", a));
-    }
-    for (t, thread) in snapshot["threads"].as_array().into_iter().flatten().enumerate() {
-        for a in thread["annotations"].as_array().into_iter().flatten() {
-            out.push(one(&format!("thread {t}"), a));
-        }
-        variables(&format!("thread {t} tls"), &thread["variables"], &mut out);
-        for (f, frame) in thread["frames"].as_array().into_iter().flatten().enumerate() {
-            let place = format!("thread {t} frame {f} {}", frame["symbol"]);
-            for a in frame["annotations"].as_array().into_iter().flatten() {
-                out.push(one(&place, a));
-            }
-            variables(&place, &frame["variables"], &mut out);
-        }
-    }
-    variables("globals", &snapshot["globals"], &mut out);
-    out
-}
-
 /// What the tutorial logs (warnings of its module, without the module's id), addresses
-/// (`[hex]`, numbers of 9 digits or more) replaced; and the `process state:` line apart.
+/// replaced by `tutorial_line`; and the `process state:` line apart.
 fn tutorial_log(log: &str) -> (Vec<String>, Option<String>) {
     let mut lines = Vec::new();
     let mut state = None;
@@ -605,23 +497,7 @@ fn tutorial_log(log: &str) -> (Vec<String>, Option<String>) {
         else {
             continue;
         };
-        let text = match (text.find(": ["), text.find("] string")) {
-            (Some(start), Some(end)) if start < end => format!("{}[addr{}", &text[..start + 2], &text[end..]),
-            _ => text.to_string(),
-        };
-        let mut normal = String::new();
-        let mut digits = String::new();
-        for c in text.chars().chain(std::iter::once('\0')) {
-            if c.is_ascii_digit() {
-                digits.push(c);
-                continue;
-            }
-            normal.push_str(if digits.len() >= 9 { "N" } else { &digits });
-            digits.clear();
-            if c != '\0' {
-                normal.push(c);
-            }
-        }
+        let normal = tutorial_line(text);
         if let Some((_, value)) = normal.split_once("process state: ") {
             state = Some(value.to_string());
         } else {
@@ -674,22 +550,7 @@ fn the_tutorial_modules_see_the_crash_core_as_the_crash() {
         // The same globals, thread-locals and string logged; the process state is the core's.
         let (core_lines, core_state) = tutorial_log(&core_log);
         let (exec_lines, exec_state) = tutorial_log(&exec_log);
-        assert!(
-            core_lines
-                .iter()
-                .any(|l| l.contains("name: invalid_write_counter, value: 41")),
-            "{name}: {core_lines:#?}"
-        );
-        assert!(
-            core_lines
-                .iter()
-                .any(|l| l.contains("name: hang_tls_counter, value: 100")),
-            "{name}: {core_lines:#?}"
-        );
-        assert!(
-            core_lines.iter().any(|l| l.ends_with("string: crash 1.0.0")),
-            "{name}: {core_lines:#?}"
-        );
+        assert_tutorial_iterations(&core_lines, &name);
         assert_eq!(core_lines, exec_lines, "{name}");
         assert_eq!(
             core_state.as_deref(),
@@ -739,9 +600,7 @@ fn snapshot_from_stdin(core: &Path, spool: &Path) -> Output {
 fn a_core_read_from_stdin_gives_the_snapshot_of_the_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let spool = tempfile::tempdir().expect("spool dir");
-    let target = start(&example("crash"), &["hang", "1"]);
-    let core = gcore(&target, dir.path());
-    drop(target);
+    let core = gcore_of(&example("crash"), &["hang", "1"], dir.path());
 
     let (from_file, _) = snapshot_core(&core, None, &[]);
     let output = snapshot_from_stdin(&core, spool.path());
@@ -776,9 +635,7 @@ fn a_core_whose_program_moved_reads_with_exe_and_warns_without() {
     std::fs::create_dir_all(&moved).unwrap();
     let original = ran.join("crash");
     std::fs::copy(example("crash"), &original).expect("copy the program");
-    let target = start(&original, &["hang", "1"]);
-    let core = gcore(&target, dir.path());
-    drop(target);
+    let core = gcore_of(&original, &["hang", "1"], dir.path());
     let exe = moved.join("crash");
     std::fs::rename(&original, &exe).expect("move the program away");
 
@@ -816,12 +673,7 @@ fn a_core_whose_program_moved_reads_with_exe_and_warns_without() {
     // Without EXE: a snapshot still, with a warning naming the file that is gone.
     let (snap, output) = snapshot_core(&core, None, &[]);
     let gone = path_str(&original);
-    let warnings: Vec<&str> = snap["warnings"]
-        .as_array()
-        .expect("warnings")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let warnings = warnings(&snap);
     assert!(warnings.iter().any(|w| w.contains(gone)), "{warnings:#?}");
     assert!(stderr(&output).contains(gone), "{}", stderr(&output));
     assert_eq!(snap["executable"], gone);
@@ -836,9 +688,7 @@ fn a_core_whose_program_moved_reads_with_exe_and_warns_without() {
 #[test]
 fn exe_of_another_program_is_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let target = start(&example("crash"), &["hang", "1"]);
-    let core = gcore(&target, dir.path());
-    drop(target);
+    let core = gcore_of(&example("crash"), &["hang", "1"], dir.path());
     let other = example("threads");
     let output = ptrace(&["--core", path_str(&core), path_str(&other), "-o", "-"]);
     let line = assert_one_line_error(&output, &["is not the core's executable"]);
@@ -1041,9 +891,7 @@ fn code_without_cfi_unwinds_by_frame_pointer_to_main() {
 #[test]
 fn files_that_are_not_cores_are_one_line_errors() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let target = start(&example("crash"), &["hang", "1"]);
-    let core = gcore(&target, dir.path());
-    drop(target);
+    let core = gcore_of(&example("crash"), &["hang", "1"], dir.path());
     let bytes = std::fs::read(&core).expect("read the core");
     let write = |name: &str, contents: &[u8]| {
         let path = dir.path().join(name);
@@ -1098,12 +946,7 @@ fn a_kernel_core_cut_in_its_memory_is_a_snapshot_with_a_warning() {
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).expect("write the cut core");
     let output = ptrace(&["--core", path_str(&cut), "-o", "-"]);
     let snap = stdout_snapshot(&output);
-    let warnings: Vec<&str> = snap["warnings"]
-        .as_array()
-        .expect("warnings")
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let warnings = warnings(&snap);
     assert!(
         warnings.iter().any(|w| w.contains("the core is truncated")),
         "{warnings:#?}"

@@ -7,15 +7,6 @@ use common::gdb::*;
 use common::*;
 use serde_json::Value;
 
-/// The variable named `name` in a list.
-fn var<'a>(list: &'a Value, name: &str) -> &'a Value {
-    list.as_array()
-        .expect("a variable list")
-        .iter()
-        .find(|v| v["name"] == name)
-        .unwrap_or_else(|| panic!("no variable {name} in {list}"))
-}
-
 /// The frames of the thread `tid` whose symbol is `symbol`, in order.
 fn frames_named<'a>(snap: &'a Value, tid: i32, symbol: &str) -> Vec<&'a Value> {
     thread(snap, tid)["frames"]

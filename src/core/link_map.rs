@@ -3,12 +3,12 @@
 //! `DT_DEBUG` entry, the loader's `r_debug` and its chain of `struct link_map`, then each object's
 //! `PT_LOAD` segments from its ELF header in the core's memory.
 
-use object::read::elf::{FileHeader as _, ProgramHeader as _};
+use object::read::elf::ProgramHeader as _;
 
 use super::file::CoreSegment;
 use super::notes::{Auxv, AT_PHDR, AT_PHNUM};
 use super::CoreMemory;
-use crate::debuginfo::MapEntry;
+use crate::debuginfo::{load_segments, loads_from_header_bytes, LoadSegment, MapEntry};
 use crate::memory::MemoryReader as _;
 
 /// Size of one ELF64 program header.
@@ -23,14 +23,6 @@ const PAGE: u64 = 4096;
 const MAX_DYNAMIC: u64 = 4096;
 /// `DT_DEBUG`: the entry ld.so fills with the address of `r_debug`.
 const DT_DEBUG: u64 = 21;
-
-/// One `PT_LOAD` as the mapping code needs it.
-struct Load {
-    vaddr: u64,
-    mem_size: u64,
-    offset: u64,
-    flags: object::elf::ProgramFlags,
-}
 
 /// The file mappings the loader's lists describe: the executable (named `executable`, as its
 /// link_map has no name) and every object with a name, each `PT_LOAD` a mapping; with the
@@ -76,7 +68,7 @@ pub(crate) fn mappings_from_link_map(
 
 /// The executable's load bias, `PT_LOAD`s and `PT_DYNAMIC` address (ELF address), from the
 /// program headers at `AT_PHDR`.
-fn executable_headers(auxv: &Auxv, memory: &CoreMemory) -> Option<(u64, Vec<Load>, Option<u64>)> {
+fn executable_headers(auxv: &Auxv, memory: &CoreMemory) -> Option<(u64, Vec<LoadSegment>, Option<u64>)> {
     let at_phdr = auxv.get(AT_PHDR)?;
     let count = auxv.get(AT_PHNUM)?.min(MAX_PHDRS);
     let bytes = memory.read_exact(at_phdr, usize::try_from(count * PHDR_SIZE).ok()?)?;
@@ -93,7 +85,7 @@ fn executable_headers(auxv: &Auxv, memory: &CoreMemory) -> Option<(u64, Vec<Load
         .iter()
         .find(|ph| ph.p_type(endian) == object::elf::PT_DYNAMIC)
         .map(|ph| ph.p_vaddr(endian));
-    Some((bias, loads(headers, endian), dynamic))
+    Some((bias, load_segments(headers, endian), dynamic))
 }
 
 /// The value of the `DT_DEBUG` entry of the dynamic array at `address`.
@@ -112,33 +104,16 @@ fn debug_entry(memory: &CoreMemory, address: u64) -> Option<u64> {
 
 /// The `PT_LOAD`s of the object whose ELF header is at `base` (its load bias: shared objects
 /// start at ELF address 0).
-fn object_loads(memory: &CoreMemory, base: u64) -> Option<Vec<Load>> {
+fn object_loads(memory: &CoreMemory, base: u64) -> Option<Vec<LoadSegment>> {
     let mut page = vec![0u8; HEADER_PAGE];
     let read = memory.read_at(base, &mut page);
     page.truncate(read);
-    let header = object::elf::FileHeader64::<object::Endianness>::parse(page.as_slice()).ok()?;
-    let endian = header.endian().ok()?;
-    let headers = header.program_headers(endian, page.as_slice()).ok()?;
-    Some(loads(headers, endian))
-}
-
-/// The `PT_LOAD`s of `headers`.
-fn loads<E: object::Endian>(headers: &[object::elf::ProgramHeader64<E>], endian: E) -> Vec<Load> {
-    headers
-        .iter()
-        .filter(|ph| ph.p_type(endian) == object::elf::PT_LOAD)
-        .map(|ph| Load {
-            vaddr: ph.p_vaddr(endian),
-            mem_size: ph.p_memsz(endian),
-            offset: ph.p_offset(endian),
-            flags: ph.p_flags(endian),
-        })
-        .collect()
+    loads_from_header_bytes(&page)
 }
 
 /// One maps entry per `PT_LOAD` of the object `path` loaded with bias `bias`, page-aligned as
 /// the loader maps them; permissions from the core's segment when it holds the mapping.
-fn entries(path: &str, bias: u64, loads: &[Load], segments: &[CoreSegment]) -> Vec<MapEntry> {
+fn entries(path: &str, bias: u64, loads: &[LoadSegment], segments: &[CoreSegment]) -> Vec<MapEntry> {
     loads
         .iter()
         .filter(|load| load.mem_size > 0)
@@ -153,11 +128,7 @@ fn entries(path: &str, bias: u64, loads: &[Load], segments: &[CoreSegment]) -> V
                 .iter()
                 .find(|s| s.contains(start))
                 .map(|s| (s.readable, s.writable, s.executable))
-                .unwrap_or((
-                    load.flags.contains(object::elf::PF_R),
-                    load.flags.contains(object::elf::PF_W),
-                    load.flags.contains(object::elf::PF_X),
-                ));
+                .unwrap_or((load.readable, load.writable, load.executable));
             MapEntry {
                 start,
                 end,

@@ -4,14 +4,14 @@
 //! memory reader over hand-made segments.
 
 use std::io::{BufRead as _, BufReader};
-use std::os::unix::process::CommandExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use super::*;
 use crate::debuginfo::{read_maps, ElfFacts};
 use crate::memory::MemoryReader;
+use crate::test_support::kernel_core::kernel_core;
 use crate::tracer::ProcessMemory;
 
 /// Bytes compared at each thread's stack pointer.
@@ -472,56 +472,12 @@ fn not_cores_are_errors() {
     assert!(matches!(missing, Err(CoreError::Open { .. })), "{missing:?}");
 }
 
-/// The core the kernel writes for `program args` run in `dir` with RLIMIT_CORE raised, or why
-/// there is none.
-fn kernel_core(program: &Path, args: &[&str], dir: &Path) -> Result<PathBuf, String> {
-    let pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").map_err(|e| e.to_string())?;
-    let pattern = pattern.trim();
-    if pattern.starts_with('|') || pattern.contains('/') {
-        return Err(format!(
-            "core_pattern is {pattern:?}: cores do not go to a file in the cwd"
-        ));
-    }
-    let mut command = Command::new(program);
-    command
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            let limit = libc::rlimit {
-                rlim_cur: libc::RLIM_INFINITY,
-                rlim_max: libc::RLIM_INFINITY,
-            };
-            if libc::setrlimit(libc::RLIMIT_CORE, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let status = command.status().map_err(|e| e.to_string())?;
-    use std::os::unix::process::ExitStatusExt as _;
-    if !status.core_dumped() {
-        return Err(format!(
-            "the program ended with {status:?} and no core (core_pattern {pattern:?})"
-        ));
-    }
-    std::fs::read_dir(dir)
-        .map_err(|e| e.to_string())?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.is_file())
-        .ok_or_else(|| format!("the kernel dumped core but no file is in the cwd (core_pattern {pattern:?})"))
-}
-
 #[test]
 fn kernel_core_of_a_segfault() {
     let build = tempfile::tempdir().expect("temporary directory");
     let program = std::fs::canonicalize(crate::test_support::build_example(build.path(), "crash")).unwrap();
     let cwd = tempfile::tempdir().expect("temporary directory");
-    let path = match kernel_core(&program, &["segv"], cwd.path()) {
+    let path = match kernel_core(&program, &["segv"], cwd.path(), false) {
         Ok(path) => path,
         Err(why) => {
             eprintln!("NOT CHECKED: the kernel-written core part of kernel_core_of_a_segfault: {why}");

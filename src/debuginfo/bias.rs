@@ -46,19 +46,31 @@ pub fn loads_from_header_bytes(bytes: &[u8]) -> Option<Vec<LoadSegment>> {
     let header = object::elf::FileHeader64::<object::Endianness>::parse(bytes).ok()?;
     let endian = header.endian().ok()?;
     let headers = header.program_headers(endian, bytes).ok()?;
-    Some(
-        headers
-            .iter()
-            .filter(|ph| ph.p_type(endian) == object::elf::PT_LOAD)
-            .map(|ph| LoadSegment {
+    Some(load_segments(headers, endian))
+}
+
+/// The `PT_LOAD` segments among the ELF64 program headers `headers` (of byte order `endian`), in
+/// program-header order.
+pub fn load_segments<E: object::Endian>(
+    headers: &[object::elf::ProgramHeader64<E>],
+    endian: E,
+) -> Vec<LoadSegment> {
+    headers
+        .iter()
+        .filter(|ph| ph.p_type(endian) == object::elf::PT_LOAD)
+        .map(|ph| {
+            let flags = ph.p_flags(endian);
+            LoadSegment {
                 vaddr: ph.p_vaddr(endian),
                 offset: ph.p_offset(endian),
                 file_size: ph.p_filesz(endian),
                 mem_size: ph.p_memsz(endian),
-                executable: ph.p_flags(endian).contains(object::elf::PF_X),
-            })
-            .collect(),
-    )
+                readable: flags.contains(object::elf::PF_R),
+                writable: flags.contains(object::elf::PF_W),
+                executable: flags.contains(object::elf::PF_X),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -85,6 +97,8 @@ mod tests {
             offset,
             file_size: 0x1000,
             mem_size: 0x1000,
+            readable: true,
+            writable: !executable,
             executable,
         }
     }

@@ -2,9 +2,10 @@
 //! build id, debug links and which debug sections it carries. Parsed from the object's bytes on
 //! demand; nothing borrowed is kept.
 
-use object::read::elf::{ElfFile64, ProgramHeader as _};
+use object::read::elf::ElfFile64;
 use object::{Object as _, ObjectSection as _, SectionKind};
 
+use super::bias::load_segments;
 use super::DebugInfoError;
 
 /// The parsed ELF file type used throughout the module (x86-64 objects are 64-bit ELF).
@@ -29,6 +30,10 @@ pub struct LoadSegment {
     pub file_size: u64,
     /// `p_memsz`: its size in memory.
     pub mem_size: u64,
+    /// `PF_R` is set.
+    pub readable: bool,
+    /// `PF_W` is set.
+    pub writable: bool,
     /// `PF_X` is set.
     pub executable: bool,
 }
@@ -54,19 +59,7 @@ impl ElfFacts {
     /// Reads the facts from an object's bytes; `name` labels errors.
     pub fn parse(bytes: &[u8], name: &str) -> Result<Self, DebugInfoError> {
         let file = parse_elf(bytes, name)?;
-        let endian = file.endian();
-        let loads = file
-            .elf_program_headers()
-            .iter()
-            .filter(|ph| ph.p_type(endian) == object::elf::PT_LOAD)
-            .map(|ph| LoadSegment {
-                vaddr: ph.p_vaddr(endian),
-                offset: ph.p_offset(endian),
-                file_size: ph.p_filesz(endian),
-                mem_size: ph.p_memsz(endian),
-                executable: ph.p_flags(endian).contains(object::elf::PF_X),
-            })
-            .collect();
+        let loads = load_segments(file.elf_program_headers(), file.endian());
         // A corrupt note or link section degrades to "absent": the object stays usable.
         let build_id = file
             .build_id()

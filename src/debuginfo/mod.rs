@@ -38,6 +38,7 @@ mod units;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use bias::load_segments;
 pub use bias::{load_bias, loads_from_header_bytes};
 pub(crate) use debuglink::build_id_path;
 pub use debuglink::DebugSearch;

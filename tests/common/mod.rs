@@ -207,6 +207,100 @@ pub fn thread(snapshot: &Value, tid: i32) -> &Value {
         .unwrap_or_else(|| panic!("no thread {tid} in the snapshot"))
 }
 
+/// The variable named `name` in a list.
+pub fn var<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .expect("a variable list")
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("no variable {name} in {list}"))
+}
+
+/// Every annotation of `snapshot` as `where: level text json`: the snapshot's, each thread's, its
+/// thread-local variables', each frame's and its variables', and the globals' (children too),
+/// with the pointer value the tutorial writes between brackets (which ASLR changes from run to
+/// run) replaced by `addr`.
+pub fn annotations(snapshot: &Value) -> Vec<String> {
+    fn one(place: &str, a: &Value) -> String {
+        let text = a["text"].as_str().unwrap_or_default();
+        let text = match (text.strip_prefix('['), text.find(']')) {
+            (Some(_), Some(end)) => format!("[addr{}", &text[end..]),
+            _ => text.to_string(),
+        };
+        format!("{place}: {} {text} {}", a["level"], a["json"])
+    }
+    fn variables(place: &str, list: &Value, out: &mut Vec<String>) {
+        for v in list.as_array().into_iter().flatten() {
+            let here = format!("{place}/{}", v["name"].as_str().unwrap_or("?"));
+            for a in v["annotations"].as_array().into_iter().flatten() {
+                out.push(one(&here, a));
+            }
+            variables(&here, &v["children"], out);
+        }
+    }
+    let mut out = Vec::new();
+    for a in snapshot["annotations"].as_array().into_iter().flatten() {
+        out.push(one("snapshot", a));
+    }
+    for (t, thread) in snapshot["threads"].as_array().into_iter().flatten().enumerate() {
+        for a in thread["annotations"].as_array().into_iter().flatten() {
+            out.push(one(&format!("thread {t}"), a));
+        }
+        variables(&format!("thread {t} tls"), &thread["variables"], &mut out);
+        for (f, frame) in thread["frames"].as_array().into_iter().flatten().enumerate() {
+            let place = format!("thread {t} frame {f} {}", frame["symbol"]);
+            for a in frame["annotations"].as_array().into_iter().flatten() {
+                out.push(one(&place, a));
+            }
+            variables(&place, &frame["variables"], &mut out);
+        }
+    }
+    variables("globals", &snapshot["globals"], &mut out);
+    out
+}
+
+/// One line the tutorial modules log, without what changes from run to run: the address
+/// between `: [` and `] string` becomes `[addr]`, numbers of 9 digits or more become `N`.
+pub fn tutorial_line(text: &str) -> String {
+    let text = match (text.find(": ["), text.find("] string")) {
+        (Some(start), Some(end)) if start < end => format!("{}[addr{}", &text[..start + 2], &text[end..]),
+        _ => text.to_string(),
+    };
+    let mut normal = String::new();
+    let mut digits = String::new();
+    for c in text.chars().chain(std::iter::once('\0')) {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        normal.push_str(if digits.len() >= 9 { "N" } else { &digits });
+        digits.clear();
+        if c != '\0' {
+            normal.push(c);
+        }
+    }
+    normal
+}
+
+/// Asserts the tutorial's iterations (lines made by `tutorial_line`) logged what the `crash`
+/// example holds: the global `invalid_write_counter`, the thread-local `hang_tls_counter` and the
+/// string read at `global_version`; `what` labels a failure.
+pub fn assert_tutorial_iterations(lines: &[String], what: &str) {
+    for wanted in [
+        "name: invalid_write_counter, value: 41",
+        "name: hang_tls_counter, value: 100",
+    ] {
+        assert!(
+            lines.iter().any(|l| l.contains(wanted)),
+            "{what}: no {wanted:?} in {lines:#?}"
+        );
+    }
+    assert!(
+        lines.iter().any(|l| l.ends_with("[addr] string: crash 1.0.0")),
+        "{what}: no string read at global_version in {lines:#?}"
+    );
+}
+
 /// The 1-based line of the first line of `c-examples/<file>` containing `marker`.
 pub fn marked_line(file: &str, marker: &str) -> u64 {
     let text = std::fs::read_to_string(repo().join("c-examples").join(file)).expect("read example source");
