@@ -1295,7 +1295,10 @@ void ptrace_string_free(char *text);
 // `kv` (`key:value[,key:value...]`), `classifier`, `max-frames`, `depth`, `global`,
 // `no-variables`, `all-registers`, `module-path`, `module-load`, `module` (`id:key,value[,...]`),
 // `sandbox-whitelist`, `lua-instruction-budget`, `lua-memory-limit`,
-// `allow-insecure-modules`. Repeatable options add a value per call; flags take
+// `allow-insecure-modules`, `max-stop-ms`, `no-debuginfod`, `debuginfod-timeout`, and the crash
+// backends `ptrace_session_snapshot_pid_to_file` sends the snapshot to once written:
+// `sentry-dsn`, `sentry-level`, `backtrace-url`, `submit-timeout`, `release`, `environment`,
+// `server-name`. Repeatable options add a value per call; flags take
 // "true"/"false"/"1"/"0" ("" is true). Modules are (re)loaded by the next
 // `ptrace_session_load_modules` or snapshot. Returns `PTRACE_OK`, `PTRACE_EINVAL` for a NULL
 // argument, or `PTRACE_EFAILED` for an unknown name or a bad value (the reason in
@@ -1320,7 +1323,8 @@ int ptrace_session_load_modules(struct ptrace_session_t *session, size_t *count_
 
 // Snapshots process `pid` like `ptrace_session_snapshot_pid` and writes the JSON to `path`;
 // when `path` is a directory, into it as `<application>.<pid>.<unix-time>.json` (the CLI's
-// name). When `path_out` is not NULL, `*path_out` gets the path written (the caller frees it
+// name). Then, when the options name crash backends (`sentry-dsn`, `backtrace-url`), sends it
+// to them: a failed submission is `PTRACE_EFAILED` with the reason, the file kept. When `path_out` is not NULL, `*path_out` gets the path written (the caller frees it
 // with `ptrace_string_free`), or NULL on error. NULL `session` or `path` gives
 // `PTRACE_EINVAL`.
 //

@@ -17,6 +17,9 @@ use crate::snapshot::layout::Layout;
 use crate::snapshot::output::{Destination, FileMode, OutputRequest, WriteOptions};
 use crate::snapshot::{self, Snapshot};
 use crate::tracer::{self, AbortFlag, ChildEnd, TracerError};
+mod backends;
+
+use backends::{BackendArgs, Format};
 use clap::Parser;
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -27,8 +30,19 @@ use std::time::Duration;
 /// Snapshot a running process (or a program when it crashes): every thread and frame, written as
 /// JSON. The target is stopped only while its threads are captured, then resumed untouched.
 #[derive(Parser, Debug)]
-#[command(name = "ptrace", version, about, long_about = None)]
+#[command(
+    name = "ptrace",
+    version,
+    about,
+    long_about = None,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 struct Cli {
+    /// What else ptrace does than snapshot a process.
+    #[command(subcommand)]
+    action: Option<Action>,
+
     /// The process to snapshot.
     #[arg(
         required_unless_present_any = ["exec", "core"],
@@ -186,6 +200,13 @@ struct Cli {
     #[arg(long = "allow-insecure-modules")]
     allow_insecure_modules: bool,
 
+    /// What the snapshot file holds: libptrace's JSON, or Backtrace's JSON submission format.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = Format::Json)]
+    format: Format,
+
+    #[command(flatten)]
+    backends: BackendArgs,
+
     /// Test hook: keep the target stopped this many milliseconds after capturing it.
     #[arg(long, hide = true, value_name = "MS")]
     hold_stopped_ms: Option<u64>,
@@ -198,6 +219,24 @@ struct Cli {
     /// CPUs when there are many threads; the snapshot is the same, the stop longer.
     #[arg(long, hide = true)]
     sequential_capture: bool,
+}
+
+/// The subcommands.
+#[derive(clap::Subcommand, Debug)]
+enum Action {
+    /// Send saved snapshots (files ptrace wrote) to the crash backends: one line per file that
+    /// could not be sent, exit status 1 when any could not. With --remove, each file sent is
+    /// removed, so that a cron job can retry a spool folder.
+    Submit {
+        /// The snapshot files.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Remove each file once sent.
+        #[arg(long)]
+        remove: bool,
+        #[command(flatten)]
+        backends: BackendArgs,
+    },
 }
 
 /// A `--debuginfod-timeout` value: seconds, 0 or more, that a duration can hold.
@@ -293,6 +332,14 @@ fn tune_malloc() {
 }
 
 fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
+    if let Some(Action::Submit {
+        files,
+        remove,
+        backends,
+    }) = &cli.action
+    {
+        return backends::submit_files(files, *remove, backends);
+    }
     // Before anything touches the target: a snapshot with nowhere to go is never taken.
     let destination = Destination::check(&output_request(&cli)).map_err(|e| e.to_string())?;
     let options = SessionOptions {
@@ -318,6 +365,7 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
             total_timeout: Duration::from_secs_f64(cli.debuginfod_timeout),
             progress: true,
         },
+        backends: cli.backends.settings()?,
         ..SessionOptions::default()
     };
     let session = Session::with_abort_flag(options, interrupts.abort.clone());
@@ -338,7 +386,13 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
         return match result {
             ExecResult::Crashed { snapshot, end } => {
                 // The program's status matters more to whoever ran it than the snapshot.
-                if let Err(message) = emit(&cli, &destination, *snapshot, &interrupts.abort) {
+                if let Err(message) = emit(
+                    &cli,
+                    &destination,
+                    *snapshot,
+                    &session.options().backends,
+                    &interrupts.abort,
+                ) {
                     eprintln!("ptrace: {message}");
                 }
                 Ok(exit_code_of(end))
@@ -359,7 +413,13 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
 
     if let Some(core) = cli.core.first() {
         let snapshot = snapshot_core(&session, core, cli.core.get(1), cli.spool_dir.as_deref())?;
-        emit(&cli, &destination, snapshot, &interrupts.abort)?;
+        emit(
+            &cli,
+            &destination,
+            snapshot,
+            &session.options().backends,
+            &interrupts.abort,
+        )?;
         return Ok(0);
     }
 
@@ -368,13 +428,25 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
         .ok_or("a PID (or --exec -- PROGRAM, or --core CORE) is required")?;
     match session.snapshot_pid(pid) {
         Ok(snapshot) => {
-            emit(&cli, &destination, snapshot, &interrupts.abort)?;
+            emit(
+                &cli,
+                &destination,
+                snapshot,
+                &session.options().backends,
+                &interrupts.abort,
+            )?;
             Ok(0)
         }
         // What was captured before the target died is written, marked incomplete; the run
         // still failed.
         Err(SessionError::TargetDied { pid, death, snapshot }) => {
-            emit(&cli, &destination, *snapshot, &interrupts.abort)?;
+            emit(
+                &cli,
+                &destination,
+                *snapshot,
+                &session.options().backends,
+                &interrupts.abort,
+            )?;
             Err(format!(
                 "process {pid} {death} while it was being captured; the snapshot written is incomplete"
             ))
@@ -462,15 +534,27 @@ fn output_request(cli: &Cli) -> OutputRequest {
 /// when asked (on stdout, or on stderr when the snapshot went to stdout) and the path written
 /// (none for stdout). The snapshot is then left to the process's exit: freeing a big one piece
 /// by piece takes longer than everything else after the resume but writing it.
-fn emit(cli: &Cli, destination: &Destination, snapshot: Snapshot, abort: &AbortFlag) -> Result<(), String> {
+fn emit(
+    cli: &Cli,
+    destination: &Destination,
+    snapshot: Snapshot,
+    settings: &crate::backends::BackendSettings,
+    abort: &AbortFlag,
+) -> Result<(), String> {
     let snapshot = &*Box::leak(Box::new(snapshot));
     let options = WriteOptions {
         layout: cli.layout,
         file_mode: cli.file_mode,
     };
-    let written = destination
-        .write(snapshot, &options, abort)
-        .map_err(|e| e.to_string())?;
+    let written = match cli.format {
+        Format::Json => destination.write(snapshot, &options, abort),
+        Format::BacktraceJson => {
+            let document = crate::backends::backtrace::document(snapshot, &settings.details);
+            let document = crate::snapshot::output::JsonDocument::of(snapshot, document);
+            destination.write(&document, &options, abort)
+        }
+    }
+    .map_err(|e| e.to_string())?;
     for warning in &snapshot.warnings {
         eprintln!("ptrace: warning: {warning}");
     }
@@ -483,6 +567,10 @@ fn emit(cli: &Cli, destination: &Destination, snapshot: Snapshot, abort: &AbortF
     }
     if let Some(path) = written.path() {
         println!("{}", path.display());
+    }
+    // Once written, never while the target is stopped: it runs again by now.
+    if !settings.is_empty() {
+        backends::submit(snapshot, settings)?;
     }
     Ok(())
 }

@@ -22,6 +22,7 @@
 //! - `fuzzing` (hidden): entry points that run the parsers over arbitrary bytes, for `fuzz/`.
 
 pub mod arch;
+pub mod backends;
 pub mod cli;
 pub mod core;
 pub mod cutoff;
@@ -30,6 +31,7 @@ pub mod debuginfod;
 pub mod ffi;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod http;
 pub mod lua;
 pub mod memory;
 pub mod native;

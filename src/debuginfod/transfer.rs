@@ -15,13 +15,7 @@ const CHUNK: usize = 256 * 1024;
 /// The HTTP client every transfer of one fetch shares: connecting and each read may take at
 /// most `transfer_timeout` (elfutils' `DEBUGINFOD_TIMEOUT`: no progress for that long ends it).
 pub(super) fn agent(transfer_timeout: Option<Duration>) -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_connect(transfer_timeout)
-        .timeout_per_read(transfer_timeout)
-        .http_status_as_error(false)
-        .user_agent(concat!("libptrace/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+    crate::http::agent(transfer_timeout)
 }
 
 /// The URL of `build_id`'s debug file on `server`.

@@ -94,6 +94,10 @@ pub struct SessionOptions {
     /// `--debuginfod-timeout`). With `--exec`, where the program is already stopped at its
     /// fault, only the cache is used.
     pub debuginfod: crate::debuginfod::Settings,
+    /// The crash backends the snapshot is sent to once written (`--sentry-dsn`,
+    /// `--backtrace-url`, ...); the session itself sends nothing: whoever writes the snapshot
+    /// does, after the target runs again.
+    pub backends: crate::backends::BackendSettings,
 }
 
 impl Default for SessionOptions {
@@ -118,6 +122,7 @@ impl Default for SessionOptions {
             debug_dirs: Vec::new(),
             sysroot: None,
             debuginfod: crate::debuginfod::Settings::default(),
+            backends: crate::backends::BackendSettings::default(),
         }
     }
 }

@@ -29,6 +29,13 @@ pub const OPTION_NAMES: &[&str] = &[
     "max-stop-ms",
     "no-debuginfod",
     "debuginfod-timeout",
+    "sentry-dsn",
+    "sentry-level",
+    "backtrace-url",
+    "submit-timeout",
+    "release",
+    "environment",
+    "server-name",
 ];
 
 fn number<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, String> {
@@ -76,6 +83,19 @@ pub fn set_named_option(options: &mut SessionOptions, name: &str, value: &str) -
         "max-stop-ms" => options.stop_limit = stop_limit(number(name, value)?),
         "no-debuginfod" => options.debuginfod.enabled = !flag(name, value)?,
         "debuginfod-timeout" => options.debuginfod.total_timeout = seconds(name, value)?,
+        "sentry-dsn" => {
+            options.backends.sentry =
+                Some(crate::backends::sentry::Dsn::parse(value).map_err(|e| e.to_string())?)
+        }
+        "backtrace-url" => {
+            options.backends.backtrace =
+                Some(crate::backends::backtrace::SubmitUrl::parse(value).map_err(|e| e.to_string())?)
+        }
+        "sentry-level" => options.backends.details.level = Some(sentry_level(value)?),
+        "submit-timeout" => options.backends.timeout = seconds(name, value)?,
+        "release" => options.backends.details.release = Some(value.to_string()),
+        "environment" => options.backends.details.environment = Some(value.to_string()),
+        "server-name" => options.backends.details.server_name = Some(value.to_string()),
         _ => {
             return Err(format!(
                 "unknown option {name:?}; known: {}",
@@ -90,6 +110,16 @@ pub fn set_named_option(options: &mut SessionOptions, name: &str, value: &str) -
             .map_err(|e| format!("--{e}").replace('_', "-"))?;
     }
     Ok(())
+}
+
+/// A Sentry level (`--sentry-level`): one of Sentry's five.
+pub fn sentry_level(value: &str) -> Result<String, String> {
+    match value {
+        "fatal" | "error" | "warning" | "info" | "debug" => Ok(value.to_string()),
+        _ => Err(format!(
+            "--sentry-level {value:?}: expected fatal, error, warning, info or debug"
+        )),
+    }
 }
 
 /// A duration in seconds (fractions allowed), as `--debuginfod-timeout` takes it.

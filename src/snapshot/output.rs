@@ -49,15 +49,68 @@ pub fn to_json(snapshot: &Snapshot) -> String {
 
 /// Serializes `snapshot` as JSON into `writer`, laid out as `layout` (no final newline).
 pub fn write_json<W: Write>(snapshot: &Snapshot, writer: W, layout: Layout) -> io::Result<()> {
+    serialize_as(snapshot, writer, layout)
+}
+
+/// Serializes any `value` as JSON into `writer`, laid out as `layout`.
+fn serialize_as<T: Serialize + ?Sized, W: Write>(value: &T, writer: W, layout: Layout) -> io::Result<()> {
     let result = match layout {
-        Layout::Rows => snapshot.serialize(&mut serde_json::Serializer::with_formatter(
+        Layout::Rows => value.serialize(&mut serde_json::Serializer::with_formatter(
             writer,
             RowsFormatter::new(),
         )),
-        Layout::Compact => snapshot.serialize(&mut serde_json::Serializer::new(writer)),
-        Layout::Pretty => snapshot.serialize(&mut serde_json::Serializer::pretty(writer)),
+        Layout::Compact => value.serialize(&mut serde_json::Serializer::new(writer)),
+        Layout::Pretty => value.serialize(&mut serde_json::Serializer::pretty(writer)),
     };
     result.map_err(io::Error::from)
+}
+
+/// What a snapshot file holds: the snapshot in libptrace's format, or a document made from it in
+/// another format (a crash backend's), named as the snapshot would be.
+pub trait Document {
+    /// The file name in an output folder ([`default_file_name`]).
+    fn file_name(&self) -> String;
+    /// Writes the JSON text (no final newline).
+    fn write_json(&self, out: &mut dyn Write, layout: Layout) -> io::Result<()>;
+}
+
+impl Document for Snapshot {
+    fn file_name(&self) -> String {
+        default_file_name(self)
+    }
+
+    fn write_json(&self, out: &mut dyn Write, layout: Layout) -> io::Result<()> {
+        write_json(self, out, layout)
+    }
+}
+
+/// A JSON document made from a snapshot in another format, named as the snapshot is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JsonDocument {
+    /// The file name in an output folder.
+    pub name: String,
+    /// The document.
+    pub value: serde_json::Value,
+}
+
+impl JsonDocument {
+    /// `value`, made from `snapshot`.
+    pub fn of(snapshot: &Snapshot, value: serde_json::Value) -> Self {
+        Self {
+            name: default_file_name(snapshot),
+            value,
+        }
+    }
+}
+
+impl Document for JsonDocument {
+    fn file_name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn write_json(&self, out: &mut dyn Write, layout: Layout) -> io::Result<()> {
+        serialize_as(&self.value, out, layout)
+    }
 }
 
 /// Writes `snapshot` to `path` in the default layout; see [`write_file_as`].

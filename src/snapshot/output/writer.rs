@@ -9,9 +9,8 @@ use super::file_mode::FileMode;
 use super::folder;
 use super::pending_file::{PendingFile, Placement};
 use super::stream;
-use super::{default_file_name, write_json};
+use super::Document;
 use crate::snapshot::layout::Layout;
-use crate::snapshot::Snapshot;
 use crate::tracer::AbortFlag;
 use std::ffi::OsStr;
 use std::fs::File;
@@ -51,7 +50,7 @@ impl Written {
 }
 
 impl Destination {
-    /// Writes `snapshot` to this destination, giving up (and removing what it began) once
+    /// Writes `document` (a snapshot, or a document made from one) to this destination, giving up (and removing what it began) once
     /// `abort` is set.
     ///
     /// A file is written into a temporary file beside it (owner-only, a random name, never a
@@ -63,28 +62,28 @@ impl Destination {
     /// a live process, and the rename alone keeps readers from seeing a partial file.
     pub fn write(
         &self,
-        snapshot: &Snapshot,
+        document: &dyn Document,
         options: &WriteOptions,
         abort: &AbortFlag,
     ) -> Result<Written, OutputError> {
         match self.target() {
             Target::Stdout => {
-                write_stdout(snapshot, options.layout, abort).map_err(|e| failure("standard output", e))?;
+                write_stdout(document, options.layout, abort).map_err(|e| failure("standard output", e))?;
                 Ok(Written::Stdout)
             }
             Target::Stream { path, kind } => {
                 let shown = path.display().to_string();
                 let file = stream::open(path, *kind, abort).map_err(|e| failure(&shown, e))?;
-                serialize(snapshot, &file, true, options.layout, abort).map_err(|e| failure(&shown, e))?;
+                serialize(document, &file, true, options.layout, abort).map_err(|e| failure(&shown, e))?;
                 Ok(Written::Path(path.clone()))
             }
             Target::File { named, real } => {
-                write_file(snapshot, real, options, abort)?;
+                write_file(document, real, options, abort)?;
                 Ok(Written::Path(named.clone()))
             }
             Target::Folder { path } => {
-                let name = default_file_name(snapshot);
-                let used = write_new_file(snapshot, path, OsStr::new(&name), options, abort)?;
+                let name = document.file_name();
+                let used = write_new_file(document, path, OsStr::new(&name), options, abort)?;
                 Ok(Written::Path(path.join(used)))
             }
         }
@@ -93,7 +92,7 @@ impl Destination {
 
 /// Replaces (or creates) the regular file `path`.
 fn write_file(
-    snapshot: &Snapshot,
+    document: &dyn Document,
     path: &Path,
     options: &WriteOptions,
     abort: &AbortFlag,
@@ -102,7 +101,7 @@ fn write_file(
     let name = path.file_name().ok_or_else(|| OutputError::NotAFileName {
         path: path.to_path_buf(),
     })?;
-    let pending = written_in_full(snapshot, folder::parent_or_dot(path), name, options, abort)
+    let pending = written_in_full(document, folder::parent_or_dot(path), name, options, abort)
         .map_err(|e| failure(&shown, e))?;
     // Checked before the stop; checked again now that it is about to be replaced.
     folder::check_replaceable(path)?;
@@ -115,14 +114,14 @@ fn write_file(
 /// Creates the file `name` in `folder` (or a numbered variant when `name` is taken); returns the
 /// name used.
 fn write_new_file(
-    snapshot: &Snapshot,
+    document: &dyn Document,
     folder: &Path,
     name: &OsStr,
     options: &WriteOptions,
     abort: &AbortFlag,
 ) -> Result<std::ffi::OsString, OutputError> {
     let shown = folder.join(name).display().to_string();
-    let pending = written_in_full(snapshot, folder, name, options, abort).map_err(|e| failure(&shown, e))?;
+    let pending = written_in_full(document, folder, name, options, abort).map_err(|e| failure(&shown, e))?;
     pending
         .place(options.file_mode, name, Placement::Beside)
         .map_err(|e| failure(&shown, e))
@@ -131,14 +130,14 @@ fn write_new_file(
 /// The temporary file of `name` in `folder` with the whole snapshot in it, unless the abort flag
 /// was set by the time it is complete (then it is removed).
 fn written_in_full(
-    snapshot: &Snapshot,
+    document: &dyn Document,
     folder: &Path,
     name: &OsStr,
     options: &WriteOptions,
     abort: &AbortFlag,
 ) -> io::Result<PendingFile> {
     let pending = PendingFile::create(folder, name)?;
-    serialize(snapshot, pending.file(), false, options.layout, abort)?;
+    serialize(document, pending.file(), false, options.layout, abort)?;
     if abort.is_aborted() {
         return Err(super::abortable::abort_error());
     }
@@ -147,23 +146,23 @@ fn written_in_full(
 
 /// Writes into a duplicate of standard output's descriptor: the same open file, without the
 /// line buffering of `io::stdout`.
-fn write_stdout(snapshot: &Snapshot, layout: Layout, abort: &AbortFlag) -> io::Result<()> {
+fn write_stdout(document: &dyn Document, layout: Layout, abort: &AbortFlag) -> io::Result<()> {
     let file = File::from(io::stdout().as_fd().try_clone_to_owned()?);
     let regular = file.metadata()?.is_file();
-    serialize(snapshot, &file, !regular, layout, abort)
+    serialize(document, &file, !regular, layout, abort)
 }
 
-/// Serializes `snapshot` and a final newline into `out`, through the buffer and the abortable
+/// Serializes `document` and a final newline into `out`, through the buffer and the abortable
 /// writer; `wait` when `out` may be full (not a regular file).
 fn serialize<W: Write + AsFd>(
-    snapshot: &Snapshot,
+    document: &dyn Document,
     out: W,
     wait: bool,
     layout: Layout,
     abort: &AbortFlag,
 ) -> io::Result<()> {
     let mut buffered = io::BufWriter::with_capacity(WRITE_BUFFER, AbortableWriter::new(out, abort, wait));
-    write_json(snapshot, &mut buffered, layout)?;
+    document.write_json(&mut buffered, layout)?;
     buffered.write_all(b"\n")?;
     buffered.flush()
 }
