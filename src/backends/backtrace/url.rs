@@ -11,8 +11,8 @@ use crate::backends::SubmitError;
 pub struct SubmitUrl {
     /// The URL posted to.
     url: String,
-    /// The token, hidden when the URL is shown.
-    token: String,
+    /// The URL as shown: the token's place holds `***`.
+    shown: String,
 }
 
 impl SubmitUrl {
@@ -35,30 +35,37 @@ impl SubmitUrl {
         }
         let path = path.trim_end_matches('/');
         if path == "post" {
-            let token = query
+            let has_token = query
                 .split('&')
-                .find_map(|pair| pair.strip_prefix("token="))
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| bad("no token= in the query"))?;
-            if let Some(format) = query.split('&').find_map(|pair| pair.strip_prefix("format=")) {
-                if format != "json" {
-                    return Err(bad("format= is not json"));
-                }
-                return Ok(Self {
-                    url: text.to_string(),
-                    token: token.to_string(),
-                });
+                .any(|pair| pair.strip_prefix("token=").is_some_and(|t| !t.is_empty()));
+            if !has_token {
+                return Err(bad("no token= in the query"));
             }
-            return Ok(Self {
-                url: format!("{text}&format=json"),
-                token: token.to_string(),
-            });
+            let url = match query.split('&').find_map(|pair| pair.strip_prefix("format=")) {
+                Some("json") => text.to_string(),
+                Some(_) => return Err(bad("format= is not json")),
+                None => format!("{text}&format=json"),
+            };
+            // Every token= pair hidden, whatever else the query holds.
+            let (base, query) = url.split_once('?').unwrap_or((&url, ""));
+            let query: Vec<&str> = query
+                .split('&')
+                .map(|pair| {
+                    if pair.starts_with("token=") {
+                        "token=***"
+                    } else {
+                        pair
+                    }
+                })
+                .collect();
+            let shown = format!("{base}?{}", query.join("&"));
+            return Ok(Self { url, shown });
         }
         let parts: Vec<&str> = path.split('/').collect();
         match parts.as_slice() {
             [universe, token, "json"] if !universe.is_empty() && !token.is_empty() => Ok(Self {
                 url: format!("{scheme}://{host}/{path}"),
-                token: token.to_string(),
+                shown: format!("{scheme}://{host}/{universe}/***/json"),
             }),
             _ => Err(bad(
                 "neither .../post?format=json&token=TOKEN nor .../UNIVERSE/TOKEN/json",
@@ -75,7 +82,7 @@ impl SubmitUrl {
 impl fmt::Display for SubmitUrl {
     /// The URL with its token hidden.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.url.replace(&self.token, "***"))
+        f.write_str(&self.shown)
     }
 }
 
@@ -112,6 +119,19 @@ mod tests {
         let submit = SubmitUrl::parse("https://submit.backtrace.io/acme/s3cr3t/json").expect("URL");
         assert_eq!(submit.url(), "https://submit.backtrace.io/acme/s3cr3t/json");
         assert_eq!(format!("{submit:?}"), "https://submit.backtrace.io/acme/***/json");
+    }
+
+    #[test]
+    fn only_the_token_is_hidden_even_when_it_is_short() {
+        // A token that also occurs elsewhere in the URL hides only its own place.
+        let post = SubmitUrl::parse("http://127.0.0.1:8080/post?token=1").expect("URL");
+        assert_eq!(
+            post.to_string(),
+            "http://127.0.0.1:8080/post?token=***&format=json"
+        );
+        let submit = SubmitUrl::parse("http://127.0.0.1:8080/json/json/json").expect("URL");
+        assert_eq!(submit.url(), "http://127.0.0.1:8080/json/json/json");
+        assert_eq!(submit.to_string(), "http://127.0.0.1:8080/json/***/json");
     }
 
     #[test]
