@@ -546,7 +546,10 @@ fn variable_annotations(variables: &[Variable], place: &str, out: &mut Vec<Strin
 fn collect(annotations: &[Annotation], place: &str, out: &mut Vec<String>) {
     for annotation in annotations {
         out.push(match annotation {
-            Annotation::Text { level, text } => format!("{place}: {level:?} {text}").to_lowercase(),
+            Annotation::Text { level, text } => {
+                // The level in lower case (`comment`), the text as written.
+                format!("{place}: {} {text}", format!("{level:?}").to_lowercase())
+            }
             Annotation::Json { json, .. } => format!("{place}: {json}"),
         });
     }
@@ -731,6 +734,22 @@ mod tests {
         assert!(
             left_out.contains("the middle frames of the first thread"),
             "{left_out}"
+        );
+    }
+
+    #[test]
+    fn annotations_keep_their_case_and_name_their_place() {
+        let mut snapshot = crashed();
+        snapshot.threads[1].frames[0].variables[0]
+            .annotations
+            .push(Annotation::Text {
+                level: crate::snapshot::AnnotationLevel::Warning,
+                text: "Lock held by TID 43".into(),
+            });
+        let event = event(&snapshot, &EventDetails::default());
+        assert_eq!(
+            event["extra"]["annotations"],
+            json!(["thread 42 frame 0/n: warning Lock held by TID 43"])
         );
     }
 
