@@ -320,3 +320,51 @@ fn free_port() -> u16 {
         .expect("a free port")
         .port()
 }
+
+#[test]
+fn a_snapshot_too_large_for_one_event_is_cut_to_fit_and_stored() {
+    let bugsink = bugsink::shared();
+    let project = bugsink.project("large");
+    // 201 threads 20 frames deep: megabytes of variables, too many stacks for one event.
+    let target = Target::start(&example("threads"), &["200", "20"]);
+    let (output, _dir) = run_ptrace(&[&target.pid().to_string(), "--sentry-dsn", &project.dsn]);
+    let snapshot = snapshot_ok(&output);
+    sent_id(&output, &project);
+    assert_running_untraced(target.pid());
+
+    let stored = only_event(&project);
+    let event = &stored["data"];
+    assert!(event.to_string().len() <= 1024 * 1024, "within Sentry's 1 MiB");
+    let left_out: Vec<&str> = event["extra"]["left_out"]
+        .as_array()
+        .expect("extra.left_out")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        left_out.contains(&"the variables of the threads but the first are left out (event too large)"),
+        "{left_out:?}"
+    );
+    // As many other threads as fit, the main thread with its variables.
+    let sent = event["threads"]["values"].as_array().expect("threads");
+    let all = snapshot["threads"].as_array().expect("threads").len();
+    assert!(sent.len() > 1 && sent.len() < all, "{} of {all}", sent.len());
+    let others = format!("{} of the {} threads but the first", all - sent.len(), all - 1);
+    assert!(
+        left_out.iter().any(|l| l.starts_with(&others)),
+        "{others}: {left_out:?}"
+    );
+    let main = sent
+        .iter()
+        .find(|t| t["current"] == true)
+        .expect("the main thread");
+    assert_eq!(main["id"], snapshot["pid"]);
+    let frames = main["stacktrace"]["frames"].as_array().expect("frames");
+    assert!(frames.iter().any(|f| f.get("vars").is_some()), "{main}");
+    assert!(sent
+        .iter()
+        .filter(|t| t["current"] == false)
+        .all(|t| t["stacktrace"]["frames"]
+            .as_array()
+            .is_some_and(|f| f.iter().all(|f| f.get("vars").is_none()))));
+}

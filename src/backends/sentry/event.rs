@@ -7,9 +7,9 @@
 //!
 //! An event must stay within Sentry's size limit: variables, tags and annotations are cut to a
 //! bounded length and count, and when the event is still too large the variables of the other
-//! threads, then their stacks, then the first thread's variables, then the middle of its stack
-//! (`frames_omitted`), then the images no frame is in, are left out; `extra.left_out` says what
-//! was.
+//! threads, then the other threads past as many as fit, then the first thread's variables, then
+//! the middle of its stack (`frames_omitted`), then the images no frame is in, are left out;
+//! `extra.left_out` says what was.
 
 use serde_json::{json, Map, Value};
 
@@ -62,13 +62,25 @@ pub fn event(snapshot: &Snapshot, details: &EventDetails) -> Value {
     let mut shapes_left_out: Vec<String> = Vec::new();
     let mut cut = Vec::new();
     let mut event = build(snapshot, details, Shape::FULL, &mut cut);
-    for (shape, what) in Shape::SMALLER {
-        if event.to_string().len() <= MAX_EVENT_BYTES {
+    let mut previous = Shape::FULL;
+    for (mut shape, what) in Shape::SMALLER {
+        let size = event.to_string().len();
+        if size <= MAX_EVENT_BYTES {
             break;
+        }
+        let mut what = what.to_string();
+        // Before the other threads go, as many of them as fit stay (in order).
+        if previous.other_threads.is_none() && shape.other_threads == Some(0) {
+            let (fit, others) = other_threads_that_fit(&event, size, main_thread(snapshot));
+            if fit > 0 {
+                shape.other_threads = Some(fit);
+                what = format!("{} of the {others} threads but the first", others - fit);
+            }
         }
         shapes_left_out.push(format!("{what} are left out (event too large)"));
         cut.clear();
         event = build(snapshot, details, shape, &mut cut);
+        previous = shape;
     }
     shapes_left_out.extend(cut);
     if !shapes_left_out.is_empty() {
@@ -77,14 +89,38 @@ pub fn event(snapshot: &Snapshot, details: &EventDetails) -> Value {
     event
 }
 
+/// How many of the threads other than `main` in `event` (of `size` bytes) fit in
+/// [`MAX_EVENT_BYTES`], taken in order; and how many there are.
+fn other_threads_that_fit(event: &Value, size: usize, main: Option<i32>) -> (usize, usize) {
+    let others: Vec<usize> = event["threads"]["values"]
+        .as_array()
+        .map(|values| {
+            values
+                .iter()
+                .filter(|t| t["id"].as_i64() != main.map(i64::from))
+                .map(|t| t.to_string().len() + 1)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut total = size.saturating_sub(others.iter().sum::<usize>());
+    let fit = others
+        .iter()
+        .take_while(|&&len| {
+            total += len;
+            total <= MAX_EVENT_BYTES
+        })
+        .count();
+    (fit, others.len())
+}
+
 /// How much of the threads and images an event holds. The first thread is the faulting one, else
 /// the main thread (tid = pid), else the first.
 #[derive(Clone, Copy, PartialEq, Eq)]
 struct Shape {
     /// The variables of the threads other than the first.
     other_variables: bool,
-    /// The stacks of the threads other than the first.
-    other_threads: bool,
+    /// The most threads other than the first (in order; `None`: all).
+    other_threads: Option<usize>,
     /// The variables of the first thread.
     first_variables: bool,
     /// The most frames of the first thread.
@@ -97,7 +133,7 @@ impl Shape {
     /// Everything.
     const FULL: Shape = Shape {
         other_variables: true,
-        other_threads: true,
+        other_threads: None,
         first_variables: true,
         first_frames: None,
         all_images: true,
@@ -116,7 +152,7 @@ impl Shape {
         (
             Shape {
                 other_variables: false,
-                other_threads: false,
+                other_threads: Some(0),
                 ..Shape::FULL
             },
             "the threads but the first",
@@ -124,7 +160,7 @@ impl Shape {
         (
             Shape {
                 other_variables: false,
-                other_threads: false,
+                other_threads: Some(0),
                 first_variables: false,
                 ..Shape::FULL
             },
@@ -133,7 +169,7 @@ impl Shape {
         (
             Shape {
                 other_variables: false,
-                other_threads: false,
+                other_threads: Some(0),
                 first_variables: false,
                 first_frames: Some(KEPT_FRAMES),
                 all_images: true,
@@ -143,7 +179,7 @@ impl Shape {
         (
             Shape {
                 other_variables: false,
-                other_threads: false,
+                other_threads: Some(0),
                 first_variables: false,
                 first_frames: Some(KEPT_FRAMES),
                 all_images: false,
@@ -254,12 +290,21 @@ fn hang_message(snapshot: &Snapshot) -> String {
     )
 }
 
+/// The threads `shape` sends: the first (`main`), and the others up to its limit, in order.
+fn sent_threads(snapshot: &Snapshot, main: Option<i32>, shape: Shape) -> impl Iterator<Item = &Thread> {
+    let mut others = 0;
+    snapshot.threads.iter().filter(move |t| {
+        if Some(t.tid) == main {
+            return true;
+        }
+        others += 1;
+        shape.other_threads.is_none_or(|limit| others <= limit)
+    })
+}
+
 /// Sentry's `threads.values`.
 fn threads(snapshot: &Snapshot, main: Option<i32>, shape: Shape, left_out: &mut Vec<String>) -> Vec<Value> {
-    snapshot
-        .threads
-        .iter()
-        .filter(|t| shape.other_threads || Some(t.tid) == main)
+    sent_threads(snapshot, main, shape)
         .map(|thread| {
             let first = Some(thread.tid) == main;
             let variables = if first {
@@ -380,10 +425,7 @@ fn note_once(notes: &mut Vec<String>, note: String) {
 /// `debug_meta.images`: every object with its build id (in the smallest shape, only the objects
 /// that a frame sent is in).
 fn images(snapshot: &Snapshot, main: Option<i32>, shape: Shape) -> Vec<Value> {
-    let framed: std::collections::HashSet<&str> = snapshot
-        .threads
-        .iter()
-        .filter(|t| shape.other_threads || Some(t.tid) == main)
+    let framed: std::collections::HashSet<&str> = sent_threads(snapshot, main, shape)
         .flat_map(|t| t.frames.iter())
         .filter_map(|f| f.object.as_deref())
         .collect();
@@ -735,6 +777,33 @@ mod tests {
             left_out.contains("the middle frames of the first thread"),
             "{left_out}"
         );
+    }
+
+    #[test]
+    fn of_too_many_threads_as_many_as_fit_stay() {
+        let mut snapshot = crashed();
+        // 600 more threads of 20 frames: some 1.5 MB without variables.
+        let frame = testdata::frame("threads_recurse", "/b/threads", "threads.c");
+        for tid in 1000..1600 {
+            snapshot
+                .threads
+                .push(testdata::thread(tid, vec![frame.clone(); 20]));
+        }
+        let event = event(&snapshot, &EventDetails::default());
+        let size = event.to_string().len();
+        assert!(size <= MAX_EVENT_BYTES, "{size}");
+        let sent = event["threads"]["values"].as_array().map_or(0, Vec::len);
+        assert!(sent > 100 && sent < 602, "{sent}");
+        // Most of the room is used.
+        assert!(size > MAX_EVENT_BYTES - 10_000, "{size}");
+        // The faulting thread, and the others in order.
+        assert!(event["threads"]["values"]
+            .as_array()
+            .is_some_and(|v| v.iter().any(|t| t["id"] == 42) && v[0]["id"] == 43 && v[2]["id"] == 1000));
+        let left_out = event["extra"]["left_out"].to_string();
+        let expected = format!("{} of the 601 threads but the first are left out", 602 - sent);
+        assert!(left_out.contains(&expected), "{expected}: {left_out}");
+        assert!(!left_out.contains("variables of the first thread"), "{left_out}");
     }
 
     #[test]
