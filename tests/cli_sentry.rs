@@ -8,6 +8,7 @@ mod common;
 use common::bugsink::{self, Project};
 use common::*;
 use serde_json::Value;
+use std::path::Path;
 use std::process::{Command, Output};
 
 /// Runs `ptrace ARGS`.
@@ -209,6 +210,16 @@ fn a_crash_is_one_native_event_in_bugsink_and_sent_again_keeps_its_id() {
     assert_eq!(image["debug_id"], expected_debug_id(build_id));
     assert_eq!(image["image_addr"], module["base"]);
     assert_eq!(image["image_size"], module["size"]);
+    // Every image of a file: the ids Sentry's own library (symbolic) reads from that file.
+    for image in images
+        .iter()
+        .filter(|i| i["code_file"].as_str().is_some_and(|f| f.starts_with('/')))
+    {
+        let file = Path::new(image["code_file"].as_str().expect("a path"));
+        let (code_id, debug_id) = bugsink.ids(file);
+        assert_eq!(image["code_id"], code_id, "{}", file.display());
+        assert_eq!(image["debug_id"], debug_id, "{}", file.display());
+    }
 
     // The classifier is a tag, which Bugsink indexed.
     assert_eq!(stored["tags"]["mytag"], "true");

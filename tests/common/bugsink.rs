@@ -241,6 +241,19 @@ SNAPPEA["TASK_ALWAYS_EAGER"] = True
         }
     }
 
+    /// The code id and debug id that Sentry's own library (symbolic, installed with Bugsink)
+    /// gives the ELF file `path`.
+    pub fn ids(&self, path: &Path) -> (String, String) {
+        let answer = self.models(&["ids", path.to_str().expect("utf-8 path")]);
+        let id = |name: &str| {
+            answer[name]
+                .as_str()
+                .unwrap_or_else(|| panic!("{name}: {answer}"))
+                .to_string()
+        };
+        (id("code_id"), id("debug_id"))
+    }
+
     /// The server's log (its requests, and why an event was not stored).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.path.join("server.log")).unwrap_or_default()

@@ -7,6 +7,9 @@ and that configuration's folder on PYTHONPATH:
     python bugsink_models.py project NAME             -> {"id": ..., "dsn": ...}
     python bugsink_models.py user NAME PASSWORD [PROJECT_ID]   (a superuser, member of the project)
     python bugsink_models.py events PROJECT_ID        -> [{"event_id", "level", "data", "issue", "tags"}, ...]
+    python bugsink_models.py ids FILE                 -> {"code_id": ..., "debug_id": ...}
+
+`ids` is what Sentry's own library (symbolic, which Bugsink installs) reads from an ELF file.
 
 Each answer is one line of JSON on stdout.
 """
@@ -67,10 +70,19 @@ def events(project_id):
     return out
 
 
+def ids(path):
+    """The code id and debug id symbolic (Sentry's library) gives the ELF file at `path`."""
+    import symbolic
+
+    found = next(symbolic.Archive.open(path).iter_objects())
+    return {"code_id": found.code_id, "debug_id": found.debug_id}
+
+
 def main(argv):
-    commands = {"project": project, "user": user, "events": events}
+    commands = {"project": project, "user": user, "events": events, "ids": ids}
     if len(argv) < 2 or argv[1] not in commands:
-        sys.exit("usage: bugsink_models.py project NAME | user NAME PASSWORD [PROJECT_ID] | events PROJECT_ID")
+        sys.exit("usage: bugsink_models.py project NAME | user NAME PASSWORD [PROJECT_ID] | events PROJECT_ID"
+                 " | ids FILE")
     print(json.dumps(commands[argv[1]](*argv[2:])))
 
 
