@@ -3,14 +3,17 @@
 # oracle the variable tests compare with), g++, pkg-config, objcopy, readelf, nm and strip
 # (binutils), xz (MiniDebugInfo is made with it), debuginfod (elfutils' server: the debuginfod
 # tests start one on 127.0.0.1), unshare, setpriv and curl (the container tests and the debuginfod
-# benchmark).
+# benchmark); then Bugsink, the Sentry-protocol server the Sentry tests send to, in a Python
+# virtual environment under target/ (scripts/install-bugsink.sh).
 # Debian/Ubuntu (apt-get) and Fedora (dnf); elsewhere it names what to install and fails.
 set -euo pipefail
 missing=()
 for tool in gdb g++ pkg-config objcopy readelf nm strip xz debuginfod unshare setpriv curl; do
     command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+    exec bash "$(dirname "$0")/install-bugsink.sh"
+fi
 echo "installing the test tools: ${missing[*]}" >&2
 sudo=""
 [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -23,3 +26,4 @@ else
     echo "install these and run again: ${missing[*]}" >&2
     exit 1
 fi
+bash "$(dirname "$0")/install-bugsink.sh"

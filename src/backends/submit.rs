@@ -34,9 +34,12 @@ pub fn submit_all(snapshot: &Snapshot, settings: &BackendSettings) -> Vec<Result
         results.push(
             post(
                 &agent,
-                "sentry",
-                &dsn.envelope_url(),
-                &target,
+                &Endpoint {
+                    backend: "sentry",
+                    url: &dsn.envelope_url(),
+                    target: &target,
+                    secret: Some(dsn.key()),
+                },
                 &[
                     ("X-Sentry-Auth", dsn.auth_header()),
                     ("Content-Type", "application/x-sentry-envelope".into()),
@@ -59,9 +62,12 @@ pub fn submit_all(snapshot: &Snapshot, settings: &BackendSettings) -> Vec<Result
         results.push(
             post(
                 &agent,
-                "backtrace",
-                url.url(),
-                &target,
+                &Endpoint {
+                    backend: "backtrace",
+                    url: url.url(),
+                    target: &target,
+                    secret: None,
+                },
                 &[("Content-Type", "application/json".into())],
                 body,
                 settings.timeout,
@@ -76,25 +82,45 @@ pub fn submit_all(snapshot: &Snapshot, settings: &BackendSettings) -> Vec<Result
     results
 }
 
-/// Posts `body` to `url` with `headers`, within `timeout`; the answer's body when the status is
-/// 2xx.
+/// Where a submission goes.
+struct Endpoint<'a> {
+    /// `sentry` or `backtrace`.
+    backend: &'static str,
+    /// The URL posted to.
+    url: &'a str,
+    /// Where it goes as shown (key or token hidden).
+    target: &'a str,
+    /// A key the server may echo back in a refusal (as Bugsink does), kept out of the error.
+    secret: Option<&'a str>,
+}
+
+/// Posts `body` to `endpoint` with `headers`, within `timeout`; the answer's body when the
+/// status is 2xx.
 fn post(
     agent: &ureq::Agent,
-    backend: &'static str,
-    url: &str,
-    target: &str,
+    endpoint: &Endpoint<'_>,
     headers: &[(&str, String)],
     body: Vec<u8>,
     timeout: Duration,
 ) -> Result<String, SubmitError> {
+    let Endpoint {
+        backend,
+        url,
+        target,
+        secret,
+    } = *endpoint;
     let mut request = agent.post(url).config().timeout_global(Some(timeout)).build();
     for (name, value) in headers {
         request = request.header(*name, value.as_str());
     }
+    let cleared = |text: &str| match secret.filter(|s| !s.is_empty()) {
+        Some(secret) => text.replace(secret, "***"),
+        None => text.to_string(),
+    };
     let transport = |why: String| SubmitError::Transport {
         backend,
         target: target.to_string(),
-        why,
+        why: cleared(&why),
     };
     let response = request
         .send(&body[..])
@@ -113,7 +139,7 @@ fn post(
         backend,
         target: target.to_string(),
         status,
-        body: text
+        body: cleared(&text)
             .chars()
             .take(BODY_EXCERPT)
             .collect::<String>()

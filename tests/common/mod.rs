@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod bugsink;
 pub mod gdb;
 pub mod install;
 pub mod sleeper;

@@ -82,6 +82,11 @@ impl Dsn {
         )
     }
 
+    /// The public key, for what is printed to be cleared of it (a server may echo it back).
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
     /// The DSN as envelopes carry it in their header (the key is the public one, as SDKs send).
     pub fn text(&self) -> String {
         format!(
