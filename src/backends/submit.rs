@@ -66,7 +66,7 @@ pub fn submit_all(snapshot: &Snapshot, settings: &BackendSettings) -> Vec<Result
                     backend: "backtrace",
                     url: url.url(),
                     target: &target,
-                    secret: None,
+                    secret: Some(url.token()),
                 },
                 &[("Content-Type", "application/json".into())],
                 body,

@@ -13,6 +13,8 @@ pub struct SubmitUrl {
     url: String,
     /// The URL as shown: the token's place holds `***`.
     shown: String,
+    /// The token, to clear from what a server answers (a refusal may echo it).
+    token: String,
 }
 
 impl SubmitUrl {
@@ -35,12 +37,11 @@ impl SubmitUrl {
         }
         let path = path.trim_end_matches('/');
         if path == "post" {
-            let has_token = query
+            let token = query
                 .split('&')
-                .any(|pair| pair.strip_prefix("token=").is_some_and(|t| !t.is_empty()));
-            if !has_token {
-                return Err(bad("no token= in the query"));
-            }
+                .find_map(|pair| pair.strip_prefix("token=").filter(|t| !t.is_empty()))
+                .ok_or_else(|| bad("no token= in the query"))?
+                .to_string();
             let url = match query.split('&').find_map(|pair| pair.strip_prefix("format=")) {
                 Some("json") => text.to_string(),
                 Some(_) => return Err(bad("format= is not json")),
@@ -59,13 +60,14 @@ impl SubmitUrl {
                 })
                 .collect();
             let shown = format!("{base}?{}", query.join("&"));
-            return Ok(Self { url, shown });
+            return Ok(Self { url, shown, token });
         }
         let parts: Vec<&str> = path.split('/').collect();
         match parts.as_slice() {
             [universe, token, "json"] if !universe.is_empty() && !token.is_empty() => Ok(Self {
                 url: format!("{scheme}://{host}/{path}"),
                 shown: format!("{scheme}://{host}/{universe}/***/json"),
+                token: token.to_string(),
             }),
             _ => Err(bad(
                 "neither .../post?format=json&token=TOKEN nor .../UNIVERSE/TOKEN/json",
@@ -76,6 +78,11 @@ impl SubmitUrl {
     /// The URL to post to.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// The token, cleared from what a server answers before it is shown.
+    pub(crate) fn token(&self) -> &str {
+        &self.token
     }
 }
 
