@@ -1021,3 +1021,99 @@ fn proxies_come_from_the_environment() {
         }
     }
 }
+
+/// An HTTPS backend whose certificate no trusted authority signed: the submission is refused
+/// before anything is sent (rustls checks certificates), one line, the snapshot kept. The server
+/// is Python's, with a self-signed certificate openssl makes here; it records every request it
+/// gets, and gets none.
+#[test]
+fn an_https_backend_with_an_untrusted_certificate_gets_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+        ])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("run openssl");
+    assert!(
+        made.status.success(),
+        "openssl: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let port = free_port();
+    let log = dir.path().join("requests.log");
+    let server_code = r#"
+import http.server, ssl, sys
+port, cert, key, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        open(log, "a").write(self.path + "\n")
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b'{"response":"ok","_rxid":"x"}')
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", port), Handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(cert, key)
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print("ready", flush=True)
+server.serve_forever()
+"#;
+    let mut server = Command::new("python3")
+        .arg("-c")
+        .arg(server_code)
+        .arg(port.to_string())
+        .arg(&cert)
+        .arg(&key)
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the HTTPS server");
+    let mut ready = String::new();
+    let stdout = server.stdout.take().expect("piped stdout");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut ready).expect("read ready");
+    let file = dir.path().join("snapshot.json");
+    let url = format!("https://127.0.0.1:{port}/post?format=json&token={TOKEN}");
+    let result = exec_segv(&[
+        "--backtrace-url",
+        &url,
+        "--submit-timeout",
+        "10",
+        "-o",
+        file.to_str().expect("utf-8"),
+    ]);
+    let _ = server.kill();
+    let _ = server.wait();
+    assert_eq!(ready.trim(), "ready");
+    assert_eq!(result.code(), Some(139), "{}", result.stderr());
+    result.assert_token_hidden();
+    let lines = result.lines();
+    assert_eq!(lines.len(), 1, "{}", result.stderr());
+    assert!(
+        lines[0].starts_with("ptrace: backtrace: no answer from")
+            && lines[0].to_lowercase().contains("certificate"),
+        "{}",
+        lines[0]
+    );
+    assert_complete_snapshot(&file, None);
+    assert!(
+        !log.exists(),
+        "the server got a request: {:?}",
+        std::fs::read_to_string(&log)
+    );
+}
