@@ -18,6 +18,7 @@ use crate::snapshot::output::{Destination, FileMode, OutputRequest, WriteOptions
 use crate::snapshot::{self, Snapshot};
 use crate::tracer::{self, AbortFlag, ChildEnd, TracerError};
 mod backends;
+mod dump;
 
 use backends::{BackendArgs, Format};
 use clap::Parser;
@@ -98,10 +99,18 @@ struct Cli {
     #[arg(long)]
     all_registers: bool,
 
-    /// Also print a readable dump (threads, frames with symbol (file:line), the fault first);
-    /// on stderr when the snapshot itself goes to stdout (`-o -`).
+    /// Also print a readable dump: a header (the fault, attributes, warnings...), the faulting
+    /// thread in full, then the threads grouped by stack, largest group first, frames as gdb's
+    /// frame lines with recursion folded (`×N`), the variables of one thread of each group,
+    /// libraries' internal thread-locals left out; on stderr when the snapshot itself goes to
+    /// stdout (`-o -`). `ptrace dump FILE` prints it again from the file.
     #[arg(long)]
     pretty_print: bool,
+
+    /// With --pretty-print: print everything instead, every thread on its own with every frame
+    /// and every thread-local variable.
+    #[arg(long = "dump-all", requires = "pretty_print")]
+    dump_all: bool,
 
     /// Attributes to record, as key:value pairs (integers stay numbers).
     #[arg(long, value_name = "KEY:VALUE[,KEY:VALUE...]")]
@@ -237,6 +246,17 @@ enum Action {
         #[command(flatten)]
         backends: BackendArgs,
     },
+    /// Print the readable dump of a saved snapshot (a file ptrace wrote), as --pretty-print
+    /// prints it: the threads grouped by stack. A file that is not a snapshot this ptrace reads
+    /// (not JSON, truncated, another format, a newer version) gets one line and status 1.
+    Dump {
+        /// The snapshot file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Print everything: every thread on its own, every frame, every thread-local variable.
+        #[arg(long = "dump-all")]
+        dump_all: bool,
+    },
 }
 
 /// A `--debuginfod-timeout` value: seconds, 0 or more, that a duration can hold.
@@ -339,6 +359,10 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
     }) = &cli.action
     {
         return backends::submit_files(files, *remove, backends);
+    }
+    if let Some(Action::Dump { file, dump_all }) = &cli.action {
+        let options = snapshot::text::DumpOptions { all: *dump_all };
+        return dump::dump_file(file, &options);
     }
     // Before anything touches the target: a snapshot with nowhere to go is never taken.
     let destination = Destination::check(&output_request(&cli)).map_err(|e| e.to_string())?;
@@ -559,7 +583,8 @@ fn emit(
         eprintln!("ptrace: warning: {warning}");
     }
     if cli.pretty_print {
-        let dump = snapshot::text::render(snapshot);
+        let options = snapshot::text::DumpOptions { all: cli.dump_all };
+        let dump = snapshot::text::render_with(snapshot, &options);
         match written.path() {
             Some(_) => print!("{dump}"),
             None => eprint!("{dump}"),

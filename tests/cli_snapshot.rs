@@ -193,7 +193,7 @@ fn options_reach_the_snapshot() {
     assert_eq!(thread(&snap, other)["frames"][0]["fault"], true);
     assert_eq!(thread(&snap, pid)["fault"], false);
 
-    // The readable dump: fault first, then frames with symbol (file:line).
+    // The readable dump: fault first, then frames as gdb's frame lines (`in fn (args) at file:line`).
     let stdout = String::from_utf8_lossy(&output.stdout);
     let fault_line = stdout
         .lines()
@@ -212,7 +212,7 @@ fn options_reach_the_snapshot() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("recurse+0x") && stdout.contains("crash.c:"),
+        stdout.contains(" in recurse (") && stdout.contains("crash.c:"),
         "{stdout}"
     );
 

@@ -237,7 +237,8 @@ fn gdb_frames_of(
 fn crash_o2_every_frame_matches_gdb() {
     let target = Target::start(&example("crash-O2"), &["hang", "2"]);
     let pid = target.pid();
-    let (output, _dir) = run_ptrace(&["--pretty-print", &pid.to_string()]);
+    // --dump-all: every thread's variables (the grouped dump shows one thread of each group).
+    let (output, _dir) = run_ptrace(&["--pretty-print", "--dump-all", &pid.to_string()]);
     let snap = snapshot_ok(&output);
     assert_running_untraced(pid);
     check_text_dump(&snap, &String::from_utf8_lossy(&output.stdout));
@@ -346,6 +347,9 @@ fn check_text_dump(snap: &Value, dump: &str) {
             .flat_map(|f| f["variables"].as_array().unwrap());
         for variable in frame_variables.chain(thread["variables"].as_array().unwrap()) {
             let name = variable["name"].as_str().unwrap();
+            // Parameters are on the frame line as gdb prints them (`n=n@entry=5`), locals on
+            // lines of their own (`n = 5`).
+            let eq = if variable["parameter"] == true { "=" } else { " = " };
             let boolean = variable["base_type"] == "_Bool";
             let value = scalar(&variable["value"], boolean);
             if !variable["entry_value"].is_null() {
@@ -353,16 +357,13 @@ fn check_text_dump(snap: &Value, dump: &str) {
                 let entry = scalar(&variable["entry_value"], boolean);
                 let known = variable["state"] == "ok";
                 let wanted = if known && value == entry {
-                    format!("{name} = {name}@entry={entry}")
+                    format!("{name}{eq}{name}@entry={entry}")
                 } else if known {
-                    format!("{name} = {value}, {name}@entry={entry}")
+                    format!("{name}{eq}{value}, {name}@entry={entry}")
                 } else {
-                    format!("{name} = <optimized out>, {name}@entry={entry}")
+                    format!("{name}{eq}<optimized out>, {name}@entry={entry}")
                 };
-                assert!(
-                    lines.iter().any(|l| l.starts_with(&wanted)),
-                    "no {wanted:?} in the dump:\n{dump}"
-                );
+                assert!(dump.contains(&wanted), "no {wanted:?} in the dump:\n{dump}");
             }
             if let Some(symbol) = variable["target_symbol"].as_str() {
                 pointees += 1;
@@ -372,9 +373,11 @@ fn check_text_dump(snap: &Value, dump: &str) {
             if variable["base_type"] == "_Bool" && variable["state"] == "ok" {
                 bools += 1;
                 let word = if variable["value"] == 0 { "false" } else { "true" };
-                let wanted = format!("{name} = {word}");
+                let wanted = format!("{name}{eq}{word}");
                 assert!(
-                    lines.contains(wanted.as_str()),
+                    lines.iter().any(|l| l.starts_with(&wanted))
+                        || dump.contains(&format!("({wanted}"))
+                        || dump.contains(&format!(", {wanted}")),
                     "no {wanted:?} in the dump:\n{dump}"
                 );
             }
@@ -465,7 +468,13 @@ fn threads_o2_locals_match_gdb() {
 fn thread_locals_have_each_threads_value() {
     let target = Target::start(&example("crash"), &["hang", "2"]);
     let pid = target.pid();
-    let (output, _dir) = run_ptrace(&["--global", "hang_tls_counter", "--pretty-print", &pid.to_string()]);
+    let (output, _dir) = run_ptrace(&[
+        "--global",
+        "hang_tls_counter",
+        "--pretty-print",
+        "--dump-all",
+        &pid.to_string(),
+    ]);
     let snap = snapshot_ok(&output);
     assert_running_untraced(pid);
     let threads = snap["threads"].as_array().unwrap();

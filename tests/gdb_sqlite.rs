@@ -124,7 +124,7 @@ fn sqlite_frames(thread: &Value) -> usize {
 fn sqlite_o2_every_variable_gdb_shows() {
     let target = Target::start(driver(), &[]);
     let pid = target.pid();
-    let (output, _dir) = run_ptrace(&["--pretty-print", &pid.to_string()]);
+    let (output, _dir) = run_ptrace(&["--pretty-print", "--dump-all", &pid.to_string()]);
     let snap = snapshot_ok(&output);
     assert_running_untraced(pid);
     let dump = String::from_utf8_lossy(&output.stdout);
@@ -208,12 +208,12 @@ fn sqlite_o2_every_variable_gdb_shows() {
         report()
     );
 
-    // The text dump prints each entry value once, as gdb does (`n = n@entry=5`,
-    // `n = <optimized out>, n@entry=5`), and the pointees by name (`0x... <hang_row>`).
+    // The text dump prints each entry value once, on the frame line as gdb does (`n=n@entry=5`,
+    // `n=<optimized out>, n@entry=5`), and the pointees by name (`0x... <hang_row>`).
     assert_eq!(dump.matches("@entry=").count(), tally.entry_values, "{dump}");
-    assert!(dump.contains("xCallback = xCallback@entry=0x"), "{dump}");
+    assert!(dump.contains("xCallback=xCallback@entry=0x"), "{dump}");
     assert!(dump.contains(" <hang_row>"), "{dump}");
-    assert!(dump.contains("zSql = <optimized out>, zSql@entry=0x"), "{dump}");
+    assert!(dump.contains("zSql=<optimized out>, zSql@entry=0x"), "{dump}");
 }
 
 /// `symbol (file)` of each frame of a snapshot thread, for messages.

@@ -74,7 +74,7 @@ pub use navigate::{
 };
 pub use object::ObjectDebug;
 pub use process::{find_type_in, PendingVariable, ProcessVariables, ThreadVariables};
-pub use render::{render_assignment, render_value};
+pub use render::{render_argument, render_assignment, render_value};
 pub use types::{BaseEncoding, BitField, Enumerator, Member, Type, TypeKind, POINTER_SIZE};
 pub use value::{kind, state, VariableLimits};
 

@@ -43,6 +43,19 @@ pub fn render_assignment(variable: &Variable) -> String {
     }
 }
 
+/// A parameter as gdb prints it in a frame line: `name=value` (`n=n@entry=5`, `n=6, n@entry=5`,
+/// `n=<optimized out>, n@entry=5`), a struct or array as `...` (gdb's `print frame-arguments
+/// scalars`).
+pub fn render_argument(variable: &Variable) -> String {
+    if matches!(variable.kind.as_str(), kind::TUPLE | kind::ARRAY)
+        && variable.state != state::OPTIMIZED_OUT
+        && variable.state != state::UNREADABLE
+    {
+        return format!("{}=...", variable.name);
+    }
+    render_assignment(variable).replacen(" = ", "=", 1)
+}
+
 fn write_value(out: &mut String, variable: &Variable) {
     match variable.state.as_str() {
         state::OPTIMIZED_OUT => return out.push_str("<optimized out>"),
@@ -181,6 +194,22 @@ mod tests {
             render_value(&scalar("c", kind::CDBL, Value::from(vec![1.5, -2.0]), None)),
             "1.5 + -2.0i"
         );
+    }
+
+    #[test]
+    fn arguments_render_like_a_gdb_frame_line() {
+        let mut n = scalar("n", kind::LL, Value::from(5), None);
+        n.parameter = true;
+        n.entry_value = Value::from(5);
+        assert_eq!(render_argument(&n), "n=n@entry=5");
+        n.value = Value::from(6);
+        assert_eq!(render_argument(&n), "n=6, n@entry=5");
+        let mut frame = scalar("frame", kind::TUPLE, Value::Null, None);
+        frame.children = vec![scalar("depth", kind::LL, Value::from(0), None)];
+        assert_eq!(render_argument(&frame), "frame=...");
+        let mut flag = scalar("done", kind::ULL, Value::from(1), None);
+        flag.base_type = "_Bool".into();
+        assert_eq!(render_argument(&flag), "done=true");
     }
 
     #[test]
