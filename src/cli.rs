@@ -400,6 +400,16 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
     if session.options().stop_limit.is_some() {
         watch_the_stop(session.cutoff());
     }
+    // Writes a snapshot where the command line says, then sends it to its backends.
+    let write_snapshot = |snapshot: Snapshot| {
+        emit(
+            &cli,
+            &destination,
+            snapshot,
+            &session.options().backends,
+            &interrupts.abort,
+        )
+    };
 
     if cli.exec {
         let (program, args) = cli
@@ -410,13 +420,7 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
         return match result {
             ExecResult::Crashed { snapshot, end } => {
                 // The program's status matters more to whoever ran it than the snapshot.
-                if let Err(message) = emit(
-                    &cli,
-                    &destination,
-                    *snapshot,
-                    &session.options().backends,
-                    &interrupts.abort,
-                ) {
+                if let Err(message) = write_snapshot(*snapshot) {
                     eprintln!("ptrace: {message}");
                 }
                 Ok(exit_code_of(end))
@@ -437,13 +441,7 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
 
     if let Some(core) = cli.core.first() {
         let snapshot = snapshot_core(&session, core, cli.core.get(1), cli.spool_dir.as_deref())?;
-        emit(
-            &cli,
-            &destination,
-            snapshot,
-            &session.options().backends,
-            &interrupts.abort,
-        )?;
+        write_snapshot(snapshot)?;
         return Ok(0);
     }
 
@@ -452,25 +450,13 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
         .ok_or("a PID (or --exec -- PROGRAM, or --core CORE) is required")?;
     match session.snapshot_pid(pid) {
         Ok(snapshot) => {
-            emit(
-                &cli,
-                &destination,
-                snapshot,
-                &session.options().backends,
-                &interrupts.abort,
-            )?;
+            write_snapshot(snapshot)?;
             Ok(0)
         }
         // What was captured before the target died is written, marked incomplete; the run
         // still failed.
         Err(SessionError::TargetDied { pid, death, snapshot }) => {
-            emit(
-                &cli,
-                &destination,
-                *snapshot,
-                &session.options().backends,
-                &interrupts.abort,
-            )?;
+            write_snapshot(*snapshot)?;
             Err(format!(
                 "process {pid} {death} while it was being captured; the snapshot written is incomplete"
             ))

@@ -13,6 +13,6 @@ mod settings;
 mod submit;
 
 pub use error::SubmitError;
-pub use identity::snapshot_uuid;
+pub use identity::{build_id_guid, snapshot_uuid};
 pub use settings::{BackendSettings, EventDetails, DEFAULT_TIMEOUT};
 pub use submit::{submit_all, Submission};

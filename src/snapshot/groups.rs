@@ -196,24 +196,12 @@ mod tests {
     use crate::snapshot::model::*;
 
     fn frame(index: usize, symbol: &str, line: u32) -> Frame {
-        Frame {
-            index,
-            pc: Address(0x401000 + line as u64),
-            cfa: None,
-            symbol: Some(symbol.to_string()),
-            offset: Some(4),
-            object: Some("/bin/app".into()),
-            file: Some("app.c".into()),
-            line: Some(line),
-            inlined: false,
-            suspect: false,
-            fault: false,
-            signal_frame: false,
-            tail_call: false,
-            registers: Default::default(),
-            variables: vec![],
-            annotations: vec![],
-        }
+        let mut frame = crate::pmodule::testdata::frame(symbol, "/bin/app", "app.c");
+        frame.index = index;
+        frame.pc = Address(0x401000 + line as u64);
+        frame.offset = Some(4);
+        frame.line = Some(line);
+        frame
     }
 
     fn stack(symbols: &[(&str, u32)]) -> Vec<Frame> {

@@ -352,24 +352,12 @@ mod tests {
     use crate::snapshot::model::*;
 
     fn frame(index: usize, symbol: Option<&str>, line: u32) -> Frame {
-        Frame {
-            index,
-            pc: Address(0x401000),
-            cfa: None,
-            symbol: symbol.map(str::to_string),
-            offset: Some(0x12),
-            object: Some("/bin/crash".into()),
-            file: Some("crash.c".into()),
-            line: Some(line),
-            inlined: false,
-            suspect: false,
-            fault: false,
-            signal_frame: false,
-            tail_call: false,
-            registers: Default::default(),
-            variables: vec![],
-            annotations: vec![],
-        }
+        let mut frame = crate::pmodule::testdata::frame("", "/bin/crash", "crash.c");
+        frame.index = index;
+        frame.symbol = symbol.map(str::to_string);
+        frame.offset = Some(0x12);
+        frame.line = Some(line);
+        frame
     }
 
     fn variable(name: &str, value: i64, parameter: bool) -> Variable {

@@ -333,26 +333,12 @@ fn debug_identifiers(modules: &[Module]) -> BTreeMap<&str, String> {
 }
 
 /// The Breakpad debug identifier of an ELF object whose GNU build id is `build_id` (hex), as
-/// Breakpad's `dump_syms` writes it in a symbol file's `MODULE` line: the build id's first 16
-/// bytes (zero-padded) as a GUID whose first three fields are byte-swapped (little-endian
-/// ELF), in upper-case hex, then the age `0`. `None` when the text is not hex.
+/// Breakpad's `dump_syms` writes it in a symbol file's `MODULE` line: the GUID of
+/// [`crate::backends::build_id_guid`] in upper-case hex, then the age `0`. `None` when the text
+/// is not hex.
 fn breakpad_id(build_id: &str) -> Option<String> {
-    if build_id.is_empty() || !build_id.len().is_multiple_of(2) {
-        return None;
-    }
-    let bytes = (0..build_id.len())
-        .step_by(2)
-        .map(|at| u8::from_str_radix(build_id.get(at..at + 2)?, 16).ok())
-        .collect::<Option<Vec<u8>>>()?;
-    let mut guid = [0u8; 16];
-    let len = bytes.len().min(16);
-    guid[..len].copy_from_slice(&bytes[..len]);
-    guid[0..4].reverse();
-    guid[4..6].reverse();
-    guid[6..8].reverse();
-    let mut id: String = guid.iter().map(|b| format!("{b:02X}")).collect();
-    id.push('0');
-    Some(id)
+    let guid = crate::backends::build_id_guid(build_id)?;
+    Some(format!("{}0", guid.simple().to_string().to_uppercase()))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use crate::backends::error::shown_host;
 use crate::backends::SubmitError;
 
 /// A checked submission URL.
@@ -21,7 +22,7 @@ impl SubmitUrl {
     /// Reads `text` as a submission URL; the error shows it with the token hidden.
     pub fn parse(text: &str) -> Result<Self, SubmitError> {
         let bad = |why: &str| SubmitError::Url {
-            shown: hide_token(text),
+            shown: shown_host(text),
             why: why.to_string(),
         };
         let (scheme, rest) = text
@@ -97,12 +98,6 @@ impl fmt::Debug for SubmitUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
-}
-
-/// What of a URL that cannot be read is shown: its scheme and host, never what could be its
-/// token.
-fn hide_token(text: &str) -> String {
-    super::super::error::shown_host(text)
 }
 
 #[cfg(test)]

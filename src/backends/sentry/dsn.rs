@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::backends::error::shown_host;
 use crate::backends::SubmitError;
 
 /// A parsed DSN.
@@ -24,7 +25,7 @@ impl Dsn {
     /// Reads `text` as a DSN; the error shows it with the key hidden.
     pub fn parse(text: &str) -> Result<Self, SubmitError> {
         let bad = |why: &str| SubmitError::Dsn {
-            shown: hide_key(text),
+            shown: shown_host(text),
             why: why.to_string(),
         };
         let (scheme, rest) = text
@@ -111,11 +112,6 @@ impl fmt::Debug for Dsn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
-}
-
-/// What of a DSN that cannot be read is shown: its scheme and host, never what could be its key.
-fn hide_key(text: &str) -> String {
-    super::super::error::shown_host(text)
 }
 
 #[cfg(test)]

@@ -36,25 +36,10 @@ const MAX_NOTE_CHARS: usize = 512;
 const KEPT_FRAMES: usize = 100;
 
 /// The Sentry debug id of an ELF object whose build id is `build_id` (hex), as Sentry's native
-/// SDKs derive it: the build id's first 16 bytes (zero-padded), the first three fields of that
-/// GUID byte-swapped (ELF on x86-64 is little-endian), written as a UUID. `None` when the text is
-/// not hex.
+/// SDKs derive it (see [`crate::backends::build_id_guid`]), written as a UUID. `None` when the
+/// text is not hex.
 pub fn debug_id(build_id: &str) -> Option<String> {
-    if !build_id.len().is_multiple_of(2) {
-        return None;
-    }
-    let bytes: Option<Vec<u8>> = (0..build_id.len())
-        .step_by(2)
-        .map(|at| u8::from_str_radix(build_id.get(at..at + 2)?, 16).ok())
-        .collect();
-    let bytes = bytes?;
-    let mut guid = [0u8; 16];
-    let len = bytes.len().min(16);
-    guid[..len].copy_from_slice(&bytes[..len]);
-    guid[0..4].reverse();
-    guid[4..6].reverse();
-    guid[6..8].reverse();
-    Some(uuid::Uuid::from_bytes(guid).hyphenated().to_string())
+    crate::backends::build_id_guid(build_id).map(|guid| guid.hyphenated().to_string())
 }
 
 /// The event of `snapshot`, with the details given as options; within [`MAX_EVENT_BYTES`].
