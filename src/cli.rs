@@ -257,6 +257,15 @@ enum Action {
         #[arg(long = "dump-all")]
         dump_all: bool,
     },
+    /// Browse a saved snapshot in the terminal: the stack groups, the frames of the selected
+    /// group, the variables of the selected frame as a tree; / searches, f jumps to the fault,
+    /// ? lists the keys, q quits. A file that is not a snapshot this ptrace reads gets one line
+    /// and status 1, the terminal untouched.
+    View {
+        /// The snapshot file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 /// A `--debuginfod-timeout` value: seconds, 0 or more, that a duration can hold.
@@ -363,6 +372,11 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
     if let Some(Action::Dump { file, dump_all }) = &cli.action {
         let options = snapshot::text::DumpOptions { all: *dump_all };
         return dump::dump_file(file, &options);
+    }
+    if let Some(Action::View { file }) = &cli.action {
+        let snapshot = dump::read(file)?;
+        crate::viewer::run(&snapshot)?;
+        return Ok(0);
     }
     // Before anything touches the target: a snapshot with nowhere to go is never taken.
     let destination = Destination::check(&output_request(&cli)).map_err(|e| e.to_string())?;

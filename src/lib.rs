@@ -18,6 +18,7 @@
 //! - [`lua`]: the Lua host of modules (mlua, sandboxed);
 //! - [`ffi`]: the C ABI (the only `#[no_mangle]` code);
 //! - [`cli`]: the `ptrace` command line;
+//! - [`viewer`]: `ptrace view`, the terminal UI over a saved snapshot;
 //! - [`core`](crate::core): ELF core files (threads, registers, mapped files, memory);
 //! - `fuzzing` (hidden): entry points that run the parsers over arbitrary bytes, for `fuzz/`.
 
@@ -44,6 +45,7 @@ pub mod tls;
 pub mod tracer;
 pub mod unwind;
 pub mod variables;
+pub mod viewer;
 
 #[cfg(test)]
 mod test_support;

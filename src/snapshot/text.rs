@@ -60,6 +60,14 @@ pub fn render_with(snapshot: &Snapshot, options: &DumpOptions) -> String {
     out
 }
 
+/// The dump's header: application, pid, state, threads, the fault, attributes, classifiers,
+/// tags, annotations, module failures and warnings, one per line.
+pub fn header_text(snapshot: &Snapshot) -> String {
+    let mut out = String::new();
+    header(&mut out, snapshot);
+    out
+}
+
 fn header(out: &mut String, snapshot: &Snapshot) {
     let threads = match snapshot.threads.len() {
         1 => "1 thread".to_string(),
@@ -332,7 +340,8 @@ pub fn frame_line(frame: &Frame) -> String {
     line
 }
 
-fn annotation_line(annotation: &Annotation) -> String {
+/// One annotation as the dump prints it: `warning: text`, `json: {...}`.
+pub fn annotation_line(annotation: &Annotation) -> String {
     match annotation {
         Annotation::Text { level, text } => {
             let level = match level {

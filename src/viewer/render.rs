@@ -1,0 +1,339 @@
+//! Drawing the [`App`] on a frame: a header line, the groups, frames and variables panes, and a
+//! status line; the help, info and modules overlays over them. Only the rows that fit are
+//! formatted, so a snapshot of hundreds of threads draws as fast as a small one.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::Frame;
+
+use crate::snapshot::text;
+
+use super::app::{variable_at, App, Overlay, Pane};
+use super::keys::HELP;
+
+/// The styles used, plain when colours are off (`NO_COLOR`).
+#[derive(Clone, Copy, Debug)]
+pub struct Theme {
+    /// Whether colours are used.
+    pub color: bool,
+}
+
+impl Theme {
+    /// Colours unless the `NO_COLOR` environment variable is set (to anything but nothing).
+    pub fn from_env() -> Self {
+        let off = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Self { color: !off }
+    }
+
+    fn fg(&self, color: Color) -> Style {
+        if self.color {
+            Style::default().fg(color)
+        } else {
+            Style::default()
+        }
+    }
+
+    fn selected(&self, focused: bool) -> Style {
+        if focused {
+            Style::default().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::default().add_modifier(Modifier::BOLD)
+        }
+    }
+}
+
+/// The longest value text formatted for a row (the rest could never be seen).
+const MAX_VALUE: usize = 400;
+
+/// Draws `app` on `frame`.
+pub fn draw(frame: &mut Frame<'_>, app: &App<'_>, theme: Theme) {
+    let [header, groups, frames, variables, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Percentage(28),
+        Constraint::Percentage(30),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    frame.render_widget(Paragraph::new(header_line(app, theme)), header);
+    draw_groups(frame, app, theme, groups);
+    draw_frames(frame, app, theme, frames);
+    draw_variables(frame, app, theme, variables);
+    frame.render_widget(Paragraph::new(status_line(app, theme)), status);
+    if let Some(overlay) = app.overlay {
+        draw_overlay(frame, app, overlay, frame.area());
+    }
+}
+
+fn header_line(app: &App<'_>, theme: Theme) -> Line<'static> {
+    let s = app.snapshot;
+    let mut spans = vec![Span::styled(
+        format!(
+            "{} (pid {}) — {}, {} threads, {} groups",
+            s.application,
+            s.pid,
+            s.process_state,
+            s.threads.len(),
+            app.groups.len()
+        ),
+        Style::default().add_modifier(Modifier::BOLD),
+    )];
+    if let Some(fault) = &s.fault {
+        spans.push(Span::styled(
+            format!(
+                "  {} in thread {} (f)",
+                fault.signal_name.as_deref().unwrap_or("fault"),
+                fault.tid
+            ),
+            theme.fg(Color::Red),
+        ));
+    }
+    Line::from(spans)
+}
+
+fn status_line(app: &App<'_>, theme: Theme) -> Line<'static> {
+    if let Some(input) = &app.input {
+        return Line::from(format!("/{input}"));
+    }
+    if !app.status.is_empty() {
+        return Line::from(Span::styled(app.status.clone(), theme.fg(Color::Yellow)));
+    }
+    Line::from(Span::styled(
+        "Tab pane  j/k move  Enter expand  / search  n/N  f fault  i info  ? help  q quit",
+        theme.fg(Color::DarkGray),
+    ))
+}
+
+/// A pane: its block (title on the top border) and the area inside.
+fn pane(frame: &mut Frame<'_>, title: String, focused: bool, theme: Theme, area: Rect) -> Rect {
+    let style = if focused {
+        theme.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    } else {
+        Style::default()
+    };
+    let block = Block::default()
+        .borders(Borders::TOP)
+        .title(title)
+        .border_style(style);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    inner
+}
+
+/// The first row shown so that row `selected` is visible in `height` rows.
+pub fn first_row(selected: usize, height: usize) -> usize {
+    (selected + 1).saturating_sub(height.max(1))
+}
+
+/// Draws `rows` rows starting at the one that keeps `selected` visible; `line` formats one row.
+fn draw_rows(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    rows: usize,
+    selected: usize,
+    selected_style: Style,
+    line: impl Fn(usize) -> Line<'static>,
+) {
+    let height = usize::from(area.height);
+    let first = first_row(selected, height);
+    let lines: Vec<Line<'static>> = (first..rows.min(first + height))
+        .map(|i| {
+            let l = line(i);
+            if i == selected {
+                l.patch_style(selected_style)
+            } else {
+                l
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn draw_groups(frame: &mut Frame<'_>, app: &App<'_>, theme: Theme, area: Rect) {
+    let title = format!(" Stack groups ({}) ", app.groups.len());
+    let focused = app.pane == Pane::Groups;
+    let inner = pane(frame, title, focused, theme, area);
+    draw_rows(
+        frame,
+        inner,
+        app.groups.len(),
+        app.group,
+        theme.selected(focused),
+        |i| {
+            let group = &app.groups[i];
+            let thread = group.representative();
+            let top = thread
+                .frames
+                .first()
+                .map_or("(no frames)", |f| f.symbol.as_deref().unwrap_or("??"));
+            let who = if group.count() == 1 {
+                format!("thread {}", thread.tid)
+            } else {
+                format!("{} threads ({})", group.count(), text::tid_list(&group.tids()))
+            };
+            let mut spans = Vec::new();
+            if group.fault {
+                spans.push(Span::styled(
+                    "FAULT ",
+                    theme.fg(Color::Red).add_modifier(Modifier::BOLD),
+                ));
+            }
+            spans.push(Span::raw(format!("{who}  \"{}\"  ", thread.name)));
+            spans.push(Span::styled(top.to_string(), theme.fg(Color::Green)));
+            Line::from(spans)
+        },
+    );
+}
+
+fn draw_frames(frame: &mut Frame<'_>, app: &App<'_>, theme: Theme, area: Rect) {
+    let focused = app.pane == Pane::Frames;
+    let title = match app.thread() {
+        Some(thread) => format!(" Frames of thread {} ({}) ", thread.tid, thread.frames.len()),
+        None => " Frames ".to_string(),
+    };
+    let inner = pane(frame, title, focused, theme, area);
+    let Some(thread) = app.thread() else {
+        return;
+    };
+    draw_rows(
+        frame,
+        inner,
+        app.frame_rows.len(),
+        app.frame_row,
+        theme.selected(focused),
+        |i| {
+            let row = &app.frame_rows[i];
+            match thread.frames.get(row.frame) {
+                Some(f) => {
+                    let style = if f.fault {
+                        theme.fg(Color::Red)
+                    } else {
+                        Style::default()
+                    };
+                    Line::from(vec![
+                        Span::styled(text::frame_line(f), style),
+                        Span::styled(row.suffix.clone(), theme.fg(Color::Magenta)),
+                    ])
+                }
+                None => Line::from(""),
+            }
+        },
+    );
+}
+
+fn draw_variables(frame: &mut Frame<'_>, app: &App<'_>, theme: Theme, area: Rect) {
+    let focused = app.pane == Pane::Variables;
+    let title = match app.frame() {
+        Some(f) => format!(
+            " Variables of #{} {} ({}) ",
+            f.index,
+            f.symbol.as_deref().unwrap_or("??"),
+            f.variables.len()
+        ),
+        None => " Variables ".to_string(),
+    };
+    let inner = pane(frame, title, focused, theme, area);
+    let variables = app.variables();
+    if variables.is_empty() {
+        frame.render_widget(Paragraph::new("(no variables)"), inner);
+        return;
+    }
+    draw_rows(
+        frame,
+        inner,
+        app.var_rows.len(),
+        app.var_row,
+        theme.selected(focused),
+        |i| {
+            let row = &app.var_rows[i];
+            let Some(variable) = variable_at(variables, &row.path) else {
+                return Line::from("");
+            };
+            let marker = match (variable.children.is_empty(), app.expanded.contains(&row.path)) {
+                (true, _) => "  ",
+                (false, true) => "▾ ",
+                (false, false) => "▸ ",
+            };
+            let mut value = crate::variables::render_value(variable);
+            if value.chars().count() > MAX_VALUE {
+                value = value.chars().take(MAX_VALUE).collect::<String>() + "…";
+            }
+            let mut spans = vec![
+                Span::raw(format!("{}{marker}", "  ".repeat(row.depth()))),
+                Span::styled(variable.name.to_string(), theme.fg(Color::Cyan)),
+                Span::raw(" = "),
+                Span::raw(value),
+                Span::styled(format!("  {}", variable.type_name), theme.fg(Color::DarkGray)),
+            ];
+            if &*variable.state != "ok" {
+                spans.push(Span::styled(
+                    format!("  [{}]", variable.state),
+                    theme.fg(Color::Yellow),
+                ));
+            }
+            if variable.parameter {
+                spans.push(Span::styled("  (parameter)", theme.fg(Color::DarkGray)));
+            }
+            for annotation in &variable.annotations {
+                spans.push(Span::styled(
+                    format!("  ({})", text::annotation_line(annotation)),
+                    theme.fg(Color::Yellow),
+                ));
+            }
+            Line::from(spans)
+        },
+    );
+}
+
+/// The lines of `overlay`.
+pub fn overlay_lines(app: &App<'_>, overlay: Overlay) -> Vec<String> {
+    match overlay {
+        Overlay::Help => HELP
+            .iter()
+            .map(|(key, what)| format!("{key:<16} {what}"))
+            .collect(),
+        Overlay::Info => text::header_text(app.snapshot)
+            .lines()
+            .map(str::to_string)
+            .collect(),
+        Overlay::Modules => app
+            .snapshot
+            .modules
+            .iter()
+            .flat_map(|m| {
+                [
+                    format!("{}  {:#x} ({} bytes)", m.path, m.base.0, m.size),
+                    format!(
+                        "    build id {}  debug file {}",
+                        m.build_id.as_deref().unwrap_or("none"),
+                        m.debug_file.as_deref().unwrap_or("none")
+                    ),
+                ]
+            })
+            .collect(),
+    }
+}
+
+fn draw_overlay(frame: &mut Frame<'_>, app: &App<'_>, overlay: Overlay, area: Rect) {
+    let title = match overlay {
+        Overlay::Help => " Keys (any key closes) ",
+        Overlay::Info => " Snapshot (Esc closes, j/k scroll) ",
+        Overlay::Modules => " Modules (Esc closes, j/k scroll) ",
+    };
+    let lines = overlay_lines(app, overlay);
+    let scroll = app.overlay_scroll.min(lines.len().saturating_sub(1));
+    let height = usize::from(area.height.saturating_sub(2));
+    let shown: Vec<Line<'static>> = lines
+        .into_iter()
+        .skip(scroll)
+        .take(height)
+        .map(Line::from)
+        .collect();
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(shown).block(Block::default().borders(Borders::ALL).title(title)),
+        area,
+    );
+}

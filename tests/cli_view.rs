@@ -1,0 +1,115 @@
+//! `ptrace view FILE` on real snapshots: the first screen of `threads 256 20` (rendered on
+//! ratatui's `TestBackend`) shows the group of 256 threads; search and expansion work on it;
+//! a bad file gets one line and status 1 and the terminal is left alone.
+
+mod common;
+
+use common::{example, ptrace_bin, snapshot_ok, Target};
+use ptrace::viewer::app::{App, Pane};
+use ptrace::viewer::keys::handle;
+use ptrace::viewer::render::{draw, Theme};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use std::process::Command;
+
+fn screen(app: &App<'_>) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal
+        .draw(|frame| draw(frame, app, Theme { color: false }))
+        .unwrap();
+    let buffer = terminal.backend().buffer();
+    (0..24)
+        .map(|y| {
+            (0..80)
+                .map(|x| buffer[(x, y)].symbol().to_string())
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn keys(app: &mut App<'_>, text: &str) {
+    for c in text.chars() {
+        handle(app, KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+}
+
+fn enter(app: &mut App<'_>) {
+    handle(app, KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+}
+
+#[test]
+fn the_first_screen_of_threads_256_shows_the_group() {
+    let target = Target::start(&example("threads"), &["256", "20"]);
+    let pid = target.pid();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snap.json");
+    let output = Command::new(ptrace_bin())
+        .args(["-o", file.to_str().unwrap(), &pid.to_string()])
+        .output()
+        .unwrap();
+    snapshot_ok(&output);
+    drop(target);
+
+    let text = std::fs::read(&file).unwrap();
+    let snapshot: ptrace::snapshot::Snapshot = serde_json::from_slice(&text).unwrap();
+    let mut app = App::new(&snapshot);
+    let first = screen(&app);
+    assert!(first.lines().next().unwrap().contains("257 threads"), "{first}");
+    assert!(
+        first.contains("256 threads (") && first.contains("\"threads\""),
+        "{first}"
+    );
+    assert!(first.contains(" in threads_recurse ("), "{first}");
+
+    // The search moves to the recursion's frame and its parameter.
+    keys(&mut app, "/threads_recurse");
+    enter(&mut app);
+    assert_eq!(app.pane, Pane::Frames);
+    assert_eq!(
+        app.frame().and_then(|f| f.symbol.as_deref()),
+        Some("threads_recurse")
+    );
+    assert!(screen(&app).contains("match 1 of "));
+
+    // Expanding a variable with members shows them.
+    let group = app.group;
+    let found = (0..app.frame_rows.len()).find_map(|row| {
+        app.select_frame_row(row);
+        app.var_rows
+            .iter()
+            .position(|r| {
+                ptrace::viewer::app::variable_at(app.variables(), &r.path)
+                    .is_some_and(|v| !v.children.is_empty())
+            })
+            .map(|i| (row, i))
+    });
+    if let Some((row, i)) = found {
+        app.select_frame_row(row);
+        app.pane = Pane::Variables;
+        app.var_row = i;
+        let before = app.var_rows.len();
+        enter(&mut app);
+        assert!(app.var_rows.len() > before, "{}", screen(&app));
+        assert!(screen(&app).contains('▾'));
+    }
+    assert_eq!(app.group, group);
+}
+
+#[test]
+fn a_bad_file_gets_one_line_and_the_terminal_is_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let garbage = dir.path().join("garbage.txt");
+    std::fs::write(&garbage, "not json at all\n").unwrap();
+    let output = Command::new(ptrace_bin())
+        .arg("view")
+        .arg(&garbage)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("not a ptrace snapshot"), "{stderr}");
+    assert!(output.stdout.is_empty(), "nothing written to the terminal");
+}
