@@ -113,3 +113,98 @@ fn a_bad_file_gets_one_line_and_the_terminal_is_untouched() {
     assert!(stderr.contains("not a ptrace snapshot"), "{stderr}");
     assert!(output.stdout.is_empty(), "nothing written to the terminal");
 }
+
+/// Runs `tmux` on the test's own server `socket`, returns its stdout.
+fn tmux(socket: &str, args: &[&str]) -> String {
+    let output = Command::new("tmux")
+        .args(["-L", socket])
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Waits (up to 20 s) for the pane of `socket` to show `text`; returns the screen.
+fn wait_for(socket: &str, text: &str) -> String {
+    let mut screen = String::new();
+    for _ in 0..200 {
+        screen = tmux(socket, &["capture-pane", "-p", "-t", "view"]);
+        if screen.contains(text) {
+            return screen;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("no {text:?} on the screen:\n{screen}");
+}
+
+/// The real binary in a real terminal (tmux, 80×24): it opens a saved snapshot, searches,
+/// expands, quits with status 0, and the terminal is as before (canonical mode and echo back,
+/// the alternate screen left, the cursor shown).
+#[test]
+fn the_real_binary_in_tmux_opens_searches_expands_and_restores_the_terminal() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        panic!("tmux is missing: scripts/install-test-tools.sh installs it");
+    }
+    let target = Target::start(&example("threads"), &["4", "3"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snap.json");
+    let output = Command::new(ptrace_bin())
+        .args(["-o", file.to_str().unwrap(), &target.pid().to_string()])
+        .output()
+        .unwrap();
+    snapshot_ok(&output);
+    drop(target);
+
+    let socket = format!("ptrace-view-test-{}", std::process::id());
+    let command = format!(
+        "'{}' view '{}'; echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo END; sleep 60",
+        ptrace_bin().display(),
+        file.display()
+    );
+    tmux(
+        &socket,
+        &[
+            "new-session",
+            "-d",
+            "-s",
+            "view",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            &command,
+        ],
+    );
+    struct Server(String);
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = Command::new("tmux").args(["-L", &self.0, "kill-server"]).output();
+        }
+    }
+    let _server = Server(socket.clone());
+
+    let first = wait_for(&socket, "Stack groups (");
+    assert!(first.contains("4 threads ("), "{first}");
+    assert_eq!(
+        tmux(&socket, &["display", "-p", "-t", "view", "#{alternate_on}"]).trim(),
+        "1"
+    );
+    tmux(&socket, &["send-keys", "-t", "view", "/threads_recurse", "Enter"]);
+    let found = wait_for(&socket, "match 1 of ");
+    assert!(found.contains(" in threads_recurse ("), "{found}");
+    // The variables of the frame found: expand the first.
+    tmux(&socket, &["send-keys", "-t", "view", "Tab", "Enter", "?"]);
+    wait_for(&socket, "jump to the fault");
+    tmux(&socket, &["send-keys", "-t", "view", "Escape", "q"]);
+    let after = wait_for(&socket, "END");
+    assert!(after.contains("EXIT=0"), "{after}");
+    assert!(after.contains("icanon echo"), "raw mode left:\n{after}");
+    assert_eq!(
+        tmux(&socket, &["display", "-p", "-t", "view", "#{alternate_on}"]).trim(),
+        "0"
+    );
+    assert_eq!(
+        tmux(&socket, &["display", "-p", "-t", "view", "#{cursor_flag}"]).trim(),
+        "1"
+    );
+}
