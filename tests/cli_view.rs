@@ -58,10 +58,10 @@ fn the_first_screen_of_threads_256_shows_the_group() {
     let first = screen(&app);
     assert!(first.lines().next().unwrap().contains("257 threads"), "{first}");
     assert!(
-        first.contains("256 threads (") && first.contains("\"threads\""),
+        first.contains("256 threads  ") && first.contains("\"threads\"  ("),
         "{first}"
     );
-    assert!(first.contains(" in threads_recurse ("), "{first}");
+    assert!(first.contains(" threads_recurse  ×20 (#"), "{first}");
 
     // The search moves to the recursion's frame and its parameter.
     keys(&mut app, "/threads_recurse");
@@ -184,16 +184,21 @@ fn the_real_binary_in_tmux_opens_searches_expands_and_restores_the_terminal() {
     let _server = Server(socket.clone());
 
     let first = wait_for(&socket, "Stack groups (");
-    assert!(first.contains("4 threads ("), "{first}");
+    assert!(first.contains("4 threads  "), "{first}");
     assert_eq!(
         tmux(&socket, &["display", "-p", "-t", "view", "#{alternate_on}"]).trim(),
         "1"
     );
     tmux(&socket, &["send-keys", "-t", "view", "/threads_recurse", "Enter"]);
     let found = wait_for(&socket, "match 1 of ");
-    assert!(found.contains(" in threads_recurse ("), "{found}");
-    // The variables of the frame found: expand the first.
-    tmux(&socket, &["send-keys", "-t", "view", "Tab", "Enter", "?"]);
+    assert!(found.contains(" threads_recurse  ×3 (#"), "{found}");
+    // A variable found, then expanded.
+    tmux(&socket, &["send-keys", "-t", "view", "/window", "Enter"]);
+    wait_for(&socket, "for \"window\"");
+    tmux(&socket, &["send-keys", "-t", "view", "Enter"]);
+    let expanded = wait_for(&socket, "▾ window = {1, 2, 3, 4}");
+    assert!(expanded.contains("    [0] = 1"), "{expanded}");
+    tmux(&socket, &["send-keys", "-t", "view", "?"]);
     wait_for(&socket, "jump to the fault");
     tmux(&socket, &["send-keys", "-t", "view", "Escape", "q"]);
     let after = wait_for(&socket, "END");

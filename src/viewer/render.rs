@@ -49,11 +49,14 @@ const MAX_VALUE: usize = 400;
 
 /// Draws `app` on `frame`.
 pub fn draw(frame: &mut Frame<'_>, app: &App<'_>, theme: Theme) {
+    // The groups pane as tall as its rows (and its title), up to a quarter of the screen.
+    let most = (frame.area().height / 4).max(2);
+    let groups_height = u16::try_from(app.groups.len() + 1).unwrap_or(u16::MAX).min(most);
     let [header, groups, frames, variables, status] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Percentage(28),
-        Constraint::Percentage(30),
-        Constraint::Min(3),
+        Constraint::Length(groups_height),
+        Constraint::Fill(1),
+        Constraint::Fill(1),
         Constraint::Length(1),
     ])
     .areas(frame.area());
@@ -171,7 +174,11 @@ fn draw_groups(frame: &mut Frame<'_>, app: &App<'_>, theme: Theme, area: Rect) {
             let who = if group.count() == 1 {
                 format!("thread {}", thread.tid)
             } else {
-                format!("{} threads ({})", group.count(), text::tid_list(&group.tids()))
+                format!("{} threads", group.count())
+            };
+            let tids = match group.count() {
+                1 => String::new(),
+                _ => format!("  ({})", text::tid_list(&group.tids())),
             };
             let mut spans = Vec::new();
             if group.fault {
@@ -180,8 +187,9 @@ fn draw_groups(frame: &mut Frame<'_>, app: &App<'_>, theme: Theme, area: Rect) {
                     theme.fg(Color::Red).add_modifier(Modifier::BOLD),
                 ));
             }
-            spans.push(Span::raw(format!("{who}  \"{}\"  ", thread.name)));
+            spans.push(Span::raw(format!("{who}  ")));
             spans.push(Span::styled(top.to_string(), theme.fg(Color::Green)));
+            spans.push(Span::raw(format!("  \"{}\"{tids}", thread.name)));
             Line::from(spans)
         },
     );
@@ -212,9 +220,12 @@ fn draw_frames(frame: &mut Frame<'_>, app: &App<'_>, theme: Theme, area: Rect) {
                     } else {
                         Style::default()
                     };
+                    let symbol = f.symbol.clone().unwrap_or_else(|| format!("?? {:#x}", f.pc.0));
                     Line::from(vec![
-                        Span::styled(text::frame_line(f), style),
+                        Span::raw(format!("#{:<3} ", f.index)),
+                        Span::styled(symbol, style),
                         Span::styled(row.suffix.clone(), theme.fg(Color::Magenta)),
+                        Span::styled(frame_place(f), theme.fg(Color::DarkGray)),
                     ])
                 }
                 None => Line::from(""),
@@ -285,6 +296,30 @@ fn draw_variables(frame: &mut Frame<'_>, app: &App<'_>, theme: Theme, area: Rect
             Line::from(spans)
         },
     );
+}
+
+/// Where a frame is, after its symbol in the frames pane (its parameters are in the variables
+/// pane): `  at file:line`, else `  from object`, then its flags.
+pub fn frame_place(frame: &crate::snapshot::Frame) -> String {
+    let mut place = match (&frame.file, frame.line, &frame.object) {
+        (Some(file), Some(line), _) => format!("  at {file}:{line}"),
+        (_, _, Some(object)) => format!("  from {object}"),
+        _ => String::new(),
+    };
+    for (flag, on) in [
+        ("inlined", frame.inlined),
+        ("signal frame", frame.signal_frame),
+        ("tail call", frame.tail_call),
+        ("suspect", frame.suspect),
+        ("fault", frame.fault),
+    ] {
+        if on {
+            place.push_str(" [");
+            place.push_str(flag);
+            place.push(']');
+        }
+    }
+    place
 }
 
 /// The lines of `overlay`.

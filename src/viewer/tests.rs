@@ -86,8 +86,11 @@ fn the_first_screen_shows_the_fault_then_the_group() {
         "{text}"
     );
     assert!(shows(&lines, "FAULT thread 100"), "{text}");
-    assert!(shows(&lines, "5 threads (101, 102, 103, 104, 105)"), "{text}");
-    assert!(shows(&lines, "in crash_here () at crash.c:10 [fault]"), "{text}");
+    assert!(
+        shows(&lines, "5 threads  futex_wait  \"t\"  (101, 102, 103, 104, 105)"),
+        "{text}"
+    );
+    assert!(shows(&lines, "#0   crash_here  at crash.c:10 [fault]"), "{text}");
     assert!(shows(&lines, "▸ point = "), "{text}");
     assert!(
         shows(&lines, "gone = <optimized out>  int  [optimized_out]"),
@@ -217,5 +220,5 @@ fn recursion_is_folded_in_the_frames_pane() {
     let snapshot = testdata::snapshot(1, vec![testdata::thread(1, frames)]);
     let app = App::new(&snapshot);
     assert_eq!(app.frame_rows.len(), 3);
-    assert!(shows(&screen(&app), "in recurse () at crash.c:10  ×20 (#1-#20)"));
+    assert!(shows(&screen(&app), "#1   recurse  ×20 (#1-#20)  at crash.c:10"));
 }
