@@ -111,6 +111,8 @@ pub struct App<'a> {
     pub pane: Pane,
     /// The selected group.
     pub group: usize,
+    /// The thread shown, by its place in the selected group (0: the representative).
+    pub member: usize,
     /// The rows of the frames pane (the selected group's representative thread).
     pub frame_rows: Vec<FrameRow>,
     /// The selected row of the frames pane.
@@ -146,6 +148,7 @@ impl<'a> App<'a> {
             groups: groups::group_threads(snapshot),
             pane: Pane::Groups,
             group: 0,
+            member: 0,
             frame_rows: Vec::new(),
             frame_row: 0,
             var_rows: Vec::new(),
@@ -163,9 +166,36 @@ impl<'a> App<'a> {
         app
     }
 
-    /// The thread whose frames are shown: the selected group's representative.
+    /// The thread whose frames are shown: the selected group's representative, or the member
+    /// `t` moved to.
     pub fn thread(&self) -> Option<&'a Thread> {
-        self.groups.get(self.group).map(Group::representative)
+        let group = self.groups.get(self.group)?;
+        Some(
+            group
+                .threads
+                .get(self.member)
+                .copied()
+                .unwrap_or(group.representative()),
+        )
+    }
+
+    /// Shows the next thread of the selected group (`forward`) or the previous one, wrapping
+    /// around; the frame row selected stays (the stacks are the same).
+    pub fn next_member(&mut self, forward: bool) {
+        let Some(count) = self.groups.get(self.group).map(Group::count) else {
+            return;
+        };
+        self.member = if forward {
+            (self.member + 1) % count
+        } else {
+            (self.member + count - 1) % count
+        };
+        let row = self.frame_row;
+        self.frame_rows = self.thread().map(frame_rows).unwrap_or_default();
+        self.select_frame_row(row);
+        if let Some(thread) = self.thread() {
+            self.status = format!("thread {} ({} of {count})", thread.tid, self.member + 1);
+        }
     }
 
     /// The selected frame.
@@ -188,6 +218,7 @@ impl<'a> App<'a> {
     /// Selects group `index` and its first frame.
     pub fn select_group(&mut self, index: usize) {
         self.group = index.min(self.groups.len().saturating_sub(1));
+        self.member = 0;
         self.frame_rows = self.thread().map(frame_rows).unwrap_or_default();
         self.select_frame_row(0);
     }

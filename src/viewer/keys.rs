@@ -22,6 +22,10 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("/", "search symbols, files, variable names and values"),
     ("n / N", "next / previous match"),
+    (
+        "t / T",
+        "next / previous thread of the group (its own frames and variables)",
+    ),
     ("f", "jump to the fault"),
     (
         "i",
@@ -93,6 +97,8 @@ pub fn handle(app: &mut App<'_>, key: KeyEvent) {
         KeyCode::Char('n') => app.next_match(true),
         KeyCode::Char('N') => app.next_match(false),
         KeyCode::Char('f') => app.jump_to_fault(),
+        KeyCode::Char('t') => app.next_member(true),
+        KeyCode::Char('T') => app.next_member(false),
         KeyCode::Char(c @ ('?' | 'i' | 'm')) => open(app, overlay_of(c)),
         _ => {}
     }

@@ -117,6 +117,12 @@ fn tab_and_vim_keys_move_between_and_within_panes() {
     );
     press(&mut app, "k");
     assert_eq!(app.frame_row, 1);
+    press(&mut app, "t");
+    assert_eq!(app.thread().map(|t| t.tid), Some(102));
+    assert_eq!(app.frame_row, 1, "the same frame of the next thread");
+    assert!(app.status.contains("thread 102 (2 of 5)"), "{}", app.status);
+    press(&mut app, "TT");
+    assert_eq!(app.thread().map(|t| t.tid), Some(105), "wraps around");
     handle(&mut app, key(KeyCode::BackTab));
     assert_eq!(app.pane, Pane::Groups);
     press(&mut app, "f");
