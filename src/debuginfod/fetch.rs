@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::cache::{Cache, CacheLookup};
 use super::progress::Progress;
-use super::transfer::{agent, fetch_one};
+use super::transfer::fetch_one;
 use super::{Config, FetchError};
 use crate::debuginfo::LoadedObject;
 
@@ -103,7 +103,7 @@ pub fn fetch_missing(config: &Config, requests: &[Request]) -> Outcome {
     }
     let deadline = Instant::now() + config.total_timeout;
     let shared = Arc::new(Shared {
-        agent: agent(config.transfer_timeout),
+        agent: crate::http::agent(config.transfer_timeout),
         cache,
         servers: config.servers.clone(),
         ids: wanted.iter().map(|r| r.build_id.clone()).collect(),

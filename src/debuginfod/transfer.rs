@@ -4,19 +4,13 @@
 use std::io::Read as _;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::cache::Cache;
 use super::FetchError;
 
 /// How many bytes are read at a time.
 const CHUNK: usize = 256 * 1024;
-
-/// The HTTP client every transfer of one fetch shares: connecting and each read may take at
-/// most `transfer_timeout` (elfutils' `DEBUGINFOD_TIMEOUT`: no progress for that long ends it).
-pub(super) fn agent(transfer_timeout: Option<Duration>) -> ureq::Agent {
-    crate::http::agent(transfer_timeout)
-}
 
 /// The URL of `build_id`'s debug file on `server`.
 pub(super) fn debuginfo_url(server: &str, build_id: &str) -> String {
@@ -70,6 +64,7 @@ pub(super) fn fetch_one(
 mod tests {
     use super::*;
     use std::net::TcpListener;
+    use std::time::Duration;
 
     #[test]
     fn https_servers_are_spoken_to_in_tls() {
@@ -83,7 +78,7 @@ mod tests {
         });
         let cache = tempfile::tempdir().unwrap();
         let result = fetch_one(
-            &agent(Some(Duration::from_secs(5))),
+            &crate::http::agent(Some(Duration::from_secs(5))),
             &format!("https://127.0.0.1:{port}"),
             "abcd",
             &Cache::open(cache.path()),
@@ -99,7 +94,7 @@ mod tests {
     fn nothing_is_asked_once_the_time_is_up() {
         let cache = tempfile::tempdir().unwrap();
         let result = fetch_one(
-            &agent(None),
+            &crate::http::agent(None),
             "http://127.0.0.1:9",
             "abcd",
             &Cache::open(cache.path()),
