@@ -375,7 +375,7 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
     }
     if let Some(Action::View { file }) = &cli.action {
         let snapshot = dump::read(file)?;
-        crate::viewer::run(&snapshot)?;
+        crate::viewer::run(&snapshot, &interrupts.abort)?;
         return Ok(0);
     }
     // Before anything touches the target: a snapshot with nowhere to go is never taken.

@@ -137,51 +137,56 @@ fn wait_for(socket: &str, text: &str) -> String {
     panic!("no {text:?} on the screen:\n{screen}");
 }
 
-/// The real binary in a real terminal (tmux, 80×24): it opens a saved snapshot, searches,
-/// expands, quits with status 0, and the terminal is as before (canonical mode and echo back,
-/// the alternate screen left, the cursor shown).
-#[test]
-fn the_real_binary_in_tmux_opens_searches_expands_and_restores_the_terminal() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        panic!("tmux is missing: scripts/install-test-tools.sh installs it");
+/// A tmux server of the test's own (killed when dropped) running `command` in a session `view`
+/// of 80×24.
+struct TmuxServer(String);
+
+impl TmuxServer {
+    fn start(name: &str, command: &str) -> Self {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            panic!("tmux is missing: scripts/install-test-tools.sh installs it");
+        }
+        let socket = format!("ptrace-view-{name}-{}", std::process::id());
+        tmux(
+            &socket,
+            &["new-session", "-d", "-s", "view", "-x", "80", "-y", "24", command],
+        );
+        Self(socket)
     }
+}
+
+impl Drop for TmuxServer {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.0, "kill-server"]).output();
+    }
+}
+
+/// A snapshot of `threads 4 3` saved in `dir`.
+fn small_snapshot(dir: &std::path::Path) -> std::path::PathBuf {
     let target = Target::start(&example("threads"), &["4", "3"]);
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("snap.json");
+    let file = dir.join("snap.json");
     let output = Command::new(ptrace_bin())
         .args(["-o", file.to_str().unwrap(), &target.pid().to_string()])
         .output()
         .unwrap();
     snapshot_ok(&output);
-    drop(target);
+    file
+}
 
-    let socket = format!("ptrace-view-test-{}", std::process::id());
+/// The real binary in a real terminal (tmux, 80×24): it opens a saved snapshot, searches,
+/// expands, quits with status 0, and the terminal is as before (canonical mode and echo back,
+/// the alternate screen left, the cursor shown).
+#[test]
+fn the_real_binary_in_tmux_opens_searches_expands_and_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = small_snapshot(dir.path());
     let command = format!(
         "'{}' view '{}'; echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; echo END; sleep 60",
         ptrace_bin().display(),
         file.display()
     );
-    tmux(
-        &socket,
-        &[
-            "new-session",
-            "-d",
-            "-s",
-            "view",
-            "-x",
-            "80",
-            "-y",
-            "24",
-            &command,
-        ],
-    );
-    struct Server(String);
-    impl Drop for Server {
-        fn drop(&mut self) {
-            let _ = Command::new("tmux").args(["-L", &self.0, "kill-server"]).output();
-        }
-    }
-    let _server = Server(socket.clone());
+    let server = TmuxServer::start("restores", &command);
+    let socket = server.0.clone();
 
     let first = wait_for(&socket, "Stack groups (");
     assert!(first.contains("4 threads  "), "{first}");
@@ -212,4 +217,39 @@ fn the_real_binary_in_tmux_opens_searches_expands_and_restores_the_terminal() {
         tmux(&socket, &["display", "-p", "-t", "view", "#{cursor_flag}"]).trim(),
         "1"
     );
+}
+
+/// The terminal goes away under the viewer (the tmux server killed, as an ssh connection that
+/// drops): the viewer ends within a few seconds instead of spinning on a terminal that is gone.
+#[test]
+fn the_viewer_ends_when_its_terminal_hangs_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = small_snapshot(dir.path());
+    let command = format!("exec '{}' view '{}'", ptrace_bin().display(), file.display());
+    let server = TmuxServer::start("hangup", &command);
+    wait_for(&server.0, "Stack groups (");
+    let pid = tmux(&server.0, &["display", "-p", "-t", "view", "#{pane_pid}"]);
+    let pid: u32 = pid.trim().parse().unwrap();
+    assert!(
+        std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+            .unwrap()
+            .contains("view"),
+        "the pane runs the viewer itself"
+    );
+    drop(server);
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            // Ended, not yet reaped by whoever inherited it.
+            Ok(stat) => stat
+                .rsplit(')')
+                .next()
+                .is_some_and(|s| s.trim_start().starts_with('Z')),
+        }
+    });
+    if !gone {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+        panic!("the viewer {pid} still runs 5 s after its terminal hung up");
+    }
 }

@@ -13,14 +13,20 @@ pub mod search;
 pub mod terminal;
 
 use std::io::IsTerminal;
+use std::time::Duration;
 
 use ratatui::crossterm::event::{self, Event};
 
 use crate::snapshot::Snapshot;
+use crate::tracer::AbortFlag;
 
-/// Shows `snapshot` in the terminal until the user quits. `Err`: one line saying why the
-/// terminal could not be used (the terminal is restored by then).
-pub fn run(snapshot: &Snapshot) -> Result<(), String> {
+/// How long the viewer waits for a key before it looks again at the abort flag and at resizes.
+const IDLE_TICK: Duration = Duration::from_millis(200);
+
+/// Shows `snapshot` in the terminal until the user quits, the terminal hangs up or `abort` is
+/// raised (SIGTERM, SIGHUP: the CLI's handlers set it). `Err`: one line saying why the terminal
+/// could not be used (the terminal is restored by then).
+pub fn run(snapshot: &Snapshot, abort: &AbortFlag) -> Result<(), String> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(
             "ptrace view needs a terminal (ptrace dump FILE prints the snapshot as text)".to_string(),
@@ -29,17 +35,41 @@ pub fn run(snapshot: &Snapshot) -> Result<(), String> {
     let theme = render::Theme::from_env();
     let mut app = app::App::new(snapshot);
     let mut session = terminal::Session::start()?;
-    while !app.quit {
-        session
-            .terminal
-            .draw(|frame| render::draw(frame, &app, theme))
-            .map_err(|e| format!("cannot draw on the terminal: {e}"))?;
-        match event::read().map_err(|e| format!("cannot read the terminal: {e}"))? {
-            Event::Key(key) => keys::handle(&mut app, key),
-            _ => continue,
+    let mut redraw = true;
+    while !app.quit && !abort.is_aborted() {
+        if redraw {
+            session
+                .terminal
+                .draw(|frame| render::draw(frame, &app, theme))
+                .map_err(|e| format!("cannot draw on the terminal: {e}"))?;
+            redraw = false;
+        }
+        match terminal::wait_for_input(IDLE_TICK) {
+            terminal::Input::HungUp => break,
+            // A resize arrives as a signal crossterm turns into an event without input.
+            terminal::Input::Idle => {
+                if !event::poll(Duration::ZERO).map_err(read_error)? {
+                    continue;
+                }
+            }
+            terminal::Input::Ready => {}
+        }
+        // Only what is ready: crossterm's read never blocks here.
+        while !app.quit && event::poll(Duration::ZERO).map_err(read_error)? {
+            match event::read().map_err(read_error)? {
+                Event::Key(key) => keys::handle(&mut app, key),
+                Event::Resize(..) => {}
+                _ => continue,
+            }
+            redraw = true;
         }
     }
     Ok(())
 }
+
+fn read_error(e: std::io::Error) -> String {
+    format!("cannot read the terminal: {e}")
+}
+
 #[cfg(test)]
 mod tests;
