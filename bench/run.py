@@ -12,6 +12,11 @@ Three cases (`--cases`):
     (every variable), `gdb -batch -c CORE EXE -ex 'thread apply all bt full'` and
     `eu-stack -v --core CORE`: wall time and peak RSS only (nothing is stopped). The cores go
     under --core-dir (default: a temporary folder), removed afterwards.
+  - view (not run unless asked): `ptrace view` on the snapshots of `threads-O2 N DEPTH`
+    (`--view-threads`, every variable), in a pseudo-terminal of 80x24: the time from the start
+    to the first screen (the file read, parsed, grouped and drawn), to the screen after a search
+    over every thread (`/` and a value), after `t` (the next thread of the biggest group), and to
+    the exit after `q`.
 For each, it runs each tool several times and measures, per run:
   - wall time and peak RSS of the tool (GNU time),
   - the target's pause as seen from inside the target: the example's ticker thread timestamps
@@ -22,6 +27,7 @@ It prints one table of medians with the ratios to gdb. Nothing here asserts on t
 Usage: python3 bench/run.py [--cases threads,bigdwarf,core] [--threads 1,64,256,1024] [--depth 20]
                             [--runs 5] [--builds O0,O2] [--big-threads 1,256] [--ptrace PATH]
                             [--tools ptrace,gdb,eu-stack] [--core-threads 256] [--core-dir DIR]
+                            [--view-threads 256,1024]
 """
 
 import argparse
@@ -207,19 +213,119 @@ def core_rows(args, outdir):
     return rows
 
 
+def until_screen_shows(fd, text, limit_s=60.0):
+    """Reads the terminal `fd` until `text` was written to it; the seconds it took."""
+    import select
+    start = time.monotonic()
+    seen = b""
+    while text.encode() not in seen:
+        if time.monotonic() - start > limit_s:
+            raise RuntimeError(f"the viewer never showed {text!r}")
+        ready, _, _ = select.select([fd], [], [], 1.0)
+        if ready:
+            try:
+                seen = seen[-4096:] + os.read(fd, 65536)
+            except OSError:
+                raise RuntimeError(f"the viewer ended before showing {text!r}")
+    return time.monotonic() - start
+
+
+def until_redrawn(fd, quiet_s=0.3, limit_s=60.0):
+    """Reads the terminal `fd` until nothing more comes for `quiet_s`; the seconds from the call
+    to the last byte (the viewer draws a screen with one write)."""
+    import select
+    start = time.monotonic()
+    last = None
+    while time.monotonic() - start < limit_s:
+        ready, _, _ = select.select([fd], [], [], quiet_s)
+        if not ready:
+            if last is not None:
+                return last - start
+            continue
+        os.read(fd, 65536)
+        last = time.monotonic()
+    raise RuntimeError("the viewer never redrew")
+
+
+def drain(fd, quiet_s=0.3):
+    """Reads what the terminal `fd` still has until nothing comes for `quiet_s`."""
+    import select
+    while select.select([fd], [], [], quiet_s)[0]:
+        os.read(fd, 65536)
+
+
+def view_once(snapshot, search):
+    """One run of `ptrace view snapshot` in an 80x24 pseudo-terminal: seconds to the first
+    screen, to the first match of `search`, to the next thread's status after `t`, to the exit
+    after `q`."""
+    import fcntl
+    import pty
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    start = time.monotonic()
+    proc = subprocess.Popen([PTRACE, "view", snapshot], stdin=slave, stdout=slave, stderr=slave,
+                            start_new_session=True, env=dict(os.environ, TERM="xterm-256color"))
+    os.close(slave)
+    try:
+        until_screen_shows(master, "Stack groups (")
+        opened = time.monotonic() - start
+        os.write(master, f"/{search}\r".encode())
+        searched = until_screen_shows(master, "match 1 of ")
+        drain(master)
+        # The first match is in the biggest group: `t` shows its next thread.
+        os.write(master, b"t")
+        stepped = until_redrawn(master)
+        begin = time.monotonic()
+        os.write(master, b"q")
+        proc.wait(timeout=60)
+        quit_s = time.monotonic() - begin
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(master)
+    return opened, searched, stepped, quit_s
+
+
+def view_rows(args, outdir):
+    """The view case: medians of --runs runs per snapshot size."""
+    binary = os.path.join(ROOT, "c-examples", "build", "threads-O2")
+    rows = []
+    for n in [int(n) for n in args.view_threads.split(",")]:
+        target = Target(binary, n, args.depth)
+        snapshot = os.path.join(outdir, f"view-{n}.json")
+        try:
+            sh([PTRACE, "-o", snapshot, str(target.proc.pid)], capture_output=True)
+        finally:
+            target.close()
+        size_mb = os.path.getsize(snapshot) / 1e6
+        # `window` is a local of every threads_recurse frame: the search walks every thread.
+        samples = [view_once(snapshot, "window") for _ in range(args.runs)]
+        rows.append({"threads": n, "snapshot_mb": size_mb,
+                     **{k: statistics.median(s[i] for s in samples)
+                        for i, k in enumerate(["open_s", "search_s", "next_thread_s", "quit_s"])}})
+        os.unlink(snapshot)
+    print(f"{'threads':>7} {'JSON MB':>8} {'open ms':>8} {'search ms':>9} {'t ms':>6} {'q ms':>6}")
+    for r in rows:
+        print(f"{r['threads']:>7} {r['snapshot_mb']:8.1f} {r['open_s'] * 1e3:8.0f} {r['search_s'] * 1e3:9.1f} "
+              f"{r['next_thread_s'] * 1e3:6.2f} {r['quit_s'] * 1e3:6.1f}")
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", default="1,64,256,1024")
     parser.add_argument("--depth", type=int, default=20)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--builds", default="O0,O2", help="threads case: which builds")
-    parser.add_argument("--cases", default="threads,bigdwarf", help="threads, bigdwarf or both")
+    parser.add_argument("--cases", default="threads,bigdwarf", help="threads, bigdwarf, core, view (comma-separated)")
     parser.add_argument("--big-threads", default="1,256", help="bigdwarf case: thread counts")
     parser.add_argument("--json", help="also write the raw medians here")
     parser.add_argument("--tools", help="only the tools whose label starts with one of these (e.g. ptrace,gdb)")
     parser.add_argument("--ptrace", help="measure this ptrace binary (not built) instead of target/release/ptrace")
     parser.add_argument("--core-threads", default="256", help="core case: thread counts")
     parser.add_argument("--core-dir", help="core case: where the cores are written (default: a temporary folder)")
+    parser.add_argument("--view-threads", default="256,1024", help="view case: thread counts")
     args = parser.parse_args()
 
     global PTRACE
@@ -237,6 +343,7 @@ def main():
         targets += [("big", binary, int(n)) for n in args.big_threads.split(",")]
     outdir = tempfile.mkdtemp(prefix="bench.")
     core_results = core_rows(args, outdir) if "core" in cases else []
+    core_results += view_rows(args, outdir) if "view" in cases else []
     configs = tools(outdir)
     if args.tools:
         configs = [c for c in configs if any(c[0].startswith(t) for t in args.tools.split(","))]

@@ -107,6 +107,11 @@ struct Cli {
     #[arg(long)]
     pretty_print: bool,
 
+    /// Then open the snapshot written in the terminal viewer (as `ptrace view FILE` does), once
+    /// the target runs again. Needs a terminal and a file to write to (not `-o -`).
+    #[arg(long)]
+    view: bool,
+
     /// With --pretty-print: print everything instead, every thread on its own with every frame
     /// and every thread-local variable.
     #[arg(long = "dump-all", requires = "pretty_print")]
@@ -376,10 +381,23 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
     if let Some(Action::View { file }) = &cli.action {
         let snapshot = dump::read(file)?;
         crate::viewer::run(&snapshot, &interrupts.abort)?;
+        // Left to the exit, as `emit` leaves a snapshot: freeing a big one piece by piece would
+        // keep the user waiting after `q`.
+        std::mem::forget(snapshot);
         return Ok(0);
     }
     // Before anything touches the target: a snapshot with nowhere to go is never taken.
-    let destination = Destination::check(&output_request(&cli)).map_err(|e| e.to_string())?;
+    let request = output_request(&cli);
+    if cli.view {
+        if request == OutputRequest::Stdout {
+            return Err(
+                "--view opens the snapshot it writes to a file; -o - writes it to standard output"
+                    .to_string(),
+            );
+        }
+        crate::viewer::check_terminal()?;
+    }
+    let destination = Destination::check(&request).map_err(|e| e.to_string())?;
     let options = SessionOptions {
         application: cli.application.clone(),
         only_thread: cli.thread,
@@ -596,6 +614,9 @@ fn emit(
     // Once written, never while the target is stopped: it runs again by now.
     if !settings.is_empty() {
         backends::submit(snapshot, settings)?;
+    }
+    if cli.view {
+        crate::viewer::run(snapshot, abort)?;
     }
     Ok(())
 }

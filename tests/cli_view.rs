@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{example, ptrace_bin, snapshot_ok, Target};
+use common::{assert_running_untraced, example, ptrace_bin, snapshot_ok, Target};
 use ptrace::viewer::app::{App, Pane};
 use ptrace::viewer::keys::handle;
 use ptrace::viewer::render::{draw, Theme};
@@ -252,4 +252,63 @@ fn the_viewer_ends_when_its_terminal_hangs_up() {
         let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
         panic!("the viewer {pid} still runs 5 s after its terminal hung up");
     }
+}
+
+/// `ptrace --view PID` in a real terminal: the snapshot is written, the viewer opens on it while
+/// the target runs again (untraced), q ends both with status 0.
+#[test]
+fn view_after_a_snapshot_opens_the_viewer_on_it_with_the_target_running() {
+    let target = Target::start(&example("threads"), &["3", "2"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snap.json");
+    let command = format!(
+        "'{}' --view -o '{}' {}; echo EXIT=$?; sleep 60",
+        ptrace_bin().display(),
+        file.display(),
+        target.pid()
+    );
+    let server = TmuxServer::start("snapshot-view", &command);
+    let first = wait_for(&server.0, "Stack groups (");
+    assert!(first.contains("3 threads  "), "{first}");
+    assert_running_untraced(target.pid());
+    let text = std::fs::read(&file).unwrap();
+    let snapshot: serde_json::Value = serde_json::from_slice(&text).unwrap();
+    assert_eq!(snapshot["pid"], target.pid());
+    tmux(&server.0, &["send-keys", "-t", "view", "q"]);
+    let after = wait_for(&server.0, "EXIT=");
+    assert!(after.contains("EXIT=0"), "{after}");
+    assert!(
+        after.contains(&file.display().to_string()),
+        "the path printed: {after}"
+    );
+}
+
+/// `--view` without a terminal, or with the snapshot going to standard output: one line, status
+/// 1, and the target never touched (no snapshot written).
+#[test]
+fn view_without_a_terminal_is_refused_before_the_target_is_touched() {
+    let target = Target::start(&example("threads"), &["2", "2"]);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snap.json");
+    for args in [
+        vec!["--view".to_string(), "-o".to_string(), file.display().to_string()],
+        vec!["--view".to_string(), "-o".to_string(), "-".to_string()],
+    ] {
+        let output = Command::new(ptrace_bin())
+            .args(&args)
+            .arg(target.pid().to_string())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains("needs a terminal") || stderr.contains("-o - writes it to standard output"),
+            "{stderr}"
+        );
+        assert!(output.stdout.is_empty());
+        assert!(!file.exists());
+    }
+    assert_running_untraced(target.pid());
 }

@@ -45,6 +45,33 @@ pub enum Overlay {
     Info,
     /// The mapped objects: paths, build ids, debug files.
     Modules,
+    /// The selected frame's registers.
+    Registers,
+    /// The selected variable whole: its value unclipped, type, kind, state, address, entry
+    /// value and annotations.
+    Variable,
+}
+
+/// Whose variables the variables pane shows (`v` cycles through them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// The selected frame's locals and parameters.
+    Frame,
+    /// The shown thread's thread-local variables.
+    ThreadLocals,
+    /// The process's global variables.
+    Globals,
+}
+
+impl Scope {
+    /// The scope `v` moves to.
+    pub fn next(self) -> Self {
+        match self {
+            Scope::Frame => Scope::ThreadLocals,
+            Scope::ThreadLocals => Scope::Globals,
+            Scope::Globals => Scope::Frame,
+        }
+    }
 }
 
 /// One line of the frames pane: a frame shown (recursion folded: one repetition of each run).
@@ -117,7 +144,9 @@ pub struct App<'a> {
     pub frame_rows: Vec<FrameRow>,
     /// The selected row of the frames pane.
     pub frame_row: usize,
-    /// The rows of the variables pane (the selected frame's variables, expanded ones with their
+    /// Whose variables the variables pane shows.
+    pub scope: Scope,
+    /// The rows of the variables pane (the variables of the scope, expanded ones with their
     /// children).
     pub var_rows: Vec<VarRow>,
     /// The selected row of the variables pane.
@@ -151,6 +180,7 @@ impl<'a> App<'a> {
             member: 0,
             frame_rows: Vec::new(),
             frame_row: 0,
+            scope: Scope::Frame,
             var_rows: Vec::new(),
             var_row: 0,
             expanded: HashSet::new(),
@@ -192,7 +222,14 @@ impl<'a> App<'a> {
         };
         let row = self.frame_row;
         self.frame_rows = self.thread().map(frame_rows).unwrap_or_default();
+        let (scope, var_row, expanded) = (self.scope, self.var_row, self.expanded.clone());
         self.select_frame_row(row);
+        // Same stack, so the same variables: the scope, the expanded variables and the
+        // selection stay on what is being compared.
+        self.scope = scope;
+        self.expanded = expanded;
+        self.rebuild_var_rows();
+        self.var_row = var_row.min(self.var_rows.len().saturating_sub(1));
         if let Some(thread) = self.thread() {
             self.status = format!("thread {} ({} of {count})", thread.tid, self.member + 1);
         }
@@ -204,9 +241,23 @@ impl<'a> App<'a> {
         self.thread()?.frames.get(row.frame)
     }
 
-    /// The selected frame's variables (none without a frame).
+    /// The variables of the scope shown: the selected frame's (none without a frame), the
+    /// shown thread's thread-locals or the globals.
     pub fn variables(&self) -> &'a [Variable] {
-        self.frame().map_or(&[], |f| &f.variables[..])
+        match self.scope {
+            Scope::Frame => self.frame().map_or(&[], |f| &f.variables[..]),
+            Scope::ThreadLocals => self.thread().map_or(&[], |t| &t.variables[..]),
+            Scope::Globals => &self.snapshot.globals,
+        }
+    }
+
+    /// Shows `scope`'s variables in the variables pane, collapsed, and gives it the focus.
+    pub fn show_scope(&mut self, scope: Scope) {
+        self.scope = scope;
+        self.expanded.clear();
+        self.var_row = 0;
+        self.rebuild_var_rows();
+        self.pane = Pane::Variables;
     }
 
     /// The selected variable.
@@ -223,9 +274,10 @@ impl<'a> App<'a> {
         self.select_frame_row(0);
     }
 
-    /// Selects row `index` of the frames pane; its variables collapsed.
+    /// Selects row `index` of the frames pane; the frame's variables are shown, collapsed.
     pub fn select_frame_row(&mut self, index: usize) {
         self.frame_row = index.min(self.frame_rows.len().saturating_sub(1));
+        self.scope = Scope::Frame;
         self.expanded.clear();
         self.rebuild_var_rows();
         self.var_row = 0;
@@ -271,13 +323,19 @@ impl<'a> App<'a> {
         }
     }
 
-    /// Expands the selected variable if it has children and is collapsed, else collapses it.
+    /// Expands the selected variable if it has children and is collapsed, else collapses it;
+    /// a variable without children is shown whole (its value unclipped).
     pub fn toggle(&mut self) {
         let Some(row) = self.var_rows.get(self.var_row) else {
             return;
         };
         let path = row.path.clone();
-        if !self.expanded.remove(&path) && self.variable().is_some_and(|v| !v.children.is_empty()) {
+        if self.variable().is_some_and(|v| v.children.is_empty()) {
+            self.overlay = Some(Overlay::Variable);
+            self.overlay_scroll = 0;
+            return;
+        }
+        if !self.expanded.remove(&path) {
             self.expanded.insert(path);
         }
         self.rebuild_var_rows();
@@ -333,7 +391,7 @@ impl<'a> App<'a> {
         if query.is_empty() {
             return;
         }
-        let matches = search::find(&self.groups, query);
+        let matches = search::find(&self.groups, &self.snapshot.globals, query);
         self.search = Some((query.to_string(), matches));
         self.current_match = None;
         self.next_match(true);
@@ -363,11 +421,30 @@ impl<'a> App<'a> {
 
     /// Selects what `found` points at, expanding the variables above it.
     fn go_to(&mut self, found: &Match) {
-        self.select_group(found.group);
-        self.select_frame_row(found.frame_row);
+        if !matches!(found.target, Target::Variable(Scope::Globals, _)) {
+            self.select_group(found.group);
+            if found.member != 0 {
+                self.member = found.member;
+                self.frame_rows = self.thread().map(frame_rows).unwrap_or_default();
+            }
+            self.select_frame_row(found.frame_row);
+        }
+        if let Some(thread) = self.thread() {
+            if found.member != 0 {
+                let count = self.groups.get(self.group).map_or(1, Group::count);
+                self.status.push_str(&format!(
+                    ", thread {} ({} of {count})",
+                    thread.tid,
+                    self.member + 1
+                ));
+            }
+        }
         match &found.target {
             Target::Frame => self.pane = Pane::Frames,
-            Target::Variable(path) => {
+            Target::Variable(scope, path) => {
+                if *scope != Scope::Frame {
+                    self.show_scope(*scope);
+                }
                 for depth in 1..path.len() {
                     self.expanded.insert(path[..depth].to_vec());
                 }

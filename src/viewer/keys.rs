@@ -14,7 +14,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("PgDn PgUp, g G", "move a page, to the top / bottom"),
     (
         "Enter",
-        "expand / collapse a variable; in the other panes, the next pane",
+        "expand / collapse a variable, show a leaf whole; other panes: next pane",
     ),
     (
         "l → / h ←",
@@ -27,6 +27,11 @@ pub const HELP: &[(&str, &str)] = &[
         "next / previous thread of the group (its own frames and variables)",
     ),
     ("f", "jump to the fault"),
+    (
+        "v",
+        "variables of the frame, then the thread's thread-locals, then globals",
+    ),
+    ("r", "registers of the selected frame"),
     (
         "i",
         "snapshot info: fault, attributes, classifiers, tags, annotations, warnings",
@@ -69,7 +74,7 @@ pub fn handle(app: &mut App<'_>, key: KeyEvent) {
             KeyCode::Up | KeyCode::Char('k') => app.move_by(-1),
             KeyCode::PageDown => app.move_by(PAGE),
             KeyCode::PageUp => app.move_by(-PAGE),
-            KeyCode::Char(c @ ('?' | 'i' | 'm')) if Some(overlay_of(c)) != app.overlay => {
+            KeyCode::Char(c @ ('?' | 'i' | 'm' | 'r')) if Some(overlay_of(c)) != app.overlay => {
                 open(app, overlay_of(c))
             }
             _ => app.overlay = None,
@@ -99,7 +104,8 @@ pub fn handle(app: &mut App<'_>, key: KeyEvent) {
         KeyCode::Char('f') => app.jump_to_fault(),
         KeyCode::Char('t') => app.next_member(true),
         KeyCode::Char('T') => app.next_member(false),
-        KeyCode::Char(c @ ('?' | 'i' | 'm')) => open(app, overlay_of(c)),
+        KeyCode::Char('v') => app.show_scope(app.scope.next()),
+        KeyCode::Char(c @ ('?' | 'i' | 'm' | 'r')) => open(app, overlay_of(c)),
         _ => {}
     }
 }
@@ -108,6 +114,7 @@ fn overlay_of(key: char) -> Overlay {
     match key {
         'i' => Overlay::Info,
         'm' => Overlay::Modules,
+        'r' => Overlay::Registers,
         _ => Overlay::Help,
     }
 }

@@ -20,6 +20,15 @@ use ratatui::crossterm::event::{self, Event};
 use crate::snapshot::Snapshot;
 use crate::tracer::AbortFlag;
 
+/// `Err` (one line) unless standard input and output are a terminal the viewer can run in.
+pub fn check_terminal() -> Result<(), String> {
+    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        Ok(())
+    } else {
+        Err("the viewer needs a terminal (ptrace dump FILE prints a snapshot as text)".to_string())
+    }
+}
+
 /// How long the viewer waits for a key before it looks again at the abort flag and at resizes.
 const IDLE_TICK: Duration = Duration::from_millis(200);
 
@@ -27,11 +36,7 @@ const IDLE_TICK: Duration = Duration::from_millis(200);
 /// raised (SIGTERM, SIGHUP: the CLI's handlers set it). `Err`: one line saying why the terminal
 /// could not be used (the terminal is restored by then).
 pub fn run(snapshot: &Snapshot, abort: &AbortFlag) -> Result<(), String> {
-    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return Err(
-            "ptrace view needs a terminal (ptrace dump FILE prints the snapshot as text)".to_string(),
-        );
-    }
+    check_terminal()?;
     let theme = render::Theme::from_env();
     let mut app = app::App::new(snapshot);
     let mut session = terminal::Session::start()?;

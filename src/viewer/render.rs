@@ -5,12 +5,12 @@
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use crate::snapshot::text;
 
-use super::app::{variable_at, App, Overlay, Pane};
+use super::app::{variable_at, App, Overlay, Pane, Scope};
 use super::keys::HELP;
 
 /// The styles used, plain when colours are off (`NO_COLOR`).
@@ -52,10 +52,17 @@ pub fn draw(frame: &mut Frame<'_>, app: &App<'_>, theme: Theme) {
     // The groups pane as tall as its rows (and its title), up to a quarter of the screen.
     let most = (frame.area().height / 4).max(2);
     let groups_height = u16::try_from(app.groups.len() + 1).unwrap_or(u16::MAX).min(most);
+    // The frames pane as tall as its rows, up to half of what is left: the variables get the
+    // rest.
+    let left = frame.area().height.saturating_sub(groups_height + 2);
+    let frames_height = u16::try_from(app.frame_rows.len() + 1)
+        .unwrap_or(u16::MAX)
+        .min(left / 2)
+        .max(2);
     let [header, groups, frames, variables, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(groups_height),
-        Constraint::Fill(1),
+        Constraint::Length(frames_height),
         Constraint::Fill(1),
         Constraint::Length(1),
     ])
@@ -104,7 +111,7 @@ fn status_line(app: &App<'_>, theme: Theme) -> Line<'static> {
         return Line::from(Span::styled(app.status.clone(), theme.fg(Color::Yellow)));
     }
     Line::from(Span::styled(
-        "Tab pane  j/k move  Enter expand  / search  n/N  f fault  i info  ? help  q quit",
+        "Tab pane  j/k move  Enter open  / search  n/N  f fault  v scope  ? help  q quit",
         theme.fg(Color::DarkGray),
     ))
 }
@@ -236,14 +243,19 @@ fn draw_frames(frame: &mut Frame<'_>, app: &App<'_>, theme: Theme, area: Rect) {
 
 fn draw_variables(frame: &mut Frame<'_>, app: &App<'_>, theme: Theme, area: Rect) {
     let focused = app.pane == Pane::Variables;
-    let title = match app.frame() {
-        Some(f) => format!(
+    let title = match (app.scope, app.frame(), app.thread()) {
+        (Scope::Frame, Some(f), _) => format!(
             " Variables of #{} {} ({}) ",
             f.index,
             f.symbol.as_deref().unwrap_or("??"),
             f.variables.len()
         ),
-        None => " Variables ".to_string(),
+        (Scope::Frame, None, _) => " Variables ".to_string(),
+        (Scope::ThreadLocals, _, Some(t)) => {
+            format!(" Thread-locals of thread {} ({}) ", t.tid, t.variables.len())
+        }
+        (Scope::ThreadLocals, _, None) => " Thread-locals ".to_string(),
+        (Scope::Globals, _, _) => format!(" Globals ({}) ", app.snapshot.globals.len()),
     };
     let inner = pane(frame, title, focused, theme, area);
     let variables = app.variables();
@@ -333,6 +345,8 @@ pub fn overlay_lines(app: &App<'_>, overlay: Overlay) -> Vec<String> {
             .lines()
             .map(str::to_string)
             .collect(),
+        Overlay::Registers => registers_lines(app),
+        Overlay::Variable => variable_lines(app),
         Overlay::Modules => app
             .snapshot
             .modules
@@ -356,19 +370,75 @@ fn draw_overlay(frame: &mut Frame<'_>, app: &App<'_>, overlay: Overlay, area: Re
         Overlay::Help => " Keys (any key closes) ",
         Overlay::Info => " Snapshot (Esc closes, j/k scroll) ",
         Overlay::Modules => " Modules (Esc closes, j/k scroll) ",
+        Overlay::Registers => " Registers (Esc closes, j/k scroll) ",
+        Overlay::Variable => " Variable (Esc closes, j/k scroll) ",
     };
-    let lines = overlay_lines(app, overlay);
-    let scroll = app.overlay_scroll.min(lines.len().saturating_sub(1));
-    let height = usize::from(area.height.saturating_sub(2));
-    let shown: Vec<Line<'static>> = lines
-        .into_iter()
-        .skip(scroll)
-        .take(height)
-        .map(Line::from)
-        .collect();
+    let lines: Vec<Line<'static>> = overlay_lines(app, overlay).into_iter().map(Line::from).collect();
+    // Long lines wrap; the scroll counts the lines as wrapped.
+    let scroll = u16::try_from(app.overlay_scroll).unwrap_or(u16::MAX);
     frame.render_widget(Clear, area);
     frame.render_widget(
-        Paragraph::new(shown).block(Block::default().borders(Borders::ALL).title(title)),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0))
+            .block(Block::default().borders(Borders::ALL).title(title)),
         area,
     );
+}
+
+/// The registers of the selected frame, one per line (those the unwinder recovered for frames
+/// above the first).
+fn registers_lines(app: &App<'_>) -> Vec<String> {
+    let Some(frame) = app.frame() else {
+        return vec!["(no frame selected)".to_string()];
+    };
+    let mut lines = vec![format!(
+        "#{} {}  pc {:#x}  cfa {}",
+        frame.index,
+        frame.symbol.as_deref().unwrap_or("??"),
+        frame.pc.0,
+        frame
+            .cfa
+            .map_or_else(|| "unknown".to_string(), |c| format!("{:#x}", c.0))
+    )];
+    if frame.registers.is_empty() {
+        lines.push("(no registers recorded for this frame)".to_string());
+    }
+    lines.extend(
+        frame
+            .registers
+            .iter()
+            .map(|(name, value)| format!("{name:<8} {:#018x}  {}", value.0, value.0)),
+    );
+    lines
+}
+
+/// The selected variable whole: name, type, kind, state, address, the value unclipped, the
+/// entry value, the symbol it points at, annotations.
+fn variable_lines(app: &App<'_>) -> Vec<String> {
+    let Some(v) = app.variable() else {
+        return vec!["(no variable selected)".to_string()];
+    };
+    let mut lines = vec![
+        format!(
+            "{} ({})",
+            v.name,
+            if v.parameter { "parameter" } else { "variable" }
+        ),
+        format!("type   {}", v.type_name),
+        format!("kind   {}   state {}", v.kind, v.state),
+    ];
+    if let Some(address) = v.address {
+        lines.push(format!("at     {:#x}", address.0));
+    }
+    lines.push(String::new());
+    // With the entry value as gdb shows it in a frame line (`n = 6, n@entry=5`).
+    lines.push(crate::variables::render_assignment(v));
+    if let Some(symbol) = &v.target_symbol {
+        lines.push(format!("points into {symbol}"));
+    }
+    for annotation in &v.annotations {
+        lines.push(format!("({})", text::annotation_line(annotation)));
+    }
+    lines
 }

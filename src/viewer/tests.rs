@@ -5,11 +5,11 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 
-use super::app::{App, Overlay, Pane};
+use super::app::{App, Overlay, Pane, Scope};
 use super::keys::handle;
 use super::render::{self, Theme};
 use crate::pmodule::testdata;
-use crate::snapshot::{Fault, Snapshot, Variable};
+use crate::snapshot::{Address, Fault, Snapshot, Variable};
 
 fn int(name: &str, value: i64) -> Variable {
     let mut v = testdata::variable(name, "int", "int", "int");
@@ -25,7 +25,13 @@ fn sample() -> Snapshot {
             testdata::frame("start_thread", "/lib/libc.so.6", "pthread.c"),
         ]
     };
-    let mut threads: Vec<_> = (101..106).map(|tid| testdata::thread(tid, waiting())).collect();
+    let mut threads: Vec<_> = (101..106)
+        .map(|tid| {
+            let mut thread = testdata::thread(tid, waiting());
+            thread.variables = vec![int("tls_counter", i64::from(tid) * 1000)];
+            thread
+        })
+        .collect();
     let mut crash = testdata::frame("crash_here", "/b/crash", "crash.c");
     crash.fault = true;
     let mut point = testdata::variable("point", "struct point", "point", "struct");
@@ -33,11 +39,22 @@ fn sample() -> Snapshot {
     let mut hidden = int("gone", 0);
     hidden.state = "optimized_out".into();
     hidden.value = serde_json::Value::Null;
-    crash.variables = vec![int("count", 7), point, hidden];
+    let mut message = testdata::variable("message", "const char *", "char", "string");
+    message.value = serde_json::json!("0x4000");
+    let words: Vec<String> = (0..120).map(|i| format!("word{i}")).collect();
+    message.symbol = Some(format!("{} END_OF_MESSAGE", words.join(" ")));
+    crash.variables = vec![int("count", 7), point, hidden, message];
+    crash.registers = [
+        ("rip".to_string(), Address(0x401234)),
+        ("rsp".to_string(), Address(0x7ffc0000)),
+    ]
+    .into_iter()
+    .collect();
     let mut faulting = testdata::thread(100, vec![crash, testdata::frame("main", "/b/crash", "crash.c")]);
     faulting.fault = true;
     threads.insert(0, faulting);
     let mut snapshot = testdata::snapshot(100, threads);
+    snapshot.globals = vec![int("config_global", 42)];
     snapshot.fault = Some(Fault {
         tid: 100,
         signal: 11,
@@ -142,7 +159,7 @@ fn enter_expands_and_collapses_a_variable() {
     press(&mut app, "j");
     assert_eq!(app.variable().map(|v| &*v.name), Some("point"));
     handle(&mut app, key(KeyCode::Enter));
-    assert_eq!(app.var_rows.len(), 5);
+    assert_eq!(app.var_rows.len(), 6);
     let lines = screen(&app);
     assert!(shows(&lines, "▾ point = "), "{}", lines.join("\n"));
     assert!(shows(&lines, "    x = 1  int"), "{}", lines.join("\n"));
@@ -153,9 +170,9 @@ fn enter_expands_and_collapses_a_variable() {
         "h on a leaf: its parent"
     );
     press(&mut app, "h");
-    assert_eq!(app.var_rows.len(), 3);
+    assert_eq!(app.var_rows.len(), 4);
     press(&mut app, "l");
-    assert_eq!(app.var_rows.len(), 5);
+    assert_eq!(app.var_rows.len(), 6);
 }
 
 #[test]
@@ -227,4 +244,79 @@ fn recursion_is_folded_in_the_frames_pane() {
     let app = App::new(&snapshot);
     assert_eq!(app.frame_rows.len(), 3);
     assert!(shows(&screen(&app), "#1   recurse  ×20 (#1-#20)  at crash.c:10"));
+}
+
+#[test]
+fn v_shows_thread_locals_then_globals_then_the_frame_again() {
+    let snapshot = sample();
+    let mut app = App::new(&snapshot);
+    press(&mut app, "j");
+    press(&mut app, "v");
+    assert_eq!((app.scope, app.pane), (Scope::ThreadLocals, Pane::Variables));
+    let lines = screen(&app);
+    assert!(
+        shows(&lines, "Thread-locals of thread 101 (1)"),
+        "{}",
+        lines.join("\n")
+    );
+    assert!(shows(&lines, "tls_counter = 101000  int"), "{}", lines.join("\n"));
+    press(&mut app, "t");
+    assert!(
+        shows(&screen(&app), "tls_counter = 102000"),
+        "the next thread's own"
+    );
+    press(&mut app, "v");
+    assert_eq!(app.scope, Scope::Globals);
+    assert!(shows(&screen(&app), "config_global = 42"));
+    press(&mut app, "v");
+    assert_eq!(app.scope, Scope::Frame);
+    assert!(shows(&screen(&app), "Variables of #0 futex_wait"));
+}
+
+#[test]
+fn search_finds_values_in_every_thread_of_a_group_and_in_globals() {
+    let snapshot = sample();
+    let mut app = App::new(&snapshot);
+    press(&mut app, "/104000");
+    handle(&mut app, key(KeyCode::Enter));
+    assert_eq!(
+        app.thread().map(|t| t.tid),
+        Some(104),
+        "not the group's first thread"
+    );
+    assert_eq!((app.scope, app.pane), (Scope::ThreadLocals, Pane::Variables));
+    assert_eq!(app.variable().map(|v| &*v.name), Some("tls_counter"));
+    assert!(app.status.contains("thread 104 (4 of 5)"), "{}", app.status);
+    press(&mut app, "/tls_counter");
+    handle(&mut app, key(KeyCode::Enter));
+    assert!(app.status.contains("match 1 of 5"), "{}", app.status);
+    press(&mut app, "/config_global");
+    handle(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.scope, Scope::Globals);
+    assert_eq!(app.variable().map(|v| &*v.name), Some("config_global"));
+}
+
+#[test]
+fn enter_on_a_leaf_shows_its_value_whole_and_r_the_registers() {
+    let snapshot = sample();
+    let mut app = App::new(&snapshot);
+    let clipped = screen(&app).join("\n");
+    assert!(!clipped.contains("END_OF_MESSAGE"), "the pane clips it");
+    press(&mut app, "/message");
+    handle(&mut app, key(KeyCode::Enter));
+    handle(&mut app, key(KeyCode::Enter));
+    assert_eq!(app.overlay, Some(Overlay::Variable));
+    let lines = screen(&app);
+    assert!(shows(&lines, "END_OF_MESSAGE"), "{}", lines.join("\n"));
+    assert!(shows(&lines, "type   const char *"), "{}", lines.join("\n"));
+    handle(&mut app, key(KeyCode::Esc));
+    press(&mut app, "r");
+    assert_eq!(app.overlay, Some(Overlay::Registers));
+    let lines = screen(&app);
+    assert!(
+        shows(&lines, "rip      0x0000000000401234"),
+        "{}",
+        lines.join("\n")
+    );
+    assert!(shows(&lines, "#0 crash_here  pc "), "{}", lines.join("\n"));
 }
