@@ -326,6 +326,14 @@ pub fn frame_line(frame: &Frame) -> String {
             }
         }
     }
+    line.push_str(&frame_flags(frame));
+    line
+}
+
+/// The flags of `frame` as the dump and the viewer print them after its place:
+/// ` [inlined] [fault]`; empty without any.
+pub fn frame_flags(frame: &Frame) -> String {
+    let mut flags = String::new();
     for (flag, on) in [
         ("inlined", frame.inlined),
         ("signal frame", frame.signal_frame),
@@ -334,10 +342,10 @@ pub fn frame_line(frame: &Frame) -> String {
         ("fault", frame.fault),
     ] {
         if on {
-            let _ = write!(line, " [{flag}]");
+            let _ = write!(flags, " [{flag}]");
         }
     }
-    line
+    flags
 }
 
 /// One annotation as the dump prints it: `warning: text`, `json: {...}`.

@@ -318,19 +318,7 @@ pub fn frame_place(frame: &crate::snapshot::Frame) -> String {
         (_, _, Some(object)) => format!("  from {object}"),
         _ => String::new(),
     };
-    for (flag, on) in [
-        ("inlined", frame.inlined),
-        ("signal frame", frame.signal_frame),
-        ("tail call", frame.tail_call),
-        ("suspect", frame.suspect),
-        ("fault", frame.fault),
-    ] {
-        if on {
-            place.push_str(" [");
-            place.push_str(flag);
-            place.push(']');
-        }
-    }
+    place.push_str(&text::frame_flags(frame));
     place
 }
 
