@@ -149,11 +149,26 @@ fn read_request(reader: &mut impl BufRead) -> Option<Request> {
     Some(request)
 }
 
+/// A thread accepting connections on a 127.0.0.1 port of its own, stopped and joined when
+/// dropped.
+struct Accepting {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Accepting {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// Runs `serve` on each connection accepted on a fresh 127.0.0.1 port (the connection's index
-/// given), one at a time, until `stop` is set or [`LIFETIME`] has passed.
-fn accept_loop(
-    serve: impl Fn(TcpStream, usize, &AtomicBool) + Send + 'static,
-) -> (u16, Arc<AtomicBool>, JoinHandle<()>) {
+/// given), one at a time, until it is dropped or [`LIFETIME`] has passed.
+fn accept_loop(serve: impl Fn(TcpStream, usize, &AtomicBool) + Send + 'static) -> Accepting {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     let port = listener.local_addr().expect("local address").port();
     listener.set_nonblocking(true).expect("non-blocking listener");
@@ -181,16 +196,18 @@ fn accept_loop(
             }
         }
     });
-    (port, stop, thread)
+    Accepting {
+        port,
+        stop,
+        thread: Some(thread),
+    }
 }
 
 /// A recording Backtrace server: each connection gets the next of its answers (the last one
 /// repeated).
 struct Server {
-    port: u16,
+    listener: Accepting,
     requests: Arc<Mutex<Vec<Request>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -198,7 +215,7 @@ impl Server {
         let answers = answers.to_vec();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let recorded = Arc::clone(&requests);
-        let (port, stop, thread) = accept_loop(move |stream, index, stop| {
+        let listener = accept_loop(move |stream, index, stop| {
             let answer = answers
                 .get(index)
                 .or(answers.last())
@@ -247,22 +264,23 @@ impl Server {
             }
             let _ = stream.shutdown(Shutdown::Both);
         });
-        Server {
-            port,
-            requests,
-            stop,
-            thread: Some(thread),
-        }
+        Server { listener, requests }
     }
 
     /// The `/post` submission URL of this server.
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/post?format=json&token={TOKEN}", self.port)
+        format!(
+            "http://127.0.0.1:{}/post?format=json&token={TOKEN}",
+            self.listener.port
+        )
     }
 
     /// The submission URL as ptrace shows it.
     fn shown_url(&self) -> String {
-        format!("http://127.0.0.1:{}/post?format=json&token=***", self.port)
+        format!(
+            "http://127.0.0.1:{}/post?format=json&token=***",
+            self.listener.port
+        )
     }
 
     /// The requests received so far.
@@ -271,29 +289,18 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
 /// A recording HTTP proxy: it records each request line it gets and, for `CONNECT host:port`,
 /// opens the tunnel to that address and relays both ways; any other request gets a 501.
 struct Proxy {
-    port: u16,
+    listener: Accepting,
     lines: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl Proxy {
     fn start() -> Proxy {
         let lines = Arc::new(Mutex::new(Vec::new()));
         let recorded = Arc::clone(&lines);
-        let (port, stop, thread) = accept_loop(move |stream, _, _| {
+        let listener = accept_loop(move |stream, _, _| {
             let Ok(reading) = stream.try_clone() else { return };
             let mut reader = BufReader::new(reading);
             let Some(request) = read_request(&mut reader) else {
@@ -333,29 +340,15 @@ impl Proxy {
             let _ = upstream.shutdown(Shutdown::Both);
             let _ = forward.join();
         });
-        Proxy {
-            port,
-            lines,
-            stop,
-            thread: Some(thread),
-        }
+        Proxy { listener, lines }
     }
 
     fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}", self.listener.port)
     }
 
     fn lines(&self) -> Vec<String> {
         self.lines.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -657,7 +650,7 @@ fn the_submit_backtrace_io_form_is_posted_to_its_path() {
     let target = Target::start(&example("crash"), &["hang"]);
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("hang.json");
-    let url = format!("http://127.0.0.1:{}/acme/{TOKEN}/json", server.port);
+    let url = format!("http://127.0.0.1:{}/acme/{TOKEN}/json", server.listener.port);
     let result = run(ptrace()
         .arg(target.pid().to_string())
         .args(["--backtrace-url", &url, "--submit-timeout", "10", "-o"])
@@ -682,7 +675,7 @@ fn the_submit_backtrace_io_form_is_posted_to_its_path() {
         result.lines(),
         [format!(
             "ptrace: sent to backtrace http://127.0.0.1:{}/acme/***/json as rx-0",
-            server.port
+            server.listener.port
         )]
     );
 }
@@ -741,7 +734,7 @@ fn a_failed_submission_costs_one_line_and_status_1_and_keeps_the_snapshot() {
     ];
     for (case, answer, why) in cases {
         let server = answer.map(|a| Server::start(&[a]));
-        let port = server.as_ref().map_or_else(free_port, |s| s.port);
+        let port = server.as_ref().map_or_else(free_port, |s| s.listener.port);
         let url = format!("http://127.0.0.1:{port}/post?format=json&token={TOKEN}");
         let file = dir.path().join(format!("{case}.json"));
         let timeout = if case == "slow" { "1" } else { "10" };
@@ -1014,7 +1007,7 @@ fn proxies_come_from_the_environment() {
         match no_proxy {
             None => assert_eq!(
                 lines,
-                [format!("CONNECT 127.0.0.1:{} HTTP/1.1", server.port)],
+                [format!("CONNECT 127.0.0.1:{} HTTP/1.1", server.listener.port)],
                 "{case}: through the proxy"
             ),
             Some(_) => assert!(lines.is_empty(), "{case}: around the proxy: {lines:?}"),

@@ -44,6 +44,16 @@ pub enum SubmitError {
     },
 }
 
+/// Splits a DSN or URL into its scheme, `http` or `https`, and what follows `://`; `Err`: why
+/// it has no such scheme.
+pub(crate) fn split_http_scheme(text: &str) -> Result<(&str, &str), &'static str> {
+    match text.split_once("://") {
+        None => Err("no scheme (https://...)"),
+        Some((scheme @ ("http" | "https"), rest)) => Ok((scheme, rest)),
+        Some(_) => Err("the scheme is neither http nor https"),
+    }
+}
+
 /// The scheme and host of a URL or DSN that could not be read (`https://HOST/…`), without what
 /// could be a key or a token: anything before an `@`, the path and the query.
 pub(crate) fn shown_host(text: &str) -> String {

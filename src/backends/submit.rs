@@ -38,7 +38,7 @@ pub fn submit_all(snapshot: &Snapshot, settings: &BackendSettings) -> Vec<Result
                     backend: "sentry",
                     url: &dsn.envelope_url(),
                     target: &target,
-                    secret: Some(dsn.key()),
+                    secret: dsn.key(),
                 },
                 &[
                     ("X-Sentry-Auth", dsn.auth_header()),
@@ -66,7 +66,7 @@ pub fn submit_all(snapshot: &Snapshot, settings: &BackendSettings) -> Vec<Result
                     backend: "backtrace",
                     url: url.url(),
                     target: &target,
-                    secret: Some(url.token()),
+                    secret: url.token(),
                 },
                 &[("Content-Type", "application/json".into())],
                 body,
@@ -90,8 +90,9 @@ struct Endpoint<'a> {
     url: &'a str,
     /// Where it goes as shown (key or token hidden).
     target: &'a str,
-    /// A key the server may echo back in a refusal (as Bugsink does), kept out of the error.
-    secret: Option<&'a str>,
+    /// The key or token: kept out of every error, whether the client names the URL holding it
+    /// or the server echoes it back (as Bugsink does).
+    secret: &'a str,
 }
 
 /// Posts `body` to `endpoint` with `headers`, within `timeout`; the answer's body when the
@@ -113,18 +114,18 @@ fn post(
     for (name, value) in headers {
         request = request.header(*name, value.as_str());
     }
-    let cleared = |text: &str| match secret.filter(|s| !s.is_empty()) {
-        Some(secret) => text.replace(secret, "***"),
-        None => text.to_string(),
+    // The key or token is all that is secret (a Backtrace URL holds its token, a Sentry URL
+    // nothing): hidden in whatever the client or the server says.
+    let cleared = |text: &str| match secret {
+        "" => text.to_string(),
+        secret => text.replace(secret, "***"),
     };
     let transport = |why: String| SubmitError::Transport {
         backend,
         target: target.to_string(),
         why: cleared(&why),
     };
-    let response = request
-        .send(&body[..])
-        .map_err(|e| transport(hide(&e.to_string(), url, target)))?;
+    let response = request.send(&body[..]).map_err(|e| transport(e.to_string()))?;
     let status = response.status().as_u16();
     let text = response
         .into_body()
@@ -146,11 +147,6 @@ fn post(
             .trim()
             .to_string(),
     })
-}
-
-/// `message` with the URL (which may hold a token) replaced by its shown form.
-fn hide(message: &str, url: &str, shown: &str) -> String {
-    message.replace(url, shown)
 }
 
 /// The string `key` of the JSON object `answer`, when it is one.

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::backends::error::shown_host;
+use crate::backends::error::{shown_host, split_http_scheme};
 use crate::backends::SubmitError;
 
 /// A checked submission URL.
@@ -25,12 +25,7 @@ impl SubmitUrl {
             shown: shown_host(text),
             why: why.to_string(),
         };
-        let (scheme, rest) = text
-            .split_once("://")
-            .ok_or_else(|| bad("no scheme (https://...)"))?;
-        if scheme != "http" && scheme != "https" {
-            return Err(bad("the scheme is neither http nor https"));
-        }
+        let (scheme, rest) = split_http_scheme(text).map_err(bad)?;
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (host, path) = path.split_once('/').unwrap_or((path, ""));
         if host.is_empty() {

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::backends::error::shown_host;
+use crate::backends::error::{shown_host, split_http_scheme};
 use crate::backends::SubmitError;
 
 /// A parsed DSN.
@@ -28,12 +28,7 @@ impl Dsn {
             shown: shown_host(text),
             why: why.to_string(),
         };
-        let (scheme, rest) = text
-            .split_once("://")
-            .ok_or_else(|| bad("no scheme (https://...)"))?;
-        if scheme != "http" && scheme != "https" {
-            return Err(bad("the scheme is neither http nor https"));
-        }
+        let (scheme, rest) = split_http_scheme(text).map_err(bad)?;
         let (credentials, rest) = rest
             .split_once('@')
             .ok_or_else(|| bad("no key (https://KEY@HOST/PROJECT)"))?;
