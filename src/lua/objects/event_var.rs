@@ -167,7 +167,8 @@ fn resolve(h: LightUserData, function: &str) -> mlua::Result<VarRef> {
 
 /// Wraps raw `function` with `fallback` as its upvalue.
 fn fast(lua: &Lua, function: ffi::lua_CFunction, fallback: Function) -> mlua::Result<Function> {
-    // SAFETY: the closure only makes a C closure of the function mlua pushed.
+    // SAFETY: the closure only makes a C closure of `function` with the one value mlua pushed
+    // (the fallback) as its upvalue, leaving that closure as the one result.
     unsafe { lua.exec_raw(fallback, |state| ffi::lua_pushcclosure(state, function, 1)) }
 }
 
@@ -176,11 +177,16 @@ fn fast(lua: &Lua, function: ffi::lua_CFunction, fallback: Function) -> mlua::Re
 /// # Safety
 /// `state` must run a C closure made by [`fast`].
 unsafe fn call_fallback(state: *mut ffi::lua_State) -> c_int {
-    let arguments = ffi::lua_gettop(state);
-    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
-    ffi::lua_insert(state, 1);
-    ffi::lua_call(state, arguments, ffi::LUA_MULTRET);
-    ffi::lua_gettop(state)
+    // SAFETY: `state` runs a C closure made by `fast` (the caller's promise), so upvalue 1 is
+    // the fallback function; it is put under the arguments on the closure's own stack and
+    // called with them, and what it returns is all that stack then holds.
+    unsafe {
+        let arguments = ffi::lua_gettop(state);
+        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+        ffi::lua_insert(state, 1);
+        ffi::lua_call(state, arguments, ffi::LUA_MULTRET);
+        ffi::lua_gettop(state)
+    }
 }
 
 /// Runs `f` on the event variable whose handle is the first argument: `None` when it is not the
@@ -192,10 +198,15 @@ unsafe fn answer<R>(
     state: *mut ffi::lua_State,
     f: impl FnOnce(&mut Scene, &VarRef) -> Result<R, SceneError>,
 ) -> Option<R> {
-    if ffi::lua_type(state, 1) != ffi::LUA_TLIGHTUSERDATA {
-        return None;
-    }
-    let h = ffi::lua_touserdata(state, 1) as usize;
+    // SAFETY: `state` is a live Lua state running a C function (the caller's promise); index 1
+    // is read only after its type says a light userdata is there (a handle: a number, never
+    // dereferenced).
+    let h = unsafe {
+        if ffi::lua_type(state, 1) != ffi::LUA_TLIGHTUSERDATA {
+            return None;
+        }
+        ffi::lua_touserdata(state, 1) as usize
+    };
     catch_unwind(AssertUnwindSafe(|| on_event_var(h, f)))
         .ok()
         .flatten()
@@ -207,7 +218,8 @@ unsafe fn answer<R>(
 /// # Safety
 /// As [`answer`].
 unsafe fn short_name(state: *mut ffi::lua_State) -> Option<([u8; 48], usize)> {
-    match answer(state, var_name)? {
+    // SAFETY: the caller's promise is `answer`'s.
+    match unsafe { answer(state, var_name) }? {
         ShortText::Inline(bytes, len) => Some((bytes, len)),
         ShortText::Heap(_) => None,
     }
@@ -215,38 +227,53 @@ unsafe fn short_name(state: *mut ffi::lua_State) -> Option<([u8; 48], usize)> {
 
 /// `name` (see the raw C methods above).
 unsafe extern "C-unwind" fn fast_name(state: *mut ffi::lua_State) -> c_int {
-    match short_name(state) {
-        Some((bytes, len)) => {
-            ffi::lua_pushlstring(state, bytes.as_ptr().cast(), len);
-            1
+    // SAFETY: Lua calls this C closure, made by `fast`, with its own live state; the name is
+    // pushed from a local buffer of `len` bytes (`len` is at most its size); the fallback is
+    // the closure's upvalue. A memory error in the push longjmps over a frame holding nothing
+    // to drop.
+    unsafe {
+        match short_name(state) {
+            Some((bytes, len)) => {
+                ffi::lua_pushlstring(state, bytes.as_ptr().cast(), len);
+                1
+            }
+            None => call_fallback(state),
         }
-        None => call_fallback(state),
     }
 }
 
 /// `type` (see the raw C methods above).
 unsafe extern "C-unwind" fn fast_type(state: *mut ffi::lua_State) -> c_int {
-    match answer(state, var_type) {
-        Some(kind) => {
-            ffi::lua_pushinteger(state, kind);
-            1
+    // SAFETY: Lua calls this C closure, made by `fast`, with its own live state; pushing an
+    // integer cannot fail; the fallback is the closure's upvalue.
+    unsafe {
+        match answer(state, var_type) {
+            Some(kind) => {
+                ffi::lua_pushinteger(state, kind);
+                1
+            }
+            None => call_fallback(state),
         }
-        None => call_fallback(state),
     }
 }
 
 /// `value` (see the raw C methods above).
 unsafe extern "C-unwind" fn fast_value(state: *mut ffi::lua_State) -> c_int {
-    match answer(state, var_value) {
-        Some(ScalarValue::Int(i)) => ffi::lua_pushinteger(state, i),
-        Some(ScalarValue::Float(f)) => ffi::lua_pushnumber(state, f),
-        Some(ScalarValue::Complex(re, im)) => {
-            ffi::lua_pushnumber(state, re);
-            ffi::lua_pushnumber(state, im);
-            return 2;
+    // SAFETY: Lua calls this C closure, made by `fast`, with its own live state; at most two
+    // numbers are pushed (a C function starts with LUA_MINSTACK = 20 free slots); the fallback
+    // is the closure's upvalue.
+    unsafe {
+        match answer(state, var_value) {
+            Some(ScalarValue::Int(i)) => ffi::lua_pushinteger(state, i),
+            Some(ScalarValue::Float(f)) => ffi::lua_pushnumber(state, f),
+            Some(ScalarValue::Complex(re, im)) => {
+                ffi::lua_pushnumber(state, re);
+                ffi::lua_pushnumber(state, im);
+                return 2;
+            }
+            Some(ScalarValue::None) => ffi::lua_pushnil(state),
+            None => return call_fallback(state),
         }
-        Some(ScalarValue::None) => ffi::lua_pushnil(state),
-        None => return call_fallback(state),
     }
     1
 }
