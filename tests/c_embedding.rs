@@ -1,7 +1,7 @@
 //! The C face of libptrace from outside: `c-examples/host.c` linked with `-lptrace` (plain and
 //! AddressSanitizer-built) snapshots `crash hang` with the C tutorial module and catches
-//! `crash segv`; `make -C c-examples install PREFIX=...` installs a prefix from which a module
-//! and the host build with `pkg-config --cflags --libs ptrace` alone; a module linked with
+//! `crash segv`; `make install PREFIX=...` installs a prefix from which a module
+//! and the host build with `pkg-config --cflags --libs libptrace` alone; a module linked with
 //! `-lptrace` loads into the installed CLI and binds to the executable's engine.
 
 mod common;
@@ -177,7 +177,7 @@ fn the_host_example_built_with_address_sanitizer() {
 
 fn pkg_config(prefix: &Path) -> Vec<String> {
     let output = run(Command::new("pkg-config")
-        .args(["--cflags", "--libs", "ptrace"])
+        .args(["--cflags", "--libs", "libptrace"])
         .env("PKG_CONFIG_PATH", pkg_config_path(prefix)));
     String::from_utf8_lossy(&output.stdout)
         .split_whitespace()
