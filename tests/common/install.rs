@@ -61,3 +61,8 @@ pub fn install(prefix: &Path) {
 pub fn pkg_config_path(prefix: &Path) -> PathBuf {
     prefix.join("lib/pkgconfig")
 }
+
+/// The text of `readelf ARGS file`.
+pub fn readelf(args: &[&str], file: &Path) -> String {
+    String::from_utf8_lossy(&run(Command::new("readelf").args(args).arg(file)).stdout).into_owned()
+}
