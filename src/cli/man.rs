@@ -337,7 +337,10 @@ mod tests {
             "one preamble (.ie/.el): {page}"
         );
         assert!(
-            page.contains(".TH ptrace 1 2025-10-09 \"libptrace 0.1.0\" \"libptrace manual\""),
+            page.contains(&format!(
+                ".TH ptrace 1 2025-10-09 \"libptrace {}\" \"libptrace manual\"",
+                env!("CARGO_PKG_VERSION")
+            )),
             "{page}"
         );
         for heading in [
