@@ -6,7 +6,7 @@
  *
  * Build: make -C c-examples host              (against ../target/release: cargo build --release)
  *        make -C c-examples host PREFIX=/usr  (against an installed libptrace)
- *        cc host.c $(pkg-config --cflags --libs ptrace) -o host
+ *        cc host.c $(pkg-config --cflags --libs libptrace) -o host
  * Run:   build/host build/crash [MODULE.so [OUTPUT-DIR [CORE]]]
  */
 #include <pmodule.h>

@@ -18,24 +18,38 @@ use crate::snapshot::output::{Destination, FileMode, OutputRequest, WriteOptions
 use crate::snapshot::{self, Snapshot};
 use crate::tracer::{self, AbortFlag, ChildEnd, TracerError};
 mod backends;
+mod completions;
 mod dump;
+mod man;
 
 use backends::{BackendArgs, Format};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use std::ffi::OsString;
+use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Snapshot a running process (or a program when it crashes): every thread and frame, written as
-/// JSON. The target is stopped only while its threads are captured, then resumed untouched.
+/// Snapshot a running process, a program when it crashes, or a core file: every thread, frame
+/// and variable, written as JSON.
+///
+/// `ptrace PID` stops every thread of the process for a few milliseconds (at most --max-stop-ms),
+/// copies their registers and stacks, resumes the process untouched, then unwinds with the DWARF
+/// of its objects, reads the variables and writes the snapshot, printing the file's path on
+/// standard output. `ptrace --exec -- PROGRAM [ARGS...]` runs PROGRAM traced and snapshots it
+/// when a thread gets a fatal signal, then exits as the program did. `ptrace --core CORE [EXE]`
+/// snapshots a core file. Modules (Lua `*.lua` files, or native `*.so` built against pmodule.h)
+/// pretty-print, classify and annotate the snapshot while it is taken.
 #[derive(Parser, Debug)]
 #[command(
     name = "ptrace",
     version,
     about,
-    long_about = None,
+    override_usage = "ptrace [OPTIONS] PID\n       \
+                      ptrace [OPTIONS] --exec -- PROGRAM [ARGS...]\n       \
+                      ptrace [OPTIONS] --core CORE [EXE]\n       \
+                      ptrace COMMAND [ARGS...]",
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
 )]
@@ -238,9 +252,10 @@ struct Cli {
 /// The subcommands.
 #[derive(clap::Subcommand, Debug)]
 enum Action {
-    /// Send saved snapshots (files ptrace wrote) to the crash backends: one line per file that
-    /// could not be sent, exit status 1 when any could not. With --remove, each file sent is
-    /// removed, so that a cron job can retry a spool folder.
+    /// Send saved snapshots (files ptrace wrote) to the crash backends.
+    ///
+    /// One line per file that could not be sent, exit status 1 when any could not. With
+    /// --remove, each file sent is removed, so that a cron job can retry a spool folder.
     Submit {
         /// The snapshot files.
         #[arg(required = true, value_name = "FILE")]
@@ -251,9 +266,11 @@ enum Action {
         #[command(flatten)]
         backends: BackendArgs,
     },
-    /// Print the readable dump of a saved snapshot (a file ptrace wrote), as --pretty-print
-    /// prints it: the threads grouped by stack. A file that is not a snapshot this ptrace reads
-    /// (not JSON, truncated, another format, a newer version) gets one line and status 1.
+    /// Print the readable dump of a saved snapshot (a file ptrace wrote).
+    ///
+    /// The dump --pretty-print prints: the threads grouped by stack. A file that is not a
+    /// snapshot this ptrace reads (not JSON, truncated, another format, a newer version) gets one
+    /// line and status 1.
     Dump {
         /// The snapshot file.
         #[arg(value_name = "FILE")]
@@ -262,14 +279,34 @@ enum Action {
         #[arg(long = "dump-all")]
         dump_all: bool,
     },
-    /// Browse a saved snapshot in the terminal: the stack groups, the frames of the selected
-    /// group, the variables of the selected frame as a tree; / searches, f jumps to the fault,
-    /// ? lists the keys, q quits. A file that is not a snapshot this ptrace reads gets one line
-    /// and status 1, the terminal untouched.
+    /// Browse a saved snapshot in the terminal.
+    ///
+    /// The stack groups, the frames of the selected group, the variables of the selected frame
+    /// as a tree; / searches, f jumps to the fault, ? lists the keys, q quits. A file that is not
+    /// a snapshot this ptrace reads gets one line and status 1, the terminal untouched.
     View {
         /// The snapshot file.
         #[arg(value_name = "FILE")]
         file: PathBuf,
+    },
+    /// Print the completion script of a shell for ptrace.
+    ///
+    /// `make install` installs those of bash, zsh and fish where these shells find them. For one
+    /// user: `ptrace completions bash > ~/.local/share/bash-completion/completions/ptrace`,
+    /// `ptrace completions zsh > DIR/_ptrace` with DIR in $fpath, `ptrace completions fish >
+    /// ~/.config/fish/completions/ptrace.fish`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages (ptrace.1 and one per subcommand) into DIR, printing each file
+    /// written (what `make install` installs).
+    #[command(hide = true)]
+    Man {
+        /// The folder the pages are written into (it must exist).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
     },
 }
 
@@ -366,25 +403,27 @@ fn tune_malloc() {
 }
 
 fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
-    if let Some(Action::Submit {
-        files,
-        remove,
-        backends,
-    }) = &cli.action
-    {
-        return backends::submit_files(files, *remove, backends);
-    }
-    if let Some(Action::Dump { file, dump_all }) = &cli.action {
-        let options = snapshot::text::DumpOptions { all: *dump_all };
-        return dump::dump_file(file, &options);
-    }
-    if let Some(Action::View { file }) = &cli.action {
-        let snapshot = dump::read(file)?;
-        crate::viewer::run(&snapshot, &interrupts.abort)?;
-        // Left to the exit, as `emit` leaves a snapshot: freeing a big one piece by piece would
-        // keep the user waiting after `q`.
-        std::mem::forget(snapshot);
-        return Ok(0);
+    match &cli.action {
+        Some(Action::Submit {
+            files,
+            remove,
+            backends,
+        }) => return backends::submit_files(files, *remove, backends),
+        Some(Action::Dump { file, dump_all }) => {
+            let options = snapshot::text::DumpOptions { all: *dump_all };
+            return dump::dump_file(file, &options);
+        }
+        Some(Action::View { file }) => {
+            let snapshot = dump::read(file)?;
+            crate::viewer::run(&snapshot, &interrupts.abort)?;
+            // Left to the exit, as `emit` leaves a snapshot: freeing a big one piece by piece
+            // would keep the user waiting after `q`.
+            std::mem::forget(snapshot);
+            return Ok(0);
+        }
+        Some(Action::Completions { shell }) => return print_completions(*shell),
+        Some(Action::Man { dir }) => return write_man_pages(dir),
+        None => {}
     }
     // Before anything touches the target: a snapshot with nowhere to go is never taken.
     let request = output_request(&cli);
@@ -495,6 +534,36 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
         }
         Err(error) => Err(describe(error)),
     }
+}
+
+/// Prints the completion script of `shell` on standard output.
+fn print_completions(shell: clap_complete::Shell) -> Result<u8, String> {
+    let script = completions::script(shell, &Cli::command(), "ptrace");
+    std::io::stdout()
+        .lock()
+        .write_all(&script)
+        .map_err(|e| format!("cannot print the {shell} completions: {e}"))?;
+    Ok(0)
+}
+
+/// Writes the manual pages into `dir`, printing the path of each. They are dated now, or at
+/// `SOURCE_DATE_EPOCH` when it is set (reproducible builds).
+fn write_man_pages(dir: &std::path::Path) -> Result<u8, String> {
+    let now = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(seconds) => seconds
+            .trim()
+            .parse::<u64>()
+            .map_err(|e| format!("SOURCE_DATE_EPOCH={seconds:?} is not a number of seconds: {e}"))?,
+        Err(_) => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_secs()),
+    };
+    let written = man::write_pages(Cli::command(), dir, &man::iso_date(now))
+        .map_err(|e| format!("cannot write the manual pages into {}: {e}", dir.display()))?;
+    for path in written {
+        println!("{}", path.display());
+    }
+    Ok(0)
 }
 
 /// The snapshot of core file `core` (`-`: standard input, spooled into `spool_dir`) of a process

@@ -1,12 +1,12 @@
 //! The C face of libptrace from outside: `c-examples/host.c` linked with `-lptrace` (plain and
 //! AddressSanitizer-built) snapshots `crash hang` with the C tutorial module and catches
-//! `crash segv`; `make -C c-examples install PREFIX=...` installs a prefix from which a module
-//! and the host build with `pkg-config --cflags --libs ptrace` alone; a module linked with
+//! `crash segv`; `make install PREFIX=...` installs a prefix from which a module
+//! and the host build with `pkg-config --cflags --libs libptrace` alone; a module linked with
 //! `-lptrace` loads into the installed CLI and binds to the executable's engine.
 
 mod common;
 
-use common::install::{build_dir, install, pkg_config_path, run};
+use common::install::{build_dir, install, pkg_config_path, readelf, run};
 use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -177,86 +177,12 @@ fn the_host_example_built_with_address_sanitizer() {
 
 fn pkg_config(prefix: &Path) -> Vec<String> {
     let output = run(Command::new("pkg-config")
-        .args(["--cflags", "--libs", "ptrace"])
+        .args(["--cflags", "--libs", "libptrace"])
         .env("PKG_CONFIG_PATH", pkg_config_path(prefix)));
     String::from_utf8_lossy(&output.stdout)
         .split_whitespace()
         .map(str::to_string)
         .collect()
-}
-
-/// The text of `readelf ARGS file`.
-fn readelf(args: &[&str], file: &Path) -> String {
-    String::from_utf8_lossy(&run(Command::new("readelf").args(args).arg(file)).stdout).into_owned()
-}
-
-#[test]
-fn install_lays_out_a_stripped_library_its_debug_file_the_headers_and_a_launcher() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let prefix = dir.path().join("prefix");
-    install(&prefix);
-    let lib = prefix.join("lib");
-    let library = lib.join("libptrace.so.0.1.0");
-    assert!(library.is_file());
-    assert_eq!(
-        std::fs::read_link(lib.join("libptrace.so.0")).expect("link"),
-        Path::new("libptrace.so.0.1.0")
-    );
-    assert_eq!(
-        std::fs::read_link(lib.join("libptrace.so")).expect("link"),
-        Path::new("libptrace.so.0")
-    );
-    for header in ["pmodule.h", "bt.h", "ptrace/pmodule.h"] {
-        assert_eq!(
-            std::fs::read(prefix.join("include").join(header)).expect("installed header"),
-            std::fs::read(repo().join("include").join(header)).expect("header"),
-            "{header}"
-        );
-    }
-
-    // The library is stripped: its debug information is in lib/.debug, which .gnu_debuglink
-    // names, and its C API is still exported.
-    let sections = readelf(&["-S", "-W"], &library);
-    assert!(!sections.contains(".debug_info"), "{sections}");
-    assert!(sections.contains(".gnu_debuglink"), "{sections}");
-    let link = readelf(&["-p", ".gnu_debuglink"], &library);
-    assert!(link.contains("libptrace.so.0.1.0.debug"), "{link}");
-    let debug = lib.join(".debug/libptrace.so.0.1.0.debug");
-    assert!(readelf(&["-S", "-W"], &debug).contains(".debug_line"));
-    let exported = readelf(&["--dyn-syms", "-W"], &library);
-    for symbol in ["pmodule_variable_dispatch", "bt_type_pp", "ptrace_cli_main"] {
-        assert!(exported.contains(symbol), "{symbol} is not exported");
-    }
-    let built = std::fs::metadata(build_dir().join("libptrace.so")).expect("built library");
-    let installed = std::fs::metadata(&library).expect("installed library");
-    assert!(
-        installed.len() < built.len() / 2,
-        "installed {} bytes of a {}-byte library",
-        installed.len(),
-        built.len()
-    );
-
-    // bin/ptrace is a launcher: it needs libptrace.so.0, found through $ORIGIN/../lib, and
-    // defines none of the engine.
-    let launcher = prefix.join("bin/ptrace");
-    let dynamic = readelf(&["-d"], &launcher);
-    assert!(dynamic.contains("[libptrace.so.0]"), "{dynamic}");
-    assert!(dynamic.contains("[$ORIGIN/../lib]"), "{dynamic}");
-    let defined = readelf(&["--dyn-syms", "-W"], &launcher);
-    assert!(
-        !defined
-            .lines()
-            .any(|l| l.contains("pmodule_") && !l.contains(" UND ")),
-        "{defined}"
-    );
-    assert!(std::fs::metadata(&launcher).expect("launcher").len() < 100_000);
-    let version = run(Command::new(&launcher).arg("--version"));
-    assert!(String::from_utf8_lossy(&version.stdout).starts_with("ptrace "));
-
-    // The prefix still works once moved elsewhere (the rpath is relative).
-    let moved = dir.path().join("moved");
-    std::fs::rename(&prefix, &moved).expect("move the prefix");
-    run(Command::new(moved.join("bin/ptrace")).arg("--help"));
 }
 
 /// Every `binding file MODULE ... to FILE ...: normal symbol `pmodule_...'` line of the

@@ -448,7 +448,7 @@ fn a_module_written_for_the_original_builds_with_pkg_config_and_runs_unchanged()
     let dir = tempfile::tempdir().expect("temp dir");
     let prefix = dir.path().join("prefix");
     common::install::install(&prefix);
-    // The module's own Makefile, INCLUDE from `pkg-config --cflags ptrace` and nothing else.
+    // The module's own Makefile, INCLUDE from `pkg-config --cflags libptrace` and nothing else.
     let out = dir.path().join("build");
     let built = common::install::run(
         std::process::Command::new("make")

@@ -1,4 +1,4 @@
-//! Installing the libptrace under test into a temporary prefix with `make -C c-examples
+//! Installing the libptrace under test into a temporary prefix with the top-level `make
 //! install`, as a user does, and running commands against it.
 
 use super::{ptrace_bin, repo};
@@ -45,18 +45,24 @@ pub fn run(command: &mut Command) -> Output {
     output
 }
 
-/// `make -C c-examples install PREFIX=prefix` of the library under test.
+/// `make install PREFIX=prefix` of the library under test (the build of this test run,
+/// [`build_dir`], not a release build).
 pub fn install(prefix: &Path) {
     run(Command::new("make")
         .arg("-s")
         .arg("-C")
-        .arg(repo().join("c-examples"))
+        .arg(repo())
         .arg("install")
         .arg(format!("PREFIX={}", prefix.display()))
-        .arg(format!("PTRACE_BUILD={}", build_dir().display())));
+        .arg(format!("BUILD_DIR={}", build_dir().display())));
 }
 
-/// The `PKG_CONFIG_PATH` that finds the `ptrace.pc` of `prefix`.
+/// The `PKG_CONFIG_PATH` that finds the `libptrace.pc` of `prefix`.
 pub fn pkg_config_path(prefix: &Path) -> PathBuf {
     prefix.join("lib/pkgconfig")
+}
+
+/// The text of `readelf ARGS file`.
+pub fn readelf(args: &[&str], file: &Path) -> String {
+    String::from_utf8_lossy(&run(Command::new("readelf").args(args).arg(file)).stdout).into_owned()
 }
