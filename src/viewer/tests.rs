@@ -228,3 +228,15 @@ fn recursion_is_folded_in_the_frames_pane() {
     assert_eq!(app.frame_rows.len(), 3);
     assert!(shows(&screen(&app), "#1   recurse  ×20 (#1-#20)  at crash.c:10"));
 }
+
+#[test]
+fn the_header_counts_one_thread_and_one_group_in_the_singular() {
+    let frames = vec![testdata::frame("main", "/b/crash", "crash.c")];
+    let one = testdata::snapshot(1, vec![testdata::thread(1, frames)]);
+    let lines = screen(&App::new(&one));
+    assert!(lines[0].contains(", 1 thread, 1 group"), "{}", lines[0]);
+    assert!(!lines[0].contains("1 threads"), "{}", lines[0]);
+    let many = sample();
+    let lines = screen(&App::new(&many));
+    assert!(lines[0].contains(", 6 threads, 2 groups"), "{}", lines[0]);
+}
