@@ -1,10 +1,15 @@
 ---@meta
--- LuaLS stubs of the pmodule API of the ptrace snapshot debugger (README "Modules").
+-- LuaLS stubs of the pmodule API of the ptrace snapshot debugger (docs/lua-api.md).
 -- Put this file (or its directory) in your workspace library so editors complete and check
 -- module code. It is never loaded by ptrace.
 
 ---@class pmodule
 pmodule = {}
+
+---The filter table of `bt:variables()` and `thr:variables()`: `object` and `cu` keep the variables
+---whose defining object's path and compilation unit's name contain the text, `name` those of
+---exactly that name.
+---@alias pmodule.VariableFilter {object?: string, cu?: string, name?: string}
 
 ---@alias pmodule.Event integer
 ---@alias pmodule.LogLevel integer
@@ -40,10 +45,27 @@ pmodule.pmap_perms = { ex = 1, rd = 2, wr = 4, pr = 8, sh = 16, all = 7 }
 ---@param definition pmodule.Definition
 function pmodule.define(definition) end
 
----Registers a callback for an event, optionally filtered by a match.
----@param event pmodule.Event|string
----@param callback fun(...)
+---A `preattach`, `attach` or `postattach` callback: the backtrace (the snapshot and its process).
+---@alias pmodule.BacktraceCallback fun(bt: pmodule.Backtrace)
+---A `thread` callback: the thread, complete with its frames.
+---@alias pmodule.ThreadCallback fun(thr: pmodule.Thread)
+---A `frame` callback: the frame, complete with its variables.
+---@alias pmodule.FrameCallback fun(fr: pmodule.Frame)
+---A `variable` callback: the variable (valid only until the callback returns) and its bt variable
+---(`nil` when no typed view exists; passed only to a callback that declares a second parameter).
+---@alias pmodule.VariableCallback fun(var: pmodule.Variable, btvar: pmodule.BtVariable|nil)
+
+---Registers a callback for an event, optionally filtered by a match (copied at registration).
+---Call it from the module's `load` function. `preattach`, `attach` and `postattach` callbacks get
+---the backtrace, `thread` callbacks a thread, `frame` callbacks a frame, `variable` callbacks the
+---variable and its bt variable.
+---@param event pmodule.Event|"preattach"|"attach"|"variable"|"frame"|"thread"|"postattach"
+---@param callback pmodule.BacktraceCallback|pmodule.ThreadCallback|pmodule.FrameCallback|pmodule.VariableCallback
 ---@param match? pmodule.Match
+---@overload fun(event: "preattach"|"attach"|"postattach", callback: pmodule.BacktraceCallback)
+---@overload fun(event: "thread", callback: pmodule.ThreadCallback, match?: pmodule.Match)
+---@overload fun(event: "frame", callback: pmodule.FrameCallback, match?: pmodule.Match)
+---@overload fun(event: "variable", callback: pmodule.VariableCallback, match?: pmodule.Match)
 function pmodule.register(event, callback, match) end
 pmodule.event_register = pmodule.register
 
@@ -190,7 +212,7 @@ function Backtrace:add_tag(s) end
 ---@param ... any
 function Backtrace:annotate(level, fmt, ...) end
 ---`for var, object, cu in bt:variables(), {object =, cu =, name =} do` (globals).
----@return fun(filter: {object?: string, cu?: string, name?: string}|nil, prev: any): pmodule.Variable, string, string
+---@return fun(filter: pmodule.VariableFilter|nil, prev: pmodule.Variable|nil): pmodule.Variable|nil, string, string
 function Backtrace:variables() end
 
 ---@class pmodule.Thread
@@ -217,7 +239,7 @@ function Thread:add_frame(fr, first) end
 ---@param ... any
 function Thread:annotate(level, fmt, ...) end
 ---`for var, object, cu in thr:variables(), filter do` (thread-local variables).
----@return fun(filter: {object?: string, cu?: string, name?: string}|nil, prev: any): pmodule.Variable, string, string
+---@return fun(filter: pmodule.VariableFilter|nil, prev: pmodule.Variable|nil): pmodule.Variable|nil, string, string
 function Thread:variables() end
 
 ---@class pmodule.Frame
@@ -248,7 +270,7 @@ function Frame:siginfo() end
 ---@return pmodule.Variable|nil
 function Frame:fprm_at(i) end
 ---`for var, i in fr:fprm() do`
----@return fun(): pmodule.Variable, integer
+---@return fun(): pmodule.Variable|nil, integer
 function Frame:fprm() end
 ---@param s string
 function Frame:set_symbol(s) end

@@ -114,3 +114,24 @@ fn a_snapshot_cut_short_with_failing_modules_validates() {
         "a failure happened at least once"
     );
 }
+
+#[test]
+fn a_snapshot_of_a_core_file_validates() {
+    let validator = validator();
+    let target = Target::start(&example("crash"), &["hang", "1"]);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let prefix = dir.path().join("core");
+    let gcore = std::process::Command::new("timeout")
+        .args(["120", "gcore", "-o"])
+        .arg(&prefix)
+        .arg(target.pid().to_string())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run gcore");
+    let core = dir.path().join(format!("core.{}", target.pid()));
+    assert!(gcore.status.success() && core.is_file(), "gcore: {gcore:?}");
+    let (output, _out) = run_ptrace(&["--core", core.to_str().expect("utf-8 path")]);
+    let snap = snapshot_ok(&output);
+    assert_eq!(snap["process_state"], "core");
+    assert_valid(&validator, &snap);
+}

@@ -69,10 +69,7 @@ pub fn header_text(snapshot: &Snapshot) -> String {
 }
 
 fn header(out: &mut String, snapshot: &Snapshot) {
-    let threads = match snapshot.threads.len() {
-        1 => "1 thread".to_string(),
-        n => format!("{n} threads"),
-    };
+    let threads = count_of(snapshot.threads.len(), "thread");
     let how = match &snapshot.core {
         Some(core) => format!("read from core {}", core.file),
         None => format!("stopped for {:.3} ms", snapshot.timing.stopped_us as f64 / 1000.0),
@@ -170,13 +167,23 @@ fn group_section(out: &mut String, group: &Group<'_>, options: &DumpOptions) {
         };
         let _ = writeln!(
             out,
-            "{} threads ({}){name}{state}",
-            group.count(),
+            "{} ({}){name}{state}",
+            count_of(group.count(), "thread"),
             tid_list(&group.tids())
         );
         let _ = writeln!(out, "  (variables of thread {})", first.tid);
     }
     thread_body(out, first, options);
+}
+
+/// `n` with `noun`, plural unless `n` is 1: `1 thread`, `2 threads`, `0 groups`. Every count a
+/// person reads (the dump, `ptrace view`, a Sentry message) is written with it.
+pub fn count_of(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// The first [`SHOWN_TIDS`] ids, then `…` when there are more.
@@ -454,6 +461,13 @@ mod tests {
             incomplete: false,
             core: None,
         }
+    }
+
+    #[test]
+    fn counts_are_singular_only_for_one() {
+        assert_eq!(count_of(1, "thread"), "1 thread");
+        assert_eq!(count_of(0, "thread"), "0 threads");
+        assert_eq!(count_of(2, "group"), "2 groups");
     }
 
     #[test]

@@ -81,12 +81,12 @@ fn header_line(app: &App<'_>, theme: Theme) -> Line<'static> {
     let s = app.snapshot;
     let mut spans = vec![Span::styled(
         format!(
-            "{} (pid {}) — {}, {} threads, {} groups",
+            "{} (pid {}) — {}, {}, {}",
             s.application,
             s.pid,
             s.process_state,
-            s.threads.len(),
-            app.groups.len()
+            text::count_of(s.threads.len(), "thread"),
+            text::count_of(app.groups.len(), "group")
         ),
         Style::default().add_modifier(Modifier::BOLD),
     )];
@@ -181,7 +181,7 @@ fn draw_groups(frame: &mut Frame<'_>, app: &App<'_>, theme: Theme, area: Rect) {
             let who = if group.count() == 1 {
                 format!("thread {}", thread.tid)
             } else {
-                format!("{} threads", group.count())
+                text::count_of(group.count(), "thread")
             };
             let tids = match group.count() {
                 1 => String::new(),

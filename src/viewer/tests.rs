@@ -320,3 +320,15 @@ fn enter_on_a_leaf_shows_its_value_whole_and_r_the_registers() {
     );
     assert!(shows(&lines, "#0 crash_here  pc "), "{}", lines.join("\n"));
 }
+
+#[test]
+fn the_header_counts_one_thread_and_one_group_in_the_singular() {
+    let frames = vec![testdata::frame("main", "/b/crash", "crash.c")];
+    let one = testdata::snapshot(1, vec![testdata::thread(1, frames)]);
+    let lines = screen(&App::new(&one));
+    assert!(lines[0].contains(", 1 thread, 1 group"), "{}", lines[0]);
+    assert!(!lines[0].contains("1 threads"), "{}", lines[0]);
+    let many = sample();
+    let lines = screen(&App::new(&many));
+    assert!(lines[0].contains(", 6 threads, 2 groups"), "{}", lines[0]);
+}

@@ -265,12 +265,11 @@ fn main_thread(snapshot: &Snapshot) -> Option<i32> {
 
 /// The message of a snapshot without a fault.
 fn hang_message(snapshot: &Snapshot) -> String {
-    let threads = snapshot.threads.len();
     format!(
-        "{} (pid {}): snapshot of {threads} thread{} ({})",
+        "{} (pid {}): snapshot of {} ({})",
         snapshot.application,
         snapshot.pid,
-        if threads == 1 { "" } else { "s" },
+        crate::snapshot::text::count_of(snapshot.threads.len(), "thread"),
         snapshot.process_state
     )
 }
