@@ -38,45 +38,30 @@
 //! floats as numbers or "nan"/"inf"/"-inf"), symbol (string contents, enum label, function name)
 //! and children down to [`VariableLimits::depth`]. Pointers are not followed.
 
-mod call_sites;
-mod deferred;
-mod encode;
-mod entry_value;
 mod error;
 mod globals;
-mod image;
+mod index;
 mod location;
-mod names;
 pub mod navigate;
-mod object;
 mod process;
 mod render;
-mod scope;
-mod self_tail;
-mod stack;
-mod tls_scan;
-mod type_dies;
-mod type_name;
 mod types;
-mod units;
 mod value;
 
 #[cfg(test)]
 mod tests;
 
-pub use deferred::{CopiedStrings, StringCopies};
-pub use encode::{float as encode_float, integer as encode_integer};
 pub use error::VariablesError;
 pub use globals::{GlobalFilter, GlobalIter, GlobalPlan, GlobalVariable, PendingGlobal};
-pub use navigate::{
-    base_type, find_type, gcc_spelling, template_arguments, template_nth_argument, type_pp, BitSpan, BtError,
-    BtVariable, MAX_POINTER_DEPTH,
-};
-pub use object::ObjectDebug;
-pub use process::{find_type_in, PendingVariable, ProcessVariables, ThreadVariables};
+pub use index::ObjectDebug;
+pub use navigate::{BitSpan, BtError, BtVariable, MAX_POINTER_DEPTH};
+pub use process::{PendingVariable, ProcessVariables, ThreadVariables};
 pub use render::{render_argument, render_assignment, render_value};
-pub use types::{BaseEncoding, BitField, Enumerator, Member, Type, TypeKind, POINTER_SIZE};
-pub use value::{kind, state, VariableLimits};
+pub use types::{
+    base_type, find_type, find_type_in, gcc_spelling, template_arguments, template_nth_argument, type_pp,
+    BaseEncoding, BitField, Enumerator, Member, Type, TypeKind, POINTER_SIZE,
+};
+pub use value::{encode_float, encode_integer, kind, state, CopiedStrings, StringCopies, VariableLimits};
 
 use crate::debuginfo::LoadedObject;
 

@@ -4,17 +4,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use super::deferred::{Deferral, StringCopies};
-use super::entry_value::resolve_entry_register;
 use super::globals::{GlobalFilter, GlobalIter, GlobalVariable};
-use super::image::{Missing, ValueImage, NO_IMAGE};
-use super::location::{locate_plan, CallerFrames, Env, LocationPlan};
+use super::index::{scopes_at, DieRef, GlobalEntry, ObjectDebug, ScopedVariable};
+use super::location::{
+    call_sites, locate_plan, resolve_entry_register, CallerFrames, Env, LocationPlan, Missing, Stack,
+    ValueImage, MAX_IMAGE_BYTES, NO_IMAGE,
+};
 use super::navigate::BtVariable;
-use super::object::ObjectDebug;
-use super::scope::{scopes_at, ScopedVariable};
-use super::stack::Stack;
-use super::types::{BaseEncoding, Type, TypeKind};
-use super::value::{Builder, VariableLimits};
+use super::types::{find_type_in, BaseEncoding, Type, TypeKind};
+use super::value::{Builder, Deferral, StringCopies, VariableLimits};
 use super::{TlsResolver, VariablesError};
 use crate::debuginfo::{LoadedObject, ProcessObjects};
 use crate::memory::MemoryReader;
@@ -528,7 +526,7 @@ impl ProcessVariables {
         for plan in levels.iter().flatten() {
             plan.deferral.slots(&plan.ty, limits);
         }
-        super::call_sites::call_sites(debug, function);
+        call_sites(debug, function);
         true
     }
 
@@ -548,10 +546,7 @@ impl ProcessVariables {
     }
 
     /// The DWARF, function and planned scope levels at runtime lookup pc `pc`.
-    fn planned_levels_at(
-        &self,
-        pc: u64,
-    ) -> Option<(&Arc<ObjectDebug>, super::units::DieRef, Arc<ScopePlans>)> {
+    fn planned_levels_at(&self, pc: u64) -> Option<(&Arc<ObjectDebug>, DieRef, Arc<ScopePlans>)> {
         let object_index = self.object_index_at(pc)?;
         let debug = self.objects.get(object_index)?.1.as_ref()?;
         let elf_pc = debug.elf_address(pc);
@@ -568,7 +563,7 @@ impl ProcessVariables {
         &self,
         object_index: usize,
         debug: &Arc<ObjectDebug>,
-        function: super::units::DieRef,
+        function: DieRef,
         elf_pc: u64,
     ) -> Arc<ScopePlans> {
         let key = (object_index, elf_pc);
@@ -615,7 +610,7 @@ impl ProcessVariables {
                 }
                 return Ok(GlobalVariable::new(
                     debug.clone(),
-                    super::names::GlobalEntry {
+                    GlobalEntry {
                         name: name.to_string(),
                         die: *die,
                     },
@@ -650,7 +645,7 @@ impl ProcessVariables {
                 }
                 found.push(GlobalVariable::new(
                     debug.clone(),
-                    super::names::GlobalEntry {
+                    GlobalEntry {
                         name: name.to_string(),
                         die: *die,
                     },
@@ -716,7 +711,7 @@ impl ProcessVariables {
         limits: &VariableLimits,
     ) -> Variable {
         let size = ty.size().and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
-        let image = ValueImage::from_memory(address, size.min(super::location::MAX_IMAGE_BYTES), memory);
+        let image = ValueImage::from_memory(address, size.min(MAX_IMAGE_BYTES), memory);
         let symbolize = |a: u64| self.symbolize_function(a);
         let builder = Builder {
             limits,
@@ -742,27 +737,6 @@ impl ProcessVariables {
             name: name.to_string(),
         })
     }
-}
-
-/// The type named `name` in one object: `struct x`, `union x`, `enum x`, `class x` look for that
-/// kind; a bare name takes any type of that name.
-pub fn find_type_in(debug: &Arc<ObjectDebug>, name: &str) -> Option<Type> {
-    use super::types::TypeKind;
-    let name = name.trim();
-    let tagged = [
-        ("struct ", TypeKind::Struct),
-        ("class ", TypeKind::Class),
-        ("union ", TypeKind::Union),
-        ("enum ", TypeKind::Enum),
-    ];
-    for (prefix, kind) in tagged {
-        if let Some(bare) = name.strip_prefix(prefix) {
-            let die = debug.names().type_definition(bare.trim(), kind)?;
-            return Some(Type::at(debug, Some(die)));
-        }
-    }
-    let die = debug.names().any_type(name)?;
-    Some(Type::at(debug, Some(die)))
 }
 
 impl std::fmt::Debug for ProcessVariables {

@@ -37,20 +37,19 @@
 mod error;
 mod place;
 mod read;
-mod template;
-mod types;
 
 use std::sync::Arc;
 
+pub use crate::variables::types::{
+    base_type, find_type, gcc_spelling, template_arguments, template_nth_argument, type_pp,
+};
 pub use error::BtError;
 pub use place::BitSpan;
-pub use template::{gcc_spelling, template_arguments, template_nth_argument};
-pub use types::{base_type, find_type, type_pp};
 
 use place::Place;
 
 use super::globals::GlobalVariable;
-use super::image::{ByteState, ValueImage};
+use super::location::{ByteState, ValueImage};
 use super::process::ProcessVariables;
 use super::types::{Type, TypeKind};
 use super::TlsResolver;
@@ -486,7 +485,7 @@ impl BtVariable {
     pub fn find_type(&self, process: &ProcessVariables, name: &str) -> Result<Type, BtError> {
         let own = self.ty.debug();
         for spelling in [name.trim().to_string(), gcc_spelling(name)] {
-            if let Some(found) = super::process::find_type_in(own, &spelling) {
+            if let Some(found) = super::types::find_type_in(own, &spelling) {
                 return Ok(found);
             }
         }

@@ -13,11 +13,11 @@
 use std::cell::OnceCell;
 use std::sync::Arc;
 
-use super::location::{CallerFrames, FrameState};
-use super::object::ObjectDebug;
-use super::process::ProcessVariables;
+use super::{CallerFrames, FrameState};
 use crate::arch::{RegisterSet, CALLEE_SAVED, RA, SP};
 use crate::unwind::UnwoundFrame;
+use crate::variables::index::ObjectDebug;
+use crate::variables::process::ProcessVariables;
 
 /// A tail-call frame between two physical frames.
 struct TailFrame {

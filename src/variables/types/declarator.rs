@@ -2,7 +2,7 @@
 //! from the outermost derived type to the base, so pointers to arrays and functions come out as
 //! C writes them (`int (*)[4]`, `int (*)(int)`, `char *const *`).
 
-use super::types::{Type, TypeKind};
+use super::{Type, TypeKind};
 
 /// How many derived types are followed before the name is cut short (corrupt DWARF loops).
 const MAX_DEPTH: usize = 48;

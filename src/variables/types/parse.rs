@@ -6,10 +6,9 @@ use std::sync::Arc;
 
 use gimli::AttributeValue;
 
-use super::object::ObjectDebug;
-use super::types::{BaseEncoding, BitField, Enumerator, MemberNode, Type, TypeKind, TypeNode};
-use super::units::{DieRef, Entry, Unit};
+use super::{BaseEncoding, BitField, Enumerator, MemberNode, Type, TypeKind, TypeNode};
 use crate::reader::DwarfReader;
+use crate::variables::index::{DieRef, Entry, ObjectDebug, Unit};
 
 thread_local! {
     /// How many type parses are nested on this thread (a guard against reference loops).

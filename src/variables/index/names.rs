@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use gimli::AttributeValue;
 
 use super::object::ObjectDebug;
-use super::types::TypeKind;
 use super::units::{DieRef, Entry};
 use crate::reader::DwarfReader;
+use crate::variables::types::TypeKind;
 
 /// A global variable definition found in a unit.
 #[derive(Clone, Debug)]

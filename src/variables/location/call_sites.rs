@@ -6,10 +6,9 @@ use std::sync::Arc;
 
 use gimli::{AttributeValue, Expression};
 
-use super::location::LocationPlan;
-use super::object::ObjectDebug;
-use super::units::{DieRef, Entry};
+use super::LocationPlan;
 use crate::reader::DwarfReader;
+use crate::variables::index::{DieRef, Entry, ObjectDebug, Unit};
 
 /// One call site of a function.
 #[derive(Clone, Debug)]
@@ -119,7 +118,7 @@ fn origin(debug: &ObjectDebug, site: DieRef, entry: &Entry) -> Option<DieRef> {
 
 /// A call-site parameter passed in a register (`DW_AT_location` = `DW_OP_regN`) with its value
 /// expression.
-fn register_parameter(unit: &super::units::Unit, entry: &Entry) -> Option<(u16, Expression<DwarfReader>)> {
+fn register_parameter(unit: &Unit, entry: &Entry) -> Option<(u16, Expression<DwarfReader>)> {
     let location = expression(entry.attr_value(gimli::DW_AT_location)?)?;
     let mut operations = location.operations(unit.encoding());
     let register = match (operations.next(), operations.next()) {

@@ -1,11 +1,14 @@
 //! Types for navigation: the module API's `bt_type_pp` text, lookups by name (C++ template
 //! spellings normalized), and the base type of a derived type.
 
+use super::declarator::{render_in, LeafStyle};
 use super::template::gcc_spelling;
-use super::BtError;
+use super::{Type, TypeKind};
+use std::sync::Arc;
+
+use crate::variables::index::ObjectDebug;
+use crate::variables::navigate::BtError;
 use crate::variables::process::ProcessVariables;
-use crate::variables::type_name::{render_in, LeafStyle};
-use crate::variables::types::{Type, TypeKind};
 
 /// How many derived types [`base_type`] walks through at most (a loop in corrupt DWARF).
 const MAX_DERIVED: usize = 64;
@@ -52,6 +55,26 @@ pub fn find_type(process: &ProcessVariables, name: &str, object: Option<&str>) -
             Err(first.into())
         }
     }
+}
+
+/// The type named `name` in one object: `struct x`, `union x`, `enum x`, `class x` look for that
+/// kind; a bare name takes any type of that name.
+pub fn find_type_in(debug: &Arc<ObjectDebug>, name: &str) -> Option<Type> {
+    let name = name.trim();
+    let tagged = [
+        ("struct ", TypeKind::Struct),
+        ("class ", TypeKind::Class),
+        ("union ", TypeKind::Union),
+        ("enum ", TypeKind::Enum),
+    ];
+    for (prefix, kind) in tagged {
+        if let Some(bare) = name.strip_prefix(prefix) {
+            let die = debug.names().type_definition(bare.trim(), kind)?;
+            return Some(Type::at(debug, Some(die)));
+        }
+    }
+    let die = debug.names().any_type(name)?;
+    Some(Type::at(debug, Some(die)))
 }
 
 /// The type under every typedef, qualifier, pointer, reference and array of `ty`

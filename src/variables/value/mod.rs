@@ -1,16 +1,23 @@
 //! Turning a located value and its type into a snapshot [`Variable`]: kind, type names, value,
-//! symbol (string contents, enum label, function name), children down to the depth limit.
+//! symbol (string contents, enum label, function name), children down to the depth limit; the
+//! numbers as the snapshot writes them ([`encode`]); and the building deferred until the target
+//! runs again ([`deferred`]).
+
+mod deferred;
+pub(crate) mod encode;
 
 use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::encode;
-use super::image::{ByteState, ValueImage};
-use super::location::MAX_IMAGE_BYTES;
-use super::types::{BaseEncoding, Type, TypeKind};
 use crate::memory::MemoryReader;
 use crate::snapshot::{Address, Annotation, AnnotationLevel, SharedStr, Variable};
+use crate::variables::location::{ByteState, ValueImage, MAX_IMAGE_BYTES};
+use crate::variables::types::{BaseEncoding, BitField, Type, TypeKind};
+
+pub(crate) use deferred::Deferral;
+pub use deferred::{CopiedStrings, StringCopies};
+pub use encode::{float as encode_float, integer as encode_integer};
 
 /// Bounds of what is extracted for one variable.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -373,7 +380,7 @@ impl Builder<'_> {
         ty: &Type,
         image: &ValueImage,
         struct_offset: usize,
-        bits: super::types::BitField,
+        bits: BitField,
         level: usize,
     ) -> Variable {
         let first = usize::try_from(bits.bit_offset / 8).unwrap_or(usize::MAX);

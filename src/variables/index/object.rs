@@ -6,16 +6,13 @@ use std::sync::{Arc, OnceLock, RwLock};
 
 use gimli::{AttributeValue, DwAt, DwLang, Reader as _, UnitOffset};
 
-use super::call_sites::CallSite;
-use super::entry_value::{SiteKey, SiteProof};
-use super::image::Missing;
-use super::location::FrameBasePlan;
 use super::names::{GlobalEntry, NameIndex};
-use super::types::TypeNode;
 use super::units::{DieRef, Entry, Unit, UnitTable};
-use super::VariablesError;
 use crate::debuginfo::{is_plausible_name, lost, Dwarf, LoadedObject};
 use crate::reader::DwarfReader;
+use crate::variables::location::{CallSite, FrameBasePlan, Missing, SiteKey, SiteProof};
+use crate::variables::types::TypeNode;
+use crate::variables::VariablesError;
 
 /// How many `DW_AT_abstract_origin` / `DW_AT_specification` links are followed at most.
 const MAX_ORIGIN_HOPS: usize = 8;

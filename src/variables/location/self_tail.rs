@@ -15,10 +15,9 @@ use std::sync::Arc;
 use super::call_sites::{call_sites, CallSite};
 use super::entry_value::{function_entered_at, plt_target};
 use super::image::Missing;
-use super::location::{evaluate, expression_at, single_value, CallerFrames, Env};
-use super::object::ObjectDebug;
-use super::units::DieRef;
+use super::{evaluate, expression_at, single_value, CallerFrames, Env};
 use crate::memory::MemoryReader;
+use crate::variables::index::{DieRef, ObjectDebug};
 
 /// Most functions visited while following tail calls (beyond: not proven).
 const MAX_VISITED: usize = 512;

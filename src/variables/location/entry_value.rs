@@ -18,12 +18,11 @@ use gimli::Expression;
 
 use super::call_sites::{call_sites, CallSite};
 use super::image::Missing;
-use super::location::{evaluate, expression_at, register_name, single_value, CallerFrames, Env, FrameState};
-use super::object::ObjectDebug;
 use super::self_tail::verify_no_self_tail_call;
-use super::units::DieRef;
+use super::{evaluate, expression_at, register_name, single_value, CallerFrames, Env, FrameState};
 use crate::memory::MemoryReader;
 use crate::reader::DwarfReader;
+use crate::variables::index::{DieRef, ObjectDebug};
 
 /// How many `DW_OP_entry_value`s may nest (an entry value whose call-site value is itself an
 /// entry value of the caller, ...).

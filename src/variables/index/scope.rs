@@ -21,11 +21,10 @@ use std::collections::HashSet;
 
 use gimli::AttributeValue;
 
-use super::image::Missing;
-use super::location::expression_at;
 use super::object::ObjectDebug;
 use super::units::{DieRef, Entry, Unit};
 use crate::reader::DwarfReader;
+use crate::variables::location::{expression_at, Missing};
 
 /// A parameter or local in scope.
 #[derive(Clone, Debug)]
