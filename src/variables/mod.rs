@@ -54,12 +54,12 @@ mod tests;
 pub use error::VariablesError;
 pub use globals::{GlobalFilter, GlobalIter, GlobalPlan, GlobalVariable, PendingGlobal};
 pub use index::ObjectDebug;
-pub use navigate::{BitSpan, BtError, BtVariable, MAX_POINTER_DEPTH};
+pub use navigate::{find_type, BitSpan, BtError, BtVariable, MAX_POINTER_DEPTH};
 pub use process::{PendingVariable, ProcessVariables, ThreadVariables};
 pub use render::{render_argument, render_assignment, render_value};
 pub use types::{
-    base_type, find_type, find_type_in, gcc_spelling, template_arguments, template_nth_argument, type_pp,
-    BaseEncoding, BitField, Enumerator, Member, Type, TypeKind, POINTER_SIZE,
+    base_type, find_type_in, gcc_spelling, template_arguments, template_nth_argument, type_pp, BaseEncoding,
+    BitField, Enumerator, Member, Type, TypeKind, POINTER_SIZE,
 };
 pub use value::{encode_float, encode_integer, kind, state, CopiedStrings, StringCopies, VariableLimits};
 

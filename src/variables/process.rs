@@ -7,8 +7,8 @@ use std::sync::{Arc, RwLock};
 use super::globals::{GlobalFilter, GlobalIter, GlobalVariable};
 use super::index::{scopes_at, DieRef, GlobalEntry, ObjectDebug, ScopedVariable};
 use super::location::{
-    call_sites, locate_plan, resolve_entry_register, CallerFrames, Env, LocationPlan, Missing, Stack,
-    ValueImage, MAX_IMAGE_BYTES, NO_IMAGE,
+    call_sites, locate_plan, resolve_entry_register, CallerFrames, Env, LocationPlan, Missing, ProcessDebug,
+    Stack, ValueImage, MAX_IMAGE_BYTES, NO_IMAGE,
 };
 use super::navigate::BtVariable;
 use super::types::{find_type_in, BaseEncoding, Type, TypeKind};
@@ -736,6 +736,16 @@ impl ProcessVariables {
             object: object.unwrap_or("any object").to_string(),
             name: name.to_string(),
         })
+    }
+}
+
+impl ProcessDebug for ProcessVariables {
+    fn debug_at(&self, address: u64) -> Option<&Arc<ObjectDebug>> {
+        ProcessVariables::debug_at(self, address)
+    }
+
+    fn function_named(&self, name: &str) -> Option<u64> {
+        ProcessVariables::function_named(self, name)
     }
 }
 

@@ -3,12 +3,14 @@
 //! across units and files, the globals and named types by name, the thread-local variables, and
 //! what is in scope at a pc.
 
+mod memo;
 mod names;
 mod object;
 mod scope;
 mod tls_scan;
 mod units;
 
+pub(crate) use memo::Memo;
 pub(crate) use names::{location_uses_tls, unit_globals, GlobalEntry};
 pub use object::ObjectDebug;
 pub(crate) use scope::{scopes_at, ScopedVariable};

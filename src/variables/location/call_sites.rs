@@ -148,5 +148,8 @@ impl CallSite {
 
 /// The call sites of `function`, from the object's cache.
 pub(crate) fn call_sites(debug: &ObjectDebug, function: DieRef) -> Arc<Vec<CallSite>> {
-    debug.call_sites(function, || read_call_sites(debug, function))
+    debug
+        .locations()
+        .call_sites
+        .get_or_compute(function, || Arc::new(read_call_sites(debug, function)))
 }

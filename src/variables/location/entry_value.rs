@@ -93,7 +93,7 @@ fn resolve_entry_register_once(register: u16, env: &Env<'_>, frame: &FrameState<
         callee_function: frame.function,
     };
     let proof = frame.entry_site.get_or_init(|| {
-        caller_debug.entry_site(key, || {
+        caller_debug.locations().entry_sites.get_or_compute(key, || {
             prove_site(
                 caller_debug,
                 caller_function,

@@ -19,13 +19,26 @@ mod stack;
 use crate::arch::{RegisterSet, REGISTER_NAMES};
 use crate::memory::MemoryReader;
 use crate::reader::DwarfReader;
-use crate::variables::index::{DieRef, ObjectDebug};
+use crate::variables::index::{DieRef, Memo, ObjectDebug};
 use crate::variables::TlsResolver;
 pub(crate) use call_sites::{call_sites, CallSite};
 pub(crate) use entry_value::{resolve_entry_register, SiteKey, SiteProof};
 use image::ImageBytes;
 pub(crate) use image::{ByteState, Missing, ValueImage, NO_IMAGE};
-pub(crate) use stack::Stack;
+pub(crate) use stack::{ProcessDebug, Stack};
+
+/// What locating values keeps of one object (in its [`ObjectDebug`]), each found on first use.
+#[derive(Default)]
+pub(crate) struct LocationCaches {
+    /// The call sites of functions (see [`call_sites`]).
+    call_sites: Memo<DieRef, Arc<Vec<CallSite>>>,
+    /// Whether functions may reach themselves through tail calls (why, when they may).
+    self_tail_calls: Memo<DieRef, Result<(), Missing>>,
+    /// What this object's call sites prove about their callees' entry values.
+    entry_sites: Memo<SiteKey, SiteProof>,
+    /// The frame bases of functions, decoded.
+    frame_bases: Memo<DieRef, Result<FrameBasePlan, Missing>>,
+}
 
 /// Most bytes read from memory at once for one value; the rest of a bigger value is read when a
 /// part of it is needed.
@@ -634,7 +647,10 @@ fn compute_frame_base(frame: &FrameState<'_>, env: &Env<'_>, entry_value: &mut b
         .function
         .ok_or_else(|| Missing::optimized_out("needs a frame base but the function is unknown"))?;
     let debug = &frame.debug;
-    let plan = debug.frame_base_plan(function, || FrameBasePlan::new(debug, function))?;
+    let plan = debug
+        .locations()
+        .frame_bases
+        .get_or_compute(function, || FrameBasePlan::new(debug, function))?;
     match plan {
         // Its own frame base: it would need itself to be computed.
         FrameBasePlan::Expression(LocationPlan::FrameOffset(_)) => Err(Missing::optimized_out(

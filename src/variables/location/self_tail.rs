@@ -30,7 +30,10 @@ pub(crate) fn verify_no_self_tail_call(
     stack: &dyn CallerFrames,
     memory: &dyn MemoryReader,
 ) -> Result<(), Missing> {
-    debug.self_tail_call_check(function, || search(debug, function, stack, memory))
+    debug
+        .locations()
+        .self_tail_calls
+        .get_or_compute(function, || search(debug, function, stack, memory))
 }
 
 /// A function, by object and DIE.

@@ -35,15 +35,17 @@
 //! variable with its bt variable).
 
 mod error;
+mod lookup;
 mod place;
 mod read;
 
 use std::sync::Arc;
 
 pub use crate::variables::types::{
-    base_type, find_type, gcc_spelling, template_arguments, template_nth_argument, type_pp,
+    base_type, gcc_spelling, template_arguments, template_nth_argument, type_pp,
 };
 pub use error::BtError;
+pub use lookup::find_type;
 pub use place::BitSpan;
 
 use place::Place;

@@ -23,6 +23,28 @@ pub(crate) enum LeafStyle {
     Tagged,
 }
 
+/// The type as the module API's `bt_type_pp` writes it: C declarator syntax, with every
+/// aggregate (C struct and union, C++ class, struct and union, template instances included)
+/// written `struct(name)` and every enum `enum(name)` (C++ names qualified with their
+/// namespaces; `struct(<anonymous>)` without a name), whatever the source language. Base types
+/// and typedefs keep their names; qualifiers, pointers, references, arrays and functions are
+/// written as in C:
+///
+/// | C                              | `type_pp`                           |
+/// |--------------------------------|-------------------------------------|
+/// | `struct somestruct *`          | `struct(somestruct) *`              |
+/// | `struct nested ***`            | `struct(nested) ***`                |
+/// | `const char *`                 | `const char *`                      |
+/// | `const Shelf &` (C++)          | `const struct(shop::inventory::Shelf) &` |
+/// | `enum crash_mode`              | `enum(crash_mode)`                  |
+/// | `union value`                  | `struct(value)`                     |
+/// | `Ring<int, 4>` (C++ class)     | `struct(shop::Ring<int, 4>)`        |
+/// | `struct node *[4]`             | `struct(node) *[4]`                 |
+/// | `int (*)(int)`                 | `int (*)(int)`                      |
+pub fn type_pp(ty: &Type) -> String {
+    render_in(ty, LeafStyle::Tagged)
+}
+
 /// The C text of `ty`.
 pub(crate) fn render(ty: &Type) -> String {
     render_in(ty, LeafStyle::C)

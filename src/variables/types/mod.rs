@@ -5,16 +5,28 @@
 mod declarator;
 mod lookup;
 mod parse;
+mod qualified;
 mod template;
 
 use std::sync::Arc;
 
-pub use lookup::{base_type, find_type, find_type_in, type_pp};
+pub use declarator::type_pp;
+pub use lookup::{base_type, find_type_in};
 pub use template::{gcc_spelling, template_arguments, template_nth_argument};
 
 use crate::debuginfo::LoadedObject;
 use crate::snapshot::SharedStr;
-use crate::variables::index::{DieRef, ObjectDebug};
+use crate::variables::index::{DieRef, Memo, ObjectDebug};
+
+/// What the type model keeps of one object (in its [`ObjectDebug`]): the type DIEs parsed, and
+/// the qualified-name prefixes of the DIEs named.
+#[derive(Default)]
+pub(crate) struct TypeCache {
+    /// Parsed types, by DIE.
+    nodes: Memo<DieRef, Arc<TypeNode>>,
+    /// Qualified-name prefixes (`ns::Class::`) of the DIEs asked about.
+    scopes: Memo<DieRef, Arc<str>>,
+}
 
 /// Size of pointers and references on the target (x86-64).
 pub const POINTER_SIZE: u64 = 8;
@@ -240,13 +252,10 @@ impl Type {
     pub(crate) fn at(debug: &Arc<ObjectDebug>, die: Option<DieRef>) -> Type {
         let node = match die {
             None => Arc::new(TypeNode::empty(None, TypeKind::Void)),
-            Some(die) => match debug.cached_type(die) {
-                Some(node) => node,
-                None => {
-                    let parsed = Arc::new(parse::parse_type(debug, die));
-                    debug.cache_type(die, parsed)
-                }
-            },
+            Some(die) => debug
+                .types()
+                .nodes
+                .get_or_compute(die, || Arc::new(parse::parse_type(debug, die))),
         };
         Type {
             debug: debug.clone(),
@@ -459,7 +468,17 @@ impl Type {
             return Some(self.clone());
         }
         let name = self.node.name.as_deref()?;
-        let found = self.debug.names().type_definition(name, self.node.kind)?;
+        let tag = match self.node.kind {
+            TypeKind::Struct => gimli::DW_TAG_structure_type,
+            TypeKind::Class => gimli::DW_TAG_class_type,
+            TypeKind::Union => gimli::DW_TAG_union_type,
+            TypeKind::Enum => gimli::DW_TAG_enumeration_type,
+            TypeKind::Typedef => gimli::DW_TAG_typedef,
+            TypeKind::Base => gimli::DW_TAG_base_type,
+            // The name index holds no other kind of type.
+            _ => return None,
+        };
+        let found = self.debug.names().type_definition(name, tag)?;
         Some(Type::at(&self.debug, Some(found)))
     }
 

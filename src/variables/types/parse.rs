@@ -61,7 +61,7 @@ fn parse_type_inner(debug: &Arc<ObjectDebug>, die: DieRef) -> TypeNode {
         .attr_value(gimli::DW_AT_name)
         .and_then(|value| debug.string(die.unit, value))
         .map(|name| {
-            let prefix = debug.scope_prefix(die);
+            let prefix = super::qualified::scope_prefix(debug, die);
             if prefix.is_empty() {
                 name
             } else {
