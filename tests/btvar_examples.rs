@@ -522,7 +522,7 @@ fn extracted_variables_at_o2_navigate_from_registers_and_memory() {
                 held += 1;
             }
             // The value extraction read agrees with the engine's reads of the same variable.
-            match snapshot.kind.as_str() {
+            match snapshot.kind.name() {
                 "ll" | "ull" | "enum" if snapshot.value.is_i64() => {
                     let read = navigable.read_int(&memory).unwrap_or_else(|e| panic!("{e}"));
                     assert_eq!(Some(read as i64), snapshot.value.as_i64(), "{}", snapshot.name);

@@ -14,7 +14,7 @@ use crate::pmodule::{
     BtError, BtHandle, BtVar, GlobalEntry, GlobalFilter, PmapEntry, ProcessAccess, TypeTexts, TypedMemory,
     VariableKind,
 };
-use crate::snapshot::{Address, SharedStr, Variable};
+use crate::snapshot::{Address, Annotation, AnnotationLevel, SharedStr, Variable, VariableState};
 use crate::tracer::ProcessMemory;
 use crate::variables::{self, BtVariable, GlobalVariable, VariableLimits};
 use std::collections::HashMap;
@@ -264,10 +264,7 @@ impl TypedMemory for TargetAccess {
     }
 
     fn kind(&self, var: &BtVar) -> VariableKind {
-        unwrap(var)
-            .ok()
-            .and_then(|bt| VariableKind::from_name(bt.kind()))
-            .unwrap_or(VariableKind::Bottom)
+        unwrap(var).map_or(VariableKind::Bottom, |bt| bt.kind())
     }
 
     fn member(&self, var: &BtVar, name: &str) -> Result<Option<BtVar>, BtError> {
@@ -330,16 +327,20 @@ impl TypedMemory for TargetAccess {
                 name: SharedStr::copy_of(&var.name),
                 type_name: SharedStr::copy_of(&var.type_name),
                 base_type: crate::pmodule::values::base_type_of(&var.type_name).into(),
-                kind: variables::kind::BOTTOM.into(),
+                kind: VariableKind::Bottom,
                 address: var.address.map(Address),
                 value: serde_json::Value::Null,
                 symbol: None,
                 parameter: false,
-                state: format!("{}: {e}", variables::state::OPTIMIZED_OUT).into(),
+                state: VariableState::OptimizedOut,
                 entry_value: serde_json::Value::Null,
                 target_symbol: None,
                 children: Vec::new(),
-                annotations: Vec::new(),
+                annotations: vec![Annotation::Text {
+                    level: AnnotationLevel::Comment,
+                    text: e.to_string(),
+                }],
+                marks: Default::default(),
             },
         }
     }

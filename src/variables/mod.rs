@@ -44,7 +44,6 @@ mod index;
 mod location;
 pub mod navigate;
 mod process;
-mod render;
 mod types;
 mod value;
 
@@ -56,12 +55,11 @@ pub use globals::{GlobalFilter, GlobalIter, GlobalPlan, GlobalVariable, PendingG
 pub use index::ObjectDebug;
 pub use navigate::{find_type, BitSpan, BtError, BtVariable, MAX_POINTER_DEPTH};
 pub use process::{PendingVariable, ProcessVariables, ThreadVariables};
-pub use render::{render_argument, render_assignment, render_value};
 pub use types::{
     base_type, find_type_in, gcc_spelling, template_arguments, template_nth_argument, type_pp, BaseEncoding,
     BitField, Enumerator, Member, Type, TypeKind, POINTER_SIZE,
 };
-pub use value::{encode_float, encode_integer, kind, state, CopiedStrings, StringCopies, VariableLimits};
+pub use value::{encode_float, encode_integer, CopiedStrings, StringCopies, VariableLimits};
 
 use crate::debuginfo::LoadedObject;
 

@@ -16,7 +16,7 @@ use super::value::{Builder, Deferral, StringCopies, VariableLimits};
 use super::{TlsResolver, VariablesError};
 use crate::debuginfo::{LoadedObject, ProcessObjects};
 use crate::memory::MemoryReader;
-use crate::snapshot::{SharedStr, Variable};
+use crate::snapshot::{SharedStr, Variable, VariableState};
 use crate::unwind::UnwoundFrame;
 
 /// The plans of the variables in scope at a pc: one list per level, innermost first.
@@ -133,7 +133,7 @@ impl VariablePlan {
         }
         if self.label {
             // A label has no type (`void`, as its bt variable says); it is never a value.
-            variable.state = super::value::state::OPTIMIZED_OUT.into();
+            variable.state = VariableState::OptimizedOut;
             variable.annotations.push(crate::snapshot::Annotation::Text {
                 level: crate::snapshot::AnnotationLevel::Comment,
                 text: LABEL_REASON.into(),

@@ -12,7 +12,7 @@ use crate::pmodule::testdata;
 use crate::snapshot::{Fault, Snapshot, Variable};
 
 fn int(name: &str, value: i64) -> Variable {
-    let mut v = testdata::variable(name, "int", "int", "int");
+    let mut v = testdata::variable(name, "int", "int", "ll");
     v.value = serde_json::json!(value);
     v
 }
@@ -28,10 +28,10 @@ fn sample() -> Snapshot {
     let mut threads: Vec<_> = (101..106).map(|tid| testdata::thread(tid, waiting())).collect();
     let mut crash = testdata::frame("crash_here", "/b/crash", "crash.c");
     crash.fault = true;
-    let mut point = testdata::variable("point", "struct point", "point", "struct");
+    let mut point = testdata::variable("point", "struct point", "point", "tuple");
     point.children = vec![int("x", 1), int("needle_y", 2)];
     let mut hidden = int("gone", 0);
-    hidden.state = "optimized_out".into();
+    hidden.state = crate::snapshot::VariableState::OptimizedOut;
     hidden.value = serde_json::Value::Null;
     crash.variables = vec![int("count", 7), point, hidden];
     let mut faulting = testdata::thread(100, vec![crash, testdata::frame("main", "/b/crash", "crash.c")]);

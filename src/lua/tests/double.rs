@@ -307,25 +307,26 @@ impl Fake {
             name: crate::snapshot::SharedStr::copy_of(name),
             base_type: base_type_of(&type_name).into(),
             type_name: type_name.into(),
-            kind: kind.name().into(),
+            kind,
             address: address.map(Address),
             value: serde_json::Value::Null,
             symbol: None,
             parameter: false,
-            state: "ok".into(),
+            state: crate::snapshot::VariableState::Ok,
             entry_value: serde_json::Value::Null,
             target_symbol: None,
             children: Vec::new(),
             annotations: Vec::new(),
+            marks: Default::default(),
         };
         let Some(address) = address else {
-            v.state = "optimized_out".into();
+            v.state = crate::snapshot::VariableState::OptimizedOut;
             return v;
         };
         let size = self.size(ty) as usize;
         let bytes = self.bytes(address, size);
         if bytes.len() < size {
-            v.state = "unreadable".into();
+            v.state = crate::snapshot::VariableState::Unreadable;
             return v;
         }
         match &self.types[ty] {

@@ -57,6 +57,7 @@ use super::types::{Type, TypeKind};
 use super::TlsResolver;
 use crate::debuginfo::LoadedObject;
 use crate::memory::MemoryReader;
+use crate::snapshot::VariableKind;
 
 /// How many pointers [`BtVariable::member`] follows at most to reach a struct.
 pub const MAX_POINTER_DEPTH: usize = 32;
@@ -200,8 +201,8 @@ impl BtVariable {
         type_pp(&self.ty)
     }
 
-    /// Its kind, one of [`kind`](crate::variables::kind) (`tuple`, `reference`, `ll`, ...).
-    pub fn kind(&self) -> &'static str {
+    /// What its value is (`tuple`, `reference`, `ll`, ...).
+    pub fn kind(&self) -> VariableKind {
         super::value::kind_of(&self.ty.resolved())
     }
 
