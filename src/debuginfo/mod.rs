@@ -13,7 +13,8 @@
 
 mod bias;
 mod callsites;
-pub(crate) use callsites::is_c_family;
+mod code_dies;
+pub(crate) use code_dies::{walk_code, CodeVisitor};
 mod debuglink;
 mod dwarf;
 mod elf;
