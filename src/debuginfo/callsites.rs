@@ -232,31 +232,56 @@ impl CodeVisitor for UnitReader<'_, '_> {
     }
 }
 
+/// The attributes of one call-site DIE (`DW_TAG_call_site`, or GNU `DW_TAG_GNU_call_site`), as
+/// every reader of call sites takes them.
+#[derive(Clone, Debug)]
+pub(crate) struct CallSiteAttributes {
+    /// The address right after the call (or jump): `DW_AT_call_return_pc`, else `DW_AT_low_pc`
+    /// (the GNU form), as gdb reads it.
+    pub return_pc: Option<u64>,
+    /// A tail call (`DW_AT_call_tail_call` / `DW_AT_GNU_tail_call`).
+    pub tail_call: bool,
+    /// The function called: `DW_AT_call_origin` (GNU: `DW_AT_abstract_origin`), a reference.
+    pub origin: Option<AttributeValue<DwarfReader>>,
+    /// Where an indirect call goes: `DW_AT_call_target` (GNU: `DW_AT_GNU_call_site_target`), an
+    /// expression.
+    pub target: Option<AttributeValue<DwarfReader>>,
+}
+
+impl CallSiteAttributes {
+    /// The attributes of call-site DIE `entry` of `unit`.
+    pub(crate) fn read(unit: UnitRef<'_>, entry: &Entry) -> Self {
+        Self {
+            return_pc: entry
+                .attr_value(gimli::DW_AT_call_return_pc)
+                .or_else(|| entry.attr_value(gimli::DW_AT_low_pc))
+                .and_then(|value| unit.attr_address(value).ok().flatten()),
+            tail_call: flag(entry, gimli::DW_AT_call_tail_call) || flag(entry, gimli::DW_AT_GNU_tail_call),
+            origin: entry
+                .attr_value(gimli::DW_AT_call_origin)
+                .or_else(|| entry.attr_value(gimli::DW_AT_abstract_origin)),
+            target: entry
+                .attr_value(gimli::DW_AT_call_target)
+                .or_else(|| entry.attr_value(gimli::DW_AT_GNU_call_site_target)),
+        }
+    }
+}
+
 /// Reads one call-site entry; `None` without a return address.
 fn read_call_site(place: Place<'_>, entry: &Entry, foreign: &mut ForeignUnits) -> Option<CallSite> {
     let unit = place.unit;
-    let return_pc = entry
-        .attr_value(gimli::DW_AT_call_return_pc)
-        .or_else(|| entry.attr_value(gimli::DW_AT_low_pc))
-        .and_then(|value| unit.attr_address(value).ok().flatten())?;
-    let tail_call = flag(entry, gimli::DW_AT_call_tail_call) || flag(entry, gimli::DW_AT_GNU_tail_call);
-    let target = if let Some(origin) = entry
-        .attr_value(gimli::DW_AT_call_origin)
-        .or_else(|| entry.attr_value(gimli::DW_AT_abstract_origin))
-    {
+    let attributes = CallSiteAttributes::read(unit, entry);
+    let return_pc = attributes.return_pc?;
+    let target = if let Some(origin) = attributes.origin {
         origin_target(place, origin, foreign)
-    } else if let Some(expression) = entry
-        .attr_value(gimli::DW_AT_call_target)
-        .or_else(|| entry.attr_value(gimli::DW_AT_GNU_call_site_target))
-        .and_then(|value| value.exprloc_value())
-    {
+    } else if let Some(expression) = attributes.target.and_then(|value| value.exprloc_value()) {
         constant_target(unit, expression)
     } else {
         CallTarget::Unknown
     };
     Some(CallSite {
         return_pc,
-        tail_call,
+        tail_call: attributes.tail_call,
         target,
     })
 }

@@ -13,6 +13,7 @@
 
 mod bias;
 mod callsites;
+pub(crate) use callsites::CallSiteAttributes;
 mod code_dies;
 pub(crate) use code_dies::{walk_code, CodeVisitor};
 mod debuglink;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use gimli::{AttributeValue, Expression};
 
 use super::LocationPlan;
+use crate::debuginfo::CallSiteAttributes;
 use crate::reader::DwarfReader;
 use crate::variables::index::{DieRef, Entry, ObjectDebug, Unit};
 
@@ -57,29 +58,21 @@ pub(crate) fn read_call_sites(debug: &ObjectDebug, function: DieRef) -> Vec<Call
         }
         let tag = entry.tag();
         if tag == gimli::DW_TAG_call_site || tag == gimli::DW_TAG_GNU_call_site {
-            let at = if tag == gimli::DW_TAG_call_site {
-                gimli::DW_AT_call_return_pc
-            } else {
-                gimli::DW_AT_low_pc
-            };
-            let return_pc = entry
-                .attr_value(at)
-                .and_then(|v| dwarf.attr_address(&unit, v).ok().flatten());
-            let flag = |at| matches!(entry.attr_value(at), Some(AttributeValue::Flag(true)));
+            let attributes = CallSiteAttributes::read(gimli::UnitRef::new(dwarf, &unit), entry);
             let die = DieRef {
                 unit: function.unit,
                 offset: entry.offset(),
             };
-            let origin = origin(debug, die, entry);
+            let origin = attributes
+                .origin
+                .and_then(|value| debug.reference(function.unit, value));
             sites.push(CallSite {
                 die,
-                return_pc,
-                tail: flag(gimli::DW_AT_call_tail_call) || flag(gimli::DW_AT_GNU_tail_call),
+                return_pc: attributes.return_pc,
+                tail: attributes.tail_call,
                 origin,
                 origin_definition: origin.filter(|o| has_code(debug, *o)),
-                target: entry
-                    .attr_value(gimli::DW_AT_call_target)
-                    .or_else(|| entry.attr_value(gimli::DW_AT_GNU_call_site_target)),
+                target: attributes.target,
                 params: Vec::new(),
             });
             site_depth = Some(depth);
@@ -107,13 +100,6 @@ fn has_code(debug: &ObjectDebug, die: DieRef) -> bool {
     debug
         .entry(die)
         .is_some_and(|(_, e)| e.has_attr(gimli::DW_AT_low_pc) || e.has_attr(gimli::DW_AT_ranges))
-}
-
-/// The origin of a call site.
-fn origin(debug: &ObjectDebug, site: DieRef, entry: &Entry) -> Option<DieRef> {
-    debug
-        .attr_ref(site.unit, entry, gimli::DW_AT_call_origin)
-        .or_else(|| debug.attr_ref(site.unit, entry, gimli::DW_AT_abstract_origin))
 }
 
 /// A call-site parameter passed in a register (`DW_AT_location` = `DW_OP_regN`) with its value
