@@ -175,23 +175,7 @@ pub fn wrap(bt: BtVariable) -> BtVar {
 fn unwrap(var: &BtVar) -> Result<&BtVariable, BtError> {
     var.handle
         .get::<BtVariable>()
-        .ok_or_else(|| BtError::Unavailable(format!("{} was not made by this session", var.name)))
-}
-
-/// A navigation error in the engine's terms.
-fn convert(error: variables::BtError) -> BtError {
-    match error {
-        variables::BtError::NoMember {
-            type_name, member, ..
-        } => BtError::NoMember { member, type_name },
-        variables::BtError::NullPointer { path, type_name } => BtError::BadPointer {
-            name: path,
-            type_name,
-            reason: "it is NULL".into(),
-        },
-        variables::BtError::UnknownSize { type_name, .. } => BtError::UnknownSize { type_name },
-        other => BtError::Other(other.to_string()),
-    }
+        .ok_or_else(|| BtError::NoTypedMemory(format!("{} was not made by this session", var.name)))
 }
 
 impl ProcessAccess for TargetAccess {
@@ -267,12 +251,8 @@ impl TypedMemory for TargetAccess {
         unwrap(var).map_or(VariableKind::Bottom, |bt| bt.kind())
     }
 
-    fn member(&self, var: &BtVar, name: &str) -> Result<Option<BtVar>, BtError> {
-        match unwrap(var)?.member(name, &*self.memory) {
-            Ok(member) => Ok(Some(wrap(member))),
-            Err(variables::BtError::NoMember { .. }) => Ok(None),
-            Err(e) => Err(convert(e)),
-        }
+    fn member(&self, var: &BtVar, name: &str) -> Result<BtVar, BtError> {
+        unwrap(var)?.member(name, &*self.memory).map(wrap)
     }
 
     fn deref(&self, var: &BtVar, at: Option<u64>) -> Result<BtVar, BtError> {
@@ -282,18 +262,14 @@ impl TypedMemory for TargetAccess {
             None => bt.deref(&*self.memory),
         }
         .map(wrap)
-        .map_err(convert)
     }
 
     fn element(&self, var: &BtVar, index: i64) -> Result<BtVar, BtError> {
-        unwrap(var)?
-            .index(index, &*self.memory)
-            .map(wrap)
-            .map_err(convert)
+        unwrap(var)?.index(index, &*self.memory).map(wrap)
     }
 
     fn size_of(&self, var: &BtVar) -> Result<u64, BtError> {
-        unwrap(var)?.sizeof().map_err(convert)
+        unwrap(var)?.sizeof()
     }
 
     fn type_texts(&self, var: &BtVar) -> Option<TypeTexts> {
@@ -315,8 +291,7 @@ impl TypedMemory for TargetAccess {
         let ty = match near.map(unwrap).transpose()? {
             Some(near) => near.find_type(variables, type_name),
             None => variables::find_type(variables, type_name, None),
-        }
-        .map_err(convert)?;
+        }?;
         Ok(wrap(BtVariable::at(name, ty, address)))
     }
 

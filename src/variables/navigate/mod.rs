@@ -59,8 +59,9 @@ use crate::debuginfo::LoadedObject;
 use crate::memory::MemoryReader;
 use crate::snapshot::VariableKind;
 
-/// How many pointers [`BtVariable::member`] follows at most to reach a struct.
-pub const MAX_POINTER_DEPTH: usize = 32;
+/// How many pointers [`BtVariable::member`] follows at most to reach a struct (a cycle of
+/// typedefs or a corrupt type cannot loop forever).
+pub const MAX_POINTER_DEPTH: usize = 16;
 
 /// A typed view of a value of the target: a name, a type and where the value is.
 ///
@@ -239,15 +240,17 @@ impl BtVariable {
     }
 
     /// Member `member` of the struct, union or class this is, or points to through any number
-    /// of pointers and references (each read from `memory`). Members of base classes and of
-    /// anonymous structs and unions are found too. The member is not dereferenced.
+    /// of pointers and references (each read from `memory`; function pointers are not
+    /// followed): the rule of the module APIs' member access (`a.b` in Lua, `bt_variable_member`
+    /// in C). Members of base classes and of anonymous structs and unions are found too. The
+    /// member is not dereferenced.
     pub fn member(&self, member: &str, memory: &dyn MemoryReader) -> Result<BtVariable, BtError> {
         let mut current = self.clone();
         let mut followed = 0;
         loop {
             let stripped = current.ty.resolved();
-            match stripped.kind() {
-                TypeKind::Struct | TypeKind::Class | TypeKind::Union => {
+            match current.kind() {
+                VariableKind::Tuple => {
                     let prefix = match followed {
                         0 => format!("{}.", wrap(&self.path)),
                         1 => format!("{}->", wrap(&self.path)),
@@ -255,19 +258,20 @@ impl BtVariable {
                     };
                     return current.direct_member(&stripped, member, prefix);
                 }
-                TypeKind::Pointer | TypeKind::Reference | TypeKind::RvalueReference => {
-                    if followed >= MAX_POINTER_DEPTH {
-                        return Err(BtError::TooDeep {
-                            path: self.path.clone(),
-                            member: member.to_string(),
-                            limit: MAX_POINTER_DEPTH,
-                        });
-                    }
+                VariableKind::Reference if followed < MAX_POINTER_DEPTH => {
                     current = current.follow(&stripped, memory)?;
                     followed += 1;
                 }
+                VariableKind::Reference => {
+                    return Err(BtError::TooDeep {
+                        path: self.path.clone(),
+                        member: member.to_string(),
+                        limit: MAX_POINTER_DEPTH,
+                    });
+                }
                 _ => {
                     return Err(BtError::NotAStruct {
+                        name: self.name.clone(),
                         path: current.path.clone(),
                         type_name: current.type_name(),
                         member: member.to_string(),
@@ -283,18 +287,17 @@ impl BtVariable {
         let Some(found) = stripped.member(member) else {
             let virtual_base = stripped.members().iter().any(|m| m.is_base && m.offset.is_none());
             let path = self.path.clone();
-            let type_name = stripped.name();
             let member = member.to_string();
             return Err(if virtual_base {
                 BtError::VirtualBase {
                     path,
-                    type_name,
+                    type_name: stripped.name(),
                     member,
                 }
             } else {
                 BtError::NoMember {
                     path,
-                    type_name,
+                    type_name: self.type_name(),
                     member,
                 }
             });
