@@ -253,7 +253,7 @@ fn frame_lines(out: &mut String, frame: &Frame, suffix: &str) {
 fn variable_lines(out: &mut String, variable: &Variable, indent: &str) {
     let mut notes = Vec::new();
     variable_annotations(&mut notes, variable, None);
-    let _ = write!(out, "{indent}{}", super::render::render_assignment(variable));
+    let _ = write!(out, "{indent}{}", super::value_text::render_assignment(variable));
     if !notes.is_empty() {
         let _ = write!(out, "  ({})", notes.join("; "));
     }
@@ -313,7 +313,7 @@ pub fn frame_line(frame: &Frame) -> String {
         .variables
         .iter()
         .filter(|v| v.parameter)
-        .map(super::render::render_argument)
+        .map(super::value_text::render_argument)
         .collect();
     let _ = write!(line, " ({})", arguments.join(", "));
     match (&frame.file, frame.line) {

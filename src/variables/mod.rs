@@ -43,7 +43,7 @@ mod globals;
 mod index;
 mod location;
 pub mod navigate;
-mod process;
+mod process_variables;
 mod types;
 mod value;
 
@@ -54,7 +54,7 @@ pub use error::VariablesError;
 pub use globals::{GlobalFilter, GlobalIter, GlobalPlan, GlobalVariable, PendingGlobal};
 pub use index::ObjectDebug;
 pub use navigate::{find_type, BitSpan, BtError, BtVariable, MAX_POINTER_DEPTH};
-pub use process::{PendingVariable, ProcessVariables, ThreadVariables};
+pub use process_variables::{PendingVariable, ProcessVariables, ThreadVariables};
 pub use types::{
     base_type, find_type_in, gcc_spelling, template_arguments, template_nth_argument, type_pp, BaseEncoding,
     BitField, Enumerator, Member, Type, TypeKind, POINTER_SIZE,

@@ -267,7 +267,7 @@ fn draw_variables(frame: &mut Frame<'_>, app: &App<'_>, theme: Theme, area: Rect
                 (false, true) => "▾ ",
                 (false, false) => "▸ ",
             };
-            let mut value = crate::snapshot::render::render_value(variable);
+            let mut value = crate::snapshot::value_text::render_value(variable);
             if value.chars().count() > MAX_VALUE {
                 value = value.chars().take(MAX_VALUE).collect::<String>() + "…";
             }

@@ -80,7 +80,7 @@ fn variable_matches(
     for (i, variable) in variables.iter().enumerate() {
         path.push(i);
         let value = variable.children.is_empty()
-            && contains(&crate::snapshot::render::render_value(variable), needle);
+            && contains(&crate::snapshot::value_text::render_value(variable), needle);
         if value || contains(&variable.name, needle) {
             found(path);
         }

@@ -8,10 +8,10 @@ mod names;
 mod object;
 mod scope;
 mod tls_scan;
-mod units;
+mod unit_table;
 
 pub(crate) use memo::Memo;
 pub(crate) use names::{location_uses_tls, unit_globals, GlobalEntry};
 pub use object::ObjectDebug;
 pub(crate) use scope::{scopes_at, ScopedVariable};
-pub(crate) use units::{DieRef, Entry, Unit};
+pub(crate) use unit_table::{DieRef, Entry, Unit};

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use gimli::AttributeValue;
 
 use super::object::ObjectDebug;
-use super::units::{DieRef, Entry};
+use super::unit_table::{DieRef, Entry};
 use crate::reader::DwarfReader;
 
 /// A global variable definition found in a unit.

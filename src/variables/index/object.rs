@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use gimli::{AttributeValue, DwAt, DwLang, Reader as _, UnitOffset};
 
 use super::names::{GlobalEntry, NameIndex};
-use super::units::{DieRef, Entry, Unit, UnitTable};
+use super::unit_table::{DieRef, Entry, Unit, UnitTable};
 use crate::debuginfo::{is_plausible_name, lost, Dwarf, LoadedObject};
 use crate::reader::DwarfReader;
 use crate::variables::location::LocationCaches;
@@ -100,7 +100,7 @@ impl ObjectDebug {
             AttributeValue::UnitRef(offset) => Some(DieRef { unit, offset }),
             AttributeValue::DebugInfoRef(offset) => match self.units.section(unit) {
                 // A ref_addr inside the supplement points into the supplement.
-                Some(super::units::UnitSection::Supplement) => self.units.sup_ref(offset),
+                Some(super::unit_table::UnitSection::Supplement) => self.units.sup_ref(offset),
                 _ => self.units.info_ref(offset),
             },
             AttributeValue::DebugInfoRefSup(offset) => self.units.sup_ref(offset),

@@ -22,7 +22,7 @@ use std::collections::HashSet;
 use gimli::AttributeValue;
 
 use super::object::ObjectDebug;
-use super::units::{DieRef, Entry, Unit};
+use super::unit_table::{DieRef, Entry, Unit};
 use crate::reader::DwarfReader;
 use crate::variables::location::{expression_at, Missing};
 

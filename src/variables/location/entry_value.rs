@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use gimli::Expression;
 
-use super::call_sites::{call_sites, CallSite};
+use super::calls::{calls_of, Call};
 use super::image::Missing;
 use super::self_tail::verify_no_self_tail_call;
 use super::{evaluate, expression_at, register_name, single_value, CallerFrames, Env, FrameState};
@@ -162,10 +162,10 @@ pub(crate) struct SiteKey {
 pub(crate) enum SiteProof {
     /// The call site calls the callee, which cannot have reached itself through tail calls: its
     /// parameter values are the callee's entry values.
-    Proven(Arc<Vec<CallSite>>, usize),
+    Proven(Arc<Vec<Call>>, usize),
     /// An indirect call: whether it calls the callee is checked in each caller frame (its
     /// target expression needs the frame's registers).
-    Indirect(Arc<Vec<CallSite>>, usize),
+    Indirect(Arc<Vec<Call>>, usize),
     /// Not proven, and why.
     Refused(Missing),
 }
@@ -180,7 +180,7 @@ fn prove_site(
     caller_env: &Env<'_>,
     stack: &dyn CallerFrames,
 ) -> SiteProof {
-    let sites = call_sites(caller_debug, caller_function);
+    let sites = calls_of(caller_debug, caller_function);
     let Some(index) = sites.iter().position(|s| s.return_pc == Some(return_pc)) else {
         return SiteProof::Refused(Missing::optimized_out(
             "entry value: no call site in the caller at its return address",
@@ -202,7 +202,7 @@ fn prove_site(
 /// function cannot have reached itself through tail calls since; otherwise why not.
 fn check_call(
     caller_debug: &Arc<ObjectDebug>,
-    site: &CallSite,
+    site: &Call,
     frame: &FrameState<'_>,
     caller_env: &Env<'_>,
     stack: &dyn CallerFrames,
@@ -226,7 +226,7 @@ fn check_call(
 /// Why the caller's call site is not shown to call the frame's function.
 fn not_called(
     caller_debug: &ObjectDebug,
-    site: &CallSite,
+    site: &Call,
     target: Option<&(Arc<ObjectDebug>, DieRef)>,
 ) -> Missing {
     if let Some((debug, function)) = target {
@@ -285,7 +285,7 @@ fn entry_value_register(
 /// be.
 fn call_site_callee(
     debug: &Arc<ObjectDebug>,
-    site: &CallSite,
+    site: &Call,
     caller_env: &Env<'_>,
 ) -> Option<(Arc<ObjectDebug>, DieRef)> {
     if let Some(definition) = site.origin_definition {
@@ -348,7 +348,7 @@ fn is_function_of(frame: &FrameState<'_>, debug: &Arc<ObjectDebug>, function: Di
 
 /// Whether a call site's origin names the frame's function (for calls whose target cannot be
 /// resolved to a definition, e.g. through the PLT).
-fn origin_names_match(debug: &ObjectDebug, site: &CallSite, frame: &FrameState<'_>) -> bool {
+fn origin_names_match(debug: &ObjectDebug, site: &Call, frame: &FrameState<'_>) -> bool {
     let (Some(origin), Some(function)) = (site.origin, frame.function) else {
         return false;
     };

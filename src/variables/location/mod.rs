@@ -2,7 +2,7 @@
 //! evaluated with gimli against a frame's recovered registers, its CFA and frame base, target
 //! memory and TLS; the pieces it yields are put together into a [`ValueImage`].
 //! `DW_OP_entry_value(DW_OP_regN)` is resolved through the caller frame's call site
-//! ([`entry_value`], [`call_sites`], [`self_tail`]), the caller being found on the thread's
+//! ([`entry_value`], [`calls`], [`self_tail`]), the caller being found on the thread's
 //! [`Stack`].
 
 use std::borrow::Cow;
@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use gimli::{AttributeValue, EvaluationResult, Expression, Location, Piece, Reader as _, Value, ValueType};
 
-mod call_sites;
+mod calls;
 mod entry_value;
 mod image;
 mod self_tail;
@@ -21,7 +21,7 @@ use crate::memory::MemoryReader;
 use crate::reader::DwarfReader;
 use crate::variables::index::{DieRef, Memo, ObjectDebug};
 use crate::variables::TlsResolver;
-pub(crate) use call_sites::{call_sites, CallSite};
+pub(crate) use calls::{calls_of, Call};
 pub(crate) use entry_value::{resolve_entry_register, SiteKey, SiteProof};
 use image::ImageBytes;
 pub(crate) use image::{ByteState, Missing, ValueImage, NO_IMAGE};
@@ -30,8 +30,8 @@ pub(crate) use stack::{ProcessDebug, Stack};
 /// What locating values keeps of one object (in its [`ObjectDebug`]), each found on first use.
 #[derive(Default)]
 pub(crate) struct LocationCaches {
-    /// The call sites of functions (see [`call_sites`]).
-    call_sites: Memo<DieRef, Arc<Vec<CallSite>>>,
+    /// The calls functions make (see [`calls_of`]).
+    calls: Memo<DieRef, Arc<Vec<Call>>>,
     /// Whether functions may reach themselves through tail calls (why, when they may).
     self_tail_calls: Memo<DieRef, Result<(), Missing>>,
     /// What this object's call sites prove about their callees' entry values.

@@ -12,7 +12,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::call_sites::{call_sites, CallSite};
+use super::calls::{calls_of, Call};
 use super::entry_value::{function_entered_at, plt_target};
 use super::image::Missing;
 use super::{evaluate, expression_at, single_value, CallerFrames, Env};
@@ -54,7 +54,7 @@ fn search(
     let mut seen: HashSet<FunctionKey> = HashSet::from([start]);
     let mut todo = vec![(debug.clone(), function)];
     while let Some((current_debug, current)) = todo.pop() {
-        let sites = call_sites(&current_debug, current);
+        let sites = calls_of(&current_debug, current);
         for site in sites.iter().filter(|s| s.tail) {
             let Some((target_debug, target)) = tail_target(&current_debug, site, stack, memory) else {
                 return Err(Missing::optimized_out(format!(
@@ -91,7 +91,7 @@ fn search(
 /// symbol, through the PLT).
 fn tail_target(
     debug: &Arc<ObjectDebug>,
-    site: &CallSite,
+    site: &Call,
     stack: &dyn CallerFrames,
     memory: &dyn MemoryReader,
 ) -> Option<(Arc<ObjectDebug>, DieRef)> {

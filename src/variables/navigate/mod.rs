@@ -35,7 +35,7 @@
 //! variable with its bt variable).
 
 mod error;
-mod lookup;
+mod find_type;
 mod place;
 mod read;
 
@@ -45,14 +45,14 @@ pub use crate::variables::types::{
     base_type, gcc_spelling, template_arguments, template_nth_argument, type_pp,
 };
 pub use error::BtError;
-pub use lookup::find_type;
+pub use find_type::find_type;
 pub use place::BitSpan;
 
 use place::Place;
 
 use super::globals::GlobalVariable;
 use super::location::{ByteState, ValueImage};
-use super::process::ProcessVariables;
+use super::process_variables::ProcessVariables;
 use super::types::{Type, TypeKind};
 use super::TlsResolver;
 use crate::debuginfo::LoadedObject;

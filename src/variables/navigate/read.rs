@@ -6,7 +6,7 @@ use super::{BtError, BtVariable};
 use crate::memory::MemoryReader;
 use crate::snapshot::{Address, Variable};
 use crate::variables::location::{Missing, ValueImage, MAX_IMAGE_BYTES};
-use crate::variables::process::ProcessVariables;
+use crate::variables::process_variables::ProcessVariables;
 use crate::variables::types::{BaseEncoding, TypeKind};
 use crate::variables::value::{char_width, decode_string, encode, Builder, VariableLimits};
 

@@ -1,6 +1,7 @@
-//! The call sites of a function (`DW_TAG_call_site`, or GNU `DW_TAG_GNU_call_site`), read once per
-//! function and cached: where each returns to, what it calls, whether it is a tail call, and the
-//! value expressions of its register parameters. Entry values are resolved through them.
+//! The calls a function makes, from its call-site DIEs (`DW_TAG_call_site`, or GNU
+//! `DW_TAG_GNU_call_site`, read by [`CallSiteAttributes`]), read once per function and cached:
+//! where each returns to, what it calls, whether it is a tail call, and the value expressions of
+//! its register parameters. Entry values are resolved through them.
 
 use std::sync::Arc;
 
@@ -11,9 +12,9 @@ use crate::debuginfo::CallSiteAttributes;
 use crate::reader::DwarfReader;
 use crate::variables::index::{DieRef, Entry, ObjectDebug, Unit};
 
-/// One call site of a function.
+/// One call (or tail-call jump) a function makes, as its call-site DIE describes it.
 #[derive(Clone, Debug)]
-pub(crate) struct CallSite {
+pub(crate) struct Call {
     /// Its DIE.
     pub die: DieRef,
     /// The ELF address the call returns to (for a tail call: the address after the jump).
@@ -34,8 +35,8 @@ pub(crate) struct CallSite {
 const MAX_BLOCK_DEPTH: isize = 64;
 
 /// The call sites of `function` (a subprogram DIE), read from its subtree.
-pub(crate) fn read_call_sites(debug: &ObjectDebug, function: DieRef) -> Vec<CallSite> {
-    let mut sites: Vec<CallSite> = Vec::new();
+pub(crate) fn read_calls(debug: &ObjectDebug, function: DieRef) -> Vec<Call> {
+    let mut sites: Vec<Call> = Vec::new();
     let Some(unit) = debug.unit(function.unit) else {
         return sites;
     };
@@ -66,7 +67,7 @@ pub(crate) fn read_call_sites(debug: &ObjectDebug, function: DieRef) -> Vec<Call
             let origin = attributes
                 .origin
                 .and_then(|value| debug.reference(function.unit, value));
-            sites.push(CallSite {
+            sites.push(Call {
                 die,
                 return_pc: attributes.return_pc,
                 tail: attributes.tail_call,
@@ -125,7 +126,7 @@ fn expression(value: AttributeValue<DwarfReader>) -> Option<Expression<DwarfRead
     }
 }
 
-impl CallSite {
+impl Call {
     /// The value expression of the parameter passed in DWARF register `register`.
     pub fn value_of(&self, register: u16) -> Option<&LocationPlan> {
         self.params.iter().find(|(r, _)| *r == register).map(|(_, e)| e)
@@ -133,9 +134,9 @@ impl CallSite {
 }
 
 /// The call sites of `function`, from the object's cache.
-pub(crate) fn call_sites(debug: &ObjectDebug, function: DieRef) -> Arc<Vec<CallSite>> {
+pub(crate) fn calls_of(debug: &ObjectDebug, function: DieRef) -> Arc<Vec<Call>> {
     debug
         .locations()
-        .call_sites
-        .get_or_compute(function, || Arc::new(read_call_sites(debug, function)))
+        .calls
+        .get_or_compute(function, || Arc::new(read_calls(debug, function)))
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, RwLock};
 use super::globals::{GlobalFilter, GlobalIter, GlobalVariable};
 use super::index::{scopes_at, DieRef, GlobalEntry, ObjectDebug, ScopedVariable};
 use super::location::{
-    call_sites, locate_plan, resolve_entry_register, CallerFrames, Env, LocationPlan, Missing, ProcessDebug,
+    calls_of, locate_plan, resolve_entry_register, CallerFrames, Env, LocationPlan, Missing, ProcessDebug,
     Stack, ValueImage, MAX_IMAGE_BYTES, NO_IMAGE,
 };
 use super::navigate::BtVariable;
@@ -526,7 +526,7 @@ impl ProcessVariables {
         for plan in levels.iter().flatten() {
             plan.deferral.slots(&plan.ty, limits);
         }
-        call_sites(debug, function);
+        calls_of(debug, function);
         true
     }
 

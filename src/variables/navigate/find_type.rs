@@ -1,7 +1,7 @@
 //! Types looked up by name over every object of the process, as modules name them.
 
 use super::BtError;
-use crate::variables::process::ProcessVariables;
+use crate::variables::process_variables::ProcessVariables;
 use crate::variables::types::{gcc_spelling, Type};
 
 /// The type named `name` in the first object (optionally: whose path contains `object`) that
