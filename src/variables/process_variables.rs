@@ -7,8 +7,8 @@ use std::sync::{Arc, RwLock};
 use super::globals::{GlobalFilter, GlobalIter, GlobalVariable};
 use super::index::{scopes_at, DieRef, GlobalEntry, ObjectDebug, ScopedVariable};
 use super::location::{
-    calls_of, locate_plan, resolve_entry_register, CallerFrames, Env, LocationPlan, Missing, ProcessDebug,
-    Stack, ValueImage, MAX_IMAGE_BYTES, NO_IMAGE,
+    calls_of, locate_plan, resolve_entry_register, scope_locations, CallerFrames, Env, LocationPlan, Missing,
+    ProcessDebug, ScopedLocation, Stack, ValueImage, MAX_IMAGE_BYTES, NO_IMAGE,
 };
 use super::navigate::BtVariable;
 use super::types::{find_type_in, BaseEncoding, Type, TypeKind};
@@ -81,11 +81,11 @@ enum Source {
 }
 
 impl VariablePlan {
-    /// The plan of `variable` of `debug`.
-    fn new(debug: &Arc<ObjectDebug>, variable: &ScopedVariable) -> Self {
+    /// The plan of `variable` of `debug`, which is at `location` at the scope's pc.
+    fn new(debug: &Arc<ObjectDebug>, variable: &ScopedVariable, location: &ScopedLocation) -> Self {
         let ty = Type::at(debug, variable.ty);
         let size = ty.size().and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
-        let source = match (&variable.expression, &variable.const_value) {
+        let source = match (&location.expression, &variable.const_value) {
             (Some(Ok(expression)), _) => {
                 match LocationPlan::new(debug, variable.die.unit, expression.clone()) {
                     Some(plan) => Source::Location(plan),
@@ -109,7 +109,7 @@ impl VariablePlan {
         } else {
             source
         };
-        let entry_register = variable
+        let entry_register = location
             .entry_register
             .filter(|_| size > 0 && size <= 8 && has_scalar_entry_value(&ty));
         Self {
@@ -570,14 +570,18 @@ impl ProcessVariables {
         if let Some(found) = self.scopes.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return found.clone();
         }
+        let scopes = scopes_at(debug, function, elf_pc);
+        let locations = scope_locations(debug, function.unit, &scopes, elf_pc);
         let levels: Arc<ScopePlans> = Arc::new(
-            scopes_at(debug, function, elf_pc)
+            scopes
                 .iter()
-                .map(|level| {
+                .zip(&locations)
+                .map(|(level, locations)| {
                     level
                         .variables
                         .iter()
-                        .map(|v| VariablePlan::new(debug, v))
+                        .zip(locations)
+                        .map(|(variable, location)| VariablePlan::new(debug, variable, location))
                         .collect()
                 })
                 .collect(),

@@ -13,5 +13,5 @@ mod unit_table;
 pub(crate) use memo::Memo;
 pub(crate) use names::{location_uses_tls, unit_globals, GlobalEntry};
 pub use object::ObjectDebug;
-pub(crate) use scope::{scopes_at, ScopedVariable};
+pub(crate) use scope::{scopes_at, ScopeLevel, ScopedVariable};
 pub(crate) use unit_table::{DieRef, Entry, Unit};

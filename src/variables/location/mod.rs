@@ -10,9 +10,11 @@ use std::sync::Arc;
 
 use gimli::{AttributeValue, EvaluationResult, Expression, Location, Piece, Reader as _, Value, ValueType};
 
+mod call_targets;
 mod calls;
 mod entry_value;
 mod image;
+mod scope_locations;
 mod self_tail;
 mod stack;
 
@@ -25,6 +27,7 @@ pub(crate) use calls::{calls_of, Call};
 pub(crate) use entry_value::{resolve_entry_register, SiteKey, SiteProof};
 use image::ImageBytes;
 pub(crate) use image::{ByteState, Missing, ValueImage, NO_IMAGE};
+pub(crate) use scope_locations::{scope_locations, ScopedLocation};
 pub(crate) use stack::{ProcessDebug, Stack};
 
 /// What locating values keeps of one object (in its [`ObjectDebug`]), each found on first use.

@@ -12,8 +12,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use super::call_targets::{function_entered_at, plt_target};
 use super::calls::{calls_of, Call};
-use super::entry_value::{function_entered_at, plt_target};
 use super::image::Missing;
 use super::{evaluate, expression_at, single_value, CallerFrames, Env};
 use crate::memory::MemoryReader;
