@@ -37,6 +37,19 @@
 //! value (integers as numbers up to 53 bits, else decimal strings; addresses as hex strings;
 //! floats as numbers or "nan"/"inf"/"-inf"), symbol (string contents, enum label, function name)
 //! and children down to [`VariableLimits::depth`]. Pointers are not followed.
+//!
+//! Layout, each concept in its folder, arrows pointing down the list:
+//!
+//! - `index/`: the DWARF index of one object ([`ObjectDebug`]): units, DIE references, names,
+//!   thread-local variables, what is in scope at a pc. It stores, without reading them, the
+//!   caches of the type model and of locating (`TypeCache`, `LocationCaches`).
+//! - `types/`: the type model ([`Type`]), type DIEs parsed, C names, lookups by name, C++
+//!   template arguments.
+//! - `location/`: locating values (expressions, location lists, frame bases, entry values through
+//!   the callers' call sites, a thread's stack of frames) into value images.
+//! - `value/`: building snapshot variables from value images, now or after the resume.
+//! - `navigate/`: bt variables.
+//! - the facade: [`ProcessVariables`] (`process_variables.rs`), globals, errors.
 
 mod error;
 mod globals;
