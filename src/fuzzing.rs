@@ -166,14 +166,14 @@ pub fn dwarf(data: &[u8]) -> Reached {
         for level in pending.frames.into_iter().chain(pending.tail_calls).flatten() {
             for variable in level {
                 let built = variables.build_pending(variable, &copies, &limits);
-                let _ = crate::variables::render_value(&built);
+                let _ = crate::snapshot::value_text::render_value(&built);
                 reached.variables += 1;
             }
         }
         if index % 4 == 0 {
             let with_bt = variables.thread_variables_with_bt(&frames, &tail_calls, &memory, None, &limits);
             for (variable, bt) in with_bt.frames.iter().flatten().flatten().take(MAX_NAMES) {
-                let _ = crate::variables::render_value(variable);
+                let _ = crate::snapshot::value_text::render_value(variable);
                 let _ = bt.ty().name();
             }
         }

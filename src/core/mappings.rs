@@ -5,12 +5,10 @@
 //! (gdb's `gcore` does so for text); their permissions then come from the mapped object's own
 //! program headers, read from its first page, which the core holds.
 
-use object::read::elf::{FileHeader as _, ProgramHeader as _};
-
 use super::file::CoreSegment;
 use super::notes::{Auxv, FileMapping, AT_SYSINFO_EHDR};
 use super::CoreMemory;
-use crate::debuginfo::MapEntry;
+use crate::debuginfo::{loads_from_header_bytes, MapEntry};
 use crate::memory::MemoryReader as _;
 
 /// How much of an object's first page is read for its program headers.
@@ -74,21 +72,9 @@ fn object_permissions(file: &FileMapping, files: &[FileMapping], memory: &CoreMe
     let mut page = vec![0u8; HEADER_PAGE];
     let read = memory.read_at(first.start, &mut page);
     page.truncate(read);
-    let header = object::elf::FileHeader64::<object::Endianness>::parse(page.as_slice()).ok()?;
-    let endian = header.endian().ok()?;
     let page_mask = !(HEADER_PAGE as u64 - 1);
-    header
-        .program_headers(endian, page.as_slice())
-        .ok()?
+    loads_from_header_bytes(&page)?
         .iter()
-        .filter(|ph| ph.p_type(endian) == object::elf::PT_LOAD)
-        .find(|ph| ph.p_offset(endian) & page_mask == file.offset)
-        .map(|ph| {
-            let flags = ph.p_flags(endian);
-            (
-                flags.contains(object::elf::PF_R),
-                flags.contains(object::elf::PF_W),
-                flags.contains(object::elf::PF_X),
-            )
-        })
+        .find(|load| load.offset & page_mask == file.offset)
+        .map(|load| (load.readable, load.writable, load.executable))
 }

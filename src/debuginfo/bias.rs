@@ -1,8 +1,6 @@
 //! The load bias of a mapped object: the difference between where its segments are mapped and
 //! the virtual addresses its ELF headers name.
 
-use object::read::elf::{FileHeader as _, ProgramHeader as _};
-
 use super::elf::LoadSegment;
 use super::maps::MapEntry;
 
@@ -37,40 +35,6 @@ pub fn load_bias(mappings: &[&MapEntry], loads: &[LoadSegment], page_size: u64) 
         }
     }
     None
-}
-
-/// Reads the `PT_LOAD` segments from the start of an ELF image (its header and program headers,
-/// e.g. read from the target's memory when the file itself is gone). `None` when the bytes are not
-/// a 64-bit ELF header followed by its program headers.
-pub fn loads_from_header_bytes(bytes: &[u8]) -> Option<Vec<LoadSegment>> {
-    let header = object::elf::FileHeader64::<object::Endianness>::parse(bytes).ok()?;
-    let endian = header.endian().ok()?;
-    let headers = header.program_headers(endian, bytes).ok()?;
-    Some(load_segments(headers, endian))
-}
-
-/// The `PT_LOAD` segments among the ELF64 program headers `headers` (of byte order `endian`), in
-/// program-header order.
-pub fn load_segments<E: object::Endian>(
-    headers: &[object::elf::ProgramHeader64<E>],
-    endian: E,
-) -> Vec<LoadSegment> {
-    headers
-        .iter()
-        .filter(|ph| ph.p_type(endian) == object::elf::PT_LOAD)
-        .map(|ph| {
-            let flags = ph.p_flags(endian);
-            LoadSegment {
-                vaddr: ph.p_vaddr(endian),
-                offset: ph.p_offset(endian),
-                file_size: ph.p_filesz(endian),
-                mem_size: ph.p_memsz(endian),
-                readable: flags.contains(object::elf::PF_R),
-                writable: flags.contains(object::elf::PF_W),
-                executable: flags.contains(object::elf::PF_X),
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -138,12 +102,7 @@ mod tests {
     }
 
     #[test]
-    fn header_bytes_give_the_same_loads_as_the_file() {
-        let bytes = std::fs::read(std::env::current_exe().unwrap()).unwrap();
-        let from_header = loads_from_header_bytes(&bytes[..4096]).unwrap();
-        let facts = super::super::elf::ElfFacts::parse(&bytes, "self").unwrap();
-        assert_eq!(from_header, facts.loads);
-        assert_eq!(loads_from_header_bytes(b"\x7fELF"), None);
+    fn the_page_size_is_a_power_of_two() {
         assert!(page_size().is_power_of_two());
     }
 }

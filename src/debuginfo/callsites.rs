@@ -12,15 +12,12 @@ use std::sync::Arc;
 
 use gimli::{AttributeValue, DebugInfoOffset, Reader as _};
 
+use super::code_dies::{walk_code, CodeVisitor, Entry, UnitRef};
 use super::dwarf::Dwarf;
 use crate::reader::DwarfReader;
 
 /// A parsed DWARF unit.
 type Unit = gimli::Unit<DwarfReader>;
-/// A unit together with the DWARF it belongs to.
-type UnitRef<'a> = gimli::UnitRef<'a, DwarfReader>;
-/// One debugging information entry.
-type Entry = gimli::DebuggingInformationEntry<DwarfReader>;
 
 /// How many `DW_AT_specification` / `DW_AT_abstract_origin` links are followed to find a
 /// function's name or flags (a guard against reference cycles in corrupt DWARF).
@@ -169,117 +166,103 @@ pub fn entry_pc(unit: UnitRef<'_>, entry: &Entry) -> Option<u64> {
     None
 }
 
-/// How deep the DIE tree is followed (a guard against hostile nesting).
-const MAX_DEPTH: usize = 256;
-
-/// Reads every call site and function of `unit` (a unit of the main file). Malformed entries
-/// are skipped; a unit that stops parsing keeps what was read before.
-///
-/// In C and C++ units, type definitions outside functions are jumped over whole (through
-/// `DW_AT_sibling`): they hold no code there — gcc and clang put the definitions of member
-/// functions, and of the call operators of lambdas at namespace scope, outside the class, with
-/// `DW_AT_specification` — while a unit of a large C++ program can hold thousands of them. Inside
-/// a function they are read (gcc nests a local lambda's call operator, with its code, in the
-/// closure type), and in other languages everywhere (Rust nests methods in their type).
+/// Reads every call site and function of `unit` (a unit of the main file), walking the DIEs
+/// that can hold code ([`walk_code`]). Malformed entries are skipped; a unit that stops parsing
+/// keeps what was read before.
 fn parse_unit(unit: UnitRef<'_>, foreign: &mut ForeignUnits) -> UnitCallSites {
-    let place = Place {
-        unit,
-        file: MAIN_FILE,
+    let mut reader = UnitReader {
+        place: Place {
+            unit,
+            file: MAIN_FILE,
+        },
+        parsed: UnitCallSites::default(),
+        foreign,
+        functions: Vec::new(),
     };
-    let mut parsed = UnitCallSites::default();
-    let Ok(mut tree) = unit.entries_tree(None) else {
-        return parsed;
-    };
-    let Ok(root) = tree.root() else {
-        return parsed;
-    };
-    let types_hold_code = !matches!(
-        root.entry().attr_value(gimli::DW_AT_language),
-        Some(AttributeValue::Language(language)) if is_c_family(language)
-    );
-    // A C or C++ unit's types hold code only inside functions: say so by an enclosing "function".
-    let mut functions = if types_hold_code { vec![None] } else { Vec::new() };
-    walk_unit(place, root, &mut functions, &mut parsed, foreign, 0);
-    parsed
+    walk_code(unit, &mut reader);
+    reader.parsed
 }
 
-/// C and C++ (every standard version): languages whose compilers define no code inside types
-/// outside functions.
-pub(crate) fn is_c_family(language: gimli::DwLang) -> bool {
-    matches!(
-        language,
-        gimli::DW_LANG_C
-            | gimli::DW_LANG_C89
-            | gimli::DW_LANG_C99
-            | gimli::DW_LANG_C11
-            | gimli::DW_LANG_C17
-            | gimli::DW_LANG_C_plus_plus
-            | gimli::DW_LANG_C_plus_plus_03
-            | gimli::DW_LANG_C_plus_plus_11
-            | gimli::DW_LANG_C_plus_plus_14
-            | gimli::DW_LANG_C_plus_plus_17
-            | gimli::DW_LANG_C_plus_plus_20
-    )
+/// What reading one unit's call sites keeps while walking it.
+struct UnitReader<'a, 'f> {
+    place: Place<'a>,
+    parsed: UnitCallSites,
+    foreign: &'f mut ForeignUnits,
+    /// The entry addresses of the enclosing subprograms, innermost last (None for one without
+    /// code).
+    functions: Vec<Option<u64>>,
 }
 
-/// Reads the call sites and functions under `node`; `functions` holds the entry addresses of the
-/// enclosing subprograms, innermost last (None for one without code).
-fn walk_unit(
-    place: Place<'_>,
-    node: gimli::EntriesTreeNode<'_, '_, DwarfReader>,
-    functions: &mut Vec<Option<u64>>,
-    parsed: &mut UnitCallSites,
-    foreign: &mut ForeignUnits,
-    depth: usize,
-) {
-    if depth > MAX_DEPTH {
-        return;
-    }
-    let mut children = node.children();
-    while let Ok(Some(child)) = children.next() {
-        let entry = child.entry();
-        match entry.tag() {
-            gimli::DW_TAG_subprogram => {
-                let entry_address = entry_pc(place.unit, entry);
-                if let Some(address) = entry_address {
-                    let complete = is_complete(place, entry, foreign);
-                    parsed.functions.entry(address).or_default().complete |= complete;
-                    if let Ok(mut ranges) = super::units::die_ranges(place.unit.dwarf, place.unit.unit, entry)
-                    {
-                        while let Ok(Some(range)) = ranges.next() {
-                            if range.begin < range.end {
-                                parsed.code.push((range.begin..range.end, address));
-                            }
-                        }
+impl CodeVisitor for UnitReader<'_, '_> {
+    fn subprogram(&mut self, unit: UnitRef<'_>, entry: &Entry) -> bool {
+        let entry_address = entry_pc(unit, entry);
+        if let Some(address) = entry_address {
+            let complete = is_complete(self.place, entry, self.foreign);
+            self.parsed.functions.entry(address).or_default().complete |= complete;
+            if let Ok(mut ranges) = super::units::die_ranges(unit.dwarf, unit.unit, entry) {
+                while let Ok(Some(range)) = ranges.next() {
+                    if range.begin < range.end {
+                        self.parsed.code.push((range.begin..range.end, address));
                     }
                 }
-                functions.push(entry_address);
-                walk_unit(place, child, functions, parsed, foreign, depth + 1);
-                functions.pop();
             }
-            gimli::DW_TAG_call_site | gimli::DW_TAG_GNU_call_site => {
-                // Its children are its parameters: nothing to read there.
-                let Some(site) = read_call_site(place, entry, foreign) else {
-                    continue;
-                };
-                // A tail call inside inlined code belongs to the function it was inlined into.
-                if let (true, Some(Some(function))) = (site.tail_call, functions.last()) {
-                    parsed
-                        .functions
-                        .entry(*function)
-                        .or_default()
-                        .tail_calls
-                        .push(site.return_pc);
-                }
-                parsed.sites.insert(site.return_pc, site);
-            }
-            gimli::DW_TAG_structure_type
-            | gimli::DW_TAG_class_type
-            | gimli::DW_TAG_union_type
-            | gimli::DW_TAG_enumeration_type
-                if functions.is_empty() => {}
-            _ if entry.has_children() => walk_unit(place, child, functions, parsed, foreign, depth + 1),
-            _ => {}
+        }
+        self.functions.push(entry_address);
+        true
+    }
+
+    fn subprogram_end(&mut self) {
+        self.functions.pop();
+    }
+
+    fn call_site(&mut self, _unit: UnitRef<'_>, entry: &Entry) {
+        let Some(site) = read_call_site(self.place, entry, self.foreign) else {
+            return;
+        };
+        // A tail call inside inlined code belongs to the function it was inlined into.
+        if let (true, Some(Some(function))) = (site.tail_call, self.functions.last()) {
+            self.parsed
+                .functions
+                .entry(*function)
+                .or_default()
+                .tail_calls
+                .push(site.return_pc);
+        }
+        self.parsed.sites.insert(site.return_pc, site);
+    }
+}
+
+/// The attributes of one call-site DIE (`DW_TAG_call_site`, or GNU `DW_TAG_GNU_call_site`), as
+/// every reader of call sites takes them.
+#[derive(Clone, Debug)]
+pub(crate) struct CallSiteAttributes {
+    /// The address right after the call (or jump): `DW_AT_call_return_pc`, else `DW_AT_low_pc`
+    /// (the GNU form), as gdb reads it.
+    pub return_pc: Option<u64>,
+    /// A tail call (`DW_AT_call_tail_call` / `DW_AT_GNU_tail_call`).
+    pub tail_call: bool,
+    /// The function called: `DW_AT_call_origin` (GNU: `DW_AT_abstract_origin`), a reference.
+    pub origin: Option<AttributeValue<DwarfReader>>,
+    /// Where an indirect call goes: `DW_AT_call_target` (GNU: `DW_AT_GNU_call_site_target`), an
+    /// expression.
+    pub target: Option<AttributeValue<DwarfReader>>,
+}
+
+impl CallSiteAttributes {
+    /// The attributes of call-site DIE `entry` of `unit`.
+    pub(crate) fn read(unit: UnitRef<'_>, entry: &Entry) -> Self {
+        Self {
+            return_pc: entry
+                .attr_value(gimli::DW_AT_call_return_pc)
+                .or_else(|| entry.attr_value(gimli::DW_AT_low_pc))
+                .and_then(|value| unit.attr_address(value).ok().flatten()),
+            tail_call: flag(entry, gimli::DW_AT_call_tail_call) || flag(entry, gimli::DW_AT_GNU_tail_call),
+            origin: entry
+                .attr_value(gimli::DW_AT_call_origin)
+                .or_else(|| entry.attr_value(gimli::DW_AT_abstract_origin)),
+            target: entry
+                .attr_value(gimli::DW_AT_call_target)
+                .or_else(|| entry.attr_value(gimli::DW_AT_GNU_call_site_target)),
         }
     }
 }
@@ -287,28 +270,18 @@ fn walk_unit(
 /// Reads one call-site entry; `None` without a return address.
 fn read_call_site(place: Place<'_>, entry: &Entry, foreign: &mut ForeignUnits) -> Option<CallSite> {
     let unit = place.unit;
-    let return_pc = entry
-        .attr_value(gimli::DW_AT_call_return_pc)
-        .or_else(|| entry.attr_value(gimli::DW_AT_low_pc))
-        .and_then(|value| unit.attr_address(value).ok().flatten())?;
-    let tail_call = flag(entry, gimli::DW_AT_call_tail_call) || flag(entry, gimli::DW_AT_GNU_tail_call);
-    let target = if let Some(origin) = entry
-        .attr_value(gimli::DW_AT_call_origin)
-        .or_else(|| entry.attr_value(gimli::DW_AT_abstract_origin))
-    {
+    let attributes = CallSiteAttributes::read(unit, entry);
+    let return_pc = attributes.return_pc?;
+    let target = if let Some(origin) = attributes.origin {
         origin_target(place, origin, foreign)
-    } else if let Some(expression) = entry
-        .attr_value(gimli::DW_AT_call_target)
-        .or_else(|| entry.attr_value(gimli::DW_AT_GNU_call_site_target))
-        .and_then(|value| value.exprloc_value())
-    {
+    } else if let Some(expression) = attributes.target.and_then(|value| value.exprloc_value()) {
         constant_target(unit, expression)
     } else {
         CallTarget::Unknown
     };
     Some(CallSite {
         return_pc,
-        tail_call,
+        tail_call: attributes.tail_call,
         target,
     })
 }

@@ -1,11 +1,11 @@
 //! The facts about one ELF object that loading needs: loadable segments (for the load bias),
 //! build id, debug links and which debug sections it carries. Parsed from the object's bytes on
-//! demand; nothing borrowed is kept.
+//! demand; nothing borrowed is kept. The `PT_LOAD` segments are read here, from a whole file or
+//! from the header bytes at the start of an image, for every reader of the crate.
 
-use object::read::elf::ElfFile64;
+use object::read::elf::{ElfFile64, FileHeader as _, ProgramHeader as _};
 use object::{Object as _, ObjectSection as _, SectionKind};
 
-use super::bias::load_segments;
 use super::DebugInfoError;
 
 /// The parsed ELF file type used throughout the module (x86-64 objects are 64-bit ELF).
@@ -36,6 +36,40 @@ pub struct LoadSegment {
     pub writable: bool,
     /// `PF_X` is set.
     pub executable: bool,
+}
+
+/// Reads the `PT_LOAD` segments from the start of an ELF image (its header and program headers,
+/// e.g. read from the target's memory when the file itself is gone). `None` when the bytes are not
+/// a 64-bit ELF header followed by its program headers.
+pub fn loads_from_header_bytes(bytes: &[u8]) -> Option<Vec<LoadSegment>> {
+    let header = object::elf::FileHeader64::<object::Endianness>::parse(bytes).ok()?;
+    let endian = header.endian().ok()?;
+    let headers = header.program_headers(endian, bytes).ok()?;
+    Some(load_segments(headers, endian))
+}
+
+/// The `PT_LOAD` segments among the ELF64 program headers `headers` (of byte order `endian`), in
+/// program-header order.
+pub fn load_segments<E: object::Endian>(
+    headers: &[object::elf::ProgramHeader64<E>],
+    endian: E,
+) -> Vec<LoadSegment> {
+    headers
+        .iter()
+        .filter(|ph| ph.p_type(endian) == object::elf::PT_LOAD)
+        .map(|ph| {
+            let flags = ph.p_flags(endian);
+            LoadSegment {
+                vaddr: ph.p_vaddr(endian),
+                offset: ph.p_offset(endian),
+                file_size: ph.p_filesz(endian),
+                mem_size: ph.p_memsz(endian),
+                readable: flags.contains(object::elf::PF_R),
+                writable: flags.contains(object::elf::PF_W),
+                executable: flags.contains(object::elf::PF_X),
+            }
+        })
+        .collect()
 }
 
 /// What loading needs to know about one ELF object.
@@ -131,6 +165,15 @@ mod tests {
         for len in [4usize, 16, 63, 64, 65, 200, 4096] {
             let _ = ElfFacts::parse(&bytes[..len.min(bytes.len())], "truncated");
         }
+    }
+
+    #[test]
+    fn header_bytes_give_the_same_loads_as_the_file() {
+        let bytes = current_exe_bytes();
+        let from_header = loads_from_header_bytes(&bytes[..4096]).unwrap();
+        let facts = ElfFacts::parse(&bytes, "self").unwrap();
+        assert_eq!(from_header, facts.loads);
+        assert_eq!(loads_from_header_bytes(b"\x7fELF"), None);
     }
 
     #[test]

@@ -13,7 +13,9 @@
 
 mod bias;
 mod callsites;
-pub(crate) use callsites::is_c_family;
+pub(crate) use callsites::CallSiteAttributes;
+mod code_dies;
+pub(crate) use code_dies::{walk_code, CodeVisitor};
 mod debuglink;
 mod dwarf;
 mod elf;
@@ -38,12 +40,12 @@ mod units;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use bias::load_segments;
-pub use bias::{load_bias, loads_from_header_bytes};
+pub use bias::load_bias;
 pub(crate) use debuglink::build_id_path;
 pub use debuglink::DebugSearch;
 pub use dwarf::Dwarf;
-pub use elf::{hex, ElfFacts, LoadSegment};
+pub(crate) use elf::load_segments;
+pub use elf::{hex, loads_from_header_bytes, ElfFacts, LoadSegment};
 pub use error::DebugInfoError;
 pub use loaded::LoadedObject;
 pub(crate) use loaded::Placement;

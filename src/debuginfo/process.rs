@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::bias::{load_bias, loads_from_header_bytes, page_size};
+use super::bias::{load_bias, page_size};
 use super::debuglink::DebugSearch;
+use super::elf::loads_from_header_bytes;
 use super::elf::ElfFacts;
 use super::loaded::{LoadedObject, Placement};
 use super::maps::MapEntry;

@@ -156,7 +156,7 @@ pub fn mapped_build_id(group: &[&MapEntry], memory: &dyn MemoryReader) -> Option
     let file_header = object::elf::FileHeader64::<object::Endianness>::parse(header.as_slice()).ok()?;
     let endian = file_header.endian().ok()?;
     let program_headers = file_header.program_headers(endian, header.as_slice()).ok()?;
-    let loads = super::bias::loads_from_header_bytes(&header)?;
+    let loads = super::elf::loads_from_header_bytes(&header)?;
     let bias = load_bias(group, &loads, page_size())?;
     for ph in program_headers {
         if ph.p_type(endian) != object::elf::PT_NOTE {

@@ -504,9 +504,9 @@ pub unsafe extern "C" fn bt_variable_strncpy(
         let Some(value) = read(&var) else {
             return -1;
         };
-        let text = match value.kind.as_str() {
-            "string" => value.value.as_str().map(str::to_string).or(value.symbol),
-            "reference" => value.symbol,
+        let text = match value.kind {
+            VariableKind::String => value.value.as_str().map(str::to_string).or(value.symbol),
+            VariableKind::Reference => value.symbol,
             _ => None,
         };
         match text {

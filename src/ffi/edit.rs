@@ -11,8 +11,7 @@ use super::guard::{ffi_guard, text};
 use super::live;
 use super::objects::{backtrace_live, frame_of, thread_of, var_of};
 use crate::pmodule::dispatch::dispatch;
-use crate::pmodule::state::with_word;
-use crate::pmodule::{state_word, AnnotationKind, Event, EventArgs, LogLevel, Target, VarValue};
+use crate::pmodule::{AnnotationKind, Event, EventArgs, LogLevel, Target, VarValue};
 use crate::snapshot::AttributeValue;
 use std::ffi::{c_char, c_int, c_longlong, c_ulonglong, CString};
 
@@ -478,7 +477,7 @@ pub unsafe extern "C" fn pmodule_variable_value(
                 target.kind = read.kind;
                 target.value = read.value;
                 target.symbol = read.symbol;
-                target.state = with_word(&target.state, state_word(&read.state));
+                target.state = read.state;
                 if target.address.is_none() {
                     target.address = read.address;
                 }

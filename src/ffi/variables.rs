@@ -6,9 +6,9 @@
 use super::context::{self, ptrace_backtrace_t, ptrace_thread_t, ptrace_variable_t};
 use super::guard::{ffi_guard, text, unusable};
 use super::objects::var_of;
-use crate::pmodule::state::STATE_WORDS;
 use crate::pmodule::values::{is_string, scalar_value};
 use crate::pmodule::{ScalarValue, VarValue};
+use crate::snapshot::VariableState;
 use std::ffi::{c_char, c_int, c_longlong, c_uint};
 
 /// Variable state: read completely (no flag set).
@@ -25,11 +25,11 @@ pub const PTRACE_VARIABLE_S_TRUNCATED: c_uint = 4;
 /// value the module gave it, and so do the variables modules synthesized under it. The members
 /// stay readable until the snapshot is complete; they are dropped before `postattach`.
 pub const PTRACE_VARIABLE_S_SKIP: c_uint = 8;
-/// The state flags that name the snapshot's state word (at most one may be set).
-const WORD_FLAGS: [c_uint; 3] = [
-    PTRACE_VARIABLE_S_OPTIMIZED_OUT,
-    PTRACE_VARIABLE_S_UNREADABLE,
-    PTRACE_VARIABLE_S_TRUNCATED,
+/// The states a flag names (at most one may be set), with their flags.
+const WORD_FLAGS: [(VariableState, c_uint); 3] = [
+    (VariableState::OptimizedOut, PTRACE_VARIABLE_S_OPTIMIZED_OUT),
+    (VariableState::Unreadable, PTRACE_VARIABLE_S_UNREADABLE),
+    (VariableState::Truncated, PTRACE_VARIABLE_S_TRUNCATED),
 ];
 /// The value `pmodule_variable_state` returns on error.
 pub const PTRACE_VARIABLE_S_ERROR: c_uint = 0xffff_ffff;
@@ -54,11 +54,10 @@ pub unsafe extern "C" fn pmodule_variable_state(var: *mut ptrace_variable_t) -> 
         let Some(Ok(state)) = context::with_scene(|s| s.var_state(&v)) else {
             return PTRACE_VARIABLE_S_ERROR;
         };
-        let word = STATE_WORDS
+        let word = WORD_FLAGS
             .iter()
-            .zip(WORD_FLAGS)
-            .find(|(w, _)| **w == state.word)
-            .map_or(PTRACE_VARIABLE_S_OK, |(_, f)| f);
+            .find(|(w, _)| *w == state.word)
+            .map_or(PTRACE_VARIABLE_S_OK, |(_, f)| *f);
         word | if state.skip { PTRACE_VARIABLE_S_SKIP } else { 0 }
     })
 }
@@ -74,17 +73,16 @@ pub unsafe extern "C" fn pmodule_variable_state(var: *mut ptrace_variable_t) -> 
 pub unsafe extern "C" fn pmodule_variable_state_set(var: *mut ptrace_variable_t, flags: c_uint) -> bool {
     ffi_guard!(false, {
         let Some(v) = var_of(var) else { return false };
-        let known = WORD_FLAGS.iter().fold(PTRACE_VARIABLE_S_SKIP, |a, f| a | f);
-        let words: Vec<&str> = STATE_WORDS
+        let known = WORD_FLAGS.iter().fold(PTRACE_VARIABLE_S_SKIP, |a, (_, f)| a | f);
+        let words: Vec<VariableState> = WORD_FLAGS
             .iter()
-            .zip(WORD_FLAGS)
             .filter(|(_, f)| flags & f != 0)
             .map(|(w, _)| *w)
             .collect();
         if flags & !known != 0 || words.len() > 1 {
             return false;
         }
-        let word = words.first().copied().unwrap_or("ok");
+        let word = words.first().copied().unwrap_or(VariableState::Ok);
         let skip = flags & PTRACE_VARIABLE_S_SKIP != 0;
         context::with_scene(|s| s.set_var_state(&v, word, skip).is_ok()).unwrap_or(false)
     })
@@ -241,11 +239,7 @@ pub unsafe extern "C" fn pmodule_variable_fprm_offset(var: *mut ptrace_variable_
 pub unsafe extern "C" fn pmodule_variable_resolved(var: *mut ptrace_variable_t) -> bool {
     ffi_guard!(false, {
         let Some(v) = var_of(var) else { return false };
-        context::with_scene(|s| {
-            s.var_state(&v)
-                .is_ok_and(|st| matches!(st.word.as_str(), "ok" | "truncated"))
-        })
-        .unwrap_or(false)
+        context::with_scene(|s| s.var_state(&v).is_ok_and(|st| st.word.has_value())).unwrap_or(false)
     })
 }
 

@@ -4,6 +4,7 @@
 //! process; tests implement them over data of their own.
 
 use crate::snapshot::Variable;
+pub use crate::variables::BtError;
 use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
@@ -88,53 +89,6 @@ pub struct BtVar {
     pub handle: BtHandle,
 }
 
-/// Why a bt variable operation failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BtError {
-    /// No member of that name.
-    #[error("no member '{member}' in type '{type_name}'")]
-    NoMember {
-        /// The member asked for.
-        member: String,
-        /// The type searched.
-        type_name: String,
-    },
-    /// The operation needs another kind of type.
-    #[error("{operation}: '{name}' has type '{type_name}', which {requirement}")]
-    WrongType {
-        /// What was attempted (`member`, `deref`, `index`, ...).
-        operation: &'static str,
-        /// The variable.
-        name: String,
-        /// Its type.
-        type_name: String,
-        /// What the type would need to be.
-        requirement: &'static str,
-    },
-    /// A pointer could not be followed.
-    #[error("cannot follow '{name}' ({type_name}): {reason}")]
-    BadPointer {
-        /// The pointer variable.
-        name: String,
-        /// Its type.
-        type_name: String,
-        /// NULL, unreadable, ...
-        reason: String,
-    },
-    /// The type's size is unknown.
-    #[error("the size of '{type_name}' is unknown")]
-    UnknownSize {
-        /// The type.
-        type_name: String,
-    },
-    /// No typed-memory provider is available (no debug information, or outside a snapshot).
-    #[error("typed memory is unavailable: {0}")]
-    Unavailable(String),
-    /// Anything else the provider reports.
-    #[error("{0}")]
-    Other(String),
-}
-
 /// Filters of global and thread-local variable enumeration (`bt:variables()`,
 /// `thr:variables()`): `object` and `cu` are substring filters on the object path and the
 /// compilation unit name, `name` is exact.
@@ -169,8 +123,9 @@ pub struct GlobalEntry {
     pub cu: String,
 }
 
-/// Typed target memory: what `bt variables` are made of. The engine builds the API's rules
-/// (automatic dereference on member access, NULL checks) on these primitives.
+/// Typed target memory: what `bt variables` are made of. Member access follows pointers itself
+/// (the navigation engine's rule, [`BtVariable::member`](crate::variables::BtVariable::member));
+/// the engine checks the kinds of the other operations and NULL pointers ([`typed`](super::typed)).
 pub trait TypedMemory: Send + Sync {
     /// The global (or file-static) variable `name`; `object` and `cu` are substring filters.
     fn global(&self, name: &str, object: Option<&str>, cu: Option<&str>) -> Option<BtVar>;
@@ -180,9 +135,9 @@ pub trait TypedMemory: Send + Sync {
     fn thread_locals(&self, tid: i32, filter: &GlobalFilter) -> Vec<GlobalEntry>;
     /// The kind of `var`'s type, typedefs and qualifiers stripped.
     fn kind(&self, var: &BtVar) -> crate::pmodule::VariableKind;
-    /// The member `name` of `var`, which is a struct, union or class (no dereference here);
-    /// `Ok(None)` when it has no such member.
-    fn member(&self, var: &BtVar, name: &str) -> Result<Option<BtVar>, BtError>;
+    /// The member `name` of `var`, a struct, union or class, or a pointer (of any depth) to one;
+    /// the member itself is not dereferenced.
+    fn member(&self, var: &BtVar, name: &str) -> Result<BtVar, BtError>;
     /// What pointer `var` points to: at its value, or at `at` when given. Fails on a pointer
     /// that is NULL or unreadable (when `at` is not given).
     fn deref(&self, var: &BtVar, at: Option<u64>) -> Result<BtVar, BtError>;
@@ -210,7 +165,7 @@ pub trait TypedMemory: Send + Sync {
         address: u64,
     ) -> Result<BtVar, BtError> {
         let _ = (near, name, address);
-        Err(BtError::Unavailable(format!(
+        Err(BtError::NoTypedMemory(format!(
             "no type information to find '{type_name}' in"
         )))
     }

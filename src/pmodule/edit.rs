@@ -13,7 +13,7 @@ use super::handles::{FrameRef, TempId, ThreadRef, VarPath, VarRef};
 use super::kinds::{AnnotationKind, VariableKind};
 use super::scene::{Insertion, Scene, SceneError, TempSlot};
 use super::values::{base_type_of, encode_address, encode_float, encode_integer};
-use crate::snapshot::{Address, AttributeValue, Frame, SharedStr, Variable};
+use crate::snapshot::{Address, AttributeValue, Frame, SharedStr, Variable, VariableState};
 use std::collections::BTreeMap;
 
 /// What a module annotates.
@@ -205,12 +205,12 @@ impl Scene {
                 None,
             ),
         };
-        v.kind = kind.name().into();
+        v.kind = kind;
         v.value = json;
         if symbol.is_some() || !matches!(kind, VariableKind::Tuple | VariableKind::Array) {
             v.symbol = symbol;
         }
-        v.state = super::state::with_word(&v.state, "ok");
+        v.state = VariableState::Ok;
         Ok(())
     }
 
@@ -247,21 +247,18 @@ impl Scene {
             name: name.into(),
             type_name: SharedStr::copy_of(type_name),
             base_type: base_type_of(type_name).into(),
-            kind: VariableKind::Bottom.name().into(),
+            kind: VariableKind::Bottom,
             address: (address != 0).then_some(Address(address)),
             value: serde_json::Value::Null,
             symbol: None,
             parameter: false,
-            state: "ok".into(),
+            state: VariableState::Ok,
             entry_value: serde_json::Value::Null,
             target_symbol: None,
             children: Vec::new(),
             annotations: Vec::new(),
-        };
-        // Marked as made by a module: a skip on its owner keeps it (see `state`).
-        let var = Variable {
-            state: super::state::synthesized_state(),
-            ..var
+            // Marked as made by a module: a skip on its owner keeps it (see `state`).
+            marks: super::state::synthesized_marks(),
         };
         Ok(VarRef::Temp(self.new_temp(TempSlot::Var {
             var: Box::new(var),

@@ -1,6 +1,9 @@
 //! The enumerations of the pmodule API (README "Modules", `include/pmodule.h`): events, variable kinds,
 //! process states, annotation and log levels, match types, pmap permissions. Each has a stable
-//! integer value (what Lua's `pmodule.*` tables and C's enums hold) and a name.
+//! integer value (what Lua's `pmodule.*` tables and C's enums hold) and a name. Variable kinds
+//! are the snapshot's own vocabulary ([`VariableKind`], re-exported here).
+
+pub use crate::snapshot::VariableKind;
 
 /// Defines a fieldless enum with a stable integer value and a name per variant, plus `ALL`,
 /// `name()`, `from_name()` and `from_value()`.
@@ -66,42 +69,6 @@ named_enum! {
         Thread = 4, "thread";
         /// After detaching: the snapshot is complete.
         Postattach = 5, "postattach";
-    }
-}
-
-named_enum! {
-    /// Variable kinds (`pmodule.variable_type`); the names are the snapshot's `kind` values.
-    VariableKind {
-        /// Signed integer.
-        Ll = 0, "ll";
-        /// Unsigned integer.
-        Ull = 1, "ull";
-        /// `float`.
-        Flt = 2, "flt";
-        /// `double`.
-        Dbl = 3, "dbl";
-        /// `long double`.
-        Ldbl = 4, "ldbl";
-        /// `float _Complex`.
-        Cflt = 5, "cflt";
-        /// `double _Complex`.
-        Cdbl = 6, "cdbl";
-        /// `long double _Complex`.
-        Cldbl = 7, "cldbl";
-        /// A character array or a synthesized string.
-        String = 8, "string";
-        /// An enum.
-        Enum = 9, "enum";
-        /// A struct, union or class.
-        Tuple = 10, "tuple";
-        /// An array.
-        Array = 11, "array";
-        /// `void` or unknown.
-        Bottom = 12, "bottom";
-        /// A function (pointer).
-        Fn = 13, "fn";
-        /// A pointer or C++ reference.
-        Reference = 14, "reference";
     }
 }
 

@@ -186,7 +186,7 @@ impl Match {
     /// Whether the variable's own criteria (base type, kind, name) hold for `var`.
     pub fn variable_criteria_hold(&self, var: &Variable) -> bool {
         any_accepts(&self.base_types, Some(&var.base_type), false)
-            && (self.kinds.is_empty() || self.kinds.iter().any(|k| k.name() == var.kind))
+            && (self.kinds.is_empty() || self.kinds.contains(&var.kind))
             && any_accepts(&self.names, Some(&var.name), false)
     }
 

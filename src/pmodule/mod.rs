@@ -82,7 +82,7 @@ pub use module::{
 pub use options::{ModuleOptionError, ModuleOptions};
 pub use scene::{Insertion, Origin, Scene, SceneError};
 pub use siginfo::SigInfo;
-pub use state::{settle, state_word, VarState};
+pub use state::{settle, VarState};
 pub use values::ScalarValue;
 
 /// A host with every module language this crate has (Lua, native `*.so`), configured by

@@ -9,16 +9,17 @@ pub fn variable(name: &str, type_name: &str, base_type: &str, kind: &str) -> Var
         name: SharedStr::copy_of(name),
         type_name: SharedStr::copy_of(type_name),
         base_type: SharedStr::copy_of(base_type),
-        kind: SharedStr::copy_of(kind),
+        kind: crate::snapshot::VariableKind::from_name(kind).expect("a variable kind"),
         address: Some(Address(0x1000)),
         value: serde_json::Value::Null,
         symbol: None,
         parameter: false,
-        state: "ok".into(),
+        state: crate::snapshot::VariableState::Ok,
         entry_value: serde_json::Value::Null,
         target_symbol: None,
         children: Vec::new(),
         annotations: Vec::new(),
+        marks: Default::default(),
     }
 }
 

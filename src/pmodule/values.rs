@@ -80,10 +80,7 @@ fn decode_float(value: &Value) -> Option<f64> {
 /// The value of `var` as §2 defines `value()`: an integer for ll, ull, enum, reference (and fn
 /// pointers), a number for flt, dbl, ldbl, two numbers for complex kinds, none otherwise.
 pub fn scalar_value(var: &Variable) -> ScalarValue {
-    let Some(kind) = VariableKind::from_name(&var.kind) else {
-        return ScalarValue::None;
-    };
-    match kind {
+    match var.kind {
         VariableKind::Ll
         | VariableKind::Ull
         | VariableKind::Enum
@@ -111,11 +108,9 @@ pub fn scalar_value(var: &Variable) -> ScalarValue {
 /// (optimized out, unreadable) has none, so it is `bottom` (its C type stays in `type_name` and
 /// the snapshot's `kind`); aggregates keep their kind.
 pub fn value_kind(var: &Variable) -> VariableKind {
-    let kind = VariableKind::from_name(&var.kind).unwrap_or(VariableKind::Bottom);
-    let aggregate = matches!(kind, VariableKind::Tuple | VariableKind::Array);
-    let known = matches!(super::state::state_word(&var.state), "ok" | "truncated");
-    if known || aggregate {
-        kind
+    let aggregate = matches!(var.kind, VariableKind::Tuple | VariableKind::Array);
+    if var.state.has_value() || aggregate {
+        var.kind
     } else {
         VariableKind::Bottom
     }
@@ -123,8 +118,8 @@ pub fn value_kind(var: &Variable) -> VariableKind {
 
 /// Whether `var` holds text: a string, or a reference to characters whose text was read.
 pub fn is_string(var: &Variable) -> bool {
-    var.kind == VariableKind::String.name()
-        || (var.kind == VariableKind::Reference.name()
+    var.kind == VariableKind::String
+        || (var.kind == VariableKind::Reference
             && var.symbol.is_some()
             && matches!(
                 var.base_type.as_str(),
@@ -193,22 +188,22 @@ mod tests {
         v.value = Value::from(-5);
         assert_eq!(scalar_value(&v), ScalarValue::Int(-5));
         v.value = Value::String("18446744073709551615".into());
-        v.kind = "ull".into();
+        v.kind = crate::snapshot::VariableKind::Ull;
         assert_eq!(scalar_value(&v), ScalarValue::Int(-1), "wraps to 64 bits");
-        v.kind = "reference".into();
+        v.kind = crate::snapshot::VariableKind::Reference;
         v.value = Value::String("0x7ffd1000".into());
         assert_eq!(scalar_value(&v), ScalarValue::Int(0x7ffd_1000));
-        v.kind = "dbl".into();
+        v.kind = crate::snapshot::VariableKind::Dbl;
         v.value = Value::from(2.5);
         assert_eq!(scalar_value(&v), ScalarValue::Float(2.5));
         v.value = Value::String("inf".into());
         assert_eq!(scalar_value(&v), ScalarValue::Float(f64::INFINITY));
-        v.kind = "cdbl".into();
+        v.kind = crate::snapshot::VariableKind::Cdbl;
         v.value = serde_json::json!([1.0, -2.0]);
         assert_eq!(scalar_value(&v), ScalarValue::Complex(1.0, -2.0));
-        v.kind = "tuple".into();
+        v.kind = crate::snapshot::VariableKind::Tuple;
         assert_eq!(scalar_value(&v), ScalarValue::None);
-        v.kind = "ll".into();
+        v.kind = crate::snapshot::VariableKind::Ll;
         v.value = Value::Null;
         assert_eq!(scalar_value(&v), ScalarValue::None, "optimized out");
     }

@@ -14,7 +14,7 @@ use crate::pmodule::{
     BtError, BtHandle, BtVar, GlobalEntry, GlobalFilter, PmapEntry, ProcessAccess, TypeTexts, TypedMemory,
     VariableKind,
 };
-use crate::snapshot::{Address, SharedStr, Variable};
+use crate::snapshot::{Address, Annotation, AnnotationLevel, SharedStr, Variable, VariableState};
 use crate::tracer::ProcessMemory;
 use crate::variables::{self, BtVariable, GlobalVariable, VariableLimits};
 use std::collections::HashMap;
@@ -175,23 +175,7 @@ pub fn wrap(bt: BtVariable) -> BtVar {
 fn unwrap(var: &BtVar) -> Result<&BtVariable, BtError> {
     var.handle
         .get::<BtVariable>()
-        .ok_or_else(|| BtError::Unavailable(format!("{} was not made by this session", var.name)))
-}
-
-/// A navigation error in the engine's terms.
-fn convert(error: variables::BtError) -> BtError {
-    match error {
-        variables::BtError::NoMember {
-            type_name, member, ..
-        } => BtError::NoMember { member, type_name },
-        variables::BtError::NullPointer { path, type_name } => BtError::BadPointer {
-            name: path,
-            type_name,
-            reason: "it is NULL".into(),
-        },
-        variables::BtError::UnknownSize { type_name, .. } => BtError::UnknownSize { type_name },
-        other => BtError::Other(other.to_string()),
-    }
+        .ok_or_else(|| BtError::NoTypedMemory(format!("{} was not made by this session", var.name)))
 }
 
 impl ProcessAccess for TargetAccess {
@@ -264,18 +248,11 @@ impl TypedMemory for TargetAccess {
     }
 
     fn kind(&self, var: &BtVar) -> VariableKind {
-        unwrap(var)
-            .ok()
-            .and_then(|bt| VariableKind::from_name(bt.kind()))
-            .unwrap_or(VariableKind::Bottom)
+        unwrap(var).map_or(VariableKind::Bottom, |bt| bt.kind())
     }
 
-    fn member(&self, var: &BtVar, name: &str) -> Result<Option<BtVar>, BtError> {
-        match unwrap(var)?.member(name, &*self.memory) {
-            Ok(member) => Ok(Some(wrap(member))),
-            Err(variables::BtError::NoMember { .. }) => Ok(None),
-            Err(e) => Err(convert(e)),
-        }
+    fn member(&self, var: &BtVar, name: &str) -> Result<BtVar, BtError> {
+        unwrap(var)?.member(name, &*self.memory).map(wrap)
     }
 
     fn deref(&self, var: &BtVar, at: Option<u64>) -> Result<BtVar, BtError> {
@@ -285,18 +262,14 @@ impl TypedMemory for TargetAccess {
             None => bt.deref(&*self.memory),
         }
         .map(wrap)
-        .map_err(convert)
     }
 
     fn element(&self, var: &BtVar, index: i64) -> Result<BtVar, BtError> {
-        unwrap(var)?
-            .index(index, &*self.memory)
-            .map(wrap)
-            .map_err(convert)
+        unwrap(var)?.index(index, &*self.memory).map(wrap)
     }
 
     fn size_of(&self, var: &BtVar) -> Result<u64, BtError> {
-        unwrap(var)?.sizeof().map_err(convert)
+        unwrap(var)?.sizeof()
     }
 
     fn type_texts(&self, var: &BtVar) -> Option<TypeTexts> {
@@ -318,8 +291,7 @@ impl TypedMemory for TargetAccess {
         let ty = match near.map(unwrap).transpose()? {
             Some(near) => near.find_type(variables, type_name),
             None => variables::find_type(variables, type_name, None),
-        }
-        .map_err(convert)?;
+        }?;
         Ok(wrap(BtVariable::at(name, ty, address)))
     }
 
@@ -330,16 +302,20 @@ impl TypedMemory for TargetAccess {
                 name: SharedStr::copy_of(&var.name),
                 type_name: SharedStr::copy_of(&var.type_name),
                 base_type: crate::pmodule::values::base_type_of(&var.type_name).into(),
-                kind: variables::kind::BOTTOM.into(),
+                kind: VariableKind::Bottom,
                 address: var.address.map(Address),
                 value: serde_json::Value::Null,
                 symbol: None,
                 parameter: false,
-                state: format!("{}: {e}", variables::state::OPTIMIZED_OUT).into(),
+                state: VariableState::OptimizedOut,
                 entry_value: serde_json::Value::Null,
                 target_symbol: None,
                 children: Vec::new(),
-                annotations: Vec::new(),
+                annotations: vec![Annotation::Text {
+                    level: AnnotationLevel::Comment,
+                    text: e.to_string(),
+                }],
+                marks: Default::default(),
             },
         }
     }

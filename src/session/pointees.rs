@@ -6,8 +6,7 @@
 use std::collections::HashMap;
 
 use crate::debuginfo::ProcessObjects;
-use crate::snapshot::{Snapshot, Variable};
-use crate::variables::kind;
+use crate::snapshot::{Snapshot, Variable, VariableKind};
 
 /// Sets `target_symbol` on every pointer and function pointer of `snapshot` (frames' variables,
 /// thread-local variables and globals, members included) whose address lies in a symbol of an
@@ -42,8 +41,8 @@ impl Namer<'_> {
 
     fn name(&mut self, variable: &mut Variable) {
         self.name_all(&mut variable.children);
-        let pointer = variable.kind.as_str() == kind::FN
-            || (variable.kind.as_str() == kind::REFERENCE && !variable.type_name.ends_with('&'));
+        let pointer = variable.kind == VariableKind::Fn
+            || (variable.kind == VariableKind::Reference && !variable.type_name.ends_with('&'));
         if !pointer {
             return;
         }
@@ -69,7 +68,7 @@ impl Namer<'_> {
         } else {
             format!("{name}+{offset}")
         });
-        if variable.kind.as_str() == kind::FN && variable.symbol.is_none() {
+        if variable.kind == VariableKind::Fn && variable.symbol.is_none() {
             variable.symbol = Some(if *offset == 0 {
                 name.clone()
             } else {

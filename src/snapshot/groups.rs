@@ -262,16 +262,17 @@ mod tests {
             name: "n".into(),
             type_name: "int".into(),
             base_type: "int".into(),
-            kind: "int".into(),
+            kind: crate::snapshot::VariableKind::Ll,
             address: None,
             value: serde_json::json!(1),
             symbol: None,
             parameter: true,
-            state: "ok".into(),
+            state: crate::snapshot::VariableState::Ok,
             entry_value: serde_json::Value::Null,
             target_symbol: None,
             children: vec![],
             annotations: vec![],
+            marks: Default::default(),
         });
         let mut b = thread(12, waiting());
         b.frames[1].variables = a.frames[1].variables.clone();

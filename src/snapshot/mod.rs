@@ -1,5 +1,6 @@
-//! The snapshot: its data model ([`model`]), the JSON file ([`output`], laid out as [`layout`])
-//! and the readable dump ([`text`], written on the threads grouped by stack: [`groups`]).
+//! The snapshot: its data model ([`model`]), the JSON file ([`output`], laid out as [`layout`]),
+//! the readable dump ([`text`], written on the threads grouped by stack: [`groups`]) and the
+//! one-line text of a variable's value ([`value_text`]).
 
 pub mod groups;
 pub mod layout;
@@ -7,6 +8,7 @@ pub mod model;
 pub mod output;
 pub mod shared_str;
 pub mod text;
+pub mod value_text;
 
 pub use model::*;
 pub use shared_str::SharedStr;

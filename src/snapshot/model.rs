@@ -224,8 +224,8 @@ pub struct Variable {
     pub type_name: SharedStr,
     /// Type with qualifiers, pointers and typedefs stripped.
     pub base_type: SharedStr,
-    /// One of the `variable_type` names of the pmodule API (README "Modules").
-    pub kind: SharedStr,
+    /// What its value is.
+    pub kind: VariableKind,
     /// Where it lives in the target.
     pub address: Option<Address>,
     /// Its value (number, hex string for references, or null).
@@ -234,8 +234,8 @@ pub struct Variable {
     pub symbol: Option<String>,
     /// A formal parameter.
     pub parameter: bool,
-    /// `ok`, `optimized_out`, `unreadable` or `truncated`.
-    pub state: SharedStr,
+    /// Whether its value was read.
+    pub state: VariableState,
     /// A parameter's value on entry to its function, proven by the caller's call site
     /// (`DW_TAG_call_site_parameter`'s `DW_AT_call_value`): gdb's `x@entry`. A number or hex
     /// string like `value`; null when not proven (or not a parameter).
@@ -250,6 +250,210 @@ pub struct Variable {
     pub children: Vec<Variable>,
     /// Annotations on the variable.
     pub annotations: Vec<Annotation>,
+    /// What modules marked it with while the snapshot is taken (never written: the snapshot
+    /// is settled before, see [`ModuleMarks`]).
+    #[serde(skip)]
+    pub marks: ModuleMarks,
+}
+
+/// What a variable's value is: the snapshot's `kind` word, and the stable integer of the
+/// module APIs (`pmodule.variable_type.*` in Lua, `PMODULE_VARIABLE_TYPE_*` in C), which is the
+/// variant's discriminant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VariableKind {
+    /// Signed integer (and signed characters, pointers to members).
+    Ll = 0,
+    /// Unsigned integer (and booleans, unsigned characters).
+    Ull = 1,
+    /// `float`.
+    Flt = 2,
+    /// `double`.
+    Dbl = 3,
+    /// `long double` and other wider floats.
+    Ldbl = 4,
+    /// `float _Complex`.
+    Cflt = 5,
+    /// `double _Complex`.
+    Cdbl = 6,
+    /// `long double _Complex`.
+    Cldbl = 7,
+    /// A character array (or a synthesized string).
+    String = 8,
+    /// An enum.
+    Enum = 9,
+    /// A struct, union or class.
+    Tuple = 10,
+    /// An array.
+    Array = 11,
+    /// `void` or a type not modelled.
+    Bottom = 12,
+    /// A function pointer (or function).
+    Fn = 13,
+    /// A pointer or C++ reference.
+    Reference = 14,
+}
+
+impl VariableKind {
+    /// Every kind, in integer order.
+    pub const ALL: &'static [VariableKind] = &[
+        VariableKind::Ll,
+        VariableKind::Ull,
+        VariableKind::Flt,
+        VariableKind::Dbl,
+        VariableKind::Ldbl,
+        VariableKind::Cflt,
+        VariableKind::Cdbl,
+        VariableKind::Cldbl,
+        VariableKind::String,
+        VariableKind::Enum,
+        VariableKind::Tuple,
+        VariableKind::Array,
+        VariableKind::Bottom,
+        VariableKind::Fn,
+        VariableKind::Reference,
+    ];
+
+    /// The snapshot's word for it (also its name in the module APIs' tables).
+    pub fn name(self) -> &'static str {
+        match self {
+            VariableKind::Ll => "ll",
+            VariableKind::Ull => "ull",
+            VariableKind::Flt => "flt",
+            VariableKind::Dbl => "dbl",
+            VariableKind::Ldbl => "ldbl",
+            VariableKind::Cflt => "cflt",
+            VariableKind::Cdbl => "cdbl",
+            VariableKind::Cldbl => "cldbl",
+            VariableKind::String => "string",
+            VariableKind::Enum => "enum",
+            VariableKind::Tuple => "tuple",
+            VariableKind::Array => "array",
+            VariableKind::Bottom => "bottom",
+            VariableKind::Fn => "fn",
+            VariableKind::Reference => "reference",
+        }
+    }
+
+    /// The kind whose word is `name`, if any.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|kind| kind.name() == name)
+    }
+
+    /// The stable integer of the module APIs.
+    pub fn value(self) -> i64 {
+        self as i64
+    }
+
+    /// The kind whose integer is `value`, if any (integers coming from modules are validated
+    /// here).
+    pub fn from_value(value: i64) -> Option<Self> {
+        Self::ALL.iter().copied().find(|kind| kind.value() == value)
+    }
+}
+
+impl std::fmt::Display for VariableKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl PartialEq<str> for VariableKind {
+    fn eq(&self, word: &str) -> bool {
+        self.name() == word
+    }
+}
+
+impl PartialEq<&str> for VariableKind {
+    fn eq(&self, word: &&str) -> bool {
+        self.name() == *word
+    }
+}
+
+/// Whether a variable's value was read: the snapshot's `state` word, and the flag of the C API's
+/// `pmodule_variable_state` (`PTRACE_VARIABLE_S_*`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VariableState {
+    /// Read in full.
+    #[default]
+    Ok,
+    /// Not available at this pc (no location, a register not recovered).
+    OptimizedOut,
+    /// In memory that could not be read.
+    Unreadable,
+    /// Read in part: an element, depth or length limit was reached.
+    Truncated,
+}
+
+impl VariableState {
+    /// Every state.
+    pub const ALL: [VariableState; 4] = [
+        VariableState::Ok,
+        VariableState::OptimizedOut,
+        VariableState::Unreadable,
+        VariableState::Truncated,
+    ];
+
+    /// The snapshot's word for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            VariableState::Ok => "ok",
+            VariableState::OptimizedOut => "optimized_out",
+            VariableState::Unreadable => "unreadable",
+            VariableState::Truncated => "truncated",
+        }
+    }
+
+    /// The state whose word is `word`, if any.
+    pub fn from_word(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|state| state.word() == word)
+    }
+
+    /// Its flag in the C API (`PTRACE_VARIABLE_S_OK` is 0: no flag).
+    pub fn flag(self) -> u32 {
+        match self {
+            VariableState::Ok => 0,
+            VariableState::OptimizedOut => 1,
+            VariableState::Unreadable => 2,
+            VariableState::Truncated => 4,
+        }
+    }
+
+    /// Whether the value was read, in full or in part (`ok` or `truncated`).
+    pub fn has_value(self) -> bool {
+        matches!(self, VariableState::Ok | VariableState::Truncated)
+    }
+}
+
+impl std::fmt::Display for VariableState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.word())
+    }
+}
+
+impl PartialEq<str> for VariableState {
+    fn eq(&self, word: &str) -> bool {
+        self.word() == word
+    }
+}
+
+impl PartialEq<&str> for VariableState {
+    fn eq(&self, word: &&str) -> bool {
+        self.word() == *word
+    }
+}
+
+/// What modules mark a variable with while the snapshot is taken (the positions of variables
+/// never shift while events fire). Settled before the snapshot is written: the extracted
+/// children of skipped variables are dropped, and the marks with them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ModuleMarks {
+    /// A module stands for the variable's members itself: the members and elements extracted
+    /// for it are left out of the snapshot (those modules synthesized under it stay).
+    pub skip: bool,
+    /// A module created the variable.
+    pub synthesized: bool,
 }
 
 /// An attribute value: an integer or a string.
@@ -372,5 +576,116 @@ mod tests {
             serde_json::to_value(&attrs).unwrap(),
             serde_json::json!({"a": 42, "b": "v"})
         );
+    }
+
+    /// A repository file's text.
+    fn repo_file(path: &str) -> String {
+        let full = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{}: {e}", full.display()))
+    }
+
+    /// The `#define PREFIX<NAME> <integer>` lines of a C header, as (NAME, integer).
+    fn c_defines(header: &str, prefix: &str) -> Vec<(String, i64)> {
+        header
+            .lines()
+            .filter_map(|line| line.strip_prefix("#define ")?.strip_prefix(prefix))
+            .filter_map(|rest| {
+                let (name, value) = rest.split_once(' ')?;
+                Some((name.to_string(), value.trim().parse().ok()?))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn kinds_and_states_are_written_as_their_words() {
+        for kind in VariableKind::ALL {
+            assert_eq!(serde_json::to_value(kind).unwrap(), kind.name());
+            let back: VariableKind = serde_json::from_value(serde_json::json!(kind.name())).unwrap();
+            assert_eq!(back, *kind);
+            assert_eq!(VariableKind::from_name(kind.name()), Some(*kind));
+            assert_eq!(VariableKind::from_value(kind.value()), Some(*kind));
+        }
+        for state in VariableState::ALL {
+            assert_eq!(serde_json::to_value(state).unwrap(), state.word());
+            let back: VariableState = serde_json::from_value(serde_json::json!(state.word())).unwrap();
+            assert_eq!(back, state);
+            assert_eq!(VariableState::from_word(state.word()), Some(state));
+        }
+        assert!(serde_json::from_value::<VariableKind>(serde_json::json!("int")).is_err());
+        assert!(serde_json::from_value::<VariableState>(serde_json::json!("skip:ok")).is_err());
+        assert_eq!(VariableKind::from_value(15), None);
+        assert!(VariableState::Truncated.has_value() && !VariableState::Unreadable.has_value());
+    }
+
+    #[test]
+    fn kinds_and_states_are_the_c_headers_and_the_luas() {
+        // C: the kinds' integers and the states' flags of include/pmodule.h (generated from
+        // src/ffi, which tests/header.rs checks).
+        let header = repo_file("include/pmodule.h");
+        let mut kinds: Vec<(String, i64)> = VariableKind::ALL
+            .iter()
+            .map(|k| (k.name().to_uppercase(), k.value()))
+            .collect();
+        let mut defined = c_defines(&header, "PMODULE_VARIABLE_TYPE_");
+        kinds.sort();
+        defined.sort();
+        assert_eq!(kinds, defined, "PMODULE_VARIABLE_TYPE_* of include/pmodule.h");
+        let states: Vec<(String, i64)> = VariableState::ALL
+            .iter()
+            .map(|s| {
+                let name = if *s == VariableState::Ok {
+                    "OK".to_string()
+                } else {
+                    s.word().to_uppercase()
+                };
+                (name, i64::from(s.flag()))
+            })
+            .collect();
+        let flags = c_defines(&header, "PTRACE_VARIABLE_S_");
+        for state in &states {
+            assert!(
+                flags.contains(state),
+                "PTRACE_VARIABLE_S_{} = {} in {flags:?}",
+                state.0,
+                state.1
+            );
+        }
+        // Lua: the `pmodule.variable_type` table the type declarations give modules (the
+        // runtime's is made from `VariableKind::ALL`).
+        let declarations = repo_file("lua/pmodule.d.lua");
+        let table = declarations
+            .split_once("pmodule.variable_type = {")
+            .and_then(|(_, rest)| rest.split_once('}'))
+            .map(|(table, _)| table)
+            .expect("pmodule.variable_type in lua/pmodule.d.lua");
+        let mut declared: Vec<(String, i64)> = table
+            .split(',')
+            .filter_map(|entry| {
+                let (name, value) = entry.split_once('=')?;
+                Some((name.trim().to_uppercase(), value.trim().parse().ok()?))
+            })
+            .collect();
+        declared.sort();
+        assert_eq!(kinds, declared, "pmodule.variable_type of lua/pmodule.d.lua");
+        // The JSON schema's lists of words.
+        let schema: serde_json::Value =
+            serde_json::from_str(&repo_file("schema/snapshot.schema.json")).unwrap();
+        let variable = &schema["$defs"]["variable"]["properties"];
+        let words = |field: &str| -> Vec<String> {
+            let mut words: Vec<String> = variable[field]["enum"]
+                .as_array()
+                .unwrap_or_else(|| panic!("the schema's variable {field} words"))
+                .iter()
+                .filter_map(|w| w.as_str().map(str::to_string))
+                .collect();
+            words.sort();
+            words
+        };
+        let mut kind_words: Vec<String> = VariableKind::ALL.iter().map(|k| k.name().to_string()).collect();
+        kind_words.sort();
+        assert_eq!(words("kind"), kind_words);
+        let mut state_words: Vec<String> = VariableState::ALL.iter().map(|s| s.word().to_string()).collect();
+        state_words.sort();
+        assert_eq!(words("state"), state_words);
     }
 }

@@ -260,7 +260,7 @@ fn frame_lines(out: &mut String, frame: &Frame, suffix: &str) {
 fn variable_lines(out: &mut String, variable: &Variable, indent: &str) {
     let mut notes = Vec::new();
     variable_annotations(&mut notes, variable, None);
-    let _ = write!(out, "{indent}{}", crate::variables::render_assignment(variable));
+    let _ = write!(out, "{indent}{}", super::value_text::render_assignment(variable));
     if !notes.is_empty() {
         let _ = write!(out, "  ({})", notes.join("; "));
     }
@@ -320,7 +320,7 @@ pub fn frame_line(frame: &Frame) -> String {
         .variables
         .iter()
         .filter(|v| v.parameter)
-        .map(crate::variables::render_argument)
+        .map(super::value_text::render_argument)
         .collect();
     let _ = write!(line, " ({})", arguments.join(", "));
     match (&frame.file, frame.line) {
@@ -389,16 +389,17 @@ mod tests {
             name: crate::snapshot::SharedStr::copy_of(name),
             type_name: "int".into(),
             base_type: "int".into(),
-            kind: "ll".into(),
+            kind: crate::snapshot::VariableKind::Ll,
             address: None,
             value: serde_json::json!(value),
             symbol: None,
             parameter,
-            state: "ok".into(),
+            state: crate::snapshot::VariableState::Ok,
             entry_value: serde_json::Value::Null,
             target_symbol: None,
             children: vec![],
             annotations: vec![],
+            marks: Default::default(),
         }
     }
 

@@ -2,11 +2,12 @@
 //! and `.debug_frame`, by section headers, or by the `PT_GNU_EH_FRAME` program header when the
 //! section headers are stripped.
 
-use object::elf::{PT_GNU_EH_FRAME, PT_LOAD};
+use object::elf::PT_GNU_EH_FRAME;
 use object::read::elf::{ElfFile64, ProgramHeader};
 use object::{CompressionFormat, Object, ObjectSection};
 
 use super::error::UnwindError;
+use crate::debuginfo::load_segments;
 use crate::reader::{section_reader, DwarfReader, SharedBytes};
 
 /// Byte order of every object the unwinder reads (x86-64).
@@ -170,14 +171,12 @@ fn sections_from_program_headers(
             section: ".eh_frame_hdr",
             source,
         })?;
-    let eh_frame = headers
+    let eh_frame = load_segments(headers, endian)
         .iter()
-        .filter(|ph| ph.p_type(endian) == PT_LOAD)
-        .find_map(|ph| {
-            let start = ph.p_vaddr(endian);
-            let delta = eh_frame_address.checked_sub(start)?;
-            let size = ph.p_filesz(endian).checked_sub(delta).filter(|&s| s > 0)?;
-            Some((ph.p_offset(endian).checked_add(delta)?, size))
+        .find_map(|load| {
+            let delta = eh_frame_address.checked_sub(load.vaddr)?;
+            let size = load.file_size.checked_sub(delta).filter(|&s| s > 0)?;
+            Some((load.offset.checked_add(delta)?, size))
         })
         .map(|(offset, size)| file_range_reader(bytes, offset, size, ".eh_frame"))
         .transpose()?

@@ -6,14 +6,10 @@ use std::sync::Arc;
 
 use gimli::{AttributeValue, Reader as _};
 
-use super::deferred::{Deferral, StringCopies};
-use super::image::{Missing, ValueImage, NO_IMAGE};
-use super::location::{expression_at, locate, locate_plan, Env, LocationPlan};
-use super::names::{unit_globals, GlobalEntry};
-use super::object::ObjectDebug;
+use super::index::{location_uses_tls, unit_globals, DieRef, GlobalEntry, ObjectDebug};
+use super::location::{expression_at, locate, locate_plan, Env, LocationPlan, Missing, ValueImage, NO_IMAGE};
 use super::types::Type;
-use super::units::DieRef;
-use super::value::{Builder, VariableLimits};
+use super::value::{Builder, Deferral, StringCopies, VariableLimits};
 use super::TlsResolver;
 use crate::debuginfo::LoadedObject;
 use crate::memory::MemoryReader;
@@ -80,7 +76,7 @@ impl GlobalVariable {
         let (Some(location), Some(unit)) = (self.location(), self.debug.unit(self.die.unit)) else {
             return false;
         };
-        super::names::location_uses_tls(location, unit.encoding())
+        location_uses_tls(location, unit.encoding())
     }
 
     /// Its runtime address: for a thread-local variable, in the thread whose TLS block `tls`

@@ -37,46 +37,42 @@
 //! value (integers as numbers up to 53 bits, else decimal strings; addresses as hex strings;
 //! floats as numbers or "nan"/"inf"/"-inf"), symbol (string contents, enum label, function name)
 //! and children down to [`VariableLimits::depth`]. Pointers are not followed.
+//!
+//! Layout, each concept in its folder, arrows pointing down the list:
+//!
+//! - `index/`: the DWARF index of one object ([`ObjectDebug`]): units, DIE references, names,
+//!   thread-local variables, what is in scope at a pc. It stores, without reading them, the
+//!   caches of the type model and of locating (`TypeCache`, `LocationCaches`).
+//! - `types/`: the type model ([`Type`]), type DIEs parsed, C names, lookups by name, C++
+//!   template arguments.
+//! - `location/`: locating values (expressions, location lists, frame bases, entry values through
+//!   the callers' call sites, a thread's stack of frames) into value images.
+//! - `value/`: building snapshot variables from value images, now or after the resume.
+//! - `navigate/`: bt variables.
+//! - the facade: [`ProcessVariables`] (`process_variables.rs`), globals, errors.
 
-mod call_sites;
-mod deferred;
-mod encode;
-mod entry_value;
 mod error;
 mod globals;
-mod image;
+mod index;
 mod location;
-mod names;
 pub mod navigate;
-mod object;
-mod process;
-mod render;
-mod scope;
-mod self_tail;
-mod stack;
-mod tls_scan;
-mod type_dies;
-mod type_name;
+mod process_variables;
 mod types;
-mod units;
 mod value;
 
 #[cfg(test)]
 mod tests;
 
-pub use deferred::{CopiedStrings, StringCopies};
-pub use encode::{float as encode_float, integer as encode_integer};
 pub use error::VariablesError;
 pub use globals::{GlobalFilter, GlobalIter, GlobalPlan, GlobalVariable, PendingGlobal};
-pub use navigate::{
-    base_type, find_type, gcc_spelling, template_arguments, template_nth_argument, type_pp, BitSpan, BtError,
-    BtVariable, MAX_POINTER_DEPTH,
+pub use index::ObjectDebug;
+pub use navigate::{find_type, BitSpan, BtError, BtVariable, MAX_POINTER_DEPTH};
+pub use process_variables::{PendingVariable, ProcessVariables, ThreadVariables};
+pub use types::{
+    base_type, find_type_in, gcc_spelling, template_arguments, template_nth_argument, type_pp, BaseEncoding,
+    BitField, Enumerator, Member, Type, TypeKind, POINTER_SIZE,
 };
-pub use object::ObjectDebug;
-pub use process::{find_type_in, PendingVariable, ProcessVariables, ThreadVariables};
-pub use render::{render_argument, render_assignment, render_value};
-pub use types::{BaseEncoding, BitField, Enumerator, Member, Type, TypeKind, POINTER_SIZE};
-pub use value::{kind, state, VariableLimits};
+pub use value::{encode_float, encode_integer, CopiedStrings, StringCopies, VariableLimits};
 
 use crate::debuginfo::LoadedObject;
 

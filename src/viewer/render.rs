@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::snapshot::text;
+use crate::snapshot::{text, VariableState};
 
 use super::app::{variable_at, App, Overlay, Pane, Scope};
 use super::keys::HELP;
@@ -279,7 +279,7 @@ fn draw_variables(frame: &mut Frame<'_>, app: &App<'_>, theme: Theme, area: Rect
                 (false, true) => "▾ ",
                 (false, false) => "▸ ",
             };
-            let mut value = crate::variables::render_value(variable);
+            let mut value = crate::snapshot::value_text::render_value(variable);
             if value.chars().count() > MAX_VALUE {
                 value = value.chars().take(MAX_VALUE).collect::<String>() + "…";
             }
@@ -290,7 +290,7 @@ fn draw_variables(frame: &mut Frame<'_>, app: &App<'_>, theme: Theme, area: Rect
                 Span::raw(value),
                 Span::styled(format!("  {}", variable.type_name), theme.fg(Color::DarkGray)),
             ];
-            if &*variable.state != "ok" {
+            if variable.state != VariableState::Ok {
                 spans.push(Span::styled(
                     format!("  [{}]", variable.state),
                     theme.fg(Color::Yellow),

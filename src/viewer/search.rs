@@ -110,8 +110,8 @@ fn variable_matches(
 ) {
     for (i, variable) in variables.iter().enumerate() {
         path.push(i);
-        let value =
-            variable.children.is_empty() && contains(&crate::variables::render_value(variable), needle);
+        let value = variable.children.is_empty()
+            && contains(&crate::snapshot::value_text::render_value(variable), needle);
         if value || contains(&variable.name, needle) {
             found(path);
         }

@@ -12,7 +12,7 @@ use crate::pmodule::testdata;
 use crate::snapshot::{Address, Fault, Snapshot, Variable};
 
 fn int(name: &str, value: i64) -> Variable {
-    let mut v = testdata::variable(name, "int", "int", "int");
+    let mut v = testdata::variable(name, "int", "int", "ll");
     v.value = serde_json::json!(value);
     v
 }
@@ -34,10 +34,10 @@ fn sample() -> Snapshot {
         .collect();
     let mut crash = testdata::frame("crash_here", "/b/crash", "crash.c");
     crash.fault = true;
-    let mut point = testdata::variable("point", "struct point", "point", "struct");
+    let mut point = testdata::variable("point", "struct point", "point", "tuple");
     point.children = vec![int("x", 1), int("needle_y", 2)];
     let mut hidden = int("gone", 0);
-    hidden.state = "optimized_out".into();
+    hidden.state = crate::snapshot::VariableState::OptimizedOut;
     hidden.value = serde_json::Value::Null;
     let mut message = testdata::variable("message", "const char *", "char", "string");
     message.value = serde_json::json!("0x4000");

@@ -380,7 +380,7 @@ fn sentry_frame(
 fn vars(variables: &[Variable], left_out: &mut Vec<String>) -> Map<String, Value> {
     let mut out = Map::new();
     for variable in variables.iter().take(MAX_FRAME_VARIABLES) {
-        let mut text = crate::variables::render_value(variable);
+        let mut text = crate::snapshot::value_text::render_value(variable);
         if text.chars().count() > MAX_VALUE_CHARS {
             text = text.chars().take(MAX_VALUE_CHARS).collect::<String>() + "…";
             note_once(
@@ -722,7 +722,7 @@ mod tests {
                 let mut v = testdata::variable(&format!("s{i}"), "char *", "char", "string");
                 v.value = json!("0x1000");
                 v.symbol = Some(long.clone());
-                assert!(crate::variables::render_value(&v).len() > 400);
+                assert!(crate::snapshot::value_text::render_value(&v).len() > 400);
                 v
             })
             .collect();

@@ -320,3 +320,66 @@ fn corrupt_call_site_information_never_panics() {
         }
     }
 }
+
+/// The `(return pc, tail call)` of every call site of `binary`, read as the readers read them.
+fn call_site_attributes(binary: &Path) -> Vec<(u64, bool)> {
+    struct Sites(Vec<(u64, bool)>);
+    impl crate::debuginfo::CodeVisitor for Sites {
+        fn subprogram(
+            &mut self,
+            _unit: gimli::UnitRef<'_, crate::reader::DwarfReader>,
+            _entry: &gimli::DebuggingInformationEntry<crate::reader::DwarfReader>,
+        ) -> bool {
+            true
+        }
+
+        fn call_site(
+            &mut self,
+            unit: gimli::UnitRef<'_, crate::reader::DwarfReader>,
+            entry: &gimli::DebuggingInformationEntry<crate::reader::DwarfReader>,
+        ) {
+            let site = crate::debuginfo::CallSiteAttributes::read(unit, entry);
+            let return_pc = site
+                .return_pc
+                .expect("every call site of the fixture returns somewhere");
+            assert!(site.origin.is_some() || site.target.is_some(), "{site:?}");
+            self.0.push((return_pc, site.tail_call));
+        }
+    }
+    let object = LoadedObject::open_file(binary, 0, &DebugSearch::default()).unwrap();
+    let dwarf = object.dwarf().expect("the fixture's DWARF").clone();
+    let mut sites = Sites(Vec::new());
+    let mut headers = dwarf.units();
+    while let Ok(Some(header)) = headers.next() {
+        let unit = dwarf.unit(header).unwrap();
+        crate::debuginfo::walk_code(gimli::UnitRef::new(&dwarf, &unit), &mut sites);
+    }
+    sites.0.sort_unstable();
+    sites.0
+}
+
+#[test]
+fn call_sites_read_the_same_in_dwarf_4_and_dwarf_5() {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = ["-O2", "-foptimize-sibling-calls", "-pthread"];
+    let mut built = Vec::new();
+    for (name, version) in [("gnu", "-gdwarf-4"), ("standard", "-gdwarf-5")] {
+        let mut with = vec![version];
+        with.extend(flags);
+        built.push(call_site_attributes(&build(
+            dir.path(),
+            "cc",
+            SOURCE,
+            name,
+            &with,
+        )));
+    }
+    // DW_TAG_GNU_call_site gives its return address as DW_AT_low_pc, DW_TAG_call_site as
+    // DW_AT_call_return_pc: the same code, the same call sites.
+    assert!(
+        built[0].iter().any(|(_, tail)| *tail),
+        "tail calls: {:?}",
+        built[0]
+    );
+    assert_eq!(built[0], built[1]);
+}

@@ -1,7 +1,6 @@
 //! The pmodule variable object.
 
 use super::{annotate, getter, method, with_scene, LuaBacktrace, LuaFrame, LuaThread};
-use crate::pmodule::state_word;
 use crate::pmodule::values::{is_string, pretty_type_name, scalar_value, value_kind};
 use crate::pmodule::{ScalarValue, Scene, SceneError, Target, VarRef, VarValue};
 use mlua::{Lua, MetaMethod, MultiValue, UserData, UserDataMethods, Value};
@@ -127,9 +126,7 @@ impl UserData for LuaVariable {
             with_scene(lua, a, |s| s.fprm_offset(&this.0))
         });
         getter(methods, "variable:resolved", |lua, this: &Self, a| {
-            with_scene(lua, a, |s| {
-                Ok(matches!(state_word(&s.var(&this.0)?.state), "ok" | "truncated"))
-            })
+            with_scene(lua, a, |s| Ok(s.var(&this.0)?.state.has_value()))
         });
         getter(methods, "variable:is_string", |lua, this: &Self, a| {
             with_scene(lua, a, |s| Ok(is_string(s.var(&this.0)?)))

@@ -235,10 +235,7 @@ fn synthesis_setters_annotations_and_json_validation() {
         Some("hello")
     );
     let synth = &fr.variables[4];
-    assert_eq!(
-        (synth.kind.as_str(), &synth.value),
-        ("ll", &serde_json::json!(-7))
-    );
+    assert_eq!((synth.kind.name(), &synth.value), ("ll", &serde_json::json!(-7)));
     assert_eq!(synth.base_type, "crash");
     assert_eq!(synth.address, Some(Address(0x1234)));
     assert_eq!(

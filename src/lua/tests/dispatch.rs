@@ -275,7 +275,7 @@ end }
         let mut v = variable(name, type_name, type_name, kind);
         v.parameter = true;
         v.value = value;
-        v.state = state.into();
+        v.state = crate::snapshot::VariableState::from_word(state).expect("a variable state");
         v
     })
     .collect::<Vec<_>>();

@@ -307,25 +307,26 @@ impl Fake {
             name: crate::snapshot::SharedStr::copy_of(name),
             base_type: base_type_of(&type_name).into(),
             type_name: type_name.into(),
-            kind: kind.name().into(),
+            kind,
             address: address.map(Address),
             value: serde_json::Value::Null,
             symbol: None,
             parameter: false,
-            state: "ok".into(),
+            state: crate::snapshot::VariableState::Ok,
             entry_value: serde_json::Value::Null,
             target_symbol: None,
             children: Vec::new(),
             annotations: Vec::new(),
+            marks: Default::default(),
         };
         let Some(address) = address else {
-            v.state = "optimized_out".into();
+            v.state = crate::snapshot::VariableState::OptimizedOut;
             return v;
         };
         let size = self.size(ty) as usize;
         let bytes = self.bytes(address, size);
         if bytes.len() < size {
-            v.state = "unreadable".into();
+            v.state = crate::snapshot::VariableState::Unreadable;
             return v;
         }
         match &self.types[ty] {
@@ -431,29 +432,56 @@ impl TypedMemory for Fake {
         self.kind_of(self.ty_of(var))
     }
 
-    fn member(&self, var: &BtVar, name: &str) -> Result<Option<BtVar>, BtError> {
-        let Ty::Struct { members, .. } = &self.types[self.ty_of(var)] else {
-            return Err(BtError::Other("not a struct".into()));
+    fn member(&self, var: &BtVar, name: &str) -> Result<BtVar, BtError> {
+        // Through pointers to the struct, as the navigation engine goes.
+        let mut current = var.clone();
+        while matches!(self.types[self.ty_of(&current)], Ty::Ptr(_)) {
+            let pointee = self.deref(&current, None)?;
+            if pointee.address == Some(0) {
+                return Err(BtError::NullPointer {
+                    path: current.name.clone(),
+                    type_name: current.type_name.clone(),
+                });
+            }
+            current = pointee;
+        }
+        let Ty::Struct { members, .. } = &self.types[self.ty_of(&current)] else {
+            return Err(BtError::NotAStruct {
+                name: var.name.clone(),
+                path: current.name.clone(),
+                type_name: current.type_name.clone(),
+                member: name.to_string(),
+            });
         };
-        Ok(members
+        members
             .iter()
             .find(|(m, _, _)| *m == name)
-            .map(|(m, offset, ty)| self.var(m, *ty, var.address.map(|a| a + offset))))
+            .map(|(m, offset, ty)| self.var(m, *ty, current.address.map(|a| a + offset)))
+            .ok_or_else(|| BtError::NoMember {
+                path: current.name.clone(),
+                type_name: current.type_name.clone(),
+                member: name.to_string(),
+            })
     }
 
     fn deref(&self, var: &BtVar, at: Option<u64>) -> Result<BtVar, BtError> {
         let Ty::Ptr(target) = self.types[self.ty_of(var)] else {
-            return Err(BtError::Other("not a pointer".into()));
+            return Err(BtError::NotAPointer {
+                path: var.name.clone(),
+                type_name: var.type_name.clone(),
+                what: "",
+            });
         };
         let address = match at {
             Some(a) => a,
             None => var
                 .address
                 .and_then(|a| self.u64_at(a))
-                .ok_or_else(|| BtError::BadPointer {
-                    name: var.name.clone(),
+                .ok_or_else(|| BtError::Unreadable {
+                    path: var.name.clone(),
                     type_name: var.type_name.clone(),
-                    reason: "unreadable".into(),
+                    address: var.address.unwrap_or(0),
+                    len: 8,
                 })?,
         };
         Ok(self.var(&format!("*{}", var.name), target, Some(address)))
@@ -464,7 +492,13 @@ impl TypedMemory for Fake {
         let (elem, base) = match self.types[ty] {
             Ty::Array(e, _) => (e, var.address),
             Ty::Ptr(t) => (t, var.address.and_then(|a| self.u64_at(a))),
-            _ => return Err(BtError::Other("not indexable".into())),
+            _ => {
+                return Err(BtError::NotIndexable {
+                    path: var.name.clone(),
+                    type_name: var.type_name.clone(),
+                    index,
+                })
+            }
         };
         let address = base.map(|b| b.wrapping_add((index as u64).wrapping_mul(self.size(elem))));
         Ok(self.var(&format!("{}[{index}]", var.name), elem, address))

@@ -1,14 +1,15 @@
-//! Errors of the navigation engine: every one names the expression navigated (`path`), its type,
-//! and the member, address or index involved.
+//! Errors of bt variables, for the Rust API and the module APIs alike (the typed memory of the
+//! module engine, [`TypedMemory`](crate::pmodule::TypedMemory), fails with them): every one
+//! holds the expression navigated (`path`), its type, and the member, address or index involved.
 
 use crate::variables::VariablesError;
 
-/// Why a navigation step or a read of a [`BtVariable`](super::BtVariable) failed.
+/// Why a navigation step or a read of a bt variable failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BtError {
     /// The struct, union or class has no member of that name (base classes and anonymous
     /// members searched too).
-    #[error("{path}: {type_name} has no member named {member:?}")]
+    #[error("no member '{member}' in type '{type_name}'")]
     NoMember {
         /// The expression whose member was asked for.
         path: String,
@@ -32,17 +33,22 @@ pub enum BtError {
     },
     /// A member was asked of something that is not (and does not point to) a struct, union or
     /// class.
-    #[error("{path}: cannot take member {member:?} of type {type_name}: not a struct, union or class")]
+    #[error(
+        "member: '{name}' has type '{type_name}', which is not a struct, union or class (nor a \
+         pointer to one)"
+    )]
     NotAStruct {
-        /// The expression.
+        /// The name of the variable the member was asked of.
+        name: String,
+        /// The expression reached (after following pointers).
         path: String,
-        /// Its type (after following pointers).
+        /// Its type.
         type_name: String,
         /// The member asked for.
         member: String,
     },
     /// Dereferenced (or viewed through) something that is not a pointer, reference or array.
-    #[error("{path}: type {type_name} is not a pointer{what}")]
+    #[error("deref: '{path}' has type '{type_name}', which is not a pointer{what}")]
     NotAPointer {
         /// The expression.
         path: String,
@@ -60,7 +66,7 @@ pub enum BtError {
         type_name: String,
     },
     /// Followed a NULL pointer.
-    #[error("{path}: NULL pointer of type {type_name} dereferenced (address 0x0 is not readable)")]
+    #[error("cannot follow '{path}' ({type_name}): it is NULL")]
     NullPointer {
         /// The expression holding the NULL.
         path: String,
@@ -103,7 +109,7 @@ pub enum BtError {
         count: Option<u64>,
     },
     /// Indexed something that is neither an array nor a pointer.
-    #[error("{path}: type {type_name} is neither an array nor a pointer: cannot take element {index}")]
+    #[error("index: '{path}' has type '{type_name}', which is neither an array nor a pointer")]
     NotIndexable {
         /// The expression.
         path: String,
@@ -113,7 +119,7 @@ pub enum BtError {
         index: i64,
     },
     /// The type has no known size (void, a function, an incomplete struct, `int []`).
-    #[error("{path}: type {type_name} has no known size")]
+    #[error("the size of '{type_name}' is unknown")]
     UnknownSize {
         /// The expression.
         path: String,
@@ -153,6 +159,10 @@ pub enum BtError {
     /// A lookup (global, type) of the variables engine failed.
     #[error(transparent)]
     Lookup(#[from] VariablesError),
+    /// No typed memory to navigate: no debug information, outside a snapshot, or a variable
+    /// another provider made.
+    #[error("typed memory is unavailable: {0}")]
+    NoTypedMemory(String),
 }
 
 /// An element count for messages.

@@ -35,30 +35,33 @@
 //! variable with its bt variable).
 
 mod error;
+mod find_type;
 mod place;
 mod read;
-mod template;
-mod types;
 
 use std::sync::Arc;
 
+pub use crate::variables::types::{
+    base_type, gcc_spelling, template_arguments, template_nth_argument, type_pp,
+};
 pub use error::BtError;
+pub use find_type::find_type;
 pub use place::BitSpan;
-pub use template::{gcc_spelling, template_arguments, template_nth_argument};
-pub use types::{base_type, find_type, type_pp};
 
 use place::Place;
 
 use super::globals::GlobalVariable;
-use super::image::{ByteState, ValueImage};
-use super::process::ProcessVariables;
+use super::location::{ByteState, ValueImage};
+use super::process_variables::ProcessVariables;
 use super::types::{Type, TypeKind};
 use super::TlsResolver;
 use crate::debuginfo::LoadedObject;
 use crate::memory::MemoryReader;
+use crate::snapshot::VariableKind;
 
-/// How many pointers [`BtVariable::member`] follows at most to reach a struct.
-pub const MAX_POINTER_DEPTH: usize = 32;
+/// How many pointers [`BtVariable::member`] follows at most to reach a struct (a cycle of
+/// typedefs or a corrupt type cannot loop forever).
+pub const MAX_POINTER_DEPTH: usize = 16;
 
 /// A typed view of a value of the target: a name, a type and where the value is.
 ///
@@ -199,8 +202,8 @@ impl BtVariable {
         type_pp(&self.ty)
     }
 
-    /// Its kind, one of [`kind`](crate::variables::kind) (`tuple`, `reference`, `ll`, ...).
-    pub fn kind(&self) -> &'static str {
+    /// What its value is (`tuple`, `reference`, `ll`, ...).
+    pub fn kind(&self) -> VariableKind {
         super::value::kind_of(&self.ty.resolved())
     }
 
@@ -237,15 +240,17 @@ impl BtVariable {
     }
 
     /// Member `member` of the struct, union or class this is, or points to through any number
-    /// of pointers and references (each read from `memory`). Members of base classes and of
-    /// anonymous structs and unions are found too. The member is not dereferenced.
+    /// of pointers and references (each read from `memory`; function pointers are not
+    /// followed): the rule of the module APIs' member access (`a.b` in Lua, `bt_variable_member`
+    /// in C). Members of base classes and of anonymous structs and unions are found too. The
+    /// member is not dereferenced.
     pub fn member(&self, member: &str, memory: &dyn MemoryReader) -> Result<BtVariable, BtError> {
         let mut current = self.clone();
         let mut followed = 0;
         loop {
             let stripped = current.ty.resolved();
-            match stripped.kind() {
-                TypeKind::Struct | TypeKind::Class | TypeKind::Union => {
+            match current.kind() {
+                VariableKind::Tuple => {
                     let prefix = match followed {
                         0 => format!("{}.", wrap(&self.path)),
                         1 => format!("{}->", wrap(&self.path)),
@@ -253,19 +258,20 @@ impl BtVariable {
                     };
                     return current.direct_member(&stripped, member, prefix);
                 }
-                TypeKind::Pointer | TypeKind::Reference | TypeKind::RvalueReference => {
-                    if followed >= MAX_POINTER_DEPTH {
-                        return Err(BtError::TooDeep {
-                            path: self.path.clone(),
-                            member: member.to_string(),
-                            limit: MAX_POINTER_DEPTH,
-                        });
-                    }
+                VariableKind::Reference if followed < MAX_POINTER_DEPTH => {
                     current = current.follow(&stripped, memory)?;
                     followed += 1;
                 }
+                VariableKind::Reference => {
+                    return Err(BtError::TooDeep {
+                        path: self.path.clone(),
+                        member: member.to_string(),
+                        limit: MAX_POINTER_DEPTH,
+                    });
+                }
                 _ => {
                     return Err(BtError::NotAStruct {
+                        name: self.name.clone(),
                         path: current.path.clone(),
                         type_name: current.type_name(),
                         member: member.to_string(),
@@ -281,18 +287,17 @@ impl BtVariable {
         let Some(found) = stripped.member(member) else {
             let virtual_base = stripped.members().iter().any(|m| m.is_base && m.offset.is_none());
             let path = self.path.clone();
-            let type_name = stripped.name();
             let member = member.to_string();
             return Err(if virtual_base {
                 BtError::VirtualBase {
                     path,
-                    type_name,
+                    type_name: stripped.name(),
                     member,
                 }
             } else {
                 BtError::NoMember {
                     path,
-                    type_name,
+                    type_name: self.type_name(),
                     member,
                 }
             });
@@ -486,7 +491,7 @@ impl BtVariable {
     pub fn find_type(&self, process: &ProcessVariables, name: &str) -> Result<Type, BtError> {
         let own = self.ty.debug();
         for spelling in [name.trim().to_string(), gcc_spelling(name)] {
-            if let Some(found) = super::process::find_type_in(own, &spelling) {
+            if let Some(found) = super::types::find_type_in(own, &spelling) {
                 return Ok(found);
             }
         }

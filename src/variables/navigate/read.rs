@@ -5,12 +5,10 @@ use super::place::Place;
 use super::{BtError, BtVariable};
 use crate::memory::MemoryReader;
 use crate::snapshot::{Address, Variable};
-use crate::variables::encode;
-use crate::variables::image::{Missing, ValueImage};
-use crate::variables::location::MAX_IMAGE_BYTES;
-use crate::variables::process::ProcessVariables;
+use crate::variables::location::{Missing, ValueImage, MAX_IMAGE_BYTES};
+use crate::variables::process_variables::ProcessVariables;
 use crate::variables::types::{BaseEncoding, TypeKind};
-use crate::variables::value::{char_width, decode_string, Builder, VariableLimits};
+use crate::variables::value::{char_width, decode_string, encode, Builder, VariableLimits};
 
 /// An integer as read: its bits (zero-extended), its width in bits, and whether the type is
 /// signed.

@@ -21,10 +21,8 @@ use std::collections::HashSet;
 
 use gimli::AttributeValue;
 
-use super::image::Missing;
-use super::location::expression_at;
 use super::object::ObjectDebug;
-use super::units::{DieRef, Entry, Unit};
+use super::unit_table::{DieRef, Entry, Unit};
 use crate::reader::DwarfReader;
 
 /// A parameter or local in scope.
@@ -38,13 +36,6 @@ pub(crate) struct ScopedVariable {
     pub ty: Option<DieRef>,
     /// Its `DW_AT_location` (of the concrete DIE), when it has one.
     pub location: Option<AttributeValue<DwarfReader>>,
-    /// The location expression that applies at the scope's pc (picked from a location list), or
-    /// why there is none; set when `location` is.
-    pub expression: Option<Result<gimli::Expression<DwarfReader>, Missing>>,
-    /// For a parameter of the function itself (not of an inlined call): the DWARF register its
-    /// location is at the function's entry, when that location is a register alone
-    /// (`DW_OP_regN`): the caller's call site may give its entry value.
-    pub entry_register: Option<u16>,
     /// Its `DW_AT_const_value` (concrete or inherited) with the unit of the DIE holding it.
     pub const_value: Option<(usize, AttributeValue<DwarfReader>)>,
     /// A formal parameter.
@@ -91,28 +82,6 @@ pub(crate) fn scopes_at(debug: &ObjectDebug, function: DieRef, pc: u64) -> Vec<S
     let entry_pc = walker.entry_pc(root.entry());
     walker.level(root, origin, entry_pc, 0);
     let mut levels = walker.levels;
-    // Location lists are resolved for this pc once, here, not per thread; the function's own
-    // parameters' also at its entry, for their entry values (gdb reads an inlined call's
-    // parameters at entry through the outer function's caller: no value of theirs).
-    let encoding = unit.encoding();
-    for (index, level) in levels.iter_mut().enumerate() {
-        for variable in &mut level.variables {
-            variable.expression = variable
-                .location
-                .clone()
-                .map(|location| expression_at(debug, variable.die.unit, location, Some(pc)));
-            if variable.parameter && index == 0 {
-                variable.entry_register = match (&variable.location, level.entry_pc) {
-                    (Some(location), Some(entry)) => {
-                        expression_at(debug, variable.die.unit, location.clone(), Some(entry))
-                            .ok()
-                            .and_then(|expression| lone_register(expression, encoding))
-                    }
-                    _ => None,
-                };
-            }
-        }
-    }
     levels.reverse();
     levels
 }
@@ -307,8 +276,6 @@ impl Walker<'_> {
             die,
             ty: self.debug.type_of(die, entry),
             location: entry.attr_value(gimli::DW_AT_location),
-            expression: None,
-            entry_register: None,
             const_value: self
                 .debug
                 .inherited_attr(die, entry, gimli::DW_AT_const_value)
@@ -360,13 +327,4 @@ fn is_declaration(entry: &Entry) -> bool {
         entry.attr_value(gimli::DW_AT_declaration),
         Some(AttributeValue::Flag(true))
     )
-}
-
-/// The register of a location expression that is `DW_OP_regN` / `DW_OP_regx` alone.
-fn lone_register(expression: gimli::Expression<DwarfReader>, encoding: gimli::Encoding) -> Option<u16> {
-    let mut operations = expression.operations(encoding);
-    match (operations.next(), operations.next()) {
-        (Ok(Some(gimli::Operation::Register { register })), Ok(None)) => Some(register.0),
-        _ => None,
-    }
 }

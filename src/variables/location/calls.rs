@@ -1,19 +1,20 @@
-//! The call sites of a function (`DW_TAG_call_site`, or GNU `DW_TAG_GNU_call_site`), read once per
-//! function and cached: where each returns to, what it calls, whether it is a tail call, and the
-//! value expressions of its register parameters. Entry values are resolved through them.
+//! The calls a function makes, from its call-site DIEs (`DW_TAG_call_site`, or GNU
+//! `DW_TAG_GNU_call_site`, read by [`CallSiteAttributes`]), read once per function and cached:
+//! where each returns to, what it calls, whether it is a tail call, and the value expressions of
+//! its register parameters. Entry values are resolved through them.
 
 use std::sync::Arc;
 
 use gimli::{AttributeValue, Expression};
 
-use super::location::LocationPlan;
-use super::object::ObjectDebug;
-use super::units::{DieRef, Entry};
+use super::LocationPlan;
+use crate::debuginfo::CallSiteAttributes;
 use crate::reader::DwarfReader;
+use crate::variables::index::{DieRef, Entry, ObjectDebug, Unit};
 
-/// One call site of a function.
+/// One call (or tail-call jump) a function makes, as its call-site DIE describes it.
 #[derive(Clone, Debug)]
-pub(crate) struct CallSite {
+pub(crate) struct Call {
     /// Its DIE.
     pub die: DieRef,
     /// The ELF address the call returns to (for a tail call: the address after the jump).
@@ -34,8 +35,8 @@ pub(crate) struct CallSite {
 const MAX_BLOCK_DEPTH: isize = 64;
 
 /// The call sites of `function` (a subprogram DIE), read from its subtree.
-pub(crate) fn read_call_sites(debug: &ObjectDebug, function: DieRef) -> Vec<CallSite> {
-    let mut sites: Vec<CallSite> = Vec::new();
+pub(crate) fn read_calls(debug: &ObjectDebug, function: DieRef) -> Vec<Call> {
+    let mut sites: Vec<Call> = Vec::new();
     let Some(unit) = debug.unit(function.unit) else {
         return sites;
     };
@@ -58,29 +59,21 @@ pub(crate) fn read_call_sites(debug: &ObjectDebug, function: DieRef) -> Vec<Call
         }
         let tag = entry.tag();
         if tag == gimli::DW_TAG_call_site || tag == gimli::DW_TAG_GNU_call_site {
-            let at = if tag == gimli::DW_TAG_call_site {
-                gimli::DW_AT_call_return_pc
-            } else {
-                gimli::DW_AT_low_pc
-            };
-            let return_pc = entry
-                .attr_value(at)
-                .and_then(|v| dwarf.attr_address(&unit, v).ok().flatten());
-            let flag = |at| matches!(entry.attr_value(at), Some(AttributeValue::Flag(true)));
+            let attributes = CallSiteAttributes::read(gimli::UnitRef::new(dwarf, &unit), entry);
             let die = DieRef {
                 unit: function.unit,
                 offset: entry.offset(),
             };
-            let origin = origin(debug, die, entry);
-            sites.push(CallSite {
+            let origin = attributes
+                .origin
+                .and_then(|value| debug.reference(function.unit, value));
+            sites.push(Call {
                 die,
-                return_pc,
-                tail: flag(gimli::DW_AT_call_tail_call) || flag(gimli::DW_AT_GNU_tail_call),
+                return_pc: attributes.return_pc,
+                tail: attributes.tail_call,
                 origin,
                 origin_definition: origin.filter(|o| has_code(debug, *o)),
-                target: entry
-                    .attr_value(gimli::DW_AT_call_target)
-                    .or_else(|| entry.attr_value(gimli::DW_AT_GNU_call_site_target)),
+                target: attributes.target,
                 params: Vec::new(),
             });
             site_depth = Some(depth);
@@ -110,16 +103,9 @@ fn has_code(debug: &ObjectDebug, die: DieRef) -> bool {
         .is_some_and(|(_, e)| e.has_attr(gimli::DW_AT_low_pc) || e.has_attr(gimli::DW_AT_ranges))
 }
 
-/// The origin of a call site.
-fn origin(debug: &ObjectDebug, site: DieRef, entry: &Entry) -> Option<DieRef> {
-    debug
-        .attr_ref(site.unit, entry, gimli::DW_AT_call_origin)
-        .or_else(|| debug.attr_ref(site.unit, entry, gimli::DW_AT_abstract_origin))
-}
-
 /// A call-site parameter passed in a register (`DW_AT_location` = `DW_OP_regN`) with its value
 /// expression.
-fn register_parameter(unit: &super::units::Unit, entry: &Entry) -> Option<(u16, Expression<DwarfReader>)> {
+fn register_parameter(unit: &Unit, entry: &Entry) -> Option<(u16, Expression<DwarfReader>)> {
     let location = expression(entry.attr_value(gimli::DW_AT_location)?)?;
     let mut operations = location.operations(unit.encoding());
     let register = match (operations.next(), operations.next()) {
@@ -140,7 +126,7 @@ fn expression(value: AttributeValue<DwarfReader>) -> Option<Expression<DwarfRead
     }
 }
 
-impl CallSite {
+impl Call {
     /// The value expression of the parameter passed in DWARF register `register`.
     pub fn value_of(&self, register: u16) -> Option<&LocationPlan> {
         self.params.iter().find(|(r, _)| *r == register).map(|(_, e)| e)
@@ -148,6 +134,9 @@ impl CallSite {
 }
 
 /// The call sites of `function`, from the object's cache.
-pub(crate) fn call_sites(debug: &ObjectDebug, function: DieRef) -> Arc<Vec<CallSite>> {
-    debug.call_sites(function, || read_call_sites(debug, function))
+pub(crate) fn calls_of(debug: &ObjectDebug, function: DieRef) -> Arc<Vec<Call>> {
+    debug
+        .locations()
+        .calls
+        .get_or_compute(function, || Arc::new(read_calls(debug, function)))
 }

@@ -1,21 +1,18 @@
 //! [`ObjectDebug`]: the DWARF of one loaded object as the variables engine reads it — its units,
-//! DIE references across units and files, strings, and the caches of types and names.
+//! DIE references across units and files, strings and names — and what the concerns built on it
+//! keep per object (parsed types, locating's call sites and frame bases).
 
-use rustc_hash::FxHashMap as HashMap;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 
 use gimli::{AttributeValue, DwAt, DwLang, Reader as _, UnitOffset};
 
-use super::call_sites::CallSite;
-use super::entry_value::{SiteKey, SiteProof};
-use super::image::Missing;
-use super::location::FrameBasePlan;
 use super::names::{GlobalEntry, NameIndex};
-use super::types::TypeNode;
-use super::units::{DieRef, Entry, Unit, UnitTable};
-use super::VariablesError;
+use super::unit_table::{DieRef, Entry, Unit, UnitTable};
 use crate::debuginfo::{is_plausible_name, lost, Dwarf, LoadedObject};
 use crate::reader::DwarfReader;
+use crate::variables::location::LocationCaches;
+use crate::variables::types::TypeCache;
+use crate::variables::VariablesError;
 
 /// How many `DW_AT_abstract_origin` / `DW_AT_specification` links are followed at most.
 const MAX_ORIGIN_HOPS: usize = 8;
@@ -27,26 +24,16 @@ pub struct ObjectDebug {
     object: Arc<LoadedObject>,
     dwarf: Arc<Dwarf>,
     pub(crate) units: UnitTable,
-    /// Parsed types, by DIE.
-    types: RwLock<HashMap<DieRef, Arc<TypeNode>>>,
-    /// Qualified-name prefixes (`ns::Class::`) of the DIEs asked about, found on first use.
-    scopes: RwLock<HashMap<DieRef, Arc<str>>>,
     /// Globals and types by name, built on first lookup.
     names: OnceLock<NameIndex>,
     /// The thread-local variables, found on first use (without the name index).
     thread_locals: OnceLock<Vec<GlobalEntry>>,
     /// The source language of each unit, read on first use.
     languages: Vec<OnceLock<Option<DwLang>>>,
-    /// The call sites of functions, read on first use.
-    call_sites: RwLock<HashMap<DieRef, Arc<Vec<CallSite>>>>,
-    /// Whether functions may reach themselves through tail calls (why, when they may), checked
-    /// on first use.
-    self_tail_calls: RwLock<HashMap<DieRef, Result<(), Missing>>>,
-    /// What this object's call sites prove about their callees' entry values, found on first
-    /// use.
-    entry_sites: RwLock<HashMap<SiteKey, SiteProof>>,
-    /// The frame bases of functions, decoded on first use.
-    frame_bases: RwLock<HashMap<DieRef, Result<FrameBasePlan, Missing>>>,
+    /// The types parsed, and the qualified-name prefixes found (the type model's).
+    types: TypeCache,
+    /// The call sites, frame bases and entry-value proofs found (locating's).
+    locations: LocationCaches,
 }
 
 impl ObjectDebug {
@@ -65,13 +52,9 @@ impl ObjectDebug {
             object,
             dwarf,
             languages,
-            call_sites: RwLock::new(HashMap::default()),
-            self_tail_calls: RwLock::new(HashMap::default()),
-            entry_sites: RwLock::new(HashMap::default()),
-            frame_bases: RwLock::new(HashMap::default()),
             units,
-            types: RwLock::new(HashMap::default()),
-            scopes: RwLock::new(HashMap::default()),
+            types: TypeCache::default(),
+            locations: LocationCaches::default(),
             names: OnceLock::new(),
             thread_locals: OnceLock::new(),
         }))
@@ -117,7 +100,7 @@ impl ObjectDebug {
             AttributeValue::UnitRef(offset) => Some(DieRef { unit, offset }),
             AttributeValue::DebugInfoRef(offset) => match self.units.section(unit) {
                 // A ref_addr inside the supplement points into the supplement.
-                Some(super::units::UnitSection::Supplement) => self.units.sup_ref(offset),
+                Some(super::unit_table::UnitSection::Supplement) => self.units.sup_ref(offset),
                 _ => self.units.info_ref(offset),
             },
             AttributeValue::DebugInfoRefSup(offset) => self.units.sup_ref(offset),
@@ -233,145 +216,14 @@ impl ObjectDebug {
         )
     }
 
-    /// The `ns::Class::` prefix of a DIE nested in namespaces or classes of a C++ unit (empty
-    /// at unit level or in other languages). Found by descending from the unit's root to the
-    /// DIE, jumping over the subtrees that cannot hold it (`DW_AT_sibling`): a unit of a large
-    /// C++ program holds thousands of types, only a few of which are ever named.
-    pub(crate) fn scope_prefix(&self, die: DieRef) -> Arc<str> {
-        if !self.is_cplusplus(die.unit) {
-            return Arc::from("");
-        }
-        let cached = self
-            .scopes
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&die)
-            .cloned();
-        if let Some(prefix) = cached {
-            return prefix;
-        }
-        let found: Arc<str> = self
-            .unit(die.unit)
-            .and_then(|unit| {
-                let mut tree = unit.entries_tree(None).ok()?;
-                let root = tree.root().ok()?;
-                find_prefix(self, die, root, Arc::from(""), 0)
-            })
-            .unwrap_or_else(|| Arc::from(""));
-        self.scopes
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(die, found.clone());
-        found
+    /// What the type model keeps of this object.
+    pub(crate) fn types(&self) -> &TypeCache {
+        &self.types
     }
 
-    /// The cached type node of `die`, if parsed already.
-    pub(crate) fn cached_type(&self, die: DieRef) -> Option<Arc<TypeNode>> {
-        self.types
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(&die)
-            .cloned()
-    }
-
-    /// Caches a parsed type node (the first one stored wins).
-    pub(crate) fn cache_type(&self, die: DieRef, node: Arc<TypeNode>) -> Arc<TypeNode> {
-        self.types
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .entry(die)
-            .or_insert(node)
-            .clone()
-    }
-
-    /// The call sites of `function`, read with `read` on first use.
-    pub(crate) fn call_sites(
-        &self,
-        function: DieRef,
-        read: impl FnOnce() -> Vec<CallSite>,
-    ) -> Arc<Vec<CallSite>> {
-        if let Some(found) = self
-            .call_sites
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&function)
-        {
-            return found.clone();
-        }
-        let sites = Arc::new(read());
-        self.call_sites
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(function)
-            .or_insert(sites)
-            .clone()
-    }
-
-    /// Whether `function` cannot reach itself through tail calls, checked with `check` on first
-    /// use.
-    pub(crate) fn self_tail_call_check(
-        &self,
-        function: DieRef,
-        check: impl FnOnce() -> Result<(), Missing>,
-    ) -> Result<(), Missing> {
-        if let Some(found) = self
-            .self_tail_calls
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&function)
-        {
-            return found.clone();
-        }
-        let result = check();
-        self.self_tail_calls
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(function)
-            .or_insert(result)
-            .clone()
-    }
-
-    /// What the call site of `key` proves about its callee's entry values, found with `prove` on
-    /// first use.
-    pub(crate) fn entry_site(&self, key: SiteKey, prove: impl FnOnce() -> SiteProof) -> SiteProof {
-        if let Some(found) = self
-            .entry_sites
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
-        {
-            return found.clone();
-        }
-        let proof = prove();
-        self.entry_sites
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(key)
-            .or_insert(proof)
-            .clone()
-    }
-
-    /// The frame base of `function`, decoded with `plan` on first use.
-    pub(crate) fn frame_base_plan(
-        &self,
-        function: DieRef,
-        plan: impl FnOnce() -> Result<FrameBasePlan, Missing>,
-    ) -> Result<FrameBasePlan, Missing> {
-        if let Some(found) = self
-            .frame_bases
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&function)
-        {
-            return found.clone();
-        }
-        let planned = plan();
-        self.frame_bases
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(function)
-            .or_insert(planned)
-            .clone()
+    /// What locating values keeps of this object.
+    pub(crate) fn locations(&self) -> &LocationCaches {
+        &self.locations
     }
 
     /// The name index (globals and types by name), built on first use by reading the unit-level
@@ -419,70 +271,4 @@ pub(crate) fn root_offset(unit: &Unit) -> Option<UnitOffset<usize>> {
     let mut entries = unit.entries();
     let root = entries.next_dfs().ok()??;
     Some(root.offset())
-}
-
-/// How deep namespaces and classes are followed when building qualified names.
-const MAX_SCOPE_DEPTH: usize = 32;
-
-/// The scope prefix of `target` among the descendants of `node`, whose children have the prefix
-/// `prefix`; `None` when it is not there.
-fn find_prefix(
-    debug: &ObjectDebug,
-    target: DieRef,
-    node: gimli::EntriesTreeNode<'_, '_, DwarfReader>,
-    prefix: Arc<str>,
-    depth: usize,
-) -> Option<Arc<str>> {
-    if depth > MAX_SCOPE_DEPTH {
-        return None;
-    }
-    let mut children = node.children();
-    while let Ok(Some(child)) = children.next() {
-        let entry = child.entry();
-        let offset = entry.offset();
-        if offset == target.offset {
-            return Some(prefix);
-        }
-        if offset > target.offset {
-            // Children come in offset order: it was inside an earlier one, or nowhere.
-            return None;
-        }
-        if !entry.has_children() {
-            continue;
-        }
-        if let Some(gimli::AttributeValue::UnitRef(sibling)) = entry.attr_value(gimli::DW_AT_sibling) {
-            if target.offset >= sibling {
-                // Not in this subtree: the iteration jumps over it.
-                continue;
-            }
-        }
-        let nests = matches!(
-            entry.tag(),
-            gimli::DW_TAG_namespace
-                | gimli::DW_TAG_structure_type
-                | gimli::DW_TAG_class_type
-                | gimli::DW_TAG_union_type
-                | gimli::DW_TAG_enumeration_type
-        );
-        if !nests {
-            // Inside a function (or another scope that names nothing): no prefix.
-            return Some(Arc::from(""));
-        }
-        let name = entry
-            .attr_value(gimli::DW_AT_name)
-            .and_then(|value| debug.string(target.unit, value));
-        let inner: Arc<str> = match (entry.tag(), name) {
-            // An anonymous namespace's members are named as if it were not there (gdb writes
-            // `(anonymous namespace)::`; the bare name is what users type).
-            (gimli::DW_TAG_namespace, None) => prefix.clone(),
-            // C++ enumerators of unscoped enums live in the enclosing scope.
-            (gimli::DW_TAG_enumeration_type, _) => prefix.clone(),
-            (_, Some(name)) => Arc::from(format!("{prefix}{name}::")),
-            (_, None) => prefix.clone(),
-        };
-        if let Some(found) = find_prefix(debug, target, child, inner, depth + 1) {
-            return Some(found);
-        }
-    }
-    None
 }

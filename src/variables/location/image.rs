@@ -76,9 +76,9 @@ pub(crate) static NO_IMAGE: ValueImage = ValueImage {
 
 impl ValueImage {
     /// A value of `size` bytes that is entirely missing (at most
-    /// [`MAX_IMAGE_BYTES`](super::location::MAX_IMAGE_BYTES) are held: the rest is missing too).
+    /// [`MAX_IMAGE_BYTES`](super::MAX_IMAGE_BYTES) are held: the rest is missing too).
     pub fn missing(size: usize, missing: Missing) -> Self {
-        let size = size.min(super::location::MAX_IMAGE_BYTES);
+        let size = size.min(super::MAX_IMAGE_BYTES);
         Self {
             address: None,
             bytes: smallvec![0; size],

@@ -313,72 +313,35 @@ impl UnitSlot {
     }
 }
 
-/// The code ranges of every subprogram of `unit` (including those nested in namespaces and
-/// classes), sorted by start.
-///
-/// In C and C++ units classes are not searched: gcc and clang define member functions (and the
-/// call operators of namespace-scope lambdas) outside them, with `DW_AT_specification`, and a
-/// unit of a large C++ program holds thousands of classes whose members would all be read.
-/// Other languages' classes are (Rust nests methods in their type).
+/// The code ranges of every subprogram of `unit` (found where code can be, see
+/// [`walk_code`](crate::debuginfo::walk_code); not inside other functions: compilers put the
+/// out-of-line definitions of member functions and lambdas at unit or namespace level), sorted
+/// by start.
 fn index_functions(dwarf: &Dwarf, unit: &Unit) -> Vec<FunctionRange> {
-    let mut out = Vec::new();
-    let Ok(mut tree) = unit.entries_tree(None) else {
-        return out;
-    };
-    let Ok(root) = tree.root() else {
-        return out;
-    };
-    let classes_hold_code = !matches!(
-        root.entry().attr_value(gimli::DW_AT_language),
-        Some(gimli::AttributeValue::Language(language)) if crate::debuginfo::is_c_family(language)
-    );
-    collect_functions(dwarf, unit, root, &mut out, 0, classes_hold_code);
+    let mut index = FunctionIndex(Vec::new());
+    crate::debuginfo::walk_code(gimli::UnitRef::new(dwarf, unit), &mut index);
+    let mut out = index.0;
     out.sort_by_key(|f| (f.range.start, std::cmp::Reverse(f.range.end)));
     out
 }
 
-/// How deep the DIE tree is searched for functions.
-const MAX_NESTING: usize = 32;
+/// The function ranges found so far by [`index_functions`].
+struct FunctionIndex(Vec<FunctionRange>);
 
-fn collect_functions(
-    dwarf: &Dwarf,
-    unit: &Unit,
-    node: gimli::EntriesTreeNode<'_, '_, DwarfReader>,
-    out: &mut Vec<FunctionRange>,
-    depth: usize,
-    classes_hold_code: bool,
-) {
-    if depth > MAX_NESTING {
-        return;
-    }
-    let mut children = node.children();
-    while let Ok(Some(child)) = children.next() {
-        let entry = child.entry();
-        match entry.tag() {
-            gimli::DW_TAG_subprogram => {
-                let die = entry.offset();
-                if let Ok(mut ranges) = crate::debuginfo::die_ranges(dwarf, unit, entry) {
-                    while let Ok(Some(range)) = ranges.next() {
-                        if range.begin < range.end {
-                            out.push(FunctionRange {
-                                range: range.begin..range.end,
-                                die,
-                            });
-                        }
-                    }
+impl crate::debuginfo::CodeVisitor for FunctionIndex {
+    fn subprogram(&mut self, unit: gimli::UnitRef<'_, DwarfReader>, entry: &Entry) -> bool {
+        let die = entry.offset();
+        if let Ok(mut ranges) = crate::debuginfo::die_ranges(unit.dwarf, unit.unit, entry) {
+            while let Ok(Some(range)) = ranges.next() {
+                if range.begin < range.end {
+                    self.0.push(FunctionRange {
+                        range: range.begin..range.end,
+                        die,
+                    });
                 }
-                // A function's own subtree is not searched: compilers put the out-of-line
-                // definitions of member functions and lambdas at unit or namespace level.
             }
-            gimli::DW_TAG_namespace | gimli::DW_TAG_module => {
-                collect_functions(dwarf, unit, child, out, depth + 1, classes_hold_code)
-            }
-            gimli::DW_TAG_structure_type | gimli::DW_TAG_class_type | gimli::DW_TAG_union_type
-                if classes_hold_code =>
-            {
-                collect_functions(dwarf, unit, child, out, depth + 1, classes_hold_code)
-            }
-            _ => {}
         }
+        // A function's own subtree is not searched (see above).
+        false
     }
 }

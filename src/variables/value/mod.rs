@@ -1,16 +1,25 @@
 //! Turning a located value and its type into a snapshot [`Variable`]: kind, type names, value,
-//! symbol (string contents, enum label, function name), children down to the depth limit.
+//! symbol (string contents, enum label, function name), children down to the depth limit; the
+//! numbers as the snapshot writes them ([`encode`]); and the building deferred until the target
+//! runs again ([`deferred`]).
+
+mod deferred;
+pub(crate) mod encode;
 
 use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::encode;
-use super::image::{ByteState, ValueImage};
-use super::location::MAX_IMAGE_BYTES;
-use super::types::{BaseEncoding, Type, TypeKind};
 use crate::memory::MemoryReader;
-use crate::snapshot::{Address, Annotation, AnnotationLevel, SharedStr, Variable};
+use crate::snapshot::{
+    Address, Annotation, AnnotationLevel, SharedStr, Variable, VariableKind, VariableState,
+};
+use crate::variables::location::{ByteState, ValueImage, MAX_IMAGE_BYTES};
+use crate::variables::types::{BaseEncoding, BitField, Type, TypeKind};
+
+pub(crate) use deferred::Deferral;
+pub use deferred::{CopiedStrings, StringCopies};
+pub use encode::{float as encode_float, integer as encode_integer};
 
 /// Bounds of what is extracted for one variable.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -34,52 +43,6 @@ impl Default for VariableLimits {
     }
 }
 
-/// The variable kinds of the pmodule API (README "Modules", `include/pmodule.h`).
-pub mod kind {
-    /// Signed integer.
-    pub const LL: &str = "ll";
-    /// Unsigned integer (and booleans, unsigned characters).
-    pub const ULL: &str = "ull";
-    /// `float`.
-    pub const FLT: &str = "flt";
-    /// `double`.
-    pub const DBL: &str = "dbl";
-    /// `long double` and other wider floats.
-    pub const LDBL: &str = "ldbl";
-    /// `float _Complex`.
-    pub const CFLT: &str = "cflt";
-    /// `double _Complex`.
-    pub const CDBL: &str = "cdbl";
-    /// `long double _Complex`.
-    pub const CLDBL: &str = "cldbl";
-    /// A character array (or a synthesized string).
-    pub const STRING: &str = "string";
-    /// An enum.
-    pub const ENUM: &str = "enum";
-    /// A struct, union or class.
-    pub const TUPLE: &str = "tuple";
-    /// An array.
-    pub const ARRAY: &str = "array";
-    /// `void` or a type not modelled.
-    pub const BOTTOM: &str = "bottom";
-    /// A function pointer (or function).
-    pub const FN: &str = "fn";
-    /// A pointer or C++ reference.
-    pub const REFERENCE: &str = "reference";
-}
-
-/// Variable states of the snapshot format.
-pub mod state {
-    /// Read in full.
-    pub const OK: &str = "ok";
-    /// Not available at this pc.
-    pub const OPTIMIZED_OUT: &str = "optimized_out";
-    /// In memory that could not be read.
-    pub const UNREADABLE: &str = "unreadable";
-    /// Shown in part (element or depth limit).
-    pub const TRUNCATED: &str = "truncated";
-}
-
 /// What building a variable needs besides its type and bytes.
 pub(crate) struct Builder<'a> {
     /// The bounds.
@@ -101,7 +64,7 @@ impl Builder<'_> {
     pub fn variable(&self, name: &SharedStr, ty: &Type, image: &ValueImage, parameter: bool) -> Variable {
         let mut variable = self.build(name, ty, image, 0, 0);
         variable.parameter = parameter;
-        if image.from_entry_value && variable.state == state::OK {
+        if image.from_entry_value && variable.state == VariableState::Ok {
             variable.annotations.push(Annotation::Text {
                 level: AnnotationLevel::Comment,
                 text: "value on entry to the function (recovered from the caller's call site)".into(),
@@ -339,7 +302,7 @@ impl Builder<'_> {
         level: usize,
     ) {
         if level >= self.limits.depth {
-            variable.state = state::TRUNCATED.into();
+            variable.state = VariableState::Truncated;
             return;
         }
         for member in ty.members() {
@@ -373,7 +336,7 @@ impl Builder<'_> {
         ty: &Type,
         image: &ValueImage,
         struct_offset: usize,
-        bits: super::types::BitField,
+        bits: BitField,
         level: usize,
     ) -> Variable {
         let first = usize::try_from(bits.bit_offset / 8).unwrap_or(usize::MAX);
@@ -448,7 +411,7 @@ impl Builder<'_> {
         let count = ty.element_count();
         if let (Some(width), Some(count)) = (char_width(&element), count) {
             if stripped_element.kind() != TypeKind::Array {
-                variable.kind = kind::STRING.into();
+                variable.kind = VariableKind::String;
                 let len = usize::try_from(count)
                     .unwrap_or(usize::MAX)
                     .saturating_mul(width)
@@ -459,7 +422,7 @@ impl Builder<'_> {
                     if (len as u64) < count.saturating_mul(width as u64)
                         && !bytes.chunks(width).any(|c| c.iter().all(|b| *b == 0))
                     {
-                        variable.state = state::TRUNCATED.into();
+                        variable.state = VariableState::Truncated;
                     }
                 }
                 return;
@@ -469,7 +432,7 @@ impl Builder<'_> {
             return;
         };
         if level >= self.limits.depth {
-            variable.state = state::TRUNCATED.into();
+            variable.state = VariableState::Truncated;
             return;
         }
         let element_size = element.size().and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
@@ -498,7 +461,7 @@ impl Builder<'_> {
             variable.children.push(child);
         }
         if (shown as u64) < count {
-            variable.state = state::TRUNCATED.into();
+            variable.state = VariableState::Truncated;
         }
     }
 }
@@ -528,16 +491,17 @@ fn skeleton(name: &SharedStr, ty: &Type, stripped: &Type, address: Option<u64>) 
         name: name.clone(),
         type_name,
         base_type,
-        kind: kind_of(stripped).into(),
+        kind: kind_of(stripped),
         address: address.map(Address),
         value: Value::Null,
         symbol: None,
         parameter: false,
-        state: state::OK.into(),
+        state: VariableState::Ok,
         entry_value: Value::Null,
         target_symbol: None,
         children: Vec::new(),
         annotations: Vec::new(),
+        marks: Default::default(),
     }
 }
 
@@ -560,10 +524,9 @@ fn mark_missing(variable: &mut Variable, missing: ByteState, reason: Option<Stri
     variable.symbol = None;
     variable.children.clear();
     variable.state = match missing {
-        ByteState::Unreadable => state::UNREADABLE,
-        _ => state::OPTIMIZED_OUT,
-    }
-    .into();
+        ByteState::Unreadable => VariableState::Unreadable,
+        _ => VariableState::OptimizedOut,
+    };
     if let Some(reason) = reason {
         variable.annotations.push(Annotation::Text {
             level: AnnotationLevel::Comment,
@@ -573,33 +536,33 @@ fn mark_missing(variable: &mut Variable, missing: ByteState, reason: Option<Stri
 }
 
 /// The pmodule kind of a type (typedefs and qualifiers already stripped).
-pub(crate) fn kind_of(ty: &Type) -> &'static str {
+pub(crate) fn kind_of(ty: &Type) -> VariableKind {
     match ty.kind() {
         TypeKind::Base => match ty.encoding() {
             Some(BaseEncoding::Float) => match ty.size() {
-                Some(4) => kind::FLT,
-                Some(8) => kind::DBL,
-                _ => kind::LDBL,
+                Some(4) => VariableKind::Flt,
+                Some(8) => VariableKind::Dbl,
+                _ => VariableKind::Ldbl,
             },
             Some(BaseEncoding::ComplexFloat) => match ty.size() {
-                Some(8) => kind::CFLT,
-                Some(16) => kind::CDBL,
-                _ => kind::CLDBL,
+                Some(8) => VariableKind::Cflt,
+                Some(16) => VariableKind::Cdbl,
+                _ => VariableKind::Cldbl,
             },
-            Some(BaseEncoding::Signed | BaseEncoding::SignedChar) => kind::LL,
-            _ => kind::ULL,
+            Some(BaseEncoding::Signed | BaseEncoding::SignedChar) => VariableKind::Ll,
+            _ => VariableKind::Ull,
         },
-        TypeKind::Enum => kind::ENUM,
+        TypeKind::Enum => VariableKind::Enum,
         TypeKind::Pointer => match ty.target().map(|t| t.strip_typedefs().kind()) {
-            Some(TypeKind::Function) => kind::FN,
-            _ => kind::REFERENCE,
+            Some(TypeKind::Function) => VariableKind::Fn,
+            _ => VariableKind::Reference,
         },
-        TypeKind::Reference | TypeKind::RvalueReference => kind::REFERENCE,
-        TypeKind::PointerToMember => kind::LL,
-        TypeKind::Struct | TypeKind::Class | TypeKind::Union => kind::TUPLE,
-        TypeKind::Array => kind::ARRAY,
-        TypeKind::Function => kind::FN,
-        _ => kind::BOTTOM,
+        TypeKind::Reference | TypeKind::RvalueReference => VariableKind::Reference,
+        TypeKind::PointerToMember => VariableKind::Ll,
+        TypeKind::Struct | TypeKind::Class | TypeKind::Union => VariableKind::Tuple,
+        TypeKind::Array => VariableKind::Array,
+        TypeKind::Function => VariableKind::Fn,
+        _ => VariableKind::Bottom,
     }
 }
 

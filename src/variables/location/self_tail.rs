@@ -12,13 +12,12 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use super::call_sites::{call_sites, CallSite};
-use super::entry_value::{function_entered_at, plt_target};
+use super::call_targets::{function_entered_at, plt_target};
+use super::calls::{calls_of, Call};
 use super::image::Missing;
-use super::location::{evaluate, expression_at, single_value, CallerFrames, Env};
-use super::object::ObjectDebug;
-use super::units::DieRef;
+use super::{evaluate, expression_at, single_value, CallerFrames, Env};
 use crate::memory::MemoryReader;
+use crate::variables::index::{DieRef, ObjectDebug};
 
 /// Most functions visited while following tail calls (beyond: not proven).
 const MAX_VISITED: usize = 512;
@@ -31,7 +30,10 @@ pub(crate) fn verify_no_self_tail_call(
     stack: &dyn CallerFrames,
     memory: &dyn MemoryReader,
 ) -> Result<(), Missing> {
-    debug.self_tail_call_check(function, || search(debug, function, stack, memory))
+    debug
+        .locations()
+        .self_tail_calls
+        .get_or_compute(function, || search(debug, function, stack, memory))
 }
 
 /// A function, by object and DIE.
@@ -52,7 +54,7 @@ fn search(
     let mut seen: HashSet<FunctionKey> = HashSet::from([start]);
     let mut todo = vec![(debug.clone(), function)];
     while let Some((current_debug, current)) = todo.pop() {
-        let sites = call_sites(&current_debug, current);
+        let sites = calls_of(&current_debug, current);
         for site in sites.iter().filter(|s| s.tail) {
             let Some((target_debug, target)) = tail_target(&current_debug, site, stack, memory) else {
                 return Err(Missing::optimized_out(format!(
@@ -89,7 +91,7 @@ fn search(
 /// symbol, through the PLT).
 fn tail_target(
     debug: &Arc<ObjectDebug>,
-    site: &CallSite,
+    site: &Call,
     stack: &dyn CallerFrames,
     memory: &dyn MemoryReader,
 ) -> Option<(Arc<ObjectDebug>, DieRef)> {

@@ -1,20 +1,47 @@
 //! Locating a value: a variable's `DW_AT_location` (a single expression or a location list) is
 //! evaluated with gimli against a frame's recovered registers, its CFA and frame base, target
 //! memory and TLS; the pieces it yields are put together into a [`ValueImage`].
-//! `DW_OP_entry_value(DW_OP_regN)` is resolved through the caller frame's call site.
+//! `DW_OP_entry_value(DW_OP_regN)` is resolved through the caller frame's call site
+//! ([`entry_value`], [`calls`], [`self_tail`]), the caller being found on the thread's
+//! [`Stack`].
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
 use gimli::{AttributeValue, EvaluationResult, Expression, Location, Piece, Reader as _, Value, ValueType};
 
-use super::image::{ByteState, ImageBytes, Missing, ValueImage};
-use super::object::ObjectDebug;
-use super::units::DieRef;
-use super::TlsResolver;
+mod call_targets;
+mod calls;
+mod entry_value;
+mod image;
+mod scope_locations;
+mod self_tail;
+mod stack;
+
 use crate::arch::{RegisterSet, REGISTER_NAMES};
 use crate::memory::MemoryReader;
 use crate::reader::DwarfReader;
+use crate::variables::index::{DieRef, Memo, ObjectDebug};
+use crate::variables::TlsResolver;
+pub(crate) use calls::{calls_of, Call};
+pub(crate) use entry_value::{resolve_entry_register, SiteKey, SiteProof};
+use image::ImageBytes;
+pub(crate) use image::{ByteState, Missing, ValueImage, NO_IMAGE};
+pub(crate) use scope_locations::{scope_locations, ScopedLocation};
+pub(crate) use stack::{ProcessDebug, Stack};
+
+/// What locating values keeps of one object (in its [`ObjectDebug`]), each found on first use.
+#[derive(Default)]
+pub(crate) struct LocationCaches {
+    /// The calls functions make (see [`calls_of`]).
+    calls: Memo<DieRef, Arc<Vec<Call>>>,
+    /// Whether functions may reach themselves through tail calls (why, when they may).
+    self_tail_calls: Memo<DieRef, Result<(), Missing>>,
+    /// What this object's call sites prove about their callees' entry values.
+    entry_sites: Memo<SiteKey, SiteProof>,
+    /// The frame bases of functions, decoded.
+    frame_bases: Memo<DieRef, Result<FrameBasePlan, Missing>>,
+}
 
 /// Most bytes read from memory at once for one value; the rest of a bigger value is read when a
 /// part of it is needed.
@@ -53,7 +80,7 @@ pub(crate) struct FrameState<'p> {
     pub frame_base: std::cell::OnceCell<Result<(u64, bool), Missing>>,
     /// What the caller's call site proves about this frame's entry values, found on the first
     /// entry value (every entry value of the frame goes through the same call site).
-    pub entry_site: std::cell::OnceCell<super::entry_value::SiteProof>,
+    pub entry_site: std::cell::OnceCell<entry_value::SiteProof>,
     /// The entry values of registers resolved so far (by DWARF register): every parameter of a
     /// frame may ask for one, and a caller's entry value is often asked again by its callees'
     /// (a call-site value that is itself an entry value), down the whole stack.
@@ -270,7 +297,7 @@ pub(crate) fn evaluate(
                 evaluation.resume_with_call_frame_cfa(cfa).map_err(bad)?
             }
             EvaluationResult::RequiresEntryValue(inner) => {
-                let value = super::entry_value::resolve_entry_value(inner, env)?;
+                let value = entry_value::resolve_entry_value(inner, env)?;
                 *entry_value = true;
                 evaluation
                     .resume_with_entry_value(Value::Generic(value))
@@ -447,12 +474,12 @@ impl LocationPlan {
                 .ok_or_else(|| Missing::optimized_out("needs the frame's CFA, which is unknown")),
             LocationPlan::Constant(constant) => Ok(value(*constant)),
             LocationPlan::EntryRegisterValue(register) => {
-                let resolved = super::entry_value::resolve_entry_register(*register, env)?;
+                let resolved = entry_value::resolve_entry_register(*register, env)?;
                 *entry_value = true;
                 Ok(value(resolved))
             }
             LocationPlan::EntryRegister(register) => {
-                let resolved = super::entry_value::resolve_entry_register(*register, env)?;
+                let resolved = entry_value::resolve_entry_register(*register, env)?;
                 *entry_value = true;
                 Ok(address(resolved))
             }
@@ -493,7 +520,7 @@ impl LocationPlan {
                 Ok(*value)
             }
             LocationPlan::EntryRegisterValue(register) | LocationPlan::EntryRegister(register) => {
-                let resolved = super::entry_value::resolve_entry_register(*register, env)?;
+                let resolved = entry_value::resolve_entry_register(*register, env)?;
                 *entry_value = true;
                 Ok(resolved)
             }
@@ -623,7 +650,10 @@ fn compute_frame_base(frame: &FrameState<'_>, env: &Env<'_>, entry_value: &mut b
         .function
         .ok_or_else(|| Missing::optimized_out("needs a frame base but the function is unknown"))?;
     let debug = &frame.debug;
-    let plan = debug.frame_base_plan(function, || FrameBasePlan::new(debug, function))?;
+    let plan = debug
+        .locations()
+        .frame_bases
+        .get_or_compute(function, || FrameBasePlan::new(debug, function))?;
     match plan {
         // Its own frame base: it would need itself to be computed.
         FrameBasePlan::Expression(LocationPlan::FrameOffset(_)) => Err(Missing::optimized_out(

@@ -9,7 +9,7 @@ use gimli::{AttributeValue, UnitOffset};
 
 use super::names::{location_uses_tls, GlobalEntry};
 use super::object::ObjectDebug;
-use super::units::{DieRef, Entry};
+use super::unit_table::{DieRef, Entry};
 use crate::reader::DwarfReader;
 
 /// How deep namespaces are followed (as the name index does).

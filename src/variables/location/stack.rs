@@ -13,11 +13,20 @@
 use std::cell::OnceCell;
 use std::sync::Arc;
 
-use super::location::{CallerFrames, FrameState};
-use super::object::ObjectDebug;
-use super::process::ProcessVariables;
+use super::{CallerFrames, FrameState};
 use crate::arch::{RegisterSet, CALLEE_SAVED, RA, SP};
 use crate::unwind::UnwoundFrame;
+use crate::variables::index::ObjectDebug;
+
+/// The objects of a process as a thread's frames look them up (the variables engine's
+/// [`ProcessVariables`](crate::variables::ProcessVariables)).
+pub(crate) trait ProcessDebug {
+    /// The DWARF of the object mapping runtime `address`.
+    fn debug_at(&self, address: u64) -> Option<&Arc<ObjectDebug>>;
+
+    /// The runtime address of the function symbol `name` (see [`CallerFrames::function_named`]).
+    fn function_named(&self, name: &str) -> Option<u64>;
+}
 
 /// A tail-call frame between two physical frames.
 struct TailFrame {
@@ -34,7 +43,7 @@ struct TailFrame {
 /// Indices: `0..frames.len()` are the physical frames; the tail-call frames follow, in the
 /// order given to [`Stack::new`].
 pub(crate) struct Stack<'a> {
-    process: &'a ProcessVariables,
+    process: &'a dyn ProcessDebug,
     frames: &'a [UnwoundFrame],
     /// The caller of each physical frame: `index + 1`, or its innermost tail-call frame.
     callers: Vec<usize>,
@@ -46,7 +55,7 @@ impl<'a> Stack<'a> {
     /// The frames of one thread: `frames` as unwound, and `tail_calls[k]` the runtime return
     /// addresses of the tail-call frames between `frames[k]` and `frames[k + 1]`, innermost
     /// first (missing entries: none).
-    pub fn new(process: &'a ProcessVariables, frames: &'a [UnwoundFrame], tail_calls: &[Vec<u64>]) -> Self {
+    pub fn new(process: &'a dyn ProcessDebug, frames: &'a [UnwoundFrame], tail_calls: &[Vec<u64>]) -> Self {
         let mut callers: Vec<usize> = (1..=frames.len()).collect();
         let mut tails = Vec::new();
         for (callee, pcs) in tail_calls.iter().enumerate().take(frames.len()) {

@@ -1,13 +1,32 @@
-//! The type model: a [`Type`] handle over a type DIE (parsed once per object and cached), with
-//! its C name, size, kind, members, target and enumerators.
+//! Types and their names: the type model — a [`Type`] handle over a type DIE (parsed once per
+//! object and cached, [`parse`]), with its C name ([`declarator`]), size, kind, members, target
+//! and enumerators — lookups by name ([`lookup`]), and C++ template argument lists ([`template`]).
+
+mod declarator;
+mod lookup;
+mod parse;
+mod qualified;
+mod template;
 
 use std::sync::Arc;
 
-use super::object::ObjectDebug;
-use super::type_name;
-use super::units::DieRef;
+pub use declarator::type_pp;
+pub use lookup::{base_type, find_type_in};
+pub use template::{gcc_spelling, template_arguments, template_nth_argument};
+
 use crate::debuginfo::LoadedObject;
 use crate::snapshot::SharedStr;
+use crate::variables::index::{DieRef, Memo, ObjectDebug};
+
+/// What the type model keeps of one object (in its [`ObjectDebug`]): the type DIEs parsed, and
+/// the qualified-name prefixes of the DIEs named.
+#[derive(Default)]
+pub(crate) struct TypeCache {
+    /// Parsed types, by DIE.
+    nodes: Memo<DieRef, Arc<TypeNode>>,
+    /// Qualified-name prefixes (`ns::Class::`) of the DIEs asked about.
+    scopes: Memo<DieRef, Arc<str>>,
+}
 
 /// Size of pointers and references on the target (x86-64).
 pub const POINTER_SIZE: u64 = 8;
@@ -233,13 +252,10 @@ impl Type {
     pub(crate) fn at(debug: &Arc<ObjectDebug>, die: Option<DieRef>) -> Type {
         let node = match die {
             None => Arc::new(TypeNode::empty(None, TypeKind::Void)),
-            Some(die) => match debug.cached_type(die) {
-                Some(node) => node,
-                None => {
-                    let parsed = Arc::new(super::type_dies::parse_type(debug, die));
-                    debug.cache_type(die, parsed)
-                }
-            },
+            Some(die) => debug
+                .types()
+                .nodes
+                .get_or_compute(die, || Arc::new(parse::parse_type(debug, die))),
         };
         Type {
             debug: debug.clone(),
@@ -251,23 +267,29 @@ impl Type {
     /// The type as C writes it: `struct somestruct *`, `const char *`, `int [4]`, `int (*)(int)`.
     pub fn name(&self) -> String {
         if self.skip_dims > 0 {
-            return type_name::render(self);
+            return declarator::render(self);
         }
         self.rendered_whole().0.to_string()
     }
 
     /// Name and base name of a whole type (`skip_dims == 0`), rendered once.
     fn rendered_whole(&self) -> &(SharedStr, SharedStr) {
-        self.node
-            .rendered
-            .get_or_init(|| (type_name::render(self).into(), type_name::base_name(self).into()))
+        self.node.rendered.get_or_init(|| {
+            (
+                declarator::render(self).into(),
+                declarator::base_name(self).into(),
+            )
+        })
     }
 
     /// [`name`](Self::name) and [`base_name`](Self::base_name) at once, shared with the type's
     /// cache for whole types (no allocation).
     pub(crate) fn names(&self) -> (SharedStr, SharedStr) {
         if self.skip_dims > 0 {
-            return (type_name::render(self).into(), type_name::base_name(self).into());
+            return (
+                declarator::render(self).into(),
+                declarator::base_name(self).into(),
+            );
         }
         self.rendered_whole().clone()
     }
@@ -277,7 +299,7 @@ impl Type {
     /// is named after the typedef.
     pub fn base_name(&self) -> String {
         if self.skip_dims > 0 {
-            return type_name::base_name(self);
+            return declarator::base_name(self);
         }
         self.rendered_whole().1.to_string()
     }
@@ -446,7 +468,17 @@ impl Type {
             return Some(self.clone());
         }
         let name = self.node.name.as_deref()?;
-        let found = self.debug.names().type_definition(name, self.node.kind)?;
+        let tag = match self.node.kind {
+            TypeKind::Struct => gimli::DW_TAG_structure_type,
+            TypeKind::Class => gimli::DW_TAG_class_type,
+            TypeKind::Union => gimli::DW_TAG_union_type,
+            TypeKind::Enum => gimli::DW_TAG_enumeration_type,
+            TypeKind::Typedef => gimli::DW_TAG_typedef,
+            TypeKind::Base => gimli::DW_TAG_base_type,
+            // The name index holds no other kind of type.
+            _ => return None,
+        };
+        let found = self.debug.names().type_definition(name, tag)?;
         Some(Type::at(&self.debug, Some(found)))
     }
 

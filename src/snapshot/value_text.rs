@@ -7,8 +7,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::value::{kind, state};
-use crate::snapshot::Variable;
+use super::{Variable, VariableKind, VariableState};
 
 /// The value of `variable` (and its children) on one line.
 pub fn render_value(variable: &Variable) -> String {
@@ -29,14 +28,14 @@ pub fn render_assignment(variable: &Variable) -> String {
     // The entry value alone, rendered like the value (`true`, an address without a symbol).
     let entry = render_value(&Variable {
         value: variable.entry_value.clone(),
-        state: state::OK.into(),
+        state: VariableState::Ok,
         symbol: None,
         target_symbol: None,
         children: Vec::new(),
         annotations: Vec::new(),
         ..variable.clone()
     });
-    if variable.state == state::OK && variable.value == variable.entry_value {
+    if variable.state == VariableState::Ok && variable.value == variable.entry_value {
         format!("{name} = {name}@entry={value}")
     } else {
         format!("{name} = {value}, {name}@entry={entry}")
@@ -47,9 +46,9 @@ pub fn render_assignment(variable: &Variable) -> String {
 /// `n=<optimized out>, n@entry=5`), a struct or array as `...` (gdb's `print frame-arguments
 /// scalars`).
 pub fn render_argument(variable: &Variable) -> String {
-    if matches!(variable.kind.as_str(), kind::TUPLE | kind::ARRAY)
-        && variable.state != state::OPTIMIZED_OUT
-        && variable.state != state::UNREADABLE
+    if matches!(variable.kind, VariableKind::Tuple | VariableKind::Array)
+        && variable.state != VariableState::OptimizedOut
+        && variable.state != VariableState::Unreadable
     {
         return format!("{}=...", variable.name);
     }
@@ -57,15 +56,15 @@ pub fn render_argument(variable: &Variable) -> String {
 }
 
 fn write_value(out: &mut String, variable: &Variable) {
-    match variable.state.as_str() {
-        state::OPTIMIZED_OUT => return out.push_str("<optimized out>"),
-        state::UNREADABLE => return out.push_str("<unreadable>"),
-        _ => {}
+    match variable.state {
+        VariableState::OptimizedOut => return out.push_str("<optimized out>"),
+        VariableState::Unreadable => return out.push_str("<unreadable>"),
+        VariableState::Ok | VariableState::Truncated => {}
     }
-    match variable.kind.as_str() {
-        kind::TUPLE | kind::ARRAY => {
+    match variable.kind {
+        VariableKind::Tuple | VariableKind::Array => {
             if variable.children.is_empty() {
-                out.push_str(if variable.state == state::TRUNCATED {
+                out.push_str(if variable.state == VariableState::Truncated {
                     "{...}"
                 } else {
                     "{}"
@@ -77,33 +76,33 @@ fn write_value(out: &mut String, variable: &Variable) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                if variable.kind == kind::TUPLE && !child.name.is_empty() {
+                if variable.kind == VariableKind::Tuple && !child.name.is_empty() {
                     let _ = write!(out, "{} = ", child.name);
                 }
                 write_value(out, child);
             }
-            if variable.state == state::TRUNCATED {
+            if variable.state == VariableState::Truncated {
                 out.push_str("...");
             }
             out.push('}');
         }
-        kind::STRING => {
+        VariableKind::String => {
             let _ = write!(out, "{:?}", variable.symbol.as_deref().unwrap_or(""));
         }
-        kind::ENUM => match &variable.symbol {
+        VariableKind::Enum => match &variable.symbol {
             Some(label) => out.push_str(label),
             None => write_scalar(out, &variable.value),
         },
-        kind::REFERENCE | kind::FN => {
+        VariableKind::Reference | VariableKind::Fn => {
             write_scalar(out, &variable.value);
             if let Some(target) = &variable.target_symbol {
                 let _ = write!(out, " <{target}>");
             }
-            match (&variable.symbol, variable.kind.as_str()) {
-                (Some(symbol), kind::FN) if variable.target_symbol.is_none() => {
+            match (&variable.symbol, variable.kind) {
+                (Some(symbol), VariableKind::Fn) if variable.target_symbol.is_none() => {
                     let _ = write!(out, " <{symbol}>");
                 }
-                (Some(_), kind::FN) | (None, _) => {}
+                (Some(_), VariableKind::Fn) | (None, _) => {}
                 (Some(text), _) => {
                     let _ = write!(out, " {text:?}");
                 }
@@ -148,73 +147,89 @@ mod tests {
     use super::*;
     use crate::snapshot::Address;
 
-    fn scalar(name: &str, kind: &str, value: Value, symbol: Option<&str>) -> Variable {
+    fn scalar(name: &str, kind: VariableKind, value: Value, symbol: Option<&str>) -> Variable {
         Variable {
             name: crate::snapshot::SharedStr::copy_of(name),
             type_name: "t".into(),
             base_type: "t".into(),
-            kind: crate::snapshot::SharedStr::copy_of(kind),
+            kind,
             address: Some(Address(0x10)),
             value,
             symbol: symbol.map(str::to_string),
             parameter: false,
-            state: state::OK.into(),
+            state: VariableState::Ok,
             entry_value: serde_json::Value::Null,
             target_symbol: None,
             children: Vec::new(),
             annotations: Vec::new(),
+            marks: Default::default(),
         }
     }
 
     #[test]
     fn values_render_like_gdb() {
-        let mut frame = scalar("frame", kind::TUPLE, Value::Null, None);
+        let mut frame = scalar("frame", VariableKind::Tuple, Value::Null, None);
         frame.children = vec![
-            scalar("depth", kind::LL, Value::from(0), None),
-            scalar("name", kind::REFERENCE, Value::from("0x1000"), Some("papa")),
-            scalar("mode", kind::ENUM, Value::from(0), Some("CRASH_MODE_HANG")),
-            scalar("fp", kind::FN, Value::from("0x2000"), Some("square")),
+            scalar("depth", VariableKind::Ll, Value::from(0), None),
+            scalar(
+                "name",
+                VariableKind::Reference,
+                Value::from("0x1000"),
+                Some("papa"),
+            ),
+            scalar(
+                "mode",
+                VariableKind::Enum,
+                Value::from(0),
+                Some("CRASH_MODE_HANG"),
+            ),
+            scalar("fp", VariableKind::Fn, Value::from("0x2000"), Some("square")),
         ];
         assert_eq!(
             render_value(&frame),
             r#"{depth = 0, name = 0x1000 "papa", mode = CRASH_MODE_HANG, fp = 0x2000 <square>}"#
         );
-        let mut gone = scalar("n", kind::LL, Value::Null, None);
-        gone.state = state::OPTIMIZED_OUT.into();
+        let mut gone = scalar("n", VariableKind::Ll, Value::Null, None);
+        gone.state = VariableState::OptimizedOut;
         assert_eq!(render_value(&gone), "<optimized out>");
-        let mut array = scalar("a", kind::ARRAY, Value::Null, None);
-        array.children = vec![scalar("[0]", kind::DBL, Value::from(2.5), None)];
-        array.state = state::TRUNCATED.into();
+        let mut array = scalar("a", VariableKind::Array, Value::Null, None);
+        array.children = vec![scalar("[0]", VariableKind::Dbl, Value::from(2.5), None)];
+        array.state = VariableState::Truncated;
         assert_eq!(render_value(&array), "{2.5...}");
         assert_eq!(
-            render_value(&scalar("s", kind::STRING, Value::Null, Some("hi"))),
+            render_value(&scalar("s", VariableKind::String, Value::Null, Some("hi"))),
             "\"hi\""
         );
         assert_eq!(
-            render_value(&scalar("c", kind::CDBL, Value::from(vec![1.5, -2.0]), None)),
+            render_value(&scalar(
+                "c",
+                VariableKind::Cdbl,
+                Value::from(vec![1.5, -2.0]),
+                None
+            )),
             "1.5 + -2.0i"
         );
     }
 
     #[test]
     fn arguments_render_like_a_gdb_frame_line() {
-        let mut n = scalar("n", kind::LL, Value::from(5), None);
+        let mut n = scalar("n", VariableKind::Ll, Value::from(5), None);
         n.parameter = true;
         n.entry_value = Value::from(5);
         assert_eq!(render_argument(&n), "n=n@entry=5");
         n.value = Value::from(6);
         assert_eq!(render_argument(&n), "n=6, n@entry=5");
-        let mut frame = scalar("frame", kind::TUPLE, Value::Null, None);
-        frame.children = vec![scalar("depth", kind::LL, Value::from(0), None)];
+        let mut frame = scalar("frame", VariableKind::Tuple, Value::Null, None);
+        frame.children = vec![scalar("depth", VariableKind::Ll, Value::from(0), None)];
         assert_eq!(render_argument(&frame), "frame=...");
-        let mut flag = scalar("done", kind::ULL, Value::from(1), None);
+        let mut flag = scalar("done", VariableKind::Ull, Value::from(1), None);
         flag.base_type = "_Bool".into();
         assert_eq!(render_argument(&flag), "done=true");
     }
 
     #[test]
     fn bools_pointees_and_entry_values_render_like_gdb() {
-        let mut flag = scalar("done", kind::ULL, Value::from(1), None);
+        let mut flag = scalar("done", VariableKind::Ull, Value::from(1), None);
         flag.base_type = "_Bool".into();
         assert_eq!(render_value(&flag), "true");
         flag.value = Value::from(0);
@@ -223,25 +238,25 @@ mod tests {
         flag.value = Value::from(2);
         assert_eq!(render_value(&flag), "2");
 
-        let mut lock = scalar("lock", kind::REFERENCE, Value::from("0x5628"), None);
+        let mut lock = scalar("lock", VariableKind::Reference, Value::from("0x5628"), None);
         lock.target_symbol = Some("hang_forever+40".into());
         assert_eq!(render_value(&lock), "0x5628 <hang_forever+40>");
-        let mut name = scalar("name", kind::REFERENCE, Value::from("0x5630"), Some("hi"));
+        let mut name = scalar("name", VariableKind::Reference, Value::from("0x5630"), Some("hi"));
         name.target_symbol = Some("buffer".into());
         assert_eq!(render_value(&name), r#"0x5630 <buffer> "hi""#);
-        let mut callback = scalar("fp", kind::FN, Value::from("0x2000"), Some("square"));
+        let mut callback = scalar("fp", VariableKind::Fn, Value::from("0x2000"), Some("square"));
         assert_eq!(render_value(&callback), "0x2000 <square>");
         callback.target_symbol = Some("square".into());
         assert_eq!(render_value(&callback), "0x2000 <square>");
 
-        let mut n = scalar("n", kind::LL, Value::from(5), None);
+        let mut n = scalar("n", VariableKind::Ll, Value::from(5), None);
         assert_eq!(render_assignment(&n), "n = 5");
         n.entry_value = Value::from(5);
         assert_eq!(render_assignment(&n), "n = n@entry=5");
         n.value = Value::from(6);
         assert_eq!(render_assignment(&n), "n = 6, n@entry=5");
         n.value = Value::Null;
-        n.state = state::OPTIMIZED_OUT.into();
+        n.state = VariableState::OptimizedOut;
         assert_eq!(render_assignment(&n), "n = <optimized out>, n@entry=5");
         flag.value = Value::from(1);
         flag.entry_value = Value::from(0);

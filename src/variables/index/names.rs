@@ -9,8 +9,7 @@ use std::collections::HashMap;
 use gimli::AttributeValue;
 
 use super::object::ObjectDebug;
-use super::types::TypeKind;
-use super::units::{DieRef, Entry};
+use super::unit_table::{DieRef, Entry};
 use crate::reader::DwarfReader;
 
 /// A global variable definition found in a unit.
@@ -39,10 +38,10 @@ pub(crate) fn location_uses_tls(location: AttributeValue<DwarfReader>, encoding:
     false
 }
 
-/// A named type definition found in a unit.
+/// A named type definition found in a unit: its tag (`DW_TAG_structure_type`, ...) and DIE.
 #[derive(Clone, Debug)]
 struct TypeEntry {
-    kind: TypeKind,
+    tag: gimli::DwTag,
     die: DieRef,
 }
 
@@ -60,8 +59,8 @@ impl NameIndex {
         for unit in debug.units.compilation_units() {
             scan_unit(debug, unit, &mut |item| match item {
                 Named::Global(global) => index.globals.entry(global.name).or_default().push(global.die),
-                Named::Type { name, kind, die } => {
-                    index.types.entry(name).or_default().push(TypeEntry { kind, die });
+                Named::Type { name, tag, die } => {
+                    index.types.entry(name).or_default().push(TypeEntry { tag, die });
                 }
             });
         }
@@ -74,17 +73,18 @@ impl NameIndex {
     }
 
     /// A complete definition of the struct, class, union or enum `name` (a typedef does not
-    /// count); `kind` is preferred, struct and class stand for each other.
-    pub fn type_definition(&self, name: &str, kind: TypeKind) -> Option<DieRef> {
+    /// count) of DIE tag `tag`; struct and class stand for each other.
+    pub fn type_definition(&self, name: &str, tag: gimli::DwTag) -> Option<DieRef> {
         let candidates = self.types.get(name)?;
-        let similar = |k: TypeKind| {
-            k == kind
+        let similar = |t: gimli::DwTag| {
+            t == tag
                 || matches!(
-                    (k, kind),
-                    (TypeKind::Struct, TypeKind::Class) | (TypeKind::Class, TypeKind::Struct)
+                    (t, tag),
+                    (gimli::DW_TAG_structure_type, gimli::DW_TAG_class_type)
+                        | (gimli::DW_TAG_class_type, gimli::DW_TAG_structure_type)
                 )
         };
-        candidates.iter().find(|t| similar(t.kind)).map(|t| t.die)
+        candidates.iter().find(|t| similar(t.tag)).map(|t| t.die)
     }
 
     /// Any type named `name` (a definition or a typedef; base types too).
@@ -98,7 +98,7 @@ enum Named {
     Global(GlobalEntry),
     Type {
         name: String,
-        kind: TypeKind,
+        tag: gimli::DwTag,
         die: DieRef,
     },
 }
@@ -171,15 +171,17 @@ fn scan_children(
                 scan_children(debug, unit_index, child, &inner, sink, depth + 1);
             }
             tag => {
-                let kind = match tag {
-                    gimli::DW_TAG_structure_type => TypeKind::Struct,
-                    gimli::DW_TAG_class_type => TypeKind::Class,
-                    gimli::DW_TAG_union_type => TypeKind::Union,
-                    gimli::DW_TAG_enumeration_type => TypeKind::Enum,
-                    gimli::DW_TAG_typedef => TypeKind::Typedef,
-                    gimli::DW_TAG_base_type => TypeKind::Base,
-                    _ => continue,
-                };
+                if !matches!(
+                    tag,
+                    gimli::DW_TAG_structure_type
+                        | gimli::DW_TAG_class_type
+                        | gimli::DW_TAG_union_type
+                        | gimli::DW_TAG_enumeration_type
+                        | gimli::DW_TAG_typedef
+                        | gimli::DW_TAG_base_type
+                ) {
+                    continue;
+                }
                 if matches!(
                     entry.attr_value(gimli::DW_AT_declaration),
                     Some(AttributeValue::Flag(true))
@@ -194,7 +196,7 @@ fn scan_children(
                 };
                 sink(Named::Type {
                     name: format!("{prefix}{name}"),
-                    kind,
+                    tag,
                     die,
                 });
             }

@@ -16,14 +16,13 @@ use std::sync::Arc;
 
 use gimli::Expression;
 
-use super::call_sites::{call_sites, CallSite};
+use super::call_targets::{function_entered_at, plt_target};
+use super::calls::{calls_of, Call};
 use super::image::Missing;
-use super::location::{evaluate, expression_at, register_name, single_value, CallerFrames, Env, FrameState};
-use super::object::ObjectDebug;
 use super::self_tail::verify_no_self_tail_call;
-use super::units::DieRef;
-use crate::memory::MemoryReader;
+use super::{evaluate, expression_at, register_name, single_value, CallerFrames, Env, FrameState};
 use crate::reader::DwarfReader;
+use crate::variables::index::{DieRef, ObjectDebug};
 
 /// How many `DW_OP_entry_value`s may nest (an entry value whose call-site value is itself an
 /// entry value of the caller, ...).
@@ -94,7 +93,7 @@ fn resolve_entry_register_once(register: u16, env: &Env<'_>, frame: &FrameState<
         callee_function: frame.function,
     };
     let proof = frame.entry_site.get_or_init(|| {
-        caller_debug.entry_site(key, || {
+        caller_debug.locations().entry_sites.get_or_compute(key, || {
             prove_site(
                 caller_debug,
                 caller_function,
@@ -163,10 +162,10 @@ pub(crate) struct SiteKey {
 pub(crate) enum SiteProof {
     /// The call site calls the callee, which cannot have reached itself through tail calls: its
     /// parameter values are the callee's entry values.
-    Proven(Arc<Vec<CallSite>>, usize),
+    Proven(Arc<Vec<Call>>, usize),
     /// An indirect call: whether it calls the callee is checked in each caller frame (its
     /// target expression needs the frame's registers).
-    Indirect(Arc<Vec<CallSite>>, usize),
+    Indirect(Arc<Vec<Call>>, usize),
     /// Not proven, and why.
     Refused(Missing),
 }
@@ -181,7 +180,7 @@ fn prove_site(
     caller_env: &Env<'_>,
     stack: &dyn CallerFrames,
 ) -> SiteProof {
-    let sites = call_sites(caller_debug, caller_function);
+    let sites = calls_of(caller_debug, caller_function);
     let Some(index) = sites.iter().position(|s| s.return_pc == Some(return_pc)) else {
         return SiteProof::Refused(Missing::optimized_out(
             "entry value: no call site in the caller at its return address",
@@ -203,7 +202,7 @@ fn prove_site(
 /// function cannot have reached itself through tail calls since; otherwise why not.
 fn check_call(
     caller_debug: &Arc<ObjectDebug>,
-    site: &CallSite,
+    site: &Call,
     frame: &FrameState<'_>,
     caller_env: &Env<'_>,
     stack: &dyn CallerFrames,
@@ -227,7 +226,7 @@ fn check_call(
 /// Why the caller's call site is not shown to call the frame's function.
 fn not_called(
     caller_debug: &ObjectDebug,
-    site: &CallSite,
+    site: &Call,
     target: Option<&(Arc<ObjectDebug>, DieRef)>,
 ) -> Missing {
     if let Some((debug, function)) = target {
@@ -286,7 +285,7 @@ fn entry_value_register(
 /// be.
 fn call_site_callee(
     debug: &Arc<ObjectDebug>,
-    site: &CallSite,
+    site: &Call,
     caller_env: &Env<'_>,
 ) -> Option<(Arc<ObjectDebug>, DieRef)> {
     if let Some(definition) = site.origin_definition {
@@ -308,37 +307,6 @@ fn call_site_callee(
     })
 }
 
-/// The function whose entry is runtime address `address`.
-pub(crate) fn function_entered_at(
-    stack: &dyn CallerFrames,
-    address: u64,
-) -> Option<(Arc<ObjectDebug>, DieRef)> {
-    let debug = stack.debug_at(address)?;
-    let elf = debug.elf_address(address);
-    let function = debug.function_at(elf)?;
-    (function_entry(&debug, function) == Some(elf)).then_some((debug, function))
-}
-
-/// Where a PLT stub at `address` jumps: the stub is `[endbr64] [bnd] jmp *slot(%rip)` (possibly
-/// after a `push`/`jmp` pair of lazy binding, which this does not follow); the slot holds the
-/// target once the dynamic linker has bound it.
-pub(crate) fn plt_target(memory: &dyn MemoryReader, address: u64) -> Option<u64> {
-    let mut code = [0u8; 16];
-    if memory.read_at(address, &mut code) < code.len() {
-        return None;
-    }
-    let at = code.windows(2).position(|w| w == [0xff, 0x25])?;
-    if at > 6 {
-        return None;
-    }
-    let rel = i32::from_le_bytes(code.get(at + 2..at + 6)?.try_into().ok()?);
-    let next = address.checked_add(at as u64 + 6)?;
-    let slot = next.wrapping_add_signed(i64::from(rel));
-    let target = memory.read_u64(slot)?;
-    // An unbound slot points back into the PLT.
-    (target.abs_diff(address) > 64).then_some(target)
-}
-
 /// Whether `function` of `debug` is the function of `frame`.
 fn is_function_of(frame: &FrameState<'_>, debug: &Arc<ObjectDebug>, function: DieRef) -> bool {
     if !Arc::ptr_eq(debug, frame.debug) {
@@ -349,7 +317,7 @@ fn is_function_of(frame: &FrameState<'_>, debug: &Arc<ObjectDebug>, function: Di
 
 /// Whether a call site's origin names the frame's function (for calls whose target cannot be
 /// resolved to a definition, e.g. through the PLT).
-fn origin_names_match(debug: &ObjectDebug, site: &CallSite, frame: &FrameState<'_>) -> bool {
+fn origin_names_match(debug: &ObjectDebug, site: &Call, frame: &FrameState<'_>) -> bool {
     let (Some(origin), Some(function)) = (site.origin, frame.function) else {
         return false;
     };
@@ -391,20 +359,4 @@ fn function_names(debug: &ObjectDebug, die: DieRef) -> Vec<String> {
         debug.string(owner.unit, value)
     })
     .collect()
-}
-
-/// The entry address (ELF) of a function DIE: `DW_AT_entry_pc`, `DW_AT_low_pc`, or the start of
-/// its first range.
-fn function_entry(debug: &ObjectDebug, die: DieRef) -> Option<u64> {
-    let (unit, entry) = debug.entry(die)?;
-    let dwarf = debug.dwarf_of(die.unit);
-    for at in [gimli::DW_AT_entry_pc, gimli::DW_AT_low_pc] {
-        if let Some(value) = entry.attr_value(at) {
-            if let Ok(Some(address)) = dwarf.attr_address(&unit, value) {
-                return Some(address);
-            }
-        }
-    }
-    let mut ranges = crate::debuginfo::die_ranges(dwarf, &unit, &entry).ok()?;
-    ranges.next().ok()?.map(|r| r.begin)
 }

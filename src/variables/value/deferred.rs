@@ -10,10 +10,10 @@ use std::sync::OnceLock;
 
 use rustc_hash::FxHashMap as HashMap;
 
-use super::image::{ByteState, ValueImage};
-use super::types::{Type, TypeKind};
-use super::value::{char_width, VariableLimits};
+use super::{char_width, VariableLimits};
 use crate::memory::MemoryReader;
+use crate::variables::location::{ByteState, ValueImage};
+use crate::variables::types::{Type, TypeKind};
 
 /// At most this many string pointers are followed in one value (what a value of huge arrays of
 /// structs could otherwise ask for).

@@ -4,21 +4,19 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use super::deferred::{Deferral, StringCopies};
-use super::entry_value::resolve_entry_register;
 use super::globals::{GlobalFilter, GlobalIter, GlobalVariable};
-use super::image::{Missing, ValueImage, NO_IMAGE};
-use super::location::{locate_plan, CallerFrames, Env, LocationPlan};
+use super::index::{scopes_at, DieRef, GlobalEntry, ObjectDebug, ScopedVariable};
+use super::location::{
+    calls_of, locate_plan, resolve_entry_register, scope_locations, CallerFrames, Env, LocationPlan, Missing,
+    ProcessDebug, ScopedLocation, Stack, ValueImage, MAX_IMAGE_BYTES, NO_IMAGE,
+};
 use super::navigate::BtVariable;
-use super::object::ObjectDebug;
-use super::scope::{scopes_at, ScopedVariable};
-use super::stack::Stack;
-use super::types::{BaseEncoding, Type, TypeKind};
-use super::value::{Builder, VariableLimits};
+use super::types::{find_type_in, BaseEncoding, Type, TypeKind};
+use super::value::{Builder, Deferral, StringCopies, VariableLimits};
 use super::{TlsResolver, VariablesError};
 use crate::debuginfo::{LoadedObject, ProcessObjects};
 use crate::memory::MemoryReader;
-use crate::snapshot::{SharedStr, Variable};
+use crate::snapshot::{SharedStr, Variable, VariableState};
 use crate::unwind::UnwoundFrame;
 
 /// The plans of the variables in scope at a pc: one list per level, innermost first.
@@ -83,11 +81,11 @@ enum Source {
 }
 
 impl VariablePlan {
-    /// The plan of `variable` of `debug`.
-    fn new(debug: &Arc<ObjectDebug>, variable: &ScopedVariable) -> Self {
+    /// The plan of `variable` of `debug`, which is at `location` at the scope's pc.
+    fn new(debug: &Arc<ObjectDebug>, variable: &ScopedVariable, location: &ScopedLocation) -> Self {
         let ty = Type::at(debug, variable.ty);
         let size = ty.size().and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
-        let source = match (&variable.expression, &variable.const_value) {
+        let source = match (&location.expression, &variable.const_value) {
             (Some(Ok(expression)), _) => {
                 match LocationPlan::new(debug, variable.die.unit, expression.clone()) {
                     Some(plan) => Source::Location(plan),
@@ -111,7 +109,7 @@ impl VariablePlan {
         } else {
             source
         };
-        let entry_register = variable
+        let entry_register = location
             .entry_register
             .filter(|_| size > 0 && size <= 8 && has_scalar_entry_value(&ty));
         Self {
@@ -135,7 +133,7 @@ impl VariablePlan {
         }
         if self.label {
             // A label has no type (`void`, as its bt variable says); it is never a value.
-            variable.state = super::value::state::OPTIMIZED_OUT.into();
+            variable.state = VariableState::OptimizedOut;
             variable.annotations.push(crate::snapshot::Annotation::Text {
                 level: crate::snapshot::AnnotationLevel::Comment,
                 text: LABEL_REASON.into(),
@@ -528,7 +526,7 @@ impl ProcessVariables {
         for plan in levels.iter().flatten() {
             plan.deferral.slots(&plan.ty, limits);
         }
-        super::call_sites::call_sites(debug, function);
+        calls_of(debug, function);
         true
     }
 
@@ -548,10 +546,7 @@ impl ProcessVariables {
     }
 
     /// The DWARF, function and planned scope levels at runtime lookup pc `pc`.
-    fn planned_levels_at(
-        &self,
-        pc: u64,
-    ) -> Option<(&Arc<ObjectDebug>, super::units::DieRef, Arc<ScopePlans>)> {
+    fn planned_levels_at(&self, pc: u64) -> Option<(&Arc<ObjectDebug>, DieRef, Arc<ScopePlans>)> {
         let object_index = self.object_index_at(pc)?;
         let debug = self.objects.get(object_index)?.1.as_ref()?;
         let elf_pc = debug.elf_address(pc);
@@ -568,21 +563,25 @@ impl ProcessVariables {
         &self,
         object_index: usize,
         debug: &Arc<ObjectDebug>,
-        function: super::units::DieRef,
+        function: DieRef,
         elf_pc: u64,
     ) -> Arc<ScopePlans> {
         let key = (object_index, elf_pc);
         if let Some(found) = self.scopes.read().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return found.clone();
         }
+        let scopes = scopes_at(debug, function, elf_pc);
+        let locations = scope_locations(debug, function.unit, &scopes, elf_pc);
         let levels: Arc<ScopePlans> = Arc::new(
-            scopes_at(debug, function, elf_pc)
+            scopes
                 .iter()
-                .map(|level| {
+                .zip(&locations)
+                .map(|(level, locations)| {
                     level
                         .variables
                         .iter()
-                        .map(|v| VariablePlan::new(debug, v))
+                        .zip(locations)
+                        .map(|(variable, location)| VariablePlan::new(debug, variable, location))
                         .collect()
                 })
                 .collect(),
@@ -615,7 +614,7 @@ impl ProcessVariables {
                 }
                 return Ok(GlobalVariable::new(
                     debug.clone(),
-                    super::names::GlobalEntry {
+                    GlobalEntry {
                         name: name.to_string(),
                         die: *die,
                     },
@@ -650,7 +649,7 @@ impl ProcessVariables {
                 }
                 found.push(GlobalVariable::new(
                     debug.clone(),
-                    super::names::GlobalEntry {
+                    GlobalEntry {
                         name: name.to_string(),
                         die: *die,
                     },
@@ -716,7 +715,7 @@ impl ProcessVariables {
         limits: &VariableLimits,
     ) -> Variable {
         let size = ty.size().and_then(|s| usize::try_from(s).ok()).unwrap_or(0);
-        let image = ValueImage::from_memory(address, size.min(super::location::MAX_IMAGE_BYTES), memory);
+        let image = ValueImage::from_memory(address, size.min(MAX_IMAGE_BYTES), memory);
         let symbolize = |a: u64| self.symbolize_function(a);
         let builder = Builder {
             limits,
@@ -744,25 +743,14 @@ impl ProcessVariables {
     }
 }
 
-/// The type named `name` in one object: `struct x`, `union x`, `enum x`, `class x` look for that
-/// kind; a bare name takes any type of that name.
-pub fn find_type_in(debug: &Arc<ObjectDebug>, name: &str) -> Option<Type> {
-    use super::types::TypeKind;
-    let name = name.trim();
-    let tagged = [
-        ("struct ", TypeKind::Struct),
-        ("class ", TypeKind::Class),
-        ("union ", TypeKind::Union),
-        ("enum ", TypeKind::Enum),
-    ];
-    for (prefix, kind) in tagged {
-        if let Some(bare) = name.strip_prefix(prefix) {
-            let die = debug.names().type_definition(bare.trim(), kind)?;
-            return Some(Type::at(debug, Some(die)));
-        }
+impl ProcessDebug for ProcessVariables {
+    fn debug_at(&self, address: u64) -> Option<&Arc<ObjectDebug>> {
+        ProcessVariables::debug_at(self, address)
     }
-    let die = debug.names().any_type(name)?;
-    Some(Type::at(debug, Some(die)))
+
+    fn function_named(&self, name: &str) -> Option<u64> {
+        ProcessVariables::function_named(self, name)
+    }
 }
 
 impl std::fmt::Debug for ProcessVariables {

@@ -6,10 +6,9 @@ use std::sync::Arc;
 
 use gimli::AttributeValue;
 
-use super::object::ObjectDebug;
-use super::types::{BaseEncoding, BitField, Enumerator, MemberNode, Type, TypeKind, TypeNode};
-use super::units::{DieRef, Entry, Unit};
+use super::{BaseEncoding, BitField, Enumerator, MemberNode, Type, TypeKind, TypeNode};
 use crate::reader::DwarfReader;
+use crate::variables::index::{DieRef, Entry, ObjectDebug, Unit};
 
 thread_local! {
     /// How many type parses are nested on this thread (a guard against reference loops).
@@ -62,7 +61,7 @@ fn parse_type_inner(debug: &Arc<ObjectDebug>, die: DieRef) -> TypeNode {
         .attr_value(gimli::DW_AT_name)
         .and_then(|value| debug.string(die.unit, value))
         .map(|name| {
-            let prefix = debug.scope_prefix(die);
+            let prefix = super::qualified::scope_prefix(debug, die);
             if prefix.is_empty() {
                 name
             } else {

@@ -2,7 +2,7 @@
 //! from the outermost derived type to the base, so pointers to arrays and functions come out as
 //! C writes them (`int (*)[4]`, `int (*)(int)`, `char *const *`).
 
-use super::types::{Type, TypeKind};
+use super::{Type, TypeKind};
 
 /// How many derived types are followed before the name is cut short (corrupt DWARF loops).
 const MAX_DEPTH: usize = 48;
@@ -21,6 +21,28 @@ pub(crate) enum LeafStyle {
     /// `struct(name)` (`struct(ns::Foo)`, `struct(Ring<int, 4>)`), enums as `enum(e)`;
     /// `struct(<anonymous>)` without a name. Modules recognise aggregates by that prefix.
     Tagged,
+}
+
+/// The type as the module API's `bt_type_pp` writes it: C declarator syntax, with every
+/// aggregate (C struct and union, C++ class, struct and union, template instances included)
+/// written `struct(name)` and every enum `enum(name)` (C++ names qualified with their
+/// namespaces; `struct(<anonymous>)` without a name), whatever the source language. Base types
+/// and typedefs keep their names; qualifiers, pointers, references, arrays and functions are
+/// written as in C:
+///
+/// | C                              | `type_pp`                           |
+/// |--------------------------------|-------------------------------------|
+/// | `struct somestruct *`          | `struct(somestruct) *`              |
+/// | `struct nested ***`            | `struct(nested) ***`                |
+/// | `const char *`                 | `const char *`                      |
+/// | `const Shelf &` (C++)          | `const struct(shop::inventory::Shelf) &` |
+/// | `enum crash_mode`              | `enum(crash_mode)`                  |
+/// | `union value`                  | `struct(value)`                     |
+/// | `Ring<int, 4>` (C++ class)     | `struct(shop::Ring<int, 4>)`        |
+/// | `struct node *[4]`             | `struct(node) *[4]`                 |
+/// | `int (*)(int)`                 | `int (*)(int)`                      |
+pub fn type_pp(ty: &Type) -> String {
+    render_in(ty, LeafStyle::Tagged)
 }
 
 /// The C text of `ty`.
