@@ -421,7 +421,7 @@ fn variable_lines(app: &App<'_>) -> Vec<String> {
     }
     lines.push(String::new());
     // With the entry value as gdb shows it in a frame line (`n = 6, n@entry=5`).
-    lines.push(crate::variables::render_assignment(v));
+    lines.push(crate::snapshot::value_text::render_assignment(v));
     if let Some(symbol) = &v.target_symbol {
         lines.push(format!("points into {symbol}"));
     }
