@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 pub use access::TargetAccess;
 pub use assemble::FaultMark;
-pub use modules::ModuleSettings;
+pub use modules::{standard_host, standard_host_with, ModuleSettings};
 
 use crate::pmodule::{LogSink, PmoduleHost, StderrSink};
 use std::sync::Arc;
