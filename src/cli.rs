@@ -6,7 +6,7 @@
 //!
 //! It lives in the library so that both executables run the same code: cargo's `ptrace`
 //! (`src/main.rs`, the engine linked in) and the installed `bin/ptrace`, a launcher linked
-//! against `libptrace.so.0` that calls `ptrace_cli_main` (see [`crate::ffi::cli`]), so that the
+//! against `libptrace.so.0` that calls `ptrace_cli_main` (see [`crate::embed::cli`]), so that the
 //! installed CLI and the native modules it loads share the one engine of that library.
 
 use crate::lua::LuaOptions;

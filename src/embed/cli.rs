@@ -2,7 +2,7 @@
 //! against `libptrace.so.0`) calls, so that the CLI and the native modules it loads run on the
 //! one copy of the engine in that library.
 
-use super::guard::ffi_guard;
+use crate::module_abi::guard::ffi_guard;
 use std::ffi::{c_char, c_int, CStr, OsString};
 use std::os::unix::ffi::OsStringExt;
 
