@@ -176,11 +176,17 @@ fn fast(lua: &Lua, function: ffi::lua_CFunction, fallback: Function) -> mlua::Re
 /// # Safety
 /// `state` must run a C closure made by [`fast`].
 unsafe fn call_fallback(state: *mut ffi::lua_State) -> c_int {
-    let arguments = ffi::lua_gettop(state);
-    ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
-    ffi::lua_insert(state, 1);
-    ffi::lua_call(state, arguments, ffi::LUA_MULTRET);
-    ffi::lua_gettop(state)
+    // SAFETY: `state` runs a C closure made by `fast` (this function's precondition), so
+    // upvalue 1 is the mlua fallback function; Lua gives a C function LUA_MINSTACK free slots,
+    // and one is pushed (the fallback, moved below the arguments and called with them). An
+    // error it raises unwinds through this frame, which holds nothing with a destructor.
+    unsafe {
+        let arguments = ffi::lua_gettop(state);
+        ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
+        ffi::lua_insert(state, 1);
+        ffi::lua_call(state, arguments, ffi::LUA_MULTRET);
+        ffi::lua_gettop(state)
+    }
 }
 
 /// Runs `f` on the event variable whose handle is the first argument: `None` when it is not the
@@ -192,10 +198,14 @@ unsafe fn answer<R>(
     state: *mut ffi::lua_State,
     f: impl FnOnce(&mut Scene, &VarRef) -> Result<R, SceneError>,
 ) -> Option<R> {
-    if ffi::lua_type(state, 1) != ffi::LUA_TLIGHTUSERDATA {
+    // SAFETY: `state` is a valid state running a C function (this function's precondition);
+    // index 1 is acceptable even with no argument (LUA_TNONE).
+    if unsafe { ffi::lua_type(state, 1) } != ffi::LUA_TLIGHTUSERDATA {
         return None;
     }
-    let h = ffi::lua_touserdata(state, 1) as usize;
+    // SAFETY: as above; argument 1 is a light userdata (checked), whose pointer is only taken
+    // as the handle's number, never dereferenced.
+    let h = unsafe { ffi::lua_touserdata(state, 1) } as usize;
     catch_unwind(AssertUnwindSafe(|| on_event_var(h, f)))
         .ok()
         .flatten()
@@ -207,7 +217,8 @@ unsafe fn answer<R>(
 /// # Safety
 /// As [`answer`].
 unsafe fn short_name(state: *mut ffi::lua_State) -> Option<([u8; 48], usize)> {
-    match answer(state, var_name)? {
+    // SAFETY: `state` is what this function's caller passed, with the guarantee `answer` needs.
+    match unsafe { answer(state, var_name) }? {
         ShortText::Inline(bytes, len) => Some((bytes, len)),
         ShortText::Heap(_) => None,
     }
@@ -215,38 +226,52 @@ unsafe fn short_name(state: *mut ffi::lua_State) -> Option<([u8; 48], usize)> {
 
 /// `name` (see the raw C methods above).
 unsafe extern "C-unwind" fn fast_name(state: *mut ffi::lua_State) -> c_int {
-    match short_name(state) {
+    // SAFETY: Lua calls this C closure (made by `fast` in `install`) with its running state.
+    match unsafe { short_name(state) } {
         Some((bytes, len)) => {
-            ffi::lua_pushlstring(state, bytes.as_ptr().cast(), len);
+            // SAFETY: `state` as above; `len` is at most the 48 bytes of the local `bytes`
+            // (ShortText::Inline holds no more), which Lua copies. A memory error raised here
+            // unwinds through a frame holding nothing with a destructor.
+            unsafe { ffi::lua_pushlstring(state, bytes.as_ptr().cast(), len) };
             1
         }
-        None => call_fallback(state),
+        // SAFETY: `state` runs the C closure `fast` made, as `call_fallback` needs.
+        None => unsafe { call_fallback(state) },
     }
 }
 
 /// `type` (see the raw C methods above).
 unsafe extern "C-unwind" fn fast_type(state: *mut ffi::lua_State) -> c_int {
-    match answer(state, var_type) {
+    // SAFETY: Lua calls this C closure (made by `fast` in `install`) with its running state.
+    match unsafe { answer(state, var_type) } {
         Some(kind) => {
-            ffi::lua_pushinteger(state, kind);
+            // SAFETY: `state` as above, with a free slot (Lua gives a C function LUA_MINSTACK).
+            unsafe { ffi::lua_pushinteger(state, kind) };
             1
         }
-        None => call_fallback(state),
+        // SAFETY: `state` runs the C closure `fast` made, as `call_fallback` needs.
+        None => unsafe { call_fallback(state) },
     }
 }
 
 /// `value` (see the raw C methods above).
 unsafe extern "C-unwind" fn fast_value(state: *mut ffi::lua_State) -> c_int {
-    match answer(state, var_value) {
-        Some(ScalarValue::Int(i)) => ffi::lua_pushinteger(state, i),
-        Some(ScalarValue::Float(f)) => ffi::lua_pushnumber(state, f),
-        Some(ScalarValue::Complex(re, im)) => {
-            ffi::lua_pushnumber(state, re);
-            ffi::lua_pushnumber(state, im);
-            return 2;
+    // SAFETY: Lua calls this C closure (made by `fast` in `install`) with its running state.
+    let value = unsafe { answer(state, var_value) };
+    // SAFETY: `state` as above; at most two values are pushed, within the LUA_MINSTACK free
+    // slots Lua gives a C function; the fallback is the one `fast` attached.
+    unsafe {
+        match value {
+            Some(ScalarValue::Int(i)) => ffi::lua_pushinteger(state, i),
+            Some(ScalarValue::Float(f)) => ffi::lua_pushnumber(state, f),
+            Some(ScalarValue::Complex(re, im)) => {
+                ffi::lua_pushnumber(state, re);
+                ffi::lua_pushnumber(state, im);
+                return 2;
+            }
+            Some(ScalarValue::None) => ffi::lua_pushnil(state),
+            None => return call_fallback(state),
         }
-        Some(ScalarValue::None) => ffi::lua_pushnil(state),
-        None => return call_fallback(state),
     }
     1
 }
