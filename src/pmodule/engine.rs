@@ -8,7 +8,7 @@ use super::failures::{failure_text, no_more_text, FailureLog, Say};
 use super::kinds::{Event, LogLevel};
 use super::log::{LogRecord, LogSink};
 use super::matcher::Match;
-use super::module::{CallbackFailure, CallbackId, ModuleInstance};
+use super::module::{CallbackFailure, CallbackId, ModuleInstance, ModuleKey};
 use super::options::ModuleOptions;
 use super::scene::Scene;
 use crate::cutoff::{Cutoff, CutoffReason};
@@ -16,10 +16,6 @@ use crate::snapshot::ModuleFailure;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
-
-/// A module defined in the engine: its position in definition order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ModuleKey(pub usize);
 
 /// Why a module could not be defined.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -50,6 +50,7 @@ pub mod failures;
 pub mod handles;
 pub mod host;
 pub mod kinds;
+pub mod loader;
 pub mod log;
 pub mod matcher;
 pub mod module;
@@ -70,15 +71,14 @@ pub use access::{
 };
 pub use annotate::{make_annotation, AnnotationError};
 pub use edit::{FrameField, Target, VarValue};
-pub use engine::{DefineError, Engine, Listener, ModuleKey, Registration};
+pub use engine::{DefineError, Engine, Listener, Registration};
 pub use handles::{FrameRef, Indices, TempId, ThreadRef, VarOwner, VarPath, VarRef};
 pub use host::{PmoduleHost, VariableSource};
 pub use kinds::{AnnotationKind, Event, LogLevel, MatchType, PmapPerm, ProcessState, VariableKind};
+pub use loader::{LoadError, ModuleLoader};
 pub use log::{LogRecord, LogSink, MemorySink, StderrSink};
 pub use matcher::{Criterion, FaultScope, Match, VariablePlace};
-pub use module::{
-    CallbackFailure, CallbackId, EventArgs, FailureKind, LoadError, ModuleInstance, ModuleLoader,
-};
+pub use module::{CallbackFailure, CallbackId, EventArgs, FailureKind, ModuleInstance, ModuleKey};
 pub use options::{ModuleOptionError, ModuleOptions};
 pub use scene::{Insertion, Origin, Scene, SceneError};
 pub use siginfo::SigInfo;
