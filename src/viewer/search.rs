@@ -6,14 +6,14 @@
 use crate::snapshot::groups::Group;
 use crate::snapshot::{Frame, Variable};
 
-use super::app::frame_rows;
+use super::rows::frame_rows;
 
 /// Where a match is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Target {
     /// The frame itself (its symbol, file or object).
     Frame,
-    /// A variable of the frame, by its path (see [`super::app::VarRow`]).
+    /// A variable of the frame, by its path (see [`super::rows::VarRow`]).
     Variable(Vec<usize>),
 }
 
