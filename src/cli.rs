@@ -9,6 +9,7 @@
 //! against `libptrace.so.0` that calls `ptrace_cli_main` (see [`crate::embed::cli`]), so that the
 //! installed CLI and the native modules it loads share the one engine of that library.
 
+use crate::abort::AbortFlag;
 use crate::lua::LuaOptions;
 use crate::pmodule::ModuleOptions;
 use crate::session::named::parse_kv;
@@ -16,7 +17,7 @@ use crate::session::{ExecResult, ModuleSettings, Session, SessionError, SessionO
 use crate::snapshot::layout::Layout;
 use crate::snapshot::output::{Destination, FileMode, OutputRequest, WriteOptions};
 use crate::snapshot::{self, Snapshot};
-use crate::tracer::{self, AbortFlag, ChildEnd, TracerError};
+use crate::tracer::{self, ChildEnd, TracerError};
 mod backends;
 mod dump;
 

@@ -6,6 +6,7 @@
 //! programs (through [`embed`] and `include/pmodule.h`) are its two faces.
 //!
 //! Layout (see README):
+//! - [`abort`]: the flag that aborts a run (a signal, another thread, a C host);
 //! - [`tracer`]: stop / resume every thread, registers, memory reads, the `--exec` event loop;
 //! - [`debuginfo`]: ELF and DWARF of every mapped object, loaded before the stop; symbols, lines;
 //! - [`debuginfod`]: missing debug files fetched from debuginfod servers into a shared cache;
@@ -24,6 +25,7 @@
 //! - [`core`](crate::core): ELF core files (threads, registers, mapped files, memory);
 //! - `fuzzing` (hidden): entry points that run the parsers over arbitrary bytes, for `fuzz/`.
 
+pub mod abort;
 pub mod arch;
 pub mod backends;
 pub mod cli;

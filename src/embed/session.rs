@@ -4,11 +4,12 @@
 //! catches panics (none crosses into C) and checks its pointers (NULL gives an error result,
 //! never a crash).
 
+use crate::abort::AbortFlag;
 use crate::module_abi::guard::text;
 use crate::session::named::set_named_option;
 use crate::session::{ExecResult, Session, SessionError, SessionOptions};
 use crate::snapshot::{self, Snapshot};
-use crate::tracer::{AbortFlag, ChildEnd};
+use crate::tracer::ChildEnd;
 use std::ffi::{c_char, c_int, CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -1,5 +1,5 @@
 //! One snapshot run: options, the phases (prepare before the stop, capture while stopped, build
-//! after resuming) and timing. The run is one sequence ([`sequence`]) whatever the target: a
+//! after resuming) and timing. The run is one sequence (`sequence`) whatever the target: a
 //! live process by pid (`process_target`), a program caught at its crash under `--exec`
 //! (`crash_target`), a core file (`core_target`); each plugs in how it is opened, stopped and
 //! resumed.
@@ -28,11 +28,12 @@ mod warm;
 
 use std::path::{Path, PathBuf};
 
+use crate::abort::AbortFlag;
 use crate::cutoff::Cutoff;
 use crate::debuginfo::DebugInfoError;
 use crate::procinfo::ProcInfoError;
 use crate::snapshot::{AttributeValue, Snapshot};
-use crate::tracer::{self, AbortFlag, ChildEnd, StopOptions, TracerError};
+use crate::tracer::{self, ChildEnd, StopOptions, TracerError};
 use crate::variables::VariableLimits;
 use std::ffi::{OsStr, OsString};
 use std::time::{Duration, Instant};

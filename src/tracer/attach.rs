@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::sys::ptrace::Options;
 
-use super::abort::AbortFlag;
 use super::capture::{with_stack, StoppedThread};
 use super::ending::{child_end, TargetDeath};
 use super::error::TracerError;
@@ -18,6 +17,7 @@ use super::proc_files;
 use super::ptrace_ops;
 use super::tracees::{await_stop, Arrival, Collect, TraceeSet, TraceeState};
 use super::wait::WaitEvent;
+use crate::abort::AbortFlag;
 
 /// Default bytes of stack copied per thread.
 pub const DEFAULT_STACK_LIMIT: usize = 1 << 20;

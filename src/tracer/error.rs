@@ -50,7 +50,7 @@ pub enum TracerError {
         /// How it ended, as far as known.
         death: TargetDeath,
     },
-    /// The caller's [`AbortFlag`](super::AbortFlag) was set; every thread was resumed.
+    /// The caller's [`AbortFlag`](crate::abort::AbortFlag) was set; every thread was resumed.
     #[error("aborted on request; every thread of the target was resumed")]
     Aborted,
     /// The `--exec` program could not be started.

@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::sys::ptrace::Options;
 
-use super::abort::AbortFlag;
 use super::attach::{StopOptions, StoppedProcess};
 use super::ending::{child_end, ChildEnd};
 use super::error::TracerError;
@@ -17,6 +16,7 @@ use super::signals::FATAL_SIGNALS;
 use super::spawn::{spawn_seized, SpawnedChild};
 use super::tracees::{TraceeSet, TraceeState};
 use super::wait::{wait_for, Backoff, WaitEvent};
+use crate::abort::AbortFlag;
 
 /// How a `--exec` run ended.
 #[derive(Debug)]

@@ -30,7 +30,6 @@
 //! statuses), `ending` (how a traced process ended), `permission` (why tracing is refused),
 //! `ptrace_ops` (the raw requests), `proc_files` (what `/proc` says about the target).
 
-mod abort;
 mod attach;
 mod capture;
 mod ending;
@@ -51,7 +50,6 @@ mod wait;
 #[cfg(test)]
 mod tests;
 
-pub use abort::AbortFlag;
 pub use attach::{check_traceable, StopOptions, StoppedProcess, DEFAULT_STACK_LIMIT};
 pub use capture::StoppedThread;
 pub use ending::{ChildEnd, TargetDeath};
