@@ -6,7 +6,7 @@
 //!
 //! It sits on top of the crate (it drives [`crate::cli`] and [`crate::session`]); the other C
 //! face, the functions native modules call, is [`crate::module_abi`], whose boundary rules
-//! ([`crate::module_abi::guard`]: no panic crosses into C, C strings checked) it shares. Both
+//! (`module_abi::guard`: no panic crosses into C, C strings checked) it shares. Both
 //! are in `include/pmodule.h`, which `build.rs` generates from the two with cbindgen.
 
 pub mod cli;

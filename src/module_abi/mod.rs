@@ -6,7 +6,7 @@
 //! is [`crate::embed`]. `build.rs` turns both into `include/pmodule.h` with cbindgen; with the
 //! embedding API they are the only `#[no_mangle]` code of the crate.
 //!
-//! Every function catches panics ([`guard::ffi_guard`]: none crosses into C) and checks its
+//! Every function catches panics (`ffi_guard!`: none crosses into C) and checks its
 //! pointers against the table of live objects ([`live`]): a NULL, stale or foreign pointer gives
 //! an error result, never a crash. Handles given to a callback, and everything made during it,
 //! are valid until it returns ([`context`]).

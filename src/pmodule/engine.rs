@@ -389,7 +389,7 @@ impl Engine {
         self.cutoff.reason_within(margin)
     }
 
-    /// Whether to time the callback about to run (one in [`TIMED_CALLBACK_EVERY`]).
+    /// Whether to time the callback about to run (one in `TIMED_CALLBACK_EVERY`).
     pub fn time_this_callback(&self) -> bool {
         // One dispatching thread at a time: a load and a store, not a locked add.
         let run = self.callbacks_run.load(Ordering::Relaxed);
