@@ -6,9 +6,10 @@
 //!
 //! It lives in the library so that both executables run the same code: cargo's `ptrace`
 //! (`src/main.rs`, the engine linked in) and the installed `bin/ptrace`, a launcher linked
-//! against `libptrace.so.0` that calls `ptrace_cli_main` (see [`crate::ffi::cli`]), so that the
+//! against `libptrace.so.0` that calls `ptrace_cli_main` (see [`crate::embed::cli`]), so that the
 //! installed CLI and the native modules it loads share the one engine of that library.
 
+use crate::abort::AbortFlag;
 use crate::lua::LuaOptions;
 use crate::pmodule::ModuleOptions;
 use crate::session::named::parse_kv;
@@ -16,7 +17,7 @@ use crate::session::{ExecResult, ModuleSettings, Session, SessionError, SessionO
 use crate::snapshot::layout::Layout;
 use crate::snapshot::output::{Destination, FileMode, OutputRequest, WriteOptions};
 use crate::snapshot::{self, Snapshot};
-use crate::tracer::{self, AbortFlag, ChildEnd, TracerError};
+use crate::tracer::{self, ChildEnd, TracerError};
 mod backends;
 mod completions;
 mod dump;

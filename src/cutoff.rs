@@ -6,7 +6,7 @@
 //! inside a callback. Native module code cannot be pre-empted; it is only bounded between its
 //! callbacks (and by the CLI's watchdog, which exits so that the kernel lets the target go).
 
-use crate::tracer::AbortFlag;
+use crate::abort::AbortFlag;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 

@@ -11,10 +11,11 @@ mod common;
 use std::sync::Arc;
 
 use common::{example, Target};
+use ptrace::abort::AbortFlag;
 use ptrace::debuginfo::{read_maps, ProcessObjects};
 use ptrace::memory::{LayeredMemory, MemoryReader};
 use ptrace::snapshot::Variable;
-use ptrace::tracer::{AbortFlag, ProcessMemory, StopOptions, StoppedProcess};
+use ptrace::tracer::{ProcessMemory, StopOptions, StoppedProcess};
 use ptrace::unwind::{CfiMapping, ObjectCfi, Unwinder, MAX_FRAMES};
 use ptrace::variables::{
     base_type, find_type, template_arguments, template_nth_argument, type_pp, BtError, BtVariable,

@@ -914,7 +914,7 @@ fn ptrace_submit_refuses_a_file_that_is_not_a_snapshot() {
 
 #[test]
 fn the_c_api_posts_once_written_and_a_refusal_is_efailed_with_the_file_kept() {
-    use ptrace::ffi::session::*;
+    use ptrace::embed::session::*;
     use std::ffi::{CStr, CString};
 
     let target = Target::start(&example("crash"), &["hang"]);

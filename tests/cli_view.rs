@@ -80,7 +80,7 @@ fn the_first_screen_of_threads_256_shows_the_group() {
         app.var_rows
             .iter()
             .position(|r| {
-                ptrace::viewer::app::variable_at(app.variables(), &r.path)
+                ptrace::viewer::rows::variable_at(app.variables(), &r.path)
                     .is_some_and(|v| !v.children.is_empty())
             })
             .map(|i| (row, i))

@@ -1,4 +1,5 @@
-//! The committed `include/pmodule.h` is what build.rs generates from `src/ffi`, and it compiles
+//! The committed `include/pmodule.h` is what build.rs generates from `src/module_abi` and
+//! `src/embed`, and it compiles
 //! as C and C++ with strict warnings.
 
 mod common;
@@ -23,7 +24,8 @@ fn committed_header_equals_the_generated_one() {
         });
     assert!(
         committed == generated,
-        "include/pmodule.h is out of date: build regenerated it from src/ffi; commit the new header"
+        "include/pmodule.h is out of date: build regenerated it from src/module_abi and src/embed; \
+         commit the new header"
     );
     assert!(generated.contains("ptrace_session_snapshot_pid"));
 }

@@ -8,8 +8,8 @@
 mod common;
 
 use ptrace::lua::LuaOptions;
-use ptrace::pmodule::{standard_host, MemorySink, ModuleOptions};
-use ptrace::session::{ExecResult, Session, SessionOptions};
+use ptrace::pmodule::{MemorySink, ModuleOptions};
+use ptrace::session::{standard_host, ExecResult, Session, SessionOptions};
 use ptrace::snapshot::{Annotation, AttributeValue, Snapshot};
 use std::ffi::OsString;
 use std::path::Path;

@@ -61,7 +61,7 @@ pub struct Cache {
 
 impl Cache {
     /// The cache at `dir`, its miss expiry read from its `cache_miss_s` file (whole seconds), as
-    /// elfutils keeps it, else [`DEFAULT_CACHE_MISS`].
+    /// elfutils keeps it, else `DEFAULT_CACHE_MISS`.
     pub fn open(dir: &Path) -> Self {
         let miss_expiry = std::fs::read_to_string(dir.join("cache_miss_s"))
             .ok()
@@ -117,7 +117,7 @@ impl Cache {
     }
 
     /// A new temporary file beside the place of `build_id`'s debug file, removed unless
-    /// [`PendingFile::commit`] puts it in its place.
+    /// `PendingFile::commit` puts it in its place.
     pub fn begin(&self, build_id: &str) -> Result<PendingFile, FetchError> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         if !is_build_id(build_id) {

@@ -1,8 +1,8 @@
-//! A loaded shared object as a [`ModuleInstance`]: callbacks go through `crate::ffi::events`,
+//! A loaded shared object as a [`ModuleInstance`]: callbacks go through `crate::module_abi::events`,
 //! `unload` and `reset` call the descriptor's functions.
 
-use crate::ffi::context;
-use crate::ffi::{pmodule_lifecycle_fn, pmodule_t};
+use crate::module_abi::context;
+use crate::module_abi::{pmodule_lifecycle_fn, pmodule_t};
 use crate::pmodule::{CallbackFailure, CallbackId, Engine, Event, EventArgs, ModuleInstance, ModuleKey};
 use std::sync::{Arc, Weak};
 
@@ -39,7 +39,7 @@ impl ModuleInstance for NativeModule {
         _event: Event,
         args: &EventArgs,
     ) -> Result<(), CallbackFailure> {
-        crate::ffi::events::invoke(&self.engine()?, module, callback, args)
+        crate::module_abi::events::invoke(&self.engine()?, module, callback, args)
     }
 
     fn unload(&self, module: ModuleKey) -> Result<(), CallbackFailure> {

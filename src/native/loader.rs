@@ -2,8 +2,8 @@
 
 use super::instance::NativeModule;
 use super::security::check_ownership;
-use crate::ffi::context::{self, pmodule_t};
-use crate::ffi::{live, pmodule_descriptor_t, PMODULE_ABI_MAJOR, PMODULE_ABI_MINOR};
+use crate::module_abi::context::{self, pmodule_t};
+use crate::module_abi::{live, pmodule_descriptor_t, PMODULE_ABI_MAJOR, PMODULE_ABI_MINOR};
 use crate::pmodule::{Engine, LoadError, ModuleKey, ModuleLoader};
 use libloading::os::unix::{Library, RTLD_LOCAL, RTLD_NOW};
 use std::collections::HashMap;

@@ -1,6 +1,7 @@
 //! Native modules: shared objects built against `include/pmodule.h` (`cc -shared -fPIC
-//! mod.c`), loaded with `dlopen(RTLD_NOW)`. They call back into libptrace through `src/ffi`
-//! (resolved from the `ptrace` executable, linked `-rdynamic`, or from `libptrace.so`).
+//! mod.c`), loaded with `dlopen(RTLD_NOW)`. They call back into libptrace through the module
+//! ABI beside this loader ([`crate::module_abi`]; resolved from the `ptrace` executable, linked
+//! `-rdynamic`, or from `libptrace.so`).
 //!
 //! [`NativeLoader`] refuses a file with one clear reason: not a shared object, unresolved
 //! symbols, no `pmodule_descriptor`, another ABI major, `load` returning false, or (running as

@@ -8,7 +8,7 @@ use super::failures::{failure_text, no_more_text, FailureLog, Say};
 use super::kinds::{Event, LogLevel};
 use super::log::{LogRecord, LogSink};
 use super::matcher::Match;
-use super::module::{CallbackFailure, CallbackId, ModuleInstance};
+use super::module::{CallbackFailure, CallbackId, ModuleInstance, ModuleKey};
 use super::options::ModuleOptions;
 use super::scene::Scene;
 use crate::cutoff::{Cutoff, CutoffReason};
@@ -16,10 +16,6 @@ use crate::snapshot::ModuleFailure;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
-
-/// A module defined in the engine: its position in definition order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ModuleKey(pub usize);
 
 /// Why a module could not be defined.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -393,7 +389,7 @@ impl Engine {
         self.cutoff.reason_within(margin)
     }
 
-    /// Whether to time the callback about to run (one in [`TIMED_CALLBACK_EVERY`]).
+    /// Whether to time the callback about to run (one in `TIMED_CALLBACK_EVERY`).
     pub fn time_this_callback(&self) -> bool {
         // One dispatching thread at a time: a load and a store, not a locked add.
         let run = self.callbacks_run.load(Ordering::Relaxed);

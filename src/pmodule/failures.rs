@@ -5,8 +5,7 @@
 //! the target is stopped is benched: it gets no more events until the target runs again, so that
 //! one runaway module cannot keep the target stopped one budget per event.
 
-use super::engine::ModuleKey;
-use super::module::{CallbackFailure, FailureKind};
+use super::module::{CallbackFailure, FailureKind, ModuleKey};
 use crate::snapshot::ModuleFailure;
 
 /// Most characters of a failure's message kept (logged and recorded).

@@ -3,12 +3,13 @@
 
 use super::access::{BtVar, ProcessAccess, TypedMemory};
 use super::dispatch::{dispatch, dispatch_to};
-use super::engine::{Engine, Listener, ModuleKey};
+use super::engine::{Engine, Listener};
 use super::handles::{FrameRef, ThreadRef, VarOwner, VarPath, VarRef};
 use super::kinds::{Event, LogLevel};
+use super::loader::{LoadError, ModuleLoader};
 use super::log::LogSink;
 use super::matcher::Match;
-use super::module::{EventArgs, LoadError, ModuleLoader};
+use super::module::{EventArgs, ModuleKey};
 use super::options::ModuleOptions;
 use super::scene::{Insertion, Origin};
 use crate::snapshot::{Snapshot, Timing};

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! let mut host = PmoduleHost::new(module_options, log_sink);    // --module=<id>:k,v,...
-//! host.add_loader(Box::new(lua::LuaLoader::new(lua_options)));   // or pmodule::standard_host(..)
+//! host.add_loader(Box::new(lua::LuaLoader::new(lua_options)));   // or session::standard_host(..)
 //! host.load_path(dir)? / host.load_file(path)?                  // --module-path / --module-load
 //! host.set_process_access(Some(Arc<dyn ProcessAccess>));         // memory, symbols, pmap
 //! host.set_typed_memory(Some(Arc<dyn TypedMemory>));             // bt variables (DWARF types)
@@ -50,6 +50,7 @@ pub mod failures;
 pub mod handles;
 pub mod host;
 pub mod kinds;
+pub mod loader;
 pub mod log;
 pub mod matcher;
 pub mod module;
@@ -70,48 +71,16 @@ pub use access::{
 };
 pub use annotate::{make_annotation, AnnotationError};
 pub use edit::{FrameField, Target, VarValue};
-pub use engine::{DefineError, Engine, Listener, ModuleKey, Registration};
+pub use engine::{DefineError, Engine, Listener, Registration};
 pub use handles::{FrameRef, Indices, TempId, ThreadRef, VarOwner, VarPath, VarRef};
 pub use host::{PmoduleHost, VariableSource};
 pub use kinds::{AnnotationKind, Event, LogLevel, MatchType, PmapPerm, ProcessState, VariableKind};
+pub use loader::{LoadError, ModuleLoader};
 pub use log::{LogRecord, LogSink, MemorySink, StderrSink};
 pub use matcher::{Criterion, FaultScope, Match, VariablePlace};
-pub use module::{
-    CallbackFailure, CallbackId, EventArgs, FailureKind, LoadError, ModuleInstance, ModuleLoader,
-};
+pub use module::{CallbackFailure, CallbackId, EventArgs, FailureKind, ModuleInstance, ModuleKey};
 pub use options::{ModuleOptionError, ModuleOptions};
 pub use scene::{Insertion, Origin, Scene, SceneError};
 pub use siginfo::SigInfo;
 pub use state::{settle, VarState};
 pub use values::ScalarValue;
-
-/// A host with every module language this crate has (Lua, native `*.so`), configured by
-/// `lua_options` (native modules with the default options: see [`standard_host_with`]).
-pub fn standard_host(
-    options: ModuleOptions,
-    log: std::sync::Arc<dyn LogSink>,
-    lua_options: crate::lua::LuaOptions,
-) -> PmoduleHost {
-    standard_host_with(
-        options,
-        log,
-        lua_options,
-        crate::native::NativeOptions::default(),
-        std::sync::Arc::default(),
-    )
-}
-
-/// A host with every module language, native modules loaded with `native_options`
-/// (`--allow-insecure-modules`), callbacks ended early when `cutoff` says.
-pub fn standard_host_with(
-    options: ModuleOptions,
-    log: std::sync::Arc<dyn LogSink>,
-    lua_options: crate::lua::LuaOptions,
-    native_options: crate::native::NativeOptions,
-    cutoff: std::sync::Arc<crate::cutoff::Cutoff>,
-) -> PmoduleHost {
-    let mut host = PmoduleHost::with_cutoff(options, log, cutoff);
-    host.add_loader(Box::new(crate::lua::LuaLoader::new(lua_options)));
-    host.add_loader(Box::new(crate::native::NativeLoader::new(native_options)));
-    host
-}

@@ -1,13 +1,15 @@
-//! The two traits a module language implements: [`ModuleLoader`] (turns a file into modules) and
-//! [`ModuleInstance`] (runs their callbacks). Lua implements them in `crate::lua`; native modules
-//! will implement them next.
+//! What a module is to the engine: its key ([`ModuleKey`]), and the trait a module language
+//! implements to run its modules' callbacks ([`ModuleInstance`]; Lua in `crate::lua`, native
+//! modules in `crate::native`), with what a callback is called with and how it fails. Turning a
+//! file into modules is the other trait, [`ModuleLoader`](super::ModuleLoader).
 
 use super::access::BtVar;
-use super::engine::{Engine, ModuleKey};
 use super::handles::{FrameRef, ThreadRef, VarRef};
 use super::kinds::Event;
-use std::path::Path;
-use std::sync::Arc;
+
+/// A module defined in the engine: its position in definition order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ModuleKey(pub usize);
 
 /// A callback as the module's language knows it (a Lua registry slot, a C function pointer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -92,25 +94,4 @@ pub trait ModuleInstance: Send + Sync {
     fn unload(&self, module: ModuleKey) -> Result<(), CallbackFailure>;
     /// Runs the module's `reset` function, if it has one.
     fn reset(&self, module: ModuleKey) -> Result<(), CallbackFailure>;
-}
-
-/// Why a module file could not be loaded.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct LoadError {
-    /// The file.
-    pub path: String,
-    /// Why.
-    pub message: String,
-}
-
-/// Turns module files of one language into modules of the engine.
-pub trait ModuleLoader: Send + Sync {
-    /// The language (`lua`).
-    fn language(&self) -> &str;
-    /// Whether this loader takes `path` (by its extension).
-    fn accepts(&self, path: &Path) -> bool;
-    /// Loads `path`: defines its modules in `engine` (running their `load` functions) and
-    /// returns their keys. On failure nothing of the file stays registered.
-    fn load(&self, path: &Path, engine: &Arc<Engine>) -> Result<Vec<ModuleKey>, LoadError>;
 }

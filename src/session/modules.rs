@@ -1,7 +1,8 @@
 //! pmodules in a session: the module settings ([`ModuleSettings`]: `--module-path`,
-//! `--module-load`, `--module`, the Lua sandbox options), loading them into a
-//! [`PmoduleHost`], the globals a module's variable match selects by name, and the bt
-//! variables of the extracted frame variables ([`CapturedBtVariables`]).
+//! `--module-load`, `--module`, the Lua sandbox options), a host with every module language
+//! this crate has ([`standard_host`]: Lua and native), loading the modules into it, the globals
+//! a module's variable match selects by name, and the bt variables of the extracted frame
+//! variables ([`CapturedBtVariables`]).
 
 use super::access::wrap;
 use crate::lua::LuaOptions;
@@ -34,6 +35,33 @@ impl ModuleSettings {
     }
 }
 
+/// A host with every module language this crate has (Lua, native `*.so`), configured by
+/// `lua_options` (native modules with the default options: see [`standard_host_with`]).
+pub fn standard_host(options: ModuleOptions, log: Arc<dyn LogSink>, lua_options: LuaOptions) -> PmoduleHost {
+    standard_host_with(
+        options,
+        log,
+        lua_options,
+        crate::native::NativeOptions::default(),
+        Arc::default(),
+    )
+}
+
+/// A host with every module language, native modules loaded with `native_options`
+/// (`--allow-insecure-modules`), callbacks ended early when `cutoff` says.
+pub fn standard_host_with(
+    options: ModuleOptions,
+    log: Arc<dyn LogSink>,
+    lua_options: LuaOptions,
+    native_options: crate::native::NativeOptions,
+    cutoff: Arc<crate::cutoff::Cutoff>,
+) -> PmoduleHost {
+    let mut host = PmoduleHost::with_cutoff(options, log, cutoff);
+    host.add_loader(Box::new(crate::lua::LuaLoader::new(lua_options)));
+    host.add_loader(Box::new(crate::native::NativeLoader::new(native_options)));
+    host
+}
+
 /// A host with every module of `settings` loaded, its callbacks ended early when `cutoff`
 /// says: load failures are logged to `log` (one line each) and skipped; the other modules load.
 pub fn load_host(
@@ -41,7 +69,7 @@ pub fn load_host(
     log: Arc<dyn LogSink>,
     cutoff: Arc<crate::cutoff::Cutoff>,
 ) -> PmoduleHost {
-    let host = crate::pmodule::standard_host_with(
+    let host = standard_host_with(
         settings.options.clone(),
         log,
         settings.lua.clone(),

@@ -20,7 +20,7 @@ pub use writer::{WriteOptions, Written};
 
 use super::layout::{Layout, RowsFormatter};
 use super::model::Snapshot;
-use crate::tracer::AbortFlag;
+use crate::abort::AbortFlag;
 use serde::Serialize;
 use std::io::{self, Write};
 use std::path::Path;

@@ -7,16 +7,17 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::sys::ptrace::Options;
 
-use super::abort::AbortFlag;
 use super::capture::{with_stack, StoppedThread};
+use super::ending::{child_end, TargetDeath};
 use super::error::TracerError;
-use super::exec::{child_end, ChildEnd};
 use super::memory::ProcessMemory;
+use super::permission::permission_hint;
 use super::priority::PriorityBoost;
 use super::proc_files;
 use super::ptrace_ops;
 use super::tracees::{await_stop, Arrival, Collect, TraceeSet, TraceeState};
 use super::wait::WaitEvent;
+use crate::abort::AbortFlag;
 
 /// Default bytes of stack copied per thread.
 pub const DEFAULT_STACK_LIMIT: usize = 1 << 20;
@@ -195,23 +196,6 @@ impl StoppedProcess {
         self.stopped_for?;
         let end = self.tracees.leader_end().and_then(child_end);
         (end.is_some() || self.tracees.found_dead() > 0).then_some(TargetDeath { end })
-    }
-}
-
-/// The target died while it was stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TargetDeath {
-    /// How its leader ended, when that was collected.
-    pub end: Option<ChildEnd>,
-}
-
-impl std::fmt::Display for TargetDeath {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.end {
-            Some(ChildEnd::Signaled(signal)) => write!(f, "was killed by {}", super::signal_name(signal)),
-            Some(ChildEnd::Exited(code)) => write!(f, "exited with status {code}"),
-            None => write!(f, "ended"),
-        }
     }
 }
 
@@ -400,52 +384,5 @@ fn maps_error(pid: i32, err: procfs::ProcError) -> TracerError {
             path: format!("/proc/{pid}/maps"),
             reason: other.to_string(),
         },
-    }
-}
-
-/// Why the kernel refused (`EPERM`) to let this process trace thread `tid` of `pid`, and what
-/// to do, as far as `/proc` tells: another tracer of that very thread; otherwise the rule that
-/// applies to this process (no `CAP_SYS_PTRACE`, another user, Yama's `ptrace_scope`); with the
-/// capability, a protection this process cannot lift.
-pub(super) fn permission_hint(pid: i32, tid: i32) -> String {
-    if let Some(tracer) = proc_files::tracer_of(pid, tid) {
-        let who = if tid == pid {
-            format!("process {pid}")
-        } else {
-            format!("its thread {tid}")
-        };
-        return format!(
-            "{who} is already traced by {} (a thread has one tracer at a time: detach that one first)",
-            proc_files::describe_task(tracer)
-        );
-    }
-    let scope = proc_files::yama_ptrace_scope();
-    if scope == Some(3) {
-        return "/proc/sys/kernel/yama/ptrace_scope is 3: no process may trace another until a reboot"
-            .to_string();
-    }
-    if proc_files::has_cap_sys_ptrace() {
-        return "the kernel refused although ptrace has CAP_SYS_PTRACE: the process is protected \
-                (not dumpable in another user namespace, a security module such as SELinux or \
-                AppArmor, or a container boundary)"
-            .to_string();
-    }
-    let mut hint = String::from("run as root or with CAP_SYS_PTRACE");
-    let own_uid = proc_files::uid_of(std::process::id() as i32);
-    match proc_files::uid_of(pid) {
-        Some(uid) if Some(uid) != own_uid => hint = format!("it runs as another user (uid {uid}): {hint}"),
-        Some(_) => {
-            hint = format!(
-                "it is not dumpable (a setuid or file-capability program, or it said so with prctl): {hint}"
-            )
-        }
-        None => {}
-    }
-    match scope {
-        Some(1) => format!(
-            "{hint}, or lower /proc/sys/kernel/yama/ptrace_scope to 0 (at 1, only ancestors may trace without the capability)"
-        ),
-        Some(2) => format!("{hint} (/proc/sys/kernel/yama/ptrace_scope is 2: only CAP_SYS_PTRACE may attach)"),
-        _ => hint,
     }
 }

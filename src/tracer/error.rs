@@ -1,5 +1,8 @@
 //! The tracer's error type.
 
+use super::ending::TargetDeath;
+use super::permission::permission_hint;
+
 /// Why stopping, reading or resuming a process failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TracerError {
@@ -45,9 +48,9 @@ pub enum TracerError {
         /// The process that went away.
         pid: i32,
         /// How it ended, as far as known.
-        death: super::TargetDeath,
+        death: TargetDeath,
     },
-    /// The caller's [`AbortFlag`](super::AbortFlag) was set; every thread was resumed.
+    /// The caller's [`AbortFlag`](crate::abort::AbortFlag) was set; every thread was resumed.
     #[error("aborted on request; every thread of the target was resumed")]
     Aborted,
     /// The `--exec` program could not be started.
@@ -92,7 +95,7 @@ impl TracerError {
     pub fn permission_denied(pid: i32) -> Self {
         TracerError::PermissionDenied {
             pid,
-            hint: super::attach::permission_hint(pid, pid),
+            hint: permission_hint(pid, pid),
         }
     }
 }

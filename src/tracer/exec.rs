@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 use nix::sys::ptrace::Options;
 
-use super::abort::AbortFlag;
 use super::attach::{StopOptions, StoppedProcess};
+use super::ending::{child_end, ChildEnd};
 use super::error::TracerError;
 use super::fault::Fault;
 use super::proc_files;
@@ -16,6 +16,7 @@ use super::signals::FATAL_SIGNALS;
 use super::spawn::{spawn_seized, SpawnedChild};
 use super::tracees::{TraceeSet, TraceeState};
 use super::wait::{wait_for, Backoff, WaitEvent};
+use crate::abort::AbortFlag;
 
 /// How a `--exec` run ended.
 #[derive(Debug)]
@@ -26,15 +27,6 @@ pub enum ExecOutcome {
     Signaled(i32),
     /// A thread was about to receive a fatal signal: the process is stopped for a snapshot.
     Crashed(Box<Crash>),
-}
-
-/// How the child process finally ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ChildEnd {
-    /// It exited with this code.
-    Exited(i32),
-    /// It was killed by this signal.
-    Signaled(i32),
 }
 
 /// A crashed program, every thread stopped: the faulting one in its signal-delivery-stop.
@@ -113,15 +105,6 @@ fn reap_dying_child(pid: i32) {
             Ok(_) => backoff.pause(),
             Err(_) => return,
         }
-    }
-}
-
-/// The end a wait event describes, if it is one.
-pub(crate) fn child_end(event: WaitEvent) -> Option<ChildEnd> {
-    match event {
-        WaitEvent::Exited(code) => Some(ChildEnd::Exited(code)),
-        WaitEvent::Killed(signal) => Some(ChildEnd::Signaled(signal)),
-        _ => None,
     }
 }
 

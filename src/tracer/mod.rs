@@ -27,16 +27,18 @@
 //! Layout: [`attach`](StoppedProcess::stop) (seize and interrupt every thread), `tracees`
 //! (bookkeeping and detaching), `capture` (registers and stack copies), `exec` (the `--exec`
 //! event loop), `spawn` (fork and exec of the traced child), `wait` (decoding `waitpid`
-//! statuses), `ptrace_ops` (the raw requests), `proc_files` (what `/proc` says about the target).
+//! statuses), `ending` (how a traced process ended), `permission` (why tracing is refused),
+//! `ptrace_ops` (the raw requests), `proc_files` (what `/proc` says about the target).
 
-mod abort;
 mod attach;
 mod capture;
+mod ending;
 mod error;
 mod exec;
 mod fault;
 mod memory;
 mod peek;
+mod permission;
 mod priority;
 mod proc_files;
 mod ptrace_ops;
@@ -48,11 +50,11 @@ mod wait;
 #[cfg(test)]
 mod tests;
 
-pub use abort::AbortFlag;
-pub use attach::{check_traceable, StopOptions, StoppedProcess, TargetDeath, DEFAULT_STACK_LIMIT};
+pub use attach::{check_traceable, StopOptions, StoppedProcess, DEFAULT_STACK_LIMIT};
 pub use capture::StoppedThread;
+pub use ending::{ChildEnd, TargetDeath};
 pub use error::TracerError;
-pub use exec::{run_until_crash, ChildEnd, Crash, ExecOutcome};
+pub use exec::{run_until_crash, Crash, ExecOutcome};
 pub use fault::Fault;
 pub use memory::ProcessMemory;
 pub use peek::{peek_threads, PeekedThread};

@@ -170,8 +170,12 @@ unsafe fn exec_in_child(
     argv: *const *const libc::c_char,
     status_fd: libc::c_int,
 ) -> ! {
-    // SAFETY: async-signal-safe libc calls on valid pointers (the caller's contract) and on
-    // local storage.
+    // SAFETY: this runs in the child just forked by spawn_seized (its only caller), where only
+    // async-signal-safe calls are allowed: sigemptyset, sigprocmask, signal, raise, execv, write
+    // and _exit are. `no_signals` is local; `path` and `argv` point to the CStrings and the
+    // NULL-terminated pointer array spawn_seized built before the fork, which the child's copy of
+    // its memory keeps (this function never returns); errno is read through the thread's own
+    // __errno_location; `status_fd` is the pipe's write end, open in the child.
     unsafe {
         let mut no_signals: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut no_signals);

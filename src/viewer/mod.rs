@@ -3,12 +3,14 @@
 //! Three panes: the stack groups ([`crate::snapshot::groups`]: threads with identical stacks,
 //! the faulting thread first), the frames of the selected group's representative thread
 //! (recursion folded), and the variables of the selected frame as a tree. [`app`] holds the
-//! state, [`keys`] maps keys to it, [`search`] finds matches, [`render`] draws it and
-//! [`terminal`] sets the terminal up and restores it (also on a panic).
+//! state, [`rows`] what the frames and variables panes list, [`keys`] maps keys to the state,
+//! [`search`] finds matches, [`render`] draws it and [`terminal`] sets the terminal up and
+//! restores it (also on a panic).
 
 pub mod app;
 pub mod keys;
 pub mod render;
+pub mod rows;
 pub mod search;
 pub mod terminal;
 
@@ -17,8 +19,8 @@ use std::time::Duration;
 
 use ratatui::crossterm::event::{self, Event};
 
+use crate::abort::AbortFlag;
 use crate::snapshot::Snapshot;
-use crate::tracer::AbortFlag;
 
 /// `Err` (one line) unless standard input and output are a terminal the viewer can run in.
 pub fn check_terminal() -> Result<(), String> {

@@ -10,8 +10,9 @@ use ratatui::Frame;
 
 use crate::snapshot::{text, VariableState};
 
-use super::app::{variable_at, App, Overlay, Pane, Scope};
+use super::app::{App, Overlay, Pane};
 use super::keys::HELP;
+use super::rows::{variable_at, Scope};
 
 /// The styles used, plain when colours are off (`NO_COLOR`).
 #[derive(Clone, Copy, Debug)]

@@ -6,7 +6,7 @@
 use crate::snapshot::groups::Group;
 use crate::snapshot::{Frame, Variable};
 
-use super::app::{frame_rows, Scope};
+use super::rows::{frame_rows, Scope};
 
 /// Where a match is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,7 +14,7 @@ pub enum Target {
     /// The frame itself (its symbol, file or object).
     Frame,
     /// A variable of a scope (the frame's, the thread's thread-locals, the globals), by its
-    /// path (see [`super::app::VarRow`]).
+    /// path (see [`super::rows::VarRow`]).
     Variable(Scope, Vec<usize>),
 }
 

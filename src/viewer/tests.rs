@@ -5,9 +5,10 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 
-use super::app::{App, Overlay, Pane, Scope};
+use super::app::{App, Overlay, Pane};
 use super::keys::handle;
 use super::render::{self, Theme};
+use super::rows::Scope;
 use crate::pmodule::testdata;
 use crate::snapshot::{Address, Fault, Snapshot, Variable};
 

@@ -167,8 +167,7 @@ fn resolve(h: LightUserData, function: &str) -> mlua::Result<VarRef> {
 
 /// Wraps raw `function` with `fallback` as its upvalue.
 fn fast(lua: &Lua, function: ffi::lua_CFunction, fallback: Function) -> mlua::Result<Function> {
-    // SAFETY: the closure only makes a C closure of `function` with the one value mlua pushed
-    // (the fallback) as its upvalue, leaving that closure as the one result.
+    // SAFETY: the closure only makes a C closure of the function mlua pushed.
     unsafe { lua.exec_raw(fallback, |state| ffi::lua_pushcclosure(state, function, 1)) }
 }
 
@@ -177,9 +176,10 @@ fn fast(lua: &Lua, function: ffi::lua_CFunction, fallback: Function) -> mlua::Re
 /// # Safety
 /// `state` must run a C closure made by [`fast`].
 unsafe fn call_fallback(state: *mut ffi::lua_State) -> c_int {
-    // SAFETY: `state` runs a C closure made by `fast` (the caller's promise), so upvalue 1 is
-    // the fallback function; it is put under the arguments on the closure's own stack and
-    // called with them, and what it returns is all that stack then holds.
+    // SAFETY: `state` runs a C closure made by `fast` (this function's precondition), so
+    // upvalue 1 is the mlua fallback function; Lua gives a C function LUA_MINSTACK free slots,
+    // and one is pushed (the fallback, moved below the arguments and called with them). An
+    // error it raises unwinds through this frame, which holds nothing with a destructor.
     unsafe {
         let arguments = ffi::lua_gettop(state);
         ffi::lua_pushvalue(state, ffi::lua_upvalueindex(1));
@@ -198,15 +198,14 @@ unsafe fn answer<R>(
     state: *mut ffi::lua_State,
     f: impl FnOnce(&mut Scene, &VarRef) -> Result<R, SceneError>,
 ) -> Option<R> {
-    // SAFETY: `state` is a live Lua state running a C function (the caller's promise); index 1
-    // is read only after its type says a light userdata is there (a handle: a number, never
-    // dereferenced).
-    let h = unsafe {
-        if ffi::lua_type(state, 1) != ffi::LUA_TLIGHTUSERDATA {
-            return None;
-        }
-        ffi::lua_touserdata(state, 1) as usize
-    };
+    // SAFETY: `state` is a valid state running a C function (this function's precondition);
+    // index 1 is acceptable even with no argument (LUA_TNONE).
+    if unsafe { ffi::lua_type(state, 1) } != ffi::LUA_TLIGHTUSERDATA {
+        return None;
+    }
+    // SAFETY: as above; argument 1 is a light userdata (checked), whose pointer is only taken
+    // as the handle's number, never dereferenced.
+    let h = unsafe { ffi::lua_touserdata(state, 1) } as usize;
     catch_unwind(AssertUnwindSafe(|| on_event_var(h, f)))
         .ok()
         .flatten()
@@ -218,7 +217,7 @@ unsafe fn answer<R>(
 /// # Safety
 /// As [`answer`].
 unsafe fn short_name(state: *mut ffi::lua_State) -> Option<([u8; 48], usize)> {
-    // SAFETY: the caller's promise is `answer`'s.
+    // SAFETY: `state` is what this function's caller passed, with the guarantee `answer` needs.
     match unsafe { answer(state, var_name) }? {
         ShortText::Inline(bytes, len) => Some((bytes, len)),
         ShortText::Heap(_) => None,
@@ -227,43 +226,42 @@ unsafe fn short_name(state: *mut ffi::lua_State) -> Option<([u8; 48], usize)> {
 
 /// `name` (see the raw C methods above).
 unsafe extern "C-unwind" fn fast_name(state: *mut ffi::lua_State) -> c_int {
-    // SAFETY: Lua calls this C closure, made by `fast`, with its own live state; the name is
-    // pushed from a local buffer of `len` bytes (`len` is at most its size); the fallback is
-    // the closure's upvalue. A memory error in the push longjmps over a frame holding nothing
-    // to drop.
-    unsafe {
-        match short_name(state) {
-            Some((bytes, len)) => {
-                ffi::lua_pushlstring(state, bytes.as_ptr().cast(), len);
-                1
-            }
-            None => call_fallback(state),
+    // SAFETY: Lua calls this C closure (made by `fast` in `install`) with its running state.
+    match unsafe { short_name(state) } {
+        Some((bytes, len)) => {
+            // SAFETY: `state` as above; `len` is at most the 48 bytes of the local `bytes`
+            // (ShortText::Inline holds no more), which Lua copies. A memory error raised here
+            // unwinds through a frame holding nothing with a destructor.
+            unsafe { ffi::lua_pushlstring(state, bytes.as_ptr().cast(), len) };
+            1
         }
+        // SAFETY: `state` runs the C closure `fast` made, as `call_fallback` needs.
+        None => unsafe { call_fallback(state) },
     }
 }
 
 /// `type` (see the raw C methods above).
 unsafe extern "C-unwind" fn fast_type(state: *mut ffi::lua_State) -> c_int {
-    // SAFETY: Lua calls this C closure, made by `fast`, with its own live state; pushing an
-    // integer cannot fail; the fallback is the closure's upvalue.
-    unsafe {
-        match answer(state, var_type) {
-            Some(kind) => {
-                ffi::lua_pushinteger(state, kind);
-                1
-            }
-            None => call_fallback(state),
+    // SAFETY: Lua calls this C closure (made by `fast` in `install`) with its running state.
+    match unsafe { answer(state, var_type) } {
+        Some(kind) => {
+            // SAFETY: `state` as above, with a free slot (Lua gives a C function LUA_MINSTACK).
+            unsafe { ffi::lua_pushinteger(state, kind) };
+            1
         }
+        // SAFETY: `state` runs the C closure `fast` made, as `call_fallback` needs.
+        None => unsafe { call_fallback(state) },
     }
 }
 
 /// `value` (see the raw C methods above).
 unsafe extern "C-unwind" fn fast_value(state: *mut ffi::lua_State) -> c_int {
-    // SAFETY: Lua calls this C closure, made by `fast`, with its own live state; at most two
-    // numbers are pushed (a C function starts with LUA_MINSTACK = 20 free slots); the fallback
-    // is the closure's upvalue.
+    // SAFETY: Lua calls this C closure (made by `fast` in `install`) with its running state.
+    let value = unsafe { answer(state, var_value) };
+    // SAFETY: `state` as above; at most two values are pushed, within the LUA_MINSTACK free
+    // slots Lua gives a C function; the fallback is the one `fast` attached.
     unsafe {
-        match answer(state, var_value) {
+        match value {
             Some(ScalarValue::Int(i)) => ffi::lua_pushinteger(state, i),
             Some(ScalarValue::Float(f)) => ffi::lua_pushnumber(state, f),
             Some(ScalarValue::Complex(re, im)) => {

@@ -2,7 +2,7 @@
 //! gives up as soon as the abort flag is set, even when the reader at the other end of a pipe or
 //! socket has stopped reading.
 
-use crate::tracer::AbortFlag;
+use crate::abort::AbortFlag;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd};
 

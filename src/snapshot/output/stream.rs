@@ -3,7 +3,7 @@
 //! slice at a time and gives up once the abort flag is set.
 
 use super::abortable::abort_error;
-use crate::tracer::AbortFlag;
+use crate::abort::AbortFlag;
 use std::fs::{File, FileType, OpenOptions};
 use std::io;
 use std::mem;

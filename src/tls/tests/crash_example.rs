@@ -6,9 +6,10 @@ use std::collections::BTreeSet;
 
 use super::gdb::tls_addresses;
 use super::target::{object_named, tls_symbol_offset, Target};
+use crate::abort::AbortFlag;
 use crate::memory::MemoryReader;
 use crate::tls::TlsResolver;
-use crate::tracer::{AbortFlag, StopOptions, StoppedProcess};
+use crate::tracer::{StopOptions, StoppedProcess};
 
 #[test]
 fn hang_tls_counter_in_every_thread() {

@@ -10,9 +10,10 @@ use tempfile::TempDir;
 
 use super::gdb::tls_addresses;
 use super::target::{cc, object_named, tls_symbol_offset, Target};
+use crate::abort::AbortFlag;
 use crate::memory::MemoryReader;
 use crate::tls::{TlsError, TlsResolver};
-use crate::tracer::{AbortFlag, StopOptions, StoppedProcess};
+use crate::tracer::{StopOptions, StoppedProcess};
 
 /// Warnings and optimisations as the rest of the project builds C.
 const CFLAGS: [&str; 5] = ["-Wall", "-Wextra", "-Werror", "-g", "-O0"];

@@ -4,8 +4,9 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::fixture::{assert_untraced, own_pid, thread_state, thread_status_field, wait_until, Fixture};
+use crate::abort::AbortFlag;
 use crate::memory::MemoryReader;
-use crate::tracer::{AbortFlag, StopOptions, StoppedProcess, TracerError};
+use crate::tracer::{StopOptions, StoppedProcess, TracerError};
 
 fn stop(pid: i32) -> StoppedProcess {
     StoppedProcess::stop(pid, &StopOptions::default(), &AbortFlag::new()).expect("the target stops")

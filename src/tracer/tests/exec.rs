@@ -5,9 +5,8 @@ use std::ffi::{OsStr, OsString};
 use std::time::Duration;
 
 use super::fixture::{assert_untraced, thread_state, tids_of, wait_until, Fixture};
-use crate::tracer::{
-    run_until_crash, signal_name, AbortFlag, ChildEnd, Crash, ExecOutcome, StopOptions, TracerError,
-};
+use crate::abort::AbortFlag;
+use crate::tracer::{run_until_crash, signal_name, ChildEnd, Crash, ExecOutcome, StopOptions, TracerError};
 
 fn run(fixture: &Fixture, args: &[&str]) -> Result<ExecOutcome, TracerError> {
     let args: Vec<OsString> = args.iter().map(OsString::from).collect();

@@ -1,15 +1,15 @@
-//! The C ABI: the only `#[no_mangle]` code of the crate. `build.rs` turns this module into
-//! `include/pmodule.h` with cbindgen.
-//!
-//! For now it holds the embedding entry points: a C program creates a session, snapshots a pid,
-//! gets the snapshot as JSON text and frees what it got. Every function catches panics (none
-//! crosses into C) and checks its pointers (NULL gives an error result, never a crash).
+//! Sessions for C programs (`ptrace_session_*`): a C program creates a session, sets its options
+//! by the CLI's names, loads modules, snapshots a pid, a program it runs (`--exec`) or a core,
+//! gets the snapshot as JSON text or writes it to a file, and frees what it got. Every function
+//! catches panics (none crosses into C) and checks its pointers (NULL gives an error result,
+//! never a crash).
 
-use super::guard::text;
+use crate::abort::AbortFlag;
+use crate::module_abi::guard::text;
 use crate::session::named::set_named_option;
 use crate::session::{ExecResult, Session, SessionError, SessionOptions};
 use crate::snapshot::{self, Snapshot};
-use crate::tracer::{AbortFlag, ChildEnd};
+use crate::tracer::ChildEnd;
 use std::ffi::{c_char, c_int, CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};

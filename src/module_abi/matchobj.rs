@@ -52,7 +52,9 @@ unsafe fn add_text(
     mt: c_int,
     add: fn(&mut Match, &str, MatchType),
 ) -> bool {
-    // SAFETY: per the caller's contract.
+    // SAFETY: `text_ptr` is NULL or a C string (this function's precondition, which each caller
+    // meets by passing its module's argument); `text` refuses NULL and libptrace's handle addresses
+    // and copies the text.
     let Some(value) = (unsafe { text(text_ptr) }) else {
         return false;
     };
@@ -73,8 +75,11 @@ pub unsafe extern "C" fn pmodule_match_add_object(
     object: *const c_char,
     mt: c_int,
 ) -> bool {
-    // SAFETY: per the function's contract.
-    ffi_guard!(false, { unsafe { add_text(m, object, mt, Match::add_object) } })
+    ffi_guard!(false, {
+        // SAFETY: `object` is the module's argument, NULL or a C string as pmodule.h requires:
+        // what `add_text` needs.
+        unsafe { add_text(m, object, mt, Match::add_object) }
+    })
 }
 
 /// Adds a file (compilation unit) criterion (as `pmodule_match_add_object`).
@@ -87,8 +92,11 @@ pub unsafe extern "C" fn pmodule_match_add_file(
     file: *const c_char,
     mt: c_int,
 ) -> bool {
-    // SAFETY: per the function's contract.
-    ffi_guard!(false, { unsafe { add_text(m, file, mt, Match::add_file) } })
+    ffi_guard!(false, {
+        // SAFETY: `file` is the module's argument, NULL or a C string as pmodule.h requires:
+        // what `add_text` needs.
+        unsafe { add_text(m, file, mt, Match::add_file) }
+    })
 }
 
 /// Adds a frame symbol criterion (as `pmodule_match_add_object`).
@@ -101,8 +109,9 @@ pub unsafe extern "C" fn pmodule_match_add_frame_symbol(
     symbol: *const c_char,
     mt: c_int,
 ) -> bool {
-    // SAFETY: per the function's contract.
     ffi_guard!(false, {
+        // SAFETY: `symbol` is the module's argument, NULL or a C string as pmodule.h requires:
+        // what `add_text` needs.
         unsafe { add_text(m, symbol, mt, Match::add_frame_symbol) }
     })
 }
@@ -117,8 +126,9 @@ pub unsafe extern "C" fn pmodule_match_add_variable_base_type(
     base_type: *const c_char,
     mt: c_int,
 ) -> bool {
-    // SAFETY: per the function's contract.
     ffi_guard!(false, {
+        // SAFETY: `base_type` is the module's argument, NULL or a C string as pmodule.h requires:
+        // what `add_text` needs.
         unsafe { add_text(m, base_type, mt, Match::add_variable_base_type) }
     })
 }
@@ -133,8 +143,9 @@ pub unsafe extern "C" fn pmodule_match_add_variable_name(
     name: *const c_char,
     mt: c_int,
 ) -> bool {
-    // SAFETY: per the function's contract.
     ffi_guard!(false, {
+        // SAFETY: `name` is the module's argument, NULL or a C string as pmodule.h requires:
+        // what `add_text` needs.
         unsafe { add_text(m, name, mt, Match::add_variable_name) }
     })
 }

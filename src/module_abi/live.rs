@@ -7,14 +7,14 @@
 //! Handles are unforgeable across reuse: their addresses are never given out twice in the life
 //! of the process, so a handle kept past its callback can never designate a newer object.
 //! - Opaque handles (C never reads them) are *tokens*: addresses in a reserved, inaccessible
-//!   (`PROT_NONE`) range of the address space ([`Space`]); no other object can live there, and
+//!   (`PROT_NONE`) range of the address space (`Space`); no other object can live there, and
 //!   C code dereferencing one faults at once instead of reading someone else's data.
 //! - Structs C reads fields of (`bt_variable_t` and `struct bt_type` returned by pointer) live
 //!   in slots of a reserved range whose pages are made accessible while they hold live slots;
 //!   a page whose slots are all freed is released (`MADV_DONTNEED`, back to `PROT_NONE`) but its
 //!   addresses are never reused.
 //!
-//! Scopes: [`PERMANENT`] objects live until freed explicitly (matches) or forever (modules);
+//! Scopes: `PERMANENT` objects live until freed explicitly (matches) or forever (modules);
 //! objects made during a callback belong to its scope and are freed when it returns.
 
 use std::any::{Any, TypeId};

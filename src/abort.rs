@@ -1,4 +1,6 @@
-//! A flag to abort a snapshot from a signal handler, another thread or a C host.
+//! A flag to abort a snapshot from a signal handler, another thread or a C host. It is below
+//! everything that can be aborted: the tracer's stop and `--exec` loop, the run's cutoff, the
+//! writing of the snapshot file.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -6,7 +8,8 @@ use std::sync::Arc;
 /// A flag the CLI's signal handlers (or a C host) set to abort a snapshot; cheap to clone.
 ///
 /// The tracer checks it between threads while stopping and between events in the `--exec` loop;
-/// when set, it detaches everything and returns [`TracerError::Aborted`](super::TracerError).
+/// when set, it detaches everything and returns
+/// [`TracerError::Aborted`](crate::tracer::TracerError).
 /// Setting it is async-signal-safe (a single atomic store), also through [`AbortFlag::as_arc`].
 #[derive(Clone, Debug, Default)]
 pub struct AbortFlag(Arc<AtomicBool>);

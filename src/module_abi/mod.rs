@@ -1,16 +1,17 @@
-//! The C ABI: the only `#[no_mangle]` code of the crate. `build.rs` turns this module into
-//! `include/pmodule.h` with cbindgen.
+//! The module ABI: what native modules are built against (the C API of `pmodule.h`, as
+//! Backtrace's ptrace defined it): the descriptor a module exports and the ABI version it
+//! carries (here), and the functions a module calls ([`events`], [`matchobj`], [`objects`],
+//! [`edit`], [`memory`], [`btvar`], [`frames`], [`variables`], [`pmap`], [`iterate`]). The
+//! loader of such modules is [`crate::native`], beside it; the embedding API (the other C face)
+//! is [`crate::embed`]. `build.rs` turns both into `include/pmodule.h` with cbindgen; with the
+//! embedding API they are the only `#[no_mangle]` code of the crate.
 //!
-//! Three faces: the command line ([`cli`]: `ptrace_cli_main`, what the installed `bin/ptrace`
-//! runs), embedding ([`session`]: a C program takes snapshots), and native modules (the C
-//! API of `pmodule.h`, as Backtrace's ptrace defined it: [`events`], [`matchobj`], [`objects`], [`edit`],
-//! [`memory`], [`btvar`], [`frames`], [`variables`], [`pmap`], [`iterate`]). Every function catches panics ([`guard::ffi_guard`]: none crosses
-//! into C) and checks its pointers against the table of live objects ([`live`]): a NULL, stale
-//! or foreign pointer gives an error result, never a crash. Handles given to a callback, and
-//! everything made during it, are valid until it returns ([`context`]).
+//! Every function catches panics (`ffi_guard!`: none crosses into C) and checks its
+//! pointers against the table of live objects ([`live`]): a NULL, stale or foreign pointer gives
+//! an error result, never a crash. Handles given to a callback, and everything made during it,
+//! are valid until it returns ([`context`]).
 
 pub mod btvar;
-pub mod cli;
 pub mod context;
 pub mod edit;
 pub mod events;
@@ -22,7 +23,6 @@ pub mod matchobj;
 pub mod memory;
 pub mod objects;
 pub mod pmap;
-pub mod session;
 pub mod variables;
 
 #[cfg(test)]

@@ -37,13 +37,11 @@ fn set_field(fr: *const ptrace_frame_t, what: &str, field: Option<FrameField>) -
 /// `fr` is NULL or a pointer libptrace gave; `symbol` NULL or a C string.
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_frame_set_symbol(fr: *mut ptrace_frame_t, symbol: *const c_char) -> bool {
-    // SAFETY: per the function's contract.
     ffi_guard!(false, {
-        set_field(
-            fr,
-            "pmodule_frame_set_symbol",
-            unsafe { text(symbol) }.map(FrameField::Symbol),
-        )
+        // SAFETY: `symbol` is the module's argument, NULL or a C string as pmodule.h requires;
+        // `text` refuses NULL and libptrace's handle addresses and copies the text.
+        let symbol = unsafe { text(symbol) };
+        set_field(fr, "pmodule_frame_set_symbol", symbol.map(FrameField::Symbol))
     })
 }
 
@@ -57,12 +55,14 @@ pub unsafe extern "C" fn pmodule_frame_set_basename(
     fr: *mut ptrace_frame_t,
     basename: *const c_char,
 ) -> bool {
-    // SAFETY: per the function's contract.
     ffi_guard!(false, {
+        // SAFETY: `basename` is the module's argument, NULL or a C string as pmodule.h requires;
+        // `text` refuses NULL and libptrace's handle addresses and copies the text.
+        let basename = unsafe { text(basename) };
         set_field(
             fr,
             "pmodule_frame_set_basename",
-            unsafe { text(basename) }.map(FrameField::Basename),
+            basename.map(FrameField::Basename),
         )
     })
 }
@@ -77,12 +77,14 @@ pub unsafe extern "C" fn pmodule_frame_set_directory(
     fr: *mut ptrace_frame_t,
     directory: *const c_char,
 ) -> bool {
-    // SAFETY: per the function's contract.
     ffi_guard!(false, {
+        // SAFETY: `directory` is the module's argument, NULL or a C string as pmodule.h requires;
+        // `text` refuses NULL and libptrace's handle addresses and copies the text.
+        let directory = unsafe { text(directory) };
         set_field(
             fr,
             "pmodule_frame_set_directory",
-            unsafe { text(directory) }.map(FrameField::Directory),
+            directory.map(FrameField::Directory),
         )
     })
 }
@@ -93,13 +95,11 @@ pub unsafe extern "C" fn pmodule_frame_set_directory(
 /// `fr` is NULL or a pointer libptrace gave; `path` NULL or a C string.
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_frame_set_path(fr: *mut ptrace_frame_t, path: *const c_char) -> bool {
-    // SAFETY: per the function's contract.
     ffi_guard!(false, {
-        set_field(
-            fr,
-            "pmodule_frame_set_path",
-            unsafe { text(path) }.map(FrameField::Path),
-        )
+        // SAFETY: `path` is the module's argument, NULL or a C string as pmodule.h requires;
+        // `text` refuses NULL and libptrace's handle addresses and copies the text.
+        let path = unsafe { text(path) };
+        set_field(fr, "pmodule_frame_set_path", path.map(FrameField::Path))
     })
 }
 
@@ -207,7 +207,8 @@ pub unsafe extern "C" fn pmodule_thread_kframe_count(thr: *mut ptrace_thread_t) 
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_thread_set_name(thr: *mut ptrace_thread_t, name: *const c_char) -> bool {
     ffi_guard!(false, {
-        // SAFETY: per the function's contract.
+        // SAFETY: `name` is the module's argument, NULL or a C string as pmodule.h requires;
+        // `text` refuses NULL and libptrace's handle addresses and copies the text.
         let (Some(t), Some(name)) = (thread_of(thr), unsafe { text(name) }) else {
             return false;
         };

@@ -20,7 +20,9 @@ use std::ffi::{c_char, c_int, c_longlong, c_ulonglong, CString};
 /// # Safety
 /// `text_ptr` is NULL or a C string.
 unsafe fn annotate(target: Option<Target>, level: c_int, text_ptr: *const c_char) -> bool {
-    // SAFETY: per the caller's contract.
+    // SAFETY: `text_ptr` is NULL or a C string (this function's precondition, which each caller
+    // meets by passing its module's argument); `text` refuses NULL and libptrace's handle addresses
+    // and copies the text.
     let (Some(target), Some(text)) = (target, unsafe { text(text_ptr) }) else {
         return false;
     };
@@ -54,7 +56,8 @@ pub unsafe extern "C" fn pmodule_backtrace_annotate_str(
 ) -> bool {
     ffi_guard!(false, {
         let target = backtrace_live(bt).then_some(Target::Backtrace);
-        // SAFETY: per the function's contract.
+        // SAFETY: `text` is the module's argument, NULL or a C string as pmodule.h requires:
+        // what `annotate` needs.
         unsafe { annotate(target, level, text) }
     })
 }
@@ -69,8 +72,9 @@ pub unsafe extern "C" fn pmodule_thread_annotate_str(
     level: c_int,
     text: *const c_char,
 ) -> bool {
-    // SAFETY: per the function's contract.
     ffi_guard!(false, {
+        // SAFETY: `text` is the module's argument, NULL or a C string as pmodule.h requires:
+        // what `annotate` needs.
         unsafe { annotate(thread_of(thr).map(Target::Thread), level, text) }
     })
 }
@@ -85,8 +89,9 @@ pub unsafe extern "C" fn pmodule_frame_annotate_str(
     level: c_int,
     text: *const c_char,
 ) -> bool {
-    // SAFETY: per the function's contract.
     ffi_guard!(false, {
+        // SAFETY: `text` is the module's argument, NULL or a C string as pmodule.h requires:
+        // what `annotate` needs.
         unsafe { annotate(frame_of(fr).map(Target::Frame), level, text) }
     })
 }
@@ -101,8 +106,9 @@ pub unsafe extern "C" fn pmodule_variable_annotate_str(
     level: c_int,
     text: *const c_char,
 ) -> bool {
-    // SAFETY: per the function's contract.
     ffi_guard!(false, {
+        // SAFETY: `text` is the module's argument, NULL or a C string as pmodule.h requires:
+        // what `annotate` needs.
         unsafe { annotate(var_of(var).map(Target::Variable), level, text) }
     })
 }
@@ -122,7 +128,8 @@ pub unsafe extern "C" fn pmodule_backtrace_add_kv_int(
     value: c_longlong,
 ) -> bool {
     ffi_guard!(false, {
-        // SAFETY: per the function's contract.
+        // SAFETY: `key` is the module's argument, NULL or a C string as pmodule.h requires;
+        // `text` refuses NULL and libptrace's handle addresses and copies the text.
         let Some(key) = (unsafe { text(key) }) else {
             return false;
         };
@@ -141,7 +148,8 @@ pub unsafe extern "C" fn pmodule_backtrace_add_kv_string(
     value: *const c_char,
 ) -> bool {
     ffi_guard!(false, {
-        // SAFETY: per the function's contract.
+        // SAFETY: `key` and `value` are the module's arguments, NULL or C strings as pmodule.h
+        // requires; `text` refuses NULL and libptrace's handle addresses and copies the text.
         let (Some(key), Some(value)) = (unsafe { text(key) }, unsafe { text(value) }) else {
             return false;
         };
@@ -159,7 +167,8 @@ pub unsafe extern "C" fn pmodule_backtrace_add_classifier(
     classifier: *const c_char,
 ) -> bool {
     ffi_guard!(false, {
-        // SAFETY: per the function's contract.
+        // SAFETY: `classifier` is the module's argument, NULL or a C string as pmodule.h
+        // requires; `text` refuses NULL and libptrace's handle addresses and copies the text.
         let Some(c) = (unsafe { text(classifier) }) else {
             return false;
         };
@@ -174,7 +183,8 @@ pub unsafe extern "C" fn pmodule_backtrace_add_classifier(
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_backtrace_add_tag(bt: *mut ptrace_backtrace_t, tag: *const c_char) -> bool {
     ffi_guard!(false, {
-        // SAFETY: per the function's contract.
+        // SAFETY: `tag` is the module's argument, NULL or a C string as pmodule.h requires;
+        // `text` refuses NULL and libptrace's handle addresses and copies the text.
         let Some(t) = (unsafe { text(tag) }) else {
             return false;
         };
@@ -190,7 +200,8 @@ pub unsafe extern "C" fn pmodule_backtrace_add_tag(bt: *mut ptrace_backtrace_t, 
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_log_str(pm: *mut pmodule_t, level: c_int, text: *const c_char) -> bool {
     ffi_guard!(false, {
-        // SAFETY: per the function's contract.
+        // SAFETY: `text` is the module's argument, NULL or a C string as pmodule.h requires;
+        // `text` refuses NULL and libptrace's handle addresses and copies the text.
         let (Some((engine, key)), Some(text)) = (module_of(pm), unsafe { super::guard::text(text) }) else {
             return false;
         };
@@ -211,7 +222,8 @@ pub unsafe extern "C" fn pmodule_log_str(pm: *mut pmodule_t, level: c_int, text:
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_config_option(pm: *mut pmodule_t, key: *const c_char) -> *const c_char {
     ffi_guard!(std::ptr::null(), {
-        // SAFETY: per the function's contract.
+        // SAFETY: `key` is the module's argument, NULL or a C string as pmodule.h requires;
+        // `text` refuses NULL and libptrace's handle addresses and copies the text.
         let (Some((engine, module)), Some(key)) = (module_of(pm), unsafe { text(key) }) else {
             return std::ptr::null();
         };
@@ -248,9 +260,13 @@ pub unsafe extern "C" fn pmodule_variable_set_string(
     malloced: *mut c_char,
 ) -> bool {
     ffi_guard!(false, {
-        // SAFETY: per the function's contract; freed once, here.
+        // SAFETY: `malloced` is the module's argument, NULL or a C string as pmodule.h requires;
+        // `text` refuses NULL and libptrace's handle addresses and copies the text before it is
+        // freed below.
         let copied = unsafe { text(malloced) };
         if !malloced.is_null() {
+            // SAFETY: pmodule.h hands libptrace the ownership of `malloced`, a string from
+            // `malloc`; it is freed once, here, after its text was copied, and not used after.
             unsafe { libc::free(malloced as *mut libc::c_void) };
         }
         match copied {
@@ -297,9 +313,11 @@ pub unsafe extern "C" fn pmodule_variable_set_ref(
     address: u64,
     symbol: *const c_char,
 ) -> bool {
-    // SAFETY: per the function's contract.
     ffi_guard!(false, {
-        set_value(var, VarValue::Ref(address, unsafe { text(symbol) }))
+        // SAFETY: `symbol` is the module's argument, NULL or a C string as pmodule.h requires;
+        // `text` refuses NULL and libptrace's handle addresses and copies the text.
+        let symbol = unsafe { text(symbol) };
+        set_value(var, VarValue::Ref(address, symbol))
     })
 }
 
@@ -338,7 +356,8 @@ pub unsafe extern "C" fn pmodule_variable_create(
     owner: *mut ptrace_variable_t,
 ) -> *mut ptrace_variable_t {
     ffi_guard!(std::ptr::null_mut(), {
-        // SAFETY: per the function's contract.
+        // SAFETY: `type` and `name` are the module's arguments, NULL or C strings as pmodule.h
+        // requires; `text` refuses NULL and libptrace's handle addresses and copies the text.
         let (Some(type_name), Some(name)) = (unsafe { text(r#type) }, unsafe { text(name) }) else {
             return std::ptr::null_mut();
         };
@@ -438,7 +457,8 @@ pub unsafe extern "C" fn pmodule_variable_dispatch(var: *mut ptrace_variable_t, 
         let (Some(v), Some(ctx)) = (var_of(var), context::current()) else {
             return;
         };
-        // SAFETY: per the function's contract.
+        // SAFETY: `bt` is the module's argument, NULL or a readable bt variable as pmodule.h
+        // requires: what `bt_of` needs.
         let bt = unsafe { bt_of(bt) };
         dispatch(&ctx.engine, Event::Variable, EventArgs::Variable { var: v, bt });
     })
@@ -459,14 +479,16 @@ pub unsafe extern "C" fn pmodule_variable_value(
     recurse: bool,
 ) -> bool {
     ffi_guard!(false, {
-        // SAFETY: per the function's contract.
+        // SAFETY: `bt` is the module's argument, NULL or a readable bt variable as pmodule.h
+        // requires: what `bt_of` needs.
         let (Some(v), Some(bt_var)) = (var_of(var), unsafe { bt_of(bt) }) else {
             return false;
         };
         let Some(typed) = context::engine().and_then(|e| e.typed_memory()) else {
             return false;
         };
-        // SAFETY: per the function's contract.
+        // SAFETY: `bt` as above, and pmodule.h requires its `name` to be NULL or a C string:
+        // what `bt_name_field` needs.
         let name = unsafe { bt_name_field(bt) }.filter(|n| !n.is_empty());
         let read = typed.value(&bt_var);
         context::with_scene(|s| match s.var_mut(&v) {

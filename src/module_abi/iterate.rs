@@ -56,7 +56,10 @@ unsafe fn filter_of(filter: *const pmodule_variable_filter_t) -> GlobalFilter {
     if unusable(filter) {
         return GlobalFilter::default();
     }
-    // SAFETY: per the caller's contract.
+    // SAFETY: `unusable` refused NULL and libptrace's own addresses, so `filter` is the
+    // module's struct, readable with fields NULL or C strings by this function's precondition
+    // (which each caller meets by passing its module's argument); it is only read, and `text`
+    // copies each string.
     unsafe {
         let f = &*filter;
         GlobalFilter {
@@ -106,7 +109,8 @@ pub unsafe extern "C" fn pmodule_backtrace_variables(
         if !backtrace_live(bt) || (!filter.is_null() && unusable(filter)) {
             return std::ptr::null_mut();
         }
-        // SAFETY: per the function's contract.
+        // SAFETY: `filter` is the module's argument, NULL or a readable filter whose fields are
+        // NULL or C strings as pmodule.h requires: what `filter_of` needs.
         let filter = unsafe { filter_of(filter) };
         iterator(Scope::Globals, filter, "pmodule_backtrace_variables")
     })
@@ -129,7 +133,8 @@ pub unsafe extern "C" fn pmodule_thread_variables(
         let Some(Ok(tid)) = context::with_scene(|s| s.thread(t).map(|t| t.tid)) else {
             return std::ptr::null_mut();
         };
-        // SAFETY: per the function's contract.
+        // SAFETY: `filter` is the module's argument, NULL or a readable filter whose fields are
+        // NULL or C strings as pmodule.h requires: what `filter_of` needs.
         let filter = unsafe { filter_of(filter) };
         iterator(Scope::ThreadLocals(tid), filter, "pmodule_thread_variables")
     })
@@ -167,7 +172,9 @@ pub unsafe extern "C" fn pmodule_variable_iterator_next(
         let Some(var) = context::with_scene(|s| s.detached_variable(value)) else {
             return std::ptr::null_mut();
         };
-        // SAFETY: NULL or writable per the contract.
+        // SAFETY: `object` and `cu` are the module's `const char *` slots, each written only
+        // when `unusable` says it is neither NULL nor a libptrace address, hence the module's
+        // memory, writable as pmodule.h requires.
         unsafe {
             if !unusable(object) {
                 *object = context::scoped_str(Some(entry.object));

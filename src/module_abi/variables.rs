@@ -99,9 +99,11 @@ pub unsafe extern "C" fn pmodule_variable_set_enum(
     value: c_longlong,
     symbol: *const c_char,
 ) -> bool {
-    // SAFETY: per the function's contract.
     ffi_guard!(false, {
-        set_value(var, VarValue::Enum(value, unsafe { text(symbol) }))
+        // SAFETY: `symbol` is the module's argument, NULL or a C string as pmodule.h requires;
+        // `text` refuses NULL and libptrace's handle addresses and copies the text.
+        let symbol = unsafe { text(symbol) };
+        set_value(var, VarValue::Enum(value, symbol))
     })
 }
 
@@ -115,9 +117,11 @@ pub unsafe extern "C" fn pmodule_variable_set_function(
     var: *mut ptrace_variable_t,
     symbol: *const c_char,
 ) -> bool {
-    // SAFETY: per the function's contract.
     ffi_guard!(false, {
-        set_value(var, VarValue::Function(unsafe { text(symbol) }))
+        // SAFETY: `symbol` is the module's argument, NULL or a C string as pmodule.h requires;
+        // `text` refuses NULL and libptrace's handle addresses and copies the text.
+        let symbol = unsafe { text(symbol) };
+        set_value(var, VarValue::Function(symbol))
     })
 }
 
@@ -153,7 +157,8 @@ pub unsafe extern "C" fn pmodule_variable_value_cdbl(
         let Some(v) = var_of(var) else { return false };
         match context::with_scene(|s| s.var(&v).map(scalar_value).ok()).flatten() {
             Some(ScalarValue::Complex(re, im)) => {
-                // SAFETY: both are non-NULL and writable per the contract.
+                // SAFETY: `unusable` refused NULL and libptrace's own addresses for both, so
+                // they are the module's `double`s, writable as pmodule.h requires.
                 unsafe {
                     *real = re;
                     *imaginary = im;

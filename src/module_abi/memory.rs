@@ -69,7 +69,8 @@ pub unsafe extern "C" fn pmodule_symbol_address(
     out: *mut u64,
 ) -> bool {
     ffi_guard!(false, {
-        // SAFETY: per the function's contract.
+        // SAFETY: `symbol` and `object` are the module's arguments, NULL or C strings as pmodule.h
+        // requires; `text` refuses NULL and libptrace's handle addresses and copies the text.
         let (Some(symbol), object) = (unsafe { text(symbol) }, unsafe { text(object) }) else {
             return false;
         };
@@ -81,7 +82,8 @@ pub unsafe extern "C" fn pmodule_symbol_address(
         };
         match access.symbol_address(&symbol, object.as_deref()) {
             Some(address) => {
-                // SAFETY: out is non-NULL and writable.
+                // SAFETY: `unusable` refused NULL and libptrace's own addresses, so `out` is the
+                // module's `uint64_t`, writable as pmodule.h requires.
                 unsafe { *out = address };
                 true
             }
@@ -107,7 +109,9 @@ pub extern "C" fn pmodule_address_symbol(addr: u64) -> *const c_char {
 /// # Safety
 /// The strings are NULL or C strings.
 unsafe fn symbol_address_of(symbol: *const c_char, object: *const c_char) -> Option<u64> {
-    // SAFETY: per the caller's contract.
+    // SAFETY: `symbol` and `object` are NULL or C strings (this function's precondition, which each
+    // caller meets by passing its module's arguments); `text` refuses NULL and libptrace's handle
+    // addresses and copies the text.
     let (symbol, object) = (unsafe { text(symbol) }?, unsafe { text(object) });
     context::engine()?
         .process_access()?
@@ -132,8 +136,11 @@ pub unsafe extern "C" fn pmodule_symbol_read_raw(
         if unusable(dst) {
             return -1;
         }
-        // SAFETY: per the function's contract.
+        // SAFETY: `symbol` and `object` are the module's arguments, NULL or C strings as
+        // pmodule.h requires: what `symbol_address_of` needs.
         match unsafe { symbol_address_of(symbol, object) } {
+            // SAFETY: `dst` and `size` are passed on unchanged, and pmodule_address_read_raw asks
+            // of them what this function does (`dst` NULL or writable for `size` bytes).
             Some(address) => unsafe { pmodule_address_read_raw(dst, address, size) },
             None => -1,
         }
@@ -158,8 +165,11 @@ pub unsafe extern "C" fn pmodule_symbol_read_string(
         if unusable(dst) || max == 0 {
             return -1;
         }
-        // SAFETY: per the function's contract.
+        // SAFETY: `symbol` and `object` are the module's arguments, NULL or C strings as
+        // pmodule.h requires: what `symbol_address_of` needs.
         match unsafe { symbol_address_of(symbol, object) } {
+            // SAFETY: `dst` and `max` are passed on unchanged, and pmodule_address_read_string
+            // asks of them what this function does (`dst` NULL or writable for `max` bytes).
             Some(address) => unsafe { pmodule_address_read_string(dst, address, max) },
             None => -1,
         }

@@ -2,7 +2,7 @@
 //! against `libptrace.so.0`) calls, so that the CLI and the native modules it loads run on the
 //! one copy of the engine in that library.
 
-use super::guard::ffi_guard;
+use crate::module_abi::guard::ffi_guard;
 use std::ffi::{c_char, c_int, CStr, OsString};
 use std::os::unix::ffi::OsStringExt;
 
@@ -24,12 +24,14 @@ pub unsafe extern "C" fn ptrace_cli_main(argc: c_int, argv: *const *const c_char
             if argv.is_null() {
                 break;
             }
-            // SAFETY: argv holds argc pointers per the contract.
+            // SAFETY: `argv` is not NULL (checked above) and `i < argc`: the header requires a
+            // non-NULL `argv` to hold `argc` readable pointers, as main's does.
             let arg = unsafe { *argv.add(i) };
             if arg.is_null() {
                 break;
             }
-            // SAFETY: a C string per the contract.
+            // SAFETY: `arg` is one of those `argc` pointers and not NULL (checked above); the
+            // header requires each to be NULL or a C string. Its bytes are copied at once.
             args.push(OsString::from_vec(
                 unsafe { CStr::from_ptr(arg) }.to_bytes().to_vec(),
             ));

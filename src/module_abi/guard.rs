@@ -1,4 +1,5 @@
-//! The boundary rules of every `extern "C"` function: [`ffi_guard!`] runs the body under
+//! The boundary rules of every `extern "C"` function, the module ABI's and the embedding API's
+//! ([`crate::embed`]): [`ffi_guard!`] runs the body under
 //! `catch_unwind` (a Rust panic never crosses into C; the function returns its error value
 //! instead), and the helpers here turn C strings into Rust ones without trusting them.
 

@@ -72,7 +72,8 @@ pub unsafe extern "C" fn pmodule_backtrace_pmap_entry(
             return false;
         };
         let path = context::scoped_str(Some(entry.path.clone()));
-        // SAFETY: out is non-NULL and writable per the contract.
+        // SAFETY: `unusable` refused NULL and libptrace's own addresses, so `out` is the
+        // module's `pmodule_pmap_t`, writable as pmodule.h requires.
         unsafe {
             *out = pmodule_pmap_t {
                 start: entry.start,
@@ -99,7 +100,8 @@ pub unsafe extern "C" fn pmodule_pmap_permissions(pmap: *const pmodule_pmap_t, f
         if unusable(pmap) || flags == 0 || flags & !known != 0 {
             return false;
         }
-        // SAFETY: non-NULL and readable per the contract.
+        // SAFETY: `unusable` refused NULL and libptrace's own addresses, so `pmap` is the
+        // module's `pmodule_pmap_t`, readable as pmodule.h requires; one field is copied.
         let have = unsafe { (*pmap).permissions };
         have & flags == flags
     })
@@ -111,8 +113,11 @@ pub unsafe extern "C" fn pmodule_pmap_permissions(pmap: *const pmodule_pmap_t, f
 /// `pmap` is NULL or a readable entry.
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_pmap_guard(pmap: *const pmodule_pmap_t) -> bool {
-    // SAFETY: non-NULL and readable per the contract.
-    ffi_guard!(false, { !unusable(pmap) && unsafe { (*pmap).guard } })
+    ffi_guard!(false, {
+        // SAFETY: read only when `unusable` refused NULL and libptrace's own addresses, so
+        // `pmap` is the module's entry, readable as pmodule.h requires; one field is copied.
+        !unusable(pmap) && unsafe { (*pmap).guard }
+    })
 }
 
 /// Whether memory map lookups are available (false outside a callback).

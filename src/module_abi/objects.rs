@@ -125,7 +125,8 @@ pub unsafe extern "C" fn pmodule_backtrace_thread(
     index: usize,
 ) -> *mut ptrace_thread_t {
     ffi_guard!(std::ptr::null_mut(), {
-        // SAFETY: per the function's contract.
+        // SAFETY: `bt` is passed on unchanged, and pmodule_backtrace_thread_count asks of it
+        // what this function does (NULL or a pointer libptrace gave; it is only looked up).
         if index >= unsafe { pmodule_backtrace_thread_count(bt) } {
             return std::ptr::null_mut();
         }
@@ -217,7 +218,8 @@ pub unsafe extern "C" fn pmodule_thread_frame(
         let Some(t) = thread_of(thr) else {
             return std::ptr::null_mut();
         };
-        // SAFETY: per the function's contract.
+        // SAFETY: `thr` is passed on unchanged, and pmodule_thread_frame_count asks of it what
+        // this function does (NULL or a pointer libptrace gave; it is only looked up).
         if index >= unsafe { pmodule_thread_frame_count(thr) } {
             return std::ptr::null_mut();
         }
@@ -452,7 +454,8 @@ pub unsafe extern "C" fn pmodule_frame_siginfo(fr: *mut ptrace_frame_t, out: *mu
         })
         .flatten();
         let Some(info) = info else { return false };
-        // SAFETY: out is non-NULL and writable per the contract.
+        // SAFETY: `unusable` refused NULL and libptrace's own addresses, so `out` is the
+        // module's `pmodule_siginfo_t`, writable as pmodule.h requires.
         unsafe {
             *out = pmodule_siginfo_t {
                 num: info.num,
@@ -566,7 +569,8 @@ pub unsafe extern "C" fn pmodule_variable_value_ll(
         }
         match var_field(var, ScalarValue::None, scalar_value) {
             ScalarValue::Int(i) => {
-                // SAFETY: out is non-NULL and writable.
+                // SAFETY: `unusable` refused NULL and libptrace's own addresses, so `out` is the
+                // module's `long long`, writable as pmodule.h requires.
                 unsafe { *out = i };
                 true
             }
@@ -588,7 +592,8 @@ pub unsafe extern "C" fn pmodule_variable_value_dbl(var: *mut ptrace_variable_t,
         }
         match var_field(var, ScalarValue::None, scalar_value) {
             ScalarValue::Float(x) => {
-                // SAFETY: out is non-NULL and writable.
+                // SAFETY: `unusable` refused NULL and libptrace's own addresses, so `out` is the
+                // module's `double`, writable as pmodule.h requires.
                 unsafe { *out = x };
                 true
             }

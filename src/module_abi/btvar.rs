@@ -255,15 +255,20 @@ pub(crate) unsafe fn bt_of(var: *const bt_variable_t) -> Option<BtVar> {
 /// # Safety
 /// `var` is NULL or points to a readable `bt_variable_t` whose `name` is NULL or a C string.
 pub(crate) unsafe fn bt_name_field(var: *const bt_variable_t) -> Option<String> {
-    // SAFETY: per the function's contract.
+    // SAFETY: `var` is what this function's caller passed, NULL or a readable `bt_variable_t`
+    // (this function's own precondition), which is all `bt_of` needs.
     unsafe { bt_of(var) }?;
     let name = if live::in_slot_space(var) {
         live::with_slot(var, |v: &mut bt_variable_t, _: &mut ()| v.name)?
     } else {
-        // SAFETY: readable per the contract (bt_of checked it is a filled struct).
+        // SAFETY: `var` is not NULL (bt_of found a live bt variable through it) and outside
+        // libptrace's slot and token ranges, so it is the caller's readable struct; only its
+        // `name` pointer is copied.
         unsafe { (*var).name }
     };
-    // SAFETY: NULL or a C string per the contract.
+    // SAFETY: `name` is the struct's `name` field, NULL or a C string by this function's
+    // precondition (libptrace's own slots point it at the CString their slot keeps alive);
+    // `text` refuses NULL and copies the string before returning.
     unsafe { text(name) }
 }
 
@@ -275,7 +280,9 @@ unsafe fn set_error(err: *mut bt_error_t, error: Option<&str>) {
     if unusable(err) {
         return;
     }
-    // SAFETY: non-NULL and writable by the caller's contract.
+    // SAFETY: `unusable` refused NULL and libptrace's handle and slot addresses, so `err` is
+    // the module's own `bt_error_t`, writable by this function's precondition; the borrow ends
+    // with this function.
     let err = unsafe { &mut *err };
     err.code = if error.is_some() {
         BT_ERROR_FAILED
@@ -312,7 +319,9 @@ pub unsafe extern "C" fn bt_variable_member_value_get(
     member: *const c_char,
 ) -> *mut bt_variable_t {
     ffi_guard!(std::ptr::null_mut(), {
-        // SAFETY: per the function's contract.
+        // SAFETY: `var` and `member` are the module's arguments, which pmodule.h requires to be
+        // NULL or a readable bt variable, and NULL or a C string: what `bt_of` and `text` need
+        // (both refuse NULL and libptrace's handle addresses; `text` copies the string).
         let (Some(var), Some(member)) = (unsafe { bt_of(var) }, unsafe { text(member) }) else {
             return std::ptr::null_mut();
         };
@@ -336,22 +345,29 @@ pub unsafe extern "C" fn bt_variable_deref(
     err: *mut bt_error_t,
 ) -> bool {
     ffi_guard!(false, {
-        // SAFETY: per the function's contract.
+        // SAFETY: `ptr` is the module's argument, NULL or a readable bt variable as pmodule.h
+        // requires: what `bt_of` needs.
         let Some(var) = (unsafe { bt_of(ptr) }) else {
+            // SAFETY: `err` is the module's argument, NULL or a writable `bt_error_t` as
+            // pmodule.h requires; `set_error` skips NULL and libptrace's own addresses.
             unsafe { set_error(err, Some("bt_variable_deref: NULL or released bt variable")) };
             return false;
         };
         if out.is_null() {
+            // SAFETY: `err` as above.
             unsafe { set_error(err, Some("bt_variable_deref: NULL output")) };
             return false;
         }
         match navigate(|t| typed::deref(t, &var, None)) {
-            // SAFETY: out is non-NULL and writable per the contract.
+            // SAFETY: `err` as above; `out` is not NULL (checked) and is the module's
+            // `bt_variable_t`, writable as pmodule.h requires (`fill` also refuses libptrace's
+            // token range and stale slots).
             Ok((target, typed)) => unsafe {
                 set_error(err, None);
                 fill(out, target, typed.as_ref())
             },
             Err(message) => {
+                // SAFETY: `err` as above.
                 unsafe { set_error(err, Some(&message)) };
                 false
             }
@@ -372,18 +388,24 @@ pub unsafe extern "C" fn bt_variable_index(
     err: *mut bt_error_t,
 ) -> bool {
     ffi_guard!(false, {
-        // SAFETY: per the function's contract.
+        // SAFETY: `var` is the module's argument, NULL or a readable bt variable as pmodule.h
+        // requires: what `bt_of` needs.
         let Some(var) = (unsafe { bt_of(var) }).filter(|_| !out.is_null()) else {
+            // SAFETY: `err` is the module's argument, NULL or a writable `bt_error_t` as
+            // pmodule.h requires; `set_error` skips NULL and libptrace's own addresses.
             unsafe { set_error(err, Some("bt_variable_index: NULL or released argument")) };
             return false;
         };
         match navigate(|t| typed::element(t, &var, index)) {
-            // SAFETY: out is non-NULL and writable per the contract.
+            // SAFETY: `err` as above; `out` is not NULL (checked with `var`) and is the
+            // module's `bt_variable_t`, writable as pmodule.h requires (`fill` also refuses
+            // libptrace's token range and stale slots).
             Ok((element, typed)) => unsafe {
                 set_error(err, None);
                 fill(out, element, typed.as_ref())
             },
             Err(message) => {
+                // SAFETY: `err` as above.
                 unsafe { set_error(err, Some(&message)) };
                 false
             }
@@ -410,7 +432,8 @@ pub unsafe extern "C" fn bt_variable_type_deref_at(
         if out.is_null() {
             return false;
         }
-        // SAFETY: per the function's contract.
+        // SAFETY: `proto` is the module's argument, NULL or a readable bt variable as pmodule.h
+        // requires: what `bt_of` needs.
         let proto = unsafe { bt_of(proto) };
         let Some(info) = type_slot(r#type) else {
             return false;
@@ -429,7 +452,9 @@ pub unsafe extern "C" fn bt_variable_type_deref_at(
                 if let Some(proto) = proto {
                     target.name = proto.name;
                 }
-                // SAFETY: out is non-NULL and writable per the contract.
+                // SAFETY: `out` is not NULL (checked first) and is the module's
+                // `bt_variable_t`, writable as pmodule.h requires (`fill` also refuses
+                // libptrace's token range and stale slots).
                 unsafe { fill(out, target, typed.as_ref()) }
             }
             Err(_) => false,
@@ -443,8 +468,11 @@ pub unsafe extern "C" fn bt_variable_type_deref_at(
 /// `var` is NULL or points to a readable `bt_variable_t`.
 #[no_mangle]
 pub unsafe extern "C" fn bt_variable_ull(var: *mut bt_variable_t) -> c_ulonglong {
-    // SAFETY: per the function's contract.
-    ffi_guard!(0, { unsafe { bt_variable_ll(var) as c_ulonglong } })
+    ffi_guard!(0, {
+        // SAFETY: `var` is passed on unchanged, and bt_variable_ll asks of it what this function
+        // does (NULL or a readable `bt_variable_t`).
+        unsafe { bt_variable_ll(var) as c_ulonglong }
+    })
 }
 
 /// The value of `var` as a signed integer (0 when it has none or on error).
@@ -454,7 +482,8 @@ pub unsafe extern "C" fn bt_variable_ull(var: *mut bt_variable_t) -> c_ulonglong
 #[no_mangle]
 pub unsafe extern "C" fn bt_variable_ll(var: *mut bt_variable_t) -> c_longlong {
     ffi_guard!(0, {
-        // SAFETY: per the function's contract.
+        // SAFETY: `var` is the module's argument, NULL or a readable bt variable as pmodule.h
+        // requires: what `bt_of` needs.
         let Some(var) = (unsafe { bt_of(var) }) else {
             return 0;
         };
@@ -473,7 +502,8 @@ pub unsafe extern "C" fn bt_variable_ll(var: *mut bt_variable_t) -> c_longlong {
 #[no_mangle]
 pub unsafe extern "C" fn bt_variable_value(var: *mut bt_variable_t) -> bool {
     ffi_guard!(false, {
-        // SAFETY: per the function's contract.
+        // SAFETY: `var` is the module's argument, NULL or a readable bt variable as pmodule.h
+        // requires: what `bt_of` needs.
         let Some(var) = (unsafe { bt_of(var) }) else {
             return false;
         };
@@ -494,7 +524,8 @@ pub unsafe extern "C" fn bt_variable_strncpy(
     n: usize,
 ) -> libc::ssize_t {
     ffi_guard!(-1, {
-        // SAFETY: per the function's contract.
+        // SAFETY: `var` is the module's argument, NULL or a readable bt variable as pmodule.h
+        // requires: what `bt_of` needs.
         let Some(var) = (unsafe { bt_of(var) }) else {
             return -1;
         };
@@ -510,7 +541,9 @@ pub unsafe extern "C" fn bt_variable_strncpy(
             _ => None,
         };
         match text {
-            // SAFETY: dst is writable for n bytes per the contract.
+            // SAFETY: `dst` is the module's buffer, not NULL nor a libptrace address (checked
+            // by `unusable`), which pmodule.h requires to be writable for `n` bytes;
+            // `copy_to_buffer` writes at most `n`.
             Some(text) => unsafe { copy_to_buffer(text.as_bytes(), dst, n) as libc::ssize_t },
             None => -1,
         }
@@ -524,7 +557,8 @@ pub unsafe extern "C" fn bt_variable_strncpy(
 #[no_mangle]
 pub unsafe extern "C" fn bt_variable_sizeof(var: *mut bt_variable_t) -> c_longlong {
     ffi_guard!(-1, {
-        // SAFETY: per the function's contract.
+        // SAFETY: `var` is the module's argument, NULL or a readable bt variable as pmodule.h
+        // requires: what `bt_of` needs.
         let Some(var) = (unsafe { bt_of(var) }) else {
             return -1;
         };
@@ -541,7 +575,8 @@ pub unsafe extern "C" fn bt_variable_sizeof(var: *mut bt_variable_t) -> c_longlo
 #[no_mangle]
 pub unsafe extern "C" fn bt_variable_bt_type(var: *mut bt_variable_t) -> *mut bt_type {
     ffi_guard!(std::ptr::null_mut(), {
-        // SAFETY: per the function's contract.
+        // SAFETY: `var` is the module's argument, NULL or a readable bt variable as pmodule.h
+        // requires: what `bt_of` needs.
         let Some(var) = (unsafe { bt_of(var) }) else {
             return std::ptr::null_mut();
         };
@@ -605,7 +640,9 @@ pub unsafe extern "C" fn bt_variable_deinit(var: *mut bt_variable_t) {
         if !writable(var) {
             return;
         }
-        // SAFETY: writable (checked) per the contract; `_private` is only looked up.
+        // SAFETY: `writable` refused NULL, libptrace's token range and stale slots, so `var` is
+        // a live slot of libptrace's or the module's own `bt_variable_t`, which pmodule.h
+        // requires to be writable; `_private` is only looked up in the table by `free`.
         unsafe {
             live::free((*var)._private as *const BtSlot);
             (*var).name = std::ptr::null();
@@ -628,7 +665,8 @@ pub unsafe extern "C" fn pmodule_bt_query(
     cu: *const c_char,
 ) -> bool {
     ffi_guard!(false, {
-        // SAFETY: per the function's contract.
+        // SAFETY: the three strings are the module's arguments, each NULL or a C string as
+        // pmodule.h requires; `text` refuses NULL and libptrace's handle addresses and copies.
         let (Some(name), object, cu) = (unsafe { text(name) }, unsafe { text(object) }, unsafe {
             text(cu)
         }) else {
@@ -641,7 +679,9 @@ pub unsafe extern "C" fn pmodule_bt_query(
             return false;
         };
         match typed.global(&name, object.as_deref(), cu.as_deref()) {
-            // SAFETY: out non-NULL and writable.
+            // SAFETY: `out` is not NULL (checked) and is the module's `bt_variable_t`, writable
+            // as pmodule.h requires (`fill` also refuses libptrace's token range and stale
+            // slots).
             Some(var) => unsafe { fill(out, var, typed.as_ref()) },
             None => false,
         }
@@ -656,7 +696,8 @@ pub unsafe extern "C" fn pmodule_bt_query(
 #[no_mangle]
 pub unsafe extern "C" fn pmodule_variable_from_bt(var: *mut bt_variable_t) -> *mut ptrace_variable_t {
     ffi_guard!(std::ptr::null_mut(), {
-        // SAFETY: per the function's contract.
+        // SAFETY: `var` is the module's argument, NULL or a readable bt variable as pmodule.h
+        // requires: what `bt_of` needs.
         let Some(value) = (unsafe { bt_of(var) }).and_then(|v| read(&v)) else {
             return std::ptr::null_mut();
         };
@@ -679,7 +720,9 @@ pub unsafe extern "C" fn pmodule_cpp_get_bt_type_from_name(
     name: *const c_char,
 ) -> *mut bt_type {
     ffi_guard!(std::ptr::null_mut(), {
-        // SAFETY: per the function's contract.
+        // SAFETY: `name` is the module's argument, NULL or a C string as pmodule.h requires;
+        // `text` refuses NULL and libptrace's handle addresses and copies. `dwarf` is only
+        // compared, never read.
         match (dwarf == dwarf_token(), unsafe { text(name) }) {
             (true, Some(name)) => new_type(TypeInfo {
                 type_name: name,
@@ -710,9 +753,11 @@ pub unsafe extern "C" fn pmodule_cpp_template_nth_argument(
         if unusable(out) {
             return false;
         }
-        // SAFETY: out is non-NULL and writable.
+        // SAFETY: `unusable` refused NULL and libptrace's own addresses, so `out` is the
+        // module's `char *` slot, writable as pmodule.h requires.
         unsafe { *out = std::ptr::null_mut() };
-        // SAFETY: per the function's contract.
+        // SAFETY: `type_name` is the module's argument, NULL or a C string as pmodule.h
+        // requires; `text` refuses NULL and libptrace's handle addresses and copies.
         let Some(name) = (unsafe { text(type_name) }) else {
             return false;
         };
@@ -722,7 +767,7 @@ pub unsafe extern "C" fn pmodule_cpp_template_nth_argument(
         match crate::variables::navigate::template_nth_argument(&name, n) {
             Some(argument) => {
                 let copy = malloc_string(&argument);
-                // SAFETY: out is non-NULL and writable.
+                // SAFETY: `out` as above (checked by `unusable`, the module's writable slot).
                 unsafe { *out = copy };
                 !copy.is_null()
             }
