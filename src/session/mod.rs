@@ -242,6 +242,8 @@ pub struct Session {
     /// When the work of a run must end early (the abort, the stop limit); shared with the
     /// modules' engine.
     cutoff: Arc<Cutoff>,
+    /// How many runs this session has begun: from the second on, the modules are reset first.
+    runs_begun: std::sync::atomic::AtomicUsize,
 }
 
 impl Session {
@@ -271,6 +273,7 @@ impl Session {
             abort,
             host,
             cutoff,
+            runs_begun: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 

@@ -99,7 +99,13 @@ impl Session {
         started: Instant,
         open: impl FnOnce() -> Result<Opened<P>, SessionError>,
     ) -> Result<<P::Stopped as StoppedPlug>::Output, SessionError> {
+        let earlier_runs = self.runs_begun.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Some(host) = &self.host {
+            // A module's `reset` runs between the snapshots of one session (an embedding host
+            // taking several), before the next begins, as pmodule.h's hosts do.
+            if earlier_runs > 0 {
+                host.reset();
+            }
             host.engine().begin_snapshot();
         }
         let Opened {
