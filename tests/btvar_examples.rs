@@ -6,6 +6,9 @@
 //! - `cpp_example hang`, stopped and unwound: bt variables rebuilt from the extracted frame
 //!   variables, members of base classes, references, templates' argument names and `type_pp`.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::Arc;

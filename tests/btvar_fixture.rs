@@ -3,6 +3,9 @@
 //! strings, wide integers and floats, pointer chains through typedefs, held and unavailable
 //! values, and the errors of each operation.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::Path;

@@ -4,6 +4,9 @@
 //! and the host build with `pkg-config --cflags --libs libptrace` alone; a module linked with
 //! `-lptrace` loads into the installed CLI and binds to the executable's engine.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::install::{build_dir, install, pkg_config_path, readelf, run};

@@ -7,6 +7,9 @@
 //! Every server and proxy thread ends when its test drops it (or after [`LIFETIME`]), every
 //! socket has read and write timeouts, and every `ptrace` run is killed past [`RUN_LIMIT`].
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

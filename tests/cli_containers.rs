@@ -4,6 +4,9 @@
 //! refused), and processes in a pid namespace (host tids with NSpid; ptrace run inside it).
 //! `unshare`, `setpriv` and `mount` come with util-linux; the tests run as root, as CI does.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{assert_running_untraced, ptrace_bin, spawn_written_program};

@@ -14,6 +14,9 @@
 //! reaped when dropped, on a panic too); the cores are kept small (few threads, one malloc
 //! arena) and live in temporary folders.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 #[path = "../src/test_support/kernel_core.rs"]
 mod kernel_core;

@@ -5,6 +5,9 @@
 //!
 //! Needs `debuginfod` (elfutils): run `scripts/install-test-tools.sh`.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

@@ -3,6 +3,9 @@
 //! first) fits on a few screens, its 256 workers one group with the recursion folded;
 //! `--dump-all` prints every thread; a bad file gets one line and status 1.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{example, ptrace_bin, snapshot_ok, Target};

@@ -1,5 +1,8 @@
 //! Bad input gets one clear error line (or a warning) and never leaves the target stopped.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

@@ -1,5 +1,8 @@
 //! `ptrace --exec`: running a program and snapshotting it when it crashes.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

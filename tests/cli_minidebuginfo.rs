@@ -3,6 +3,9 @@
 //! (an xz-compressed ELF file in `.gnu_debugdata`). Its static functions are named in the
 //! frames, as gdb names them; a plain `strip --strip-all` copy names none of them.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

@@ -3,6 +3,9 @@
 //! sandbox escapes, wrong argument types), duplicate ids, broken files and `--module` options.
 //! Every test checks that the snapshot is written and the target runs again, untraced.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

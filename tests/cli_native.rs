@@ -1,6 +1,9 @@
 //! Native (`*.so`) modules through the real `ptrace` CLI: the root ownership check and
 //! `--allow-insecure-modules`, and the C tutorial module against its Lua original.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

@@ -6,6 +6,9 @@
 //! Several tests need root (mounting tmpfs, chown, mknod, writing /dev/null): they fail, never
 //! skip, without it.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

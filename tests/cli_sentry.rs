@@ -3,6 +3,9 @@
 //! from what it stored: the event as Bugsink kept it (checked against Sentry's event schema on the
 //! way in), the issue it made of it and the tags it indexed.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::bugsink::{self, Project};

@@ -1,6 +1,9 @@
 //! The `ptrace` CLI on real running processes: frames, lines, threads, options, and the target's
 //! state afterwards.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

@@ -1,6 +1,9 @@
 //! Variables in snapshots of real processes: parameters and locals of every frame, globals asked
 //! for with `--global`, checked against the example programs' known values and against gdb.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::gdb::*;

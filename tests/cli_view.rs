@@ -2,6 +2,9 @@
 //! ratatui's `TestBackend`) shows the group of 256 threads; search and expansion work on it;
 //! a bad file gets one line and status 1 and the terminal is left alone.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{assert_running_untraced, example, ptrace_bin, snapshot_ok, Target};

@@ -3,6 +3,9 @@
 //! unwinding through CFI, the units and variables that do not depend on the corrupt part), and
 //! never shows a wrong value.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

@@ -3,6 +3,9 @@
 //! modules of `docs/examples/` run in ptrace against the example programs, the Lua and the C
 //! version of each giving the same snapshot.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

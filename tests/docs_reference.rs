@@ -5,6 +5,9 @@
 //! property and definition of the JSON schema has a description; and nothing the project ships
 //! points into the team's own notes folder, which users do not have.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::BTreeSet;

@@ -11,6 +11,9 @@
 //! PTRACE_FAULT_RUNS=50 cargo test --release --test fault_matrix -- --nocapture --test-threads=1
 //! ```
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::sleeper::{assert_untraced, send_signal, wait_until, Fixture};

@@ -3,6 +3,9 @@
 //! points the fuzzers run: none may panic, and none may take longer than a generous bound (an
 //! input that hangs fails the test, naming it).
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};

@@ -8,6 +8,9 @@
 //! `values.tsv` pairs `print` expressions with what gdb printed (the value-printing settings of
 //! that command line; see its header).
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::gdb::*;

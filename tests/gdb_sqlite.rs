@@ -10,6 +10,9 @@
 //! every entry value gdb prints (`n@entry=5`) and none it does not; the text dump shows the
 //! entry values and the pointers' symbols as gdb does. The figures are printed (`--nocapture`).
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::gdb::*;

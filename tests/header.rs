@@ -2,6 +2,9 @@
 //! `src/embed`, and it compiles
 //! as C and C++ with strict warnings.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::process::Command;

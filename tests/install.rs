@@ -8,6 +8,9 @@
 //! minutes when target/release is not up to date, a second when it is. Needs make, cc, man
 //! (man-db), pkg-config, objcopy, objdump and readelf (`scripts/install-test-tools.sh`).
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::install::{pkg_config_path, readelf, run};

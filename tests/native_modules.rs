@@ -5,6 +5,9 @@
 //! other modules load and run. The modules are compiled here with `cc -shared -fPIC`, without
 //! -lptrace: they bind to this test binary's engine (linked -rdynamic, like the CLI).
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use ptrace::lua::LuaOptions;

@@ -1,6 +1,9 @@
 //! Real snapshots validate against `schema/snapshot.schema.json`, and the schema rejects
 //! documents that break the contract.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::*;

@@ -2,6 +2,9 @@
 //! between them, never before the first. A Lua module counts its resets into an attribute of
 //! each snapshot.
 
+// Test code: a panic on unexpected input is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use common::{example, Target};
