@@ -11,7 +11,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The fenced ```lua and ```c blocks of `markdown`, without a last line that is only `...`.
 fn code_blocks(markdown: &str) -> Vec<String> {
@@ -75,28 +74,7 @@ fn every_listing_of_the_cookbook_is_shipped_code() {
 /// `docs/examples/classify.c` built as a module in `dir`.
 fn build_classify(dir: &Path) -> PathBuf {
     let module = dir.join("classify.so");
-    let output = Command::new("cc")
-        .args([
-            "-std=c11",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-shared",
-            "-fPIC",
-            "-I",
-        ])
-        .arg(repo().join("include"))
-        .arg(repo().join("docs/examples/classify.c"))
-        .arg("-o")
-        .arg(&module)
-        .output()
-        .expect("run cc");
-    assert!(
-        output.status.success(),
-        "cc classify.c: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::build_module(&repo().join("docs/examples/classify.c"), &module);
     module
 }
 

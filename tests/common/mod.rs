@@ -364,6 +364,14 @@ pub fn gdb_backtraces(pid: i32) -> std::collections::HashMap<i32, Vec<String>> {
 #[allow(dead_code)]
 pub fn fixture_module(dir: &Path, name: &str) -> PathBuf {
     let out = dir.join(format!("{name}.so"));
+    build_module(&repo().join(format!("tests/fixtures/native/{name}.c")), &out);
+    out
+}
+
+/// Compiles the native module `source` into `out` as modules are built (strict C11 with
+/// warnings as errors, `cc -shared -fPIC` against `include/`, no -lptrace).
+#[allow(dead_code)]
+pub fn build_module(source: &Path, out: &Path) {
     let output = Command::new("cc")
         .args([
             "-std=c11",
@@ -376,15 +384,15 @@ pub fn fixture_module(dir: &Path, name: &str) -> PathBuf {
             "-I",
         ])
         .arg(repo().join("include"))
-        .arg(repo().join(format!("tests/fixtures/native/{name}.c")))
+        .arg(source)
         .arg("-o")
-        .arg(&out)
+        .arg(out)
         .output()
         .expect("run cc");
     assert!(
         output.status.success(),
-        "{name}: {}",
+        "cc {}: {}",
+        source.display(),
         String::from_utf8_lossy(&output.stderr)
     );
-    out
 }
