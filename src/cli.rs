@@ -221,7 +221,7 @@ struct Cli {
     /// The most seconds all debuginfod downloads before the snapshot may take together (the
     /// target runs meanwhile; objects not fetched by then go without, and a warning says so).
     /// 0: only what the debuginfod cache holds is used.
-    #[arg(long = "debuginfod-timeout", value_name = "SECONDS", default_value_t = crate::debuginfod::DEFAULT_TOTAL_TIMEOUT.as_secs_f64(), value_parser = parse_seconds)]
+    #[arg(long = "debuginfod-timeout", value_name = "SECONDS", default_value_t = crate::debuginfo::debuginfod::DEFAULT_TOTAL_TIMEOUT.as_secs_f64(), value_parser = parse_seconds)]
     debuginfod_timeout: f64,
 
     /// Running as root, load module files and directories that users other than root (or the
@@ -456,7 +456,7 @@ fn run(cli: Cli, interrupts: &Interrupts) -> Result<u8, String> {
         stop_limit: crate::session::named::stop_limit(cli.max_stop_ms),
         debug_dirs: cli.debug_dir.clone(),
         sysroot: cli.sysroot.clone(),
-        debuginfod: crate::debuginfod::Settings {
+        debuginfod: crate::debuginfo::debuginfod::Settings {
             enabled: !cli.no_debuginfod,
             total_timeout: Duration::from_secs_f64(cli.debuginfod_timeout),
             progress: true,

@@ -9,7 +9,6 @@
 //! - [`abort`]: the flag that aborts a run (a signal, another thread, a C host);
 //! - [`tracer`]: stop / resume every thread, registers, memory reads, the `--exec` event loop;
 //! - [`debuginfo`]: ELF and DWARF of every mapped object, loaded before the stop; symbols, lines;
-//! - [`debuginfod`]: missing debug files fetched from debuginfod servers into a shared cache;
 //! - [`unwind`]: the DWARF CFI unwinder with a frame-pointer fallback;
 //! - [`snapshot`]: the data model, its JSON form and the readable dump;
 //! - [`session`]: one snapshot run: options, phases, timing;
@@ -32,7 +31,6 @@ pub mod cli;
 pub mod core;
 pub mod cutoff;
 pub mod debuginfo;
-pub mod debuginfod;
 pub mod embed;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -17,7 +17,7 @@ pub struct DebugSearch {
     pub files: TargetFiles,
     /// Where debug files are fetched from and cached (`<cache>/<build id>/debuginfo`, looked at
     /// last); `None`: debuginfod is not used.
-    pub debuginfod: Option<crate::debuginfod::Config>,
+    pub debuginfod: Option<crate::debuginfo::debuginfod::Config>,
 }
 
 impl Default for DebugSearch {
@@ -121,7 +121,7 @@ fn find_cached_debug_file(
     warnings: &mut Vec<String>,
 ) -> Option<DebugFile> {
     let cache = &search.debuginfod.as_ref()?.cache;
-    let path = crate::debuginfod::cached_debuginfo(cache, &facts.build_id_hex()?)?;
+    let path = crate::debuginfo::debuginfod::cached_debuginfo(cache, &facts.build_id_hex()?)?;
     let (bytes, debug_facts) = open_candidate(&path, warnings)?;
     // The cache holds only checked files: one without a build id is not the one fetched.
     if debug_facts.build_id.is_none() || of_another_build(object_path, facts, &path, &debug_facts, warnings) {

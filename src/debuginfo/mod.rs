@@ -1,7 +1,8 @@
 //! Debug information of every object mapped into a process: `/proc/PID/maps`, ELF objects,
 //! separate debug files (build id, `.gnu_debuglink`, dwz), symbol tables, and DWARF-based
 //! symbolization (functions, inlined calls, files and lines), and the frames of functions that
-//! tail-called onward, found from DWARF call-site information.
+//! tail-called onward, found from DWARF call-site information. Debug files missing on the
+//! machine are fetched from debuginfod servers into a shared cache ([`debuginfod`]).
 //!
 //! Everything here works on files and on memory read while the target runs: it is all done
 //! before the target is stopped ([`ProcessObjects::load`], then [`LoadedObject::prepare`]), so
@@ -16,6 +17,7 @@ mod callsites;
 pub(crate) use callsites::CallSiteAttributes;
 mod code_dies;
 pub(crate) use code_dies::{walk_code, CodeVisitor};
+pub mod debuginfod;
 mod debuglink;
 mod dwarf;
 mod elf;

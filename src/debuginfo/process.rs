@@ -40,7 +40,7 @@ impl ProcessObjects {
 
     /// [`load`](Self::load) with separate debug files searched under `search`; when it names
     /// debuginfod servers, the debug files of objects that have none here are fetched first
-    /// (bounded in time; see [`crate::debuginfod::fetch_missing`]).
+    /// (bounded in time; see [`crate::debuginfo::debuginfod::fetch_missing`]).
     pub fn load_with(
         maps: &[MapEntry],
         memory: &dyn MemoryReader,
@@ -61,9 +61,9 @@ impl ProcessObjects {
             // objects loaded again, to find them there.
             let requests: Vec<_> = loaded
                 .iter()
-                .filter_map(|(object, _)| crate::debuginfod::Request::for_object(object))
+                .filter_map(|(object, _)| crate::debuginfo::debuginfod::Request::for_object(object))
                 .collect();
-            let outcome = crate::debuginfod::fetch_missing(config, &requests);
+            let outcome = crate::debuginfo::debuginfod::fetch_missing(config, &requests);
             warnings.extend(outcome.warnings);
             for (group, entry) in groups.iter().zip(&mut loaded) {
                 if entry

@@ -98,7 +98,7 @@ pub struct SessionOptions {
     /// `DEBUGINFOD_URLS` names, before the stop, and for how long at most (`--no-debuginfod`,
     /// `--debuginfod-timeout`). With `--exec`, where the program is already stopped at its
     /// fault, only the cache is used.
-    pub debuginfod: crate::debuginfod::Settings,
+    pub debuginfod: crate::debuginfo::debuginfod::Settings,
     /// The crash backends the snapshot is sent to once written (`--sentry-dsn`,
     /// `--backtrace-url`, ...); the session itself sends nothing: whoever writes the snapshot
     /// does, after the target runs again.
@@ -126,7 +126,7 @@ impl Default for SessionOptions {
             stop_limit: Some(crate::cutoff::DEFAULT_STOP_LIMIT),
             debug_dirs: Vec::new(),
             sysroot: None,
-            debuginfod: crate::debuginfod::Settings::default(),
+            debuginfod: crate::debuginfo::debuginfod::Settings::default(),
             backends: crate::backends::BackendSettings::default(),
         }
     }

@@ -2,8 +2,8 @@
 //! opened and indexed, the unwinder's CFI tables built, and the TLS modules of the objects found
 //! (for thread-local variables).
 
+use crate::debuginfo::debuginfod;
 use crate::debuginfo::{self, DebugSearch, LoadedObject, MapEntry, ProcessObjects};
-use crate::debuginfod;
 use crate::memory::MemoryReader;
 use crate::tls::TlsResolver;
 use crate::tracer::ProcessMemory;

@@ -125,7 +125,7 @@ mod tests {
         let prepared = PreparedProcess::load(
             pid,
             &crate::session::SessionOptions::default().debug_search(pid),
-            &crate::debuginfod::Settings::off(),
+            &crate::debuginfo::debuginfod::Settings::off(),
         );
         let limits = VariableLimits::default();
         let result = prepared.as_ref().map(|p| {
