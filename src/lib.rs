@@ -9,8 +9,11 @@
 //! - [`abort`]: the flag that aborts a run (a signal, another thread, a C host);
 //! - [`tracer`]: stop / resume every thread, registers, memory reads, the `--exec` event loop;
 //! - [`debuginfo`]: ELF and DWARF of every mapped object, loaded before the stop; symbols, lines;
+//!   debug files found beside, by build id, or fetched from debuginfod servers;
 //! - [`unwind`]: the DWARF CFI unwinder with a frame-pointer fallback;
+//! - [`variables`]: DWARF types, locations and values of every frame's variables and of globals;
 //! - [`snapshot`]: the data model, its JSON form and the readable dump;
+//! - [`backends`]: snapshots sent to crash backends (Sentry, Backtrace) once written;
 //! - [`session`]: one snapshot run: options, phases, timing;
 //! - [`cutoff`]: when a run's work must end early (abort, the stop limit);
 //! - [`tls`]: the address of a module's thread-local storage block in a thread;
@@ -21,7 +24,7 @@
 //! - [`embed`]: the embedding C API (`ptrace_session_*`, `ptrace_cli_main`);
 //! - [`cli`]: the `ptrace` command line;
 //! - [`viewer`]: `ptrace view`, the terminal UI over a saved snapshot;
-//! - [`core`](crate::core): ELF core files (threads, registers, mapped files, memory);
+//! - [`core`]: ELF core files (threads, registers, mapped files, memory);
 //! - `fuzzing` (hidden): entry points that run the parsers over arbitrary bytes, for `fuzz/`.
 
 pub mod abort;

@@ -32,7 +32,7 @@ pub struct ProcessObjects {
 
 impl ProcessObjects {
     /// Loads every file-backed object with an executable mapping plus the vDSO (its bytes read
-    /// from `memory` at the [vdso] mapping). An object that cannot be opened/parsed (deleted file,
+    /// from `memory` at the `[vdso]` mapping). An object that cannot be opened/parsed (deleted file,
     /// not ELF, corrupt) is kept with `elf: None`-style degraded info and a warning, not an error.
     pub fn load(maps: &[MapEntry], memory: &dyn MemoryReader) -> Result<Self, DebugInfoError> {
         Self::load_with(maps, memory, &DebugSearch::default())
