@@ -465,6 +465,19 @@ fn exec_segv(args: &[&str]) -> Run {
         .arg("segv"))
 }
 
+/// `crash segv` under `ptrace --exec`, its snapshot written to `file` and posted to `url`
+/// (within 10 s).
+fn crash_posted_to(url: &str, file: &Path) -> Run {
+    exec_segv(&[
+        "--backtrace-url",
+        url,
+        "--submit-timeout",
+        "10",
+        "-o",
+        file.to_str().expect("utf-8 path"),
+    ])
+}
+
 /// The JSON document in `path`.
 fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
@@ -614,14 +627,7 @@ fn a_crash_is_posted_as_backtrace_json_and_the_snapshot_written() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("crash.json");
     let url = server.url();
-    let result = exec_segv(&[
-        "--backtrace-url",
-        &url,
-        "--submit-timeout",
-        "10",
-        "-o",
-        file.to_str().expect("utf-8 path"),
-    ]);
+    let result = crash_posted_to(&url, &file);
     assert_eq!(result.code(), Some(128 + libc::SIGSEGV), "{}", result.stderr());
     result.assert_token_hidden();
     let snapshot = assert_complete_snapshot(&file, None);
@@ -784,14 +790,7 @@ fn under_exec_a_failed_submission_still_exits_with_the_programs_status() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("crash.json");
     let url = server.url();
-    let result = exec_segv(&[
-        "--backtrace-url",
-        &url,
-        "--submit-timeout",
-        "10",
-        "-o",
-        file.to_str().expect("utf-8 path"),
-    ]);
+    let result = crash_posted_to(&url, &file);
     assert_eq!(result.code(), Some(128 + libc::SIGSEGV), "{}", result.stderr());
     result.assert_token_hidden();
     assert_eq!(
@@ -813,14 +812,7 @@ fn ptrace_submit_sends_a_saved_snapshot_again_with_the_same_uuid() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("crash.json");
     let url = first.url();
-    let result = exec_segv(&[
-        "--backtrace-url",
-        &url,
-        "--submit-timeout",
-        "10",
-        "-o",
-        file.to_str().expect("utf-8 path"),
-    ]);
+    let result = crash_posted_to(&url, &file);
     assert_eq!(result.code(), Some(128 + libc::SIGSEGV), "{}", result.stderr());
     let sent = first.requests();
     assert_eq!(sent.len(), 1);
@@ -1085,14 +1077,7 @@ server.serve_forever()
     std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut ready).expect("read ready");
     let file = dir.path().join("snapshot.json");
     let url = format!("https://127.0.0.1:{port}/post?format=json&token={TOKEN}");
-    let result = exec_segv(&[
-        "--backtrace-url",
-        &url,
-        "--submit-timeout",
-        "10",
-        "-o",
-        file.to_str().expect("utf-8"),
-    ]);
+    let result = crash_posted_to(&url, &file);
     let _ = server.kill();
     let _ = server.wait();
     assert_eq!(ready.trim(), "ready");

@@ -49,9 +49,10 @@ impl ptrace_session_t {
         session
     }
 
-    /// Turns the outcome of a run into a return code, recording the error's reason.
-    fn code<T>(&self, result: std::thread::Result<Result<T, String>>) -> Result<T, c_int> {
-        match result {
+    /// Runs `work` with panics caught (none may cross into C); an error or a panic becomes the
+    /// return code, its reason recorded for `ptrace_session_last_error`.
+    fn guarded<T>(&self, work: impl FnOnce() -> Result<T, String>) -> Result<T, c_int> {
+        match catch_unwind(AssertUnwindSafe(work)) {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(message)) => {
                 self.set_error(&message);
@@ -134,11 +135,10 @@ pub unsafe extern "C" fn ptrace_session_snapshot_pid(
     // only shared (abort may be called from another thread), never borrowed mutably.
     let (session, json_out) = unsafe { (&*session, &mut *json_out) };
     *json_out = std::ptr::null_mut();
-    let result = catch_unwind(AssertUnwindSafe(|| {
+    match session.guarded(|| {
         let snap = session.session().snapshot_pid(pid).map_err(describe)?;
         json_string(&snap)
-    }));
-    match session.code(result) {
+    }) {
         Ok(text) => {
             *json_out = text;
             PTRACE_OK
@@ -177,14 +177,13 @@ pub unsafe extern "C" fn ptrace_session_snapshot_core(
     let core = PathBuf::from(std::ffi::OsStr::from_bytes(core.to_bytes()));
     let exe = exe.map(|e| PathBuf::from(std::ffi::OsStr::from_bytes(e.to_bytes())));
     *json_out = std::ptr::null_mut();
-    let result = catch_unwind(AssertUnwindSafe(|| {
+    match session.guarded(|| {
         let snap = session
             .session()
             .snapshot_core(&core, exe.as_deref())
             .map_err(describe)?;
         json_string(&snap)
-    }));
-    match session.code(result) {
+    }) {
         Ok(text) => {
             *json_out = text;
             PTRACE_OK
@@ -270,13 +269,12 @@ pub unsafe extern "C" fn ptrace_session_set_option(
     let (Some(name), Some(value)) = (name, value) else {
         return PTRACE_EINVAL;
     };
-    let result = catch_unwind(AssertUnwindSafe(|| {
+    match session.guarded(|| {
         let mut options = session.options.lock().unwrap_or_else(|e| e.into_inner());
         set_named_option(&mut options, &name, &value)?;
         *session.built.lock().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(())
-    }));
-    match session.code(result) {
+    }) {
         Ok(()) => PTRACE_OK,
         Err(code) => code,
     }
@@ -300,13 +298,12 @@ pub unsafe extern "C" fn ptrace_session_load_modules(
     }
     // SAFETY: checked non-NULL; the caller guarantees a live session.
     let session = unsafe { &*session };
-    let result = catch_unwind(AssertUnwindSafe(|| {
+    match session.guarded(|| {
         Ok(session
             .session()
             .module_host()
             .map_or(0, |h| h.module_ids().len()))
-    }));
-    match session.code(result) {
+    }) {
         Ok(count) => {
             if !count_out.is_null() {
                 // SAFETY: checked non-NULL; the caller guarantees it is writable.
@@ -345,7 +342,7 @@ pub unsafe extern "C" fn ptrace_session_snapshot_pid_to_file(
     // SAFETY: checked non-NULL; the caller guarantees a live session and a valid string.
     let (session, path) = unsafe { (&*session, std::ffi::CStr::from_ptr(path)) };
     let path = PathBuf::from(std::ffi::OsStr::from_bytes(path.to_bytes()));
-    let result = catch_unwind(AssertUnwindSafe(|| {
+    match session.guarded(|| {
         let snap = session.session().snapshot_pid(pid).map_err(describe)?;
         let target = if path.is_dir() {
             path.join(snapshot::output::default_file_name(&snap))
@@ -359,8 +356,7 @@ pub unsafe extern "C" fn ptrace_session_snapshot_pid_to_file(
             result.map_err(|e| format!("{e} (the snapshot was written to {})", target.display()))?;
         }
         CString::new(target.as_os_str().as_bytes()).map_err(|_| "the path contains a NUL byte".to_string())
-    }));
-    match session.code(result) {
+    }) {
         Ok(written) => {
             if !path_out.is_null() {
                 // SAFETY: checked non-NULL; the caller guarantees it is writable.
@@ -417,13 +413,12 @@ pub unsafe extern "C" fn ptrace_session_run_and_catch(
     let Some((program, rest)) = args.split_first() else {
         return PTRACE_EINVAL;
     };
-    let result = catch_unwind(AssertUnwindSafe(|| {
-        match session.session().run_and_catch(program, rest).map_err(describe)? {
+    match session.guarded(
+        || match session.session().run_and_catch(program, rest).map_err(describe)? {
             ExecResult::Crashed { snapshot, end } => Ok((json_string(&snapshot)?, end)),
             ExecResult::Ended(end) => Ok((std::ptr::null_mut(), end)),
-        }
-    }));
-    match session.code(result) {
+        },
+    ) {
         Ok((text, end)) => {
             *json_out = text;
             if !exit_status.is_null() {
