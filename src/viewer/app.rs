@@ -140,24 +140,32 @@ impl<'a> App<'a> {
         let Some(count) = self.groups.get(self.group).map(Group::count) else {
             return;
         };
-        self.member = if forward {
+        let member = if forward {
             (self.member + 1) % count
         } else {
             (self.member + count - 1) % count
         };
-        let row = self.frame_row;
-        self.frame_rows = self.thread().map(frame_rows).unwrap_or_default();
-        let (scope, var_row, expanded) = (self.scope, self.var_row, self.expanded.clone());
-        self.select_frame_row(row);
-        // Same stack, so the same variables: the scope, the expanded variables and the
-        // selection stay on what is being compared.
-        self.scope = scope;
-        self.expanded = expanded;
-        self.rebuild_var_rows();
-        self.var_row = var_row.min(self.var_rows.len().saturating_sub(1));
-        if let Some(thread) = self.thread() {
-            self.status = format!("thread {} ({} of {count})", thread.tid, self.member + 1);
+        self.show_member(member);
+        if let Some(label) = self.member_label() {
+            self.status = label;
         }
+    }
+
+    /// Shows thread `member` of the selected group on the same frame row, with the same scope,
+    /// expanded variables and selection (same stack, so the same variables: what is being
+    /// compared stays in view).
+    fn show_member(&mut self, member: usize) {
+        self.member = member;
+        self.frame_rows = self.thread().map(frame_rows).unwrap_or_default();
+        self.frame_row = self.frame_row.min(self.frame_rows.len().saturating_sub(1));
+        self.rebuild_var_rows();
+    }
+
+    /// `thread 104 (4 of 5)`: the thread shown and its place in its group.
+    fn member_label(&self) -> Option<String> {
+        let count = self.groups.get(self.group)?.count();
+        let thread = self.thread()?;
+        Some(format!("thread {} ({} of {count})", thread.tid, self.member + 1))
     }
 
     /// The selected frame.
@@ -348,20 +356,12 @@ impl<'a> App<'a> {
     fn go_to(&mut self, found: &Match) {
         if !matches!(found.target, Target::Variable(Scope::Globals, _)) {
             self.select_group(found.group);
-            if found.member != 0 {
-                self.member = found.member;
-                self.frame_rows = self.thread().map(frame_rows).unwrap_or_default();
-            }
+            self.show_member(found.member);
             self.select_frame_row(found.frame_row);
-        }
-        if let Some(thread) = self.thread() {
             if found.member != 0 {
-                let count = self.groups.get(self.group).map_or(1, Group::count);
-                self.status.push_str(&format!(
-                    ", thread {} ({} of {count})",
-                    thread.tid,
-                    self.member + 1
-                ));
+                if let Some(label) = self.member_label() {
+                    self.status.push_str(&format!(", {label}"));
+                }
             }
         }
         match &found.target {
